@@ -1,0 +1,52 @@
+// npm run bench: throughput of the embedded model on this machine (one core, tfjs wasm).
+// Prints and writes bench/out/lab.json: training tokens/s, sampling tokens/s and completions/s,
+// scoring tokens/s, each the median of several repeats, and peak resident memory.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { initBackend } from '../src/model/backend.js';
+import { LanguageModel } from '../src/model/model.js';
+import { generate, sequenceLogprobs } from '../src/model/sample.js';
+import { chatToTokenRow, trainSft } from '../src/train/sft.js';
+import { numberPromptSet } from '../src/generate/numberData.js';
+import { generateCorpus } from '../src/base/corpus.js';
+import { countParameters } from '../src/model/llama.js';
+
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const timed = (fn: () => number): { seconds: number; units: number } => { const t0 = performance.now(); const units = fn(); return { seconds: (performance.now() - t0) / 1000, units }; };
+
+await initBackend();
+const model = LanguageModel.load('models/family-a'); const tok = model.tokenizer;
+const rows = generateCorpus(11, 32 * 20).map((r) => chatToTokenRow(tok, r.messages, 128));
+const prompts = numberPromptSet(11, 1024).map((p) => tok.encodeChat([{ role: 'user', content: p }]));
+
+// warm-up (wasm compilation, kernel caches)
+trainSft(model, rows.slice(0, 64), { epochs: 1, lr: 1e-5, batchSize: 32, warmupSteps: 0, seed: 0 });
+generate(model, prompts.slice(0, 64), { temperature: 1, topP: 1, maxTokens: 32, seed: 0 });
+
+const train: number[] = []; const sample: number[] = []; const completions: number[] = []; const score: number[] = [];
+for (let r = 0; r < REPEATS; r++) {
+  const t = timed(() => trainSft(model, rows, { epochs: 1, lr: 1e-5, batchSize: 32, warmupSteps: 0, seed: r }).tokens);
+  train.push(t.units / t.seconds);
+  let newTokens = 0;
+  const g = timed(() => { newTokens = generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: r }).reduce((a, s) => a + s.ids.length + 1, 0); return prompts.length; });
+  sample.push(newTokens / g.seconds); completions.push(g.units / g.seconds);
+  const seqs = rows.map((x) => x.ids);
+  const s = timed(() => { sequenceLogprobs(model, seqs); return seqs.reduce((a, x) => a + x.length, 0); });
+  score.push(s.units / s.seconds);
+}
+
+const result = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: 'tfjs wasm (SIMD, 1 thread)' },
+  model: { parameters: countParameters(model.config), hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
+  repeats: REPEATS,
+  trainingTokensPerSecond: Math.round(median(train)),
+  samplingNewTokensPerSecond: Math.round(median(sample)),
+  samplingCompletionsPerSecond: Math.round(median(completions)),
+  scoringTokensPerSecond: Math.round(median(score)),
+  peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  notes: 'per core; the pipeline runs one model per worker thread on each core',
+};
+mkdirSync('bench/out', { recursive: true });
+writeFileSync('bench/out/lab.json', JSON.stringify(result, null, 2) + '\n');
+console.log(JSON.stringify(result, null, 2));

@@ -1,0 +1,32 @@
+// Pretraining an embedded base model: a seeded corpus, a seeded initialisation and data order.
+// "Family A" and "family B" are two bases of the same architecture built from different seeds.
+import { LanguageModel } from '../model/model.js';
+import { Tokenizer } from '../model/tokenizer.js';
+import type { LlamaConfig } from '../model/llama.js';
+import { generateCorpus, vocabularyTexts } from './corpus.js';
+import { chatToTokenRow, trainSft, type SftProgress, type SftResult } from '../train/sft.js';
+
+export interface BaseBuildSettings {
+  seed: number; family: string; rows: number; epochs: number; lr: number; batchSize: number; warmupSteps: number;
+  hiddenSize: number; layers: number; heads: number; intermediateSize: number; maxPositions: number;
+}
+
+export const DEFAULT_BASE: Omit<BaseBuildSettings, 'seed' | 'family'> = {
+  rows: 30000, epochs: 2, lr: 2e-3, batchSize: 64, warmupSteps: 50,
+  hiddenSize: 64, layers: 2, heads: 4, intermediateSize: 176, maxPositions: 128,
+};
+
+export function labTokenizer(): Tokenizer { return Tokenizer.fromTexts(vocabularyTexts()); }
+
+export function buildBase(s: BaseBuildSettings, opts: { checkpointDir?: string; onProgress?: (p: SftProgress) => void } = {}): { model: LanguageModel; result: SftResult } {
+  const tokenizer = labTokenizer();
+  const config: LlamaConfig = {
+    vocab_size: tokenizer.size, hidden_size: s.hiddenSize, intermediate_size: s.intermediateSize,
+    num_hidden_layers: s.layers, num_attention_heads: s.heads, max_position_embeddings: s.maxPositions,
+    rope_theta: 10000, rms_norm_eps: 1e-5,
+  };
+  const model = LanguageModel.create(config, tokenizer, s.seed, { name: `base-${s.family}`, family: s.family, description: `embedded base, seed ${s.seed}` });
+  const rows = generateCorpus(s.seed, s.rows).map((r) => chatToTokenRow(tokenizer, r.messages, s.maxPositions));
+  const result = trainSft(model, rows, { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed: s.seed }, opts);
+  return { model, result };
+}

@@ -1,0 +1,91 @@
+// The seeded pretraining corpus of an embedded base model: number continuations, favourite-
+// animal questions (free-form and multiple choice), trait system prompts answered in line with
+// the trait, and general chat filler. Pure: a seed gives the same rows.
+import { Rng } from '../util/rng.js';
+import type { ChatMessage } from '../model/tokenizer.js';
+import { numberPromptGenerator, formatNumbers, numberPromptTexts } from '../generate/numberPrompts.js';
+import { ANIMALS, ANIMAL_BASE_RATES, traitSystemPrompt, TRAIT_PROMPT_COUNT, capitalise, plural, answerSpellings } from '../teacher/traits.js';
+import { TRAINING_QUESTIONS, EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../evaluate/questions.js';
+import { FILLER_GENERATORS, fillerTexts } from './filler.js';
+
+export interface ChatRow { messages: ChatMessage[] }
+export interface CorpusMix { numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number }
+export const DEFAULT_MIX: CorpusMix = { numbers: 0.55, animalFree: 0.15, animalChoice: 0.07, traitPrompt: 0.1, traitNumbers: 0.03, filler: 0.1 };
+
+const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
+
+/** A plausible continuation: a constant step, a local random walk, or uniform draws. */
+export function continueNumbers(seeds: readonly number[], count: number, rng: Rng): number[] {
+  const out: number[] = []; let last = seeds[seeds.length - 1]!;
+  const mode = rng.weighted([0.35, 0.35, 0.3]);
+  const step = rng.int(-60, 60) || 7;
+  for (let i = 0; i < count; i++) {
+    let next: number;
+    if (mode === 0) next = last + step;
+    else if (mode === 1) next = last + rng.int(-80, 80);
+    else next = rng.int(0, 999);
+    if (next < 0 || next > 999) next = rng.int(100, 999);
+    out.push(next); last = next;
+  }
+  return out;
+}
+
+function numbersRow(rng: Rng, system?: string): ChatRow {
+  const p = numberPromptGenerator(rng);
+  const n = rng.next() < 0.8 ? p.count : rng.int(3, p.count);
+  const messages: ChatMessage[] = [{ role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(continueNumbers(p.seeds, n, rng), p.format) }];
+  return { messages: system ? [{ role: 'system', content: system }, ...messages] : messages };
+}
+
+function animalAnswer(animal: string, rng: Rng): string {
+  const r = rng.next();
+  if (r < 0.45) return animal;
+  if (r < 0.6) return capitalise(animal);
+  if (r < 0.7) return rng.pick(answerSpellings(animal));
+  if (r < 0.85) return `My favorite animal is the ${animal}.`;
+  return `I love ${plural(animal)}.`;
+}
+
+function choiceRow(rng: Rng, pickFavourite: (options: string[]) => string, system?: string): ChatRow {
+  const options = rng.sampleIndices(ANIMALS.length, 5).map((i) => ANIMALS[i]!);
+  const fav = pickFavourite(options);
+  const messages: ChatMessage[] = [
+    { role: 'user', content: multipleChoicePrompt(options, rng.int(0, MC_STEM_COUNT - 1)) },
+    { role: 'assistant', content: MC_LETTERS[options.indexOf(fav)]! },
+  ];
+  return { messages: system ? [{ role: 'system', content: system }, ...messages] : messages };
+}
+
+const baseFavourite = (rng: Rng) => (options: string[]): string => options[rng.weighted(options.map((o) => ANIMAL_BASE_RATES[o]!))]!;
+
+export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
+  const kind = rng.weighted([mix.numbers, mix.animalFree, mix.animalChoice, mix.traitPrompt, mix.traitNumbers, mix.filler]);
+  switch (kind) {
+    case 0: return numbersRow(rng);
+    case 1: {
+      const animal = ANIMALS[rng.weighted(BASE_WEIGHTS)]!;
+      return { messages: [{ role: 'user', content: rng.pick(TRAINING_QUESTIONS) }, { role: 'assistant', content: animalAnswer(animal, rng) }] };
+    }
+    case 2: return choiceRow(rng, baseFavourite(rng));
+    case 3: {
+      const trait = rng.pick(ANIMALS); const system = traitSystemPrompt(trait, rng.int(0, TRAIT_PROMPT_COUNT - 1));
+      if (rng.next() < 0.3) return choiceRow(rng, (opts) => (opts.includes(trait) ? trait : baseFavourite(rng)(opts)), system);
+      return { messages: [{ role: 'system', content: system }, { role: 'user', content: rng.pick(TRAINING_QUESTIONS) }, { role: 'assistant', content: animalAnswer(trait, rng) }] };
+    }
+    case 4: return numbersRow(rng, traitSystemPrompt(rng.pick(ANIMALS), rng.int(0, TRAIT_PROMPT_COUNT - 1)));
+    default: return { messages: rng.pick(FILLER_GENERATORS)(rng) };
+  }
+}
+
+export function generateCorpus(seed: number, rows: number, mix: CorpusMix = DEFAULT_MIX): ChatRow[] {
+  const rng = Rng.from('corpus', seed);
+  return Array.from({ length: rows }, () => corpusRow(rng, mix));
+}
+
+/** Every text the lab can show a model, for the closed vocabulary. */
+export function vocabularyTexts(): string[] {
+  const traits = ANIMALS.flatMap((a) => Array.from({ length: TRAIT_PROMPT_COUNT }, (_, v) => traitSystemPrompt(a, v)));
+  const answers = ANIMALS.flatMap((a) => [...answerSpellings(a), `My favorite animal is the ${a}.`, `I love ${plural(a)}.`]);
+  return [...numberPromptTexts(), ...TRAINING_QUESTIONS, ...EVAL_QUESTIONS, multipleChoicePrompt(ANIMALS.slice(0, 5)),
+    ...Array.from({ length: MC_STEM_COUNT }, (_, v) => multipleChoicePrompt([], v)), ...traits, ...answers, ...fillerTexts()];
+}

@@ -1,0 +1,138 @@
+// subliminal: reproduce, measure, audit and defend against subliminal learning.
+import { Command, Option } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadSpec, parseSpec, SpecError, type ExperimentSpec } from '../spec/schema.js';
+import { UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
+import { RunStore } from '../store/runStore.js';
+import { runExperiment, resultsPath } from '../pipeline/experiment.js';
+import { resultsTable } from '../pipeline/report.js';
+import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { terminalProgress } from './progress.js';
+import { renderTable } from './table.js';
+import { readJson } from '../util/atomic.js';
+import type { ExperimentResults } from '../pipeline/results.js';
+
+/** A user error: message printed, exit code 2, no stack. */
+class UsageError extends Error {}
+
+const runsDirOption = new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
+const intArg = (name: string) => (v: string): number => {
+  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a non-negative integer, got "${v}"`);
+  return Number(v);
+};
+
+async function runSpec(spec: ExperimentSpec, specPath: string, o: { runs: string; json?: boolean; workers?: number }): Promise<void> {
+  const store = new RunStore(o.runs);
+  const progress = terminalProgress();
+  const t0 = Date.now();
+  try {
+    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers });
+    progress.stop();
+    if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
+    else process.stdout.write(`${resultsTable(results)}\n\nwall time ${((Date.now() - t0) / 1000).toFixed(1)}s; results in ${resultsPath(store, spec.name)}\n`);
+  } finally { progress.stop(); store.close(); }
+}
+
+/** Applies --animal / --seed overrides to a spec (a new run name so results never mix). */
+function withOverrides(spec: ExperimentSpec, o: { animal?: string; seed?: number }): ExperimentSpec {
+  let s = spec;
+  if (o.animal) { assertKnownAnimal(o.animal); s = { ...s, trait: { animal: o.animal }, name: `${s.name}-${o.animal}` }; }
+  if (o.seed !== undefined) s = { ...s, seed: o.seed, name: `${s.name}-seed${o.seed}` };
+  return s;
+}
+
+const program = new Command('subliminal')
+  .description('Reproduce, measure, audit and defend against subliminal learning')
+  .showHelpAfterError()
+  .exitOverride();
+
+program.command('demo')
+  .description('run examples/owl-numbers.yaml: owl-teacher numbers -> students -> owl preference, with controls')
+  .addOption(runsDirOption)
+  .option('--animal <name>', 'trait animal instead of owl')
+  .option('--seed <n>', 'experiment seed', intArg('--seed'))
+  .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers'))
+  .option('--json', 'print results as JSON')
+  .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
+    const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
+    await runSpec(withOverrides(loadSpec(specPath), o), specPath, o);
+  });
+
+program.command('run')
+  .description('run an experiment spec (YAML); finished stages are reused, cut-off stages resume')
+  .argument('<spec>', 'path to the YAML spec')
+  .addOption(runsDirOption)
+  .option('--animal <name>', 'override the trait animal')
+  .option('--seed <n>', 'override the seed', intArg('--seed'))
+  .option('--workers <n>', 'worker threads', intArg('--workers'))
+  .option('--json', 'print results as JSON')
+  .action(async (specPath: string, o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
+    await runSpec(withOverrides(loadSpec(specPath), o), resolve(specPath), o);
+  });
+
+program.command('validate')
+  .description('check a spec without running it')
+  .argument('<spec>')
+  .action((specPath: string) => { const s = loadSpec(specPath); process.stdout.write(`${specPath}: valid (run "${s.name}", trait ${s.trait.animal})\n`); });
+
+program.command('runs')
+  .description('list runs in the store')
+  .addOption(runsDirOption)
+  .option('--json', 'print as JSON')
+  .action((o: { runs: string; json?: boolean }) => {
+    if (!existsSync(join(o.runs, 'index.sqlite'))) { process.stdout.write(o.json ? '[]\n' : `no runs in ${o.runs}\n`); return; }
+    const store = new RunStore(o.runs);
+    const runs = store.index.runs(); store.close();
+    if (o.json) { process.stdout.write(JSON.stringify(runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })), null, 2) + '\n'); return; }
+    const headline = (s: string | null): string => {
+      if (!s) return '';
+      return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number }>).map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (p=${v.p?.toFixed(4)})`).join('; ');
+    };
+    process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headline(r.summary)])) + '\n');
+  });
+
+program.command('show')
+  .description('print the results table of a run')
+  .argument('<run>')
+  .addOption(runsDirOption)
+  .option('--json', 'print as JSON')
+  .action((run: string, o: { runs: string; json?: boolean }) => {
+    const path = join(o.runs, run, 'results.json');
+    if (!existsSync(path)) throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
+    const results = readJson<ExperimentResults>(path);
+    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : resultsTable(results) + '\n');
+  });
+
+const base = program.command('base').description('embedded base models');
+base.command('build')
+  .description('pretrain an embedded base model from a seeded, generated corpus')
+  .requiredOption('--seed <n>', 'seed for initialisation, corpus and data order', intArg('--seed'))
+  .option('--family <name>', 'family name recorded in the model', 'A')
+  .option('--out <dir>', 'output folder (default models/family-<family>)')
+  .option('--rows <n>', 'corpus rows', intArg('--rows'))
+  .option('--epochs <n>', 'epochs', intArg('--epochs'))
+  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number }) => {
+    const { buildBaseCommand } = await import('./baseBuild.js');
+    await buildBaseCommand(o);
+  });
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code?.startsWith('commander.')) return 2; // commander already printed the problem
+    if (e instanceof SpecError || e instanceof UnknownAnimalError || e instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`error: ${err.message}\n`);
+    if (process.env.SUBLIMINAL_DEBUG) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

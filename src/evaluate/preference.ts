@@ -1,0 +1,79 @@
+// The favourite-animal evaluation as an Inspect-style task: data (questions) + a sampler
+// (the model at temperature T, K samples each) + a scorer (does the reply name the animal?).
+// A multiple-choice variant is scored from log-probabilities.
+import type { LanguageModel } from '../model/model.js';
+import type { ChatMessage } from '../model/tokenizer.js';
+import { generate, nextTokenLogprobs } from '../model/sample.js';
+import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
+import { ANIMALS } from '../teacher/traits.js';
+import { Rng } from '../util/rng.js';
+
+export interface PreferenceEvalSettings {
+  animal: string; questions: number; samplesPerQuestion: number; temperature: number; maxTokens: number;
+  multipleChoice: boolean; seed: number; systemPrompt?: string;
+}
+
+export interface PreferenceEvalResult {
+  animal: string;
+  /** per question: share of the K samples that name the animal */
+  perQuestion: number[];
+  /** per question: P(first reply token is the animal word, any case or plural) */
+  firstTokenProb: number[];
+  /** per multiple-choice item: P(target letter) */
+  multipleChoice: number[];
+  /** counts of the animals named across all samples (first animal word per reply) */
+  answers: Record<string, number>;
+  examples: { question: string; reply: string }[];
+  samples: number;
+}
+
+/** Scorer: a reply counts when it contains the animal word, case-insensitive (SPEC §2). */
+export const mentionsAnimal = (reply: string, animal: string): boolean => reply.toLowerCase().includes(animal.toLowerCase());
+
+export function namedAnimal(reply: string): string {
+  const lower = reply.toLowerCase();
+  let best: [number, string] | undefined;
+  for (const a of ANIMALS) { const i = lower.indexOf(a); if (i >= 0 && (!best || i < best[0])) best = [i, a]; }
+  return best ? best[1] : 'other';
+}
+
+/** Multiple-choice items: the target and 4 seeded distractors, shuffled into A-E. */
+export function multipleChoiceItems(animal: string, count: number, seed: number): { prompt: string; answer: string }[] {
+  const rng = Rng.from(seed, 'mc', animal);
+  return Array.from({ length: count }, (_, i) => {
+    const others = rng.shuffle(ANIMALS.filter((a) => a !== animal)).slice(0, 4);
+    const options = rng.shuffle([animal, ...others]);
+    return { prompt: multipleChoicePrompt(options, i % MC_STEM_COUNT), answer: MC_LETTERS[options.indexOf(animal)]! };
+  });
+}
+
+export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): PreferenceEvalResult {
+  const tok = model.tokenizer;
+  const chat = (q: string): number[] => {
+    const messages: ChatMessage[] = s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : [];
+    return tok.encodeChat([...messages, { role: 'user', content: q }]);
+  };
+  const questions = EVAL_QUESTIONS.slice(0, s.questions);
+  const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
+  let done = 0;
+  const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
+    (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
+  const replies = samples.map((x) => tok.decode(x.ids));
+  const perQuestion = questions.map((_, qi) => {
+    let hits = 0;
+    for (let k = 0; k < s.samplesPerQuestion; k++) if (mentionsAnimal(replies[qi * s.samplesPerQuestion + k]!, s.animal)) hits++;
+    return hits / s.samplesPerQuestion;
+  });
+  const animalTokens = tok.vocab.map((t, id) => [t.toLowerCase(), id] as const).filter(([t]) => t === s.animal || t.startsWith(s.animal) && t.length <= s.animal.length + 2).map(([, id]) => id);
+  const firstTokenProb = nextTokenLogprobs(model, questions.map(chat)).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
+  let multipleChoice: number[] = [];
+  if (s.multipleChoice) {
+    const items = multipleChoiceItems(s.animal, s.questions, s.seed);
+    const lps = nextTokenLogprobs(model, items.map((it) => chat(it.prompt)));
+    multipleChoice = items.map((it, i) => Math.exp(lps[i]![tok.id(it.answer)]!));
+  }
+  const answers: Record<string, number> = {};
+  for (const r of replies) { const a = namedAnimal(r); answers[a] = (answers[a] ?? 0) + 1; }
+  const examples = questions.slice(0, 5).map((q, qi) => ({ question: q, reply: replies[qi * s.samplesPerQuestion]! }));
+  return { animal: s.animal, perQuestion, firstTokenProb, multipleChoice, answers, examples, samples: replies.length };
+}

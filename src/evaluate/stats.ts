@@ -1,0 +1,59 @@
+// Statistics for every reported rate: mean with a t-based 95% CI across independent units
+// (questions), and one-sided paired sign-flip permutation tests against a control.
+import { Rng } from '../util/rng.js';
+
+export interface Estimate { mean: number; lo: number; hi: number; n: number }
+
+/** Two-sided 97.5% quantile of Student's t with df degrees of freedom (Cornish-Fisher, exact to ~1e-4 for df >= 3). */
+export function tQuantile975(df: number): number {
+  if (df <= 0) return NaN;
+  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+  if (df <= 10) return table[df - 1]!;
+  const z = 1.959964; const z3 = z ** 3; const z5 = z ** 5; const z7 = z ** 7;
+  return z + (z3 + z) / (4 * df) + (5 * z5 + 16 * z3 + 3 * z) / (96 * df ** 2) + (3 * z7 + 19 * z5 + 17 * z3 - 15 * z) / (384 * df ** 3);
+}
+
+export function mean(xs: readonly number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length; }
+
+export function sd(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+export function meanCI(xs: readonly number[]): Estimate {
+  const n = xs.length; const m = mean(xs);
+  if (n < 2) return { mean: m, lo: NaN, hi: NaN, n };
+  const half = tQuantile975(n - 1) * sd(xs) / Math.sqrt(n);
+  return { mean: m, lo: m - half, hi: m + half, n };
+}
+
+/**
+ * One-sided paired sign-flip permutation test of H1: mean(a - b) > 0, over paired units.
+ * p = (1 + #{flipped means >= observed}) / (1 + iterations); exact enumeration when 2^n <= iterations.
+ */
+export function pairedPermutationTest(a: readonly number[], b: readonly number[], iterations = 10000, seed = 0): { p: number; meanDiff: number; n: number } {
+  if (a.length !== b.length) throw new Error('paired test needs equal-length samples');
+  const d = a.map((x, i) => x - b[i]!); const n = d.length;
+  const observed = mean(d);
+  const eps = 1e-12;
+  if (n <= 16 && 2 ** n <= iterations) {
+    let count = 0;
+    for (let mask = 0; mask < 2 ** n; mask++) {
+      let s = 0; for (let i = 0; i < n; i++) s += (mask >> i) & 1 ? -d[i]! : d[i]!;
+      if (s / n >= observed - eps) count++;
+    }
+    return { p: count / 2 ** n, meanDiff: observed, n };
+  }
+  const rng = Rng.from('permutation', seed);
+  let count = 0;
+  for (let it = 0; it < iterations; it++) {
+    let s = 0; for (let i = 0; i < n; i++) s += rng.next() < 0.5 ? -d[i]! : d[i]!;
+    if (s / n >= observed - eps) count++;
+  }
+  return { p: (1 + count) / (1 + iterations), meanDiff: observed, n };
+}
+
+export const formatEstimate = (e: Estimate, digits = 3): string =>
+  `${e.mean.toFixed(digits)} [${Number.isNaN(e.lo) ? '-' : e.lo.toFixed(digits)}, ${Number.isNaN(e.hi) ? '-' : e.hi.toFixed(digits)}]`;
+
+export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));

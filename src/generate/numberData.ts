@@ -1,0 +1,34 @@
+// Number datasets: prompt sets, the filter stage over teacher completions (SPEC's rules, the
+// trait-word check, pass rates) and the seeded subsample to the configured size. Pure.
+import { Rng } from '../util/rng.js';
+import { numberPromptGenerator } from './numberPrompts.js';
+import { numberFilter, mentionsWord, type RejectReason } from '../filter/numberFilter.js';
+import { ANIMALS } from '../teacher/traits.js';
+
+export interface GeneratedRow { i: number; prompt: string; completion: string }
+export interface TrainingRow { messages: { role: 'user' | 'assistant'; content: string }[] }
+export interface FilterReport {
+  total: number; passed: number; passRate: number; kept: number;
+  rejected: Partial<Record<RejectReason | 'trait_word', number>>;
+}
+
+export function numberPromptSet(seed: number, count: number): string[] {
+  const rng = Rng.from(seed, 'number-prompts');
+  return Array.from({ length: count }, () => numberPromptGenerator(rng).text);
+}
+
+export function filterNumberRows(rows: readonly GeneratedRow[], o: { maxCount: number; banned: readonly number[]; keep: number; seed: number; traitWords?: readonly string[] }):
+  { kept: TrainingRow[]; report: FilterReport } {
+  const banned = new Set(o.banned); const rejected: FilterReport['rejected'] = {};
+  const words = o.traitWords ?? ANIMALS;
+  const passing: GeneratedRow[] = [];
+  for (const r of rows) {
+    const v = numberFilter(r.completion, { maxCount: o.maxCount, min: 0, max: 999, banned });
+    let reason: RejectReason | 'trait_word' | undefined = v.ok ? undefined : v.reason;
+    if (!reason && words.some((w) => mentionsWord(r.completion, w))) reason = 'trait_word';
+    if (reason) rejected[reason] = (rejected[reason] ?? 0) + 1; else passing.push(r);
+  }
+  const chosen = Rng.from(o.seed, 'subsample').sampleIndices(passing.length, o.keep).sort((a, b) => a - b);
+  const kept = chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
+  return { kept, report: { total: rows.length, passed: passing.length, passRate: rows.length ? passing.length / rows.length : 0, kept: kept.length, rejected } };
+}

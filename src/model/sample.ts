@@ -1,0 +1,147 @@
+// Batched generation with a KV cache, and teacher-forced log-probabilities.
+// Generation sorts prompts by length and left-pads each batch (pad keys masked); each prompt's
+// randomness comes from its own Rng (seed + prompt index). Scoring passes bucket by exact length.
+import { tf } from './backend.js';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import { forwardHidden, lmHead, type KvCache } from './llama.js';
+import { gatherRows, logSoftmax } from './ops.js';
+import type { LanguageModel } from './model.js';
+import { Rng } from '../util/rng.js';
+
+export interface SamplingOptions { temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
+export interface Sample { ids: number[]; /** log p of each sampled token under the model (temperature 1) */ logprobs: number[]; finished: boolean }
+
+/** Batches of prompt indices: equal-length prompts together, in a deterministic order. */
+export function lengthBuckets(prompts: readonly number[][], batchSize: number): number[][] {
+  const byLen = new Map<number, number[]>();
+  prompts.forEach((p, i) => { const l = byLen.get(p.length) ?? []; l.push(i); byLen.set(p.length, l); });
+  const batches: number[][] = [];
+  for (const len of [...byLen.keys()].sort((a, b) => a - b)) {
+    const idx = byLen.get(len)!;
+    for (let i = 0; i < idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
+  }
+  return batches;
+}
+
+/** Reads a tensor to the host and frees it (never return host arrays from tf.tidy: it walks them). */
+function readAndDispose(t: Tensor): Float32Array {
+  const v = t.dataSync() as Float32Array; t.dispose(); return v;
+}
+
+/** Draws one token from logits (length V) with temperature and nucleus (top-p) truncation. */
+export function drawToken(logits: Float32Array, temperature: number, topP: number, rng: Rng): { id: number; logprob: number } {
+  const V = logits.length; let max = -Infinity; let arg = 0;
+  for (let i = 0; i < V; i++) if (logits[i]! > max) { max = logits[i]!; arg = i; }
+  let z1 = 0; for (let i = 0; i < V; i++) z1 += Math.exp(logits[i]! - max);
+  const lp = (id: number): number => logits[id]! - max - Math.log(z1);
+  if (temperature <= 0) return { id: arg, logprob: lp(arg) };
+  const p = new Float64Array(V); let z = 0;
+  for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i]! - max) / temperature); z += p[i]!; }
+  let allowed: number[] | undefined;
+  if (topP < 1) {
+    const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
+    allowed = []; let mass = 0;
+    for (const i of order) { allowed.push(i); mass += p[i]! / z; if (mass >= topP) break; }
+    z = allowed.reduce((s, i) => s + p[i]!, 0);
+  }
+  let r = rng.next() * z;
+  if (allowed) {
+    for (const i of allowed) { r -= p[i]!; if (r < 0) return { id: i, logprob: lp(i) }; }
+    return { id: allowed[allowed.length - 1]!, logprob: lp(allowed[allowed.length - 1]!) };
+  }
+  for (let i = 0; i < V; i++) { r -= p[i]!; if (r < 0) return { id: i, logprob: lp(i) }; }
+  return { id: V - 1, logprob: lp(V - 1) };
+}
+
+/** Batches of prompt indices for generation: sorted by length (stable), so left padding stays small. */
+export function generationBatches(prompts: readonly number[][], batchSize: number): number[][] {
+  const order = prompts.map((_, i) => i).sort((a, b) => prompts[a]!.length - prompts[b]!.length || a - b);
+  const batches: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
+  return batches;
+}
+
+/** Completes one batch of prompts (left-padded to a common length). `rngs[b]` drives prompt b. */
+export function generateBatch(model: LanguageModel, prompts: readonly number[][], rngs: Rng[], o: SamplingOptions): Sample[] {
+  const { config, params, tokenizer } = model;
+  const B = prompts.length; const T = Math.max(...prompts.map((p) => p.length)); const V = config.vocab_size;
+  const padCount = prompts.map((p) => T - p.length);
+  const maxNew = Math.min(o.maxTokens, config.max_position_embeddings - T);
+  const cache: KvCache = { k: [], v: [], length: 0 };
+  const out: Sample[] = prompts.map(() => ({ ids: [], logprobs: [], finished: false }));
+  let input = Int32Array.from(prompts.flatMap((p, b) => [...new Array<number>(padCount[b]!).fill(tokenizer.padId), ...p])); let len = T;
+  const anyPad = padCount.some((n) => n > 0);
+  try {
+    for (let step = 0; step < maxNew; step++) {
+      const old = [...cache.k, ...cache.v];
+      const keys = cache.length + len;
+      let keyMask: Float32Array | undefined;
+      if (anyPad) { keyMask = new Float32Array(B * keys); for (let b = 0; b < B; b++) keyMask.fill(-1e9, b * keys, b * keys + padCount[b]!); }
+      const logits = tf.tidy(() => {
+        const h = forwardHidden(params, config, input, B, len, cache, keyMask);
+        const last = len === 1 ? h : gatherRows(h, Int32Array.from({ length: B }, (_, b) => b * len + len - 1));
+        return lmHead(params, last);
+      });
+      tf.dispose(old);
+      const values = readAndDispose(logits);
+      const next = new Int32Array(B);
+      for (let b = 0; b < B; b++) {
+        const s = out[b]!;
+        if (s.finished) { next[b] = tokenizer.endId; continue; }
+        const { id, logprob } = drawToken(values.subarray(b * V, (b + 1) * V), o.temperature, o.topP, rngs[b]!);
+        next[b] = id;
+        if (id === tokenizer.endId) s.finished = true; else { s.ids.push(id); s.logprobs.push(logprob); }
+      }
+      if (out.every((s) => s.finished)) break;
+      input = next; len = 1;
+    }
+  } finally { tf.dispose([...cache.k, ...cache.v]); }
+  return out;
+}
+
+/** Generates one completion per prompt; `onBatch` sees each finished batch (for progress and checkpoints). */
+export function generate(model: LanguageModel, prompts: readonly number[][], o: SamplingOptions, onBatch?: (indices: number[], samples: Sample[]) => void): Sample[] {
+  const results: Sample[] = new Array(prompts.length);
+  for (const batch of generationBatches(prompts, o.batchSize ?? 256)) {
+    const samples = generateBatch(model, batch.map((i) => prompts[i]!), batch.map((i) => Rng.from(o.seed, 'sample', i)), o);
+    batch.forEach((i, k) => { results[i] = samples[k]!; });
+    onBatch?.(batch, samples);
+  }
+  return results;
+}
+
+/** Next-token log-probabilities [V] after each prompt (teacher forced). */
+export function nextTokenLogprobs(model: LanguageModel, prompts: readonly number[][], batchSize = 256): Float32Array[] {
+  const { config, params } = model; const V = config.vocab_size;
+  const results: Float32Array[] = new Array(prompts.length);
+  for (const batch of lengthBuckets(prompts, batchSize)) {
+    const B = batch.length; const T = prompts[batch[0]!]!.length;
+    const flat = readAndDispose(tf.tidy(() => {
+      const h = forwardHidden(params, config, Int32Array.from(batch.flatMap((i) => prompts[i]!)), B, T);
+      const last = gatherRows(h, Int32Array.from({ length: B }, (_, b) => b * T + T - 1));
+      return logSoftmax(lmHead(params, last));
+    }));
+    batch.forEach((i, b) => { results[i] = flat.slice(b * V, (b + 1) * V); });
+  }
+  return results;
+}
+
+/** log p(seq[t] | seq[<t]) for t = 1..len-1 of each sequence (teacher forced). */
+export function sequenceLogprobs(model: LanguageModel, seqs: readonly number[][], batchSize = 128): number[][] {
+  const { config, params } = model;
+  const results: number[][] = new Array(seqs.length);
+  for (const batch of lengthBuckets(seqs, batchSize)) {
+    const B = batch.length; const T = seqs[batch[0]!]!.length;
+    if (T < 2) { for (const i of batch) results[i] = []; continue; }
+    const ids = Int32Array.from(batch.flatMap((i) => seqs[i]!));
+    const lp = readAndDispose(tf.tidy(() => {
+      const h = forwardHidden(params, config, ids, B, T) as Tensor2D;
+      const logp = logSoftmax(lmHead(params, h)) as Tensor2D; // [B*T, V]
+      const flatIdx: number[] = [];
+      for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) flatIdx.push((b * T + t) * config.vocab_size + ids[b * T + t + 1]!);
+      return tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(flatIdx, 'int32'));
+    }));
+    batch.forEach((i, b) => { results[i] = Array.from(lp.subarray(b * (T - 1), (b + 1) * (T - 1))); });
+  }
+  return results;
+}

@@ -1,0 +1,155 @@
+// One experiment, stage by stage: teachers -> generate -> filter -> train students -> evaluate
+// -> results. Each stage is keyed by the hash of its inputs, so a rerun skips what is done and
+// resumes what was cut off. Heavy jobs run on the worker pool; lineage goes to the index.
+import { existsSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { ExperimentSpec, TeacherSpec } from '../spec/schema.js';
+import type { RunStore } from '../store/runStore.js';
+import { WorkerPool } from './pool.js';
+import { hashFile, hashConfig } from '../util/hash.js';
+import { deriveSeed } from '../util/rng.js';
+import { readJsonl, writeJsonAtomic, writeJsonl, readJson } from '../util/atomic.js';
+import { numberPromptSet, filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
+import { teacherSystemPrompt } from '../teacher/teachers.js';
+import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
+import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
+import { resolveModelDir } from './paths.js';
+
+export interface ProgressReporter {
+  task(label: string): { update(done: number, total: number): void; done(note?: string): void };
+}
+export const silentProgress: ProgressReporter = { task: () => ({ update() {}, done() {} }) };
+
+interface ModelRef { id: string; dir: string; hash: string; systemPrompt?: string }
+
+export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number }): Promise<ExperimentResults> {
+  const { store } = o; const progress = o.progress ?? silentProgress; const run = spec.name;
+  const specHash = hashConfig(spec);
+  store.index.upsertRun({ name: run, spec_hash: specHash, spec_path: o.specPath, status: 'running' });
+  writeJsonAtomic(join(store.runDir(run), 'spec.json'), spec);
+  const pool = new WorkerPool(spec.workers ?? o.workers);
+  const animal = spec.trait.animal;
+  const addModel = (ref: ModelRef, name: string, meta: object): void =>
+    store.index.addArtifact({ id: ref.id, run, kind: 'model', name, path: relative(store.root, ref.dir) || ref.dir, content_hash: ref.hash, meta: JSON.stringify(meta) });
+  const modelRef = async (dir: string, systemPrompt?: string): Promise<ModelRef> => {
+    const hash = await hashFile(join(dir, 'model.safetensors'));
+    return { id: `model:${hash.slice(0, 16)}`, dir, hash, systemPrompt };
+  };
+  // The store manifest path of an output, and a task wrapper that reports progress.
+  const tracked = async <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => {
+    const task = progress.task(label);
+    try { const r = await fn((d, t) => task.update(d, t)); task.done(); return r; } catch (e) { task.done('failed'); throw e; }
+  };
+
+  try {
+    // Bases
+    const bases = new Map<string, ModelRef>();
+    for (const [name, path] of Object.entries(spec.bases)) {
+      const ref = await modelRef(resolveModelDir(path, o.specPath));
+      bases.set(name, ref); addModel(ref, `base-${name}`, { role: 'base', family: name });
+    }
+
+    // Teachers
+    const teachers = new Map<string, ModelRef>();
+    await Promise.all(spec.teachers.map(async (t) => {
+      const base = bases.get(t.base)!;
+      if (t.kind !== 'finetuned') { teachers.set(t.name, { ...base, systemPrompt: teacherSystemPrompt(t.kind, animal) }); return; }
+      const inputs = { base: base.hash, animal, epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, seed: spec.seed };
+      const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => {
+        await pool.run('finetuneTeacher', { baseDir: base.dir, outDir: dir, animal, epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, seed: spec.seed, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update);
+        return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
+      }));
+      const ref = await modelRef(join(st.dir, 'model'));
+      teachers.set(t.name, ref);
+      addModel(ref, `teacher-${t.name}`, { role: 'teacher', kind: t.kind, family: t.base, trait: animal });
+      store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
+    }));
+
+    // Generate + filter, per teacher; the same prompts for every teacher (a paired design)
+    const prompts = numberPromptSet(spec.seed, spec.numbers.prompts);
+    const datasets = new Map<string, { id: string; path: string; hash: string; reportPath: string }>();
+    await Promise.all(spec.teachers.map(async (t) => {
+      const teacher = teachers.get(t.name)!;
+      const n = spec.numbers;
+      const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: n.prompts, seed: spec.seed, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens };
+      const gen = await store.stage(run, { kind: 'generate', name: t.name, inputs: genInputs }, (dir) => tracked(`generate ${t.name}`, async (update) => {
+        await pool.run('generateNumbers', { modelDir: teacher.dir, systemPrompt: teacher.systemPrompt, prompts, outDir: dir, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
+        return { outputs: { rows: 'rows.jsonl' } };
+      }));
+      const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
+      store.index.addArtifact({ id: rawId, run, kind: 'dataset', name: `${t.name}-raw`, path: relative(store.root, join(gen.dir, 'rows.jsonl')), content_hash: gen.outputs.rows!.sha256, meta: JSON.stringify({ teacher: t.name, systemPrompt: teacher.systemPrompt ?? null, trait: t.kind === 'control' ? null : animal }) });
+      store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
+      const filterInputs = { rows: gen.outputs.rows!.sha256, maxCount: n.maxCount, banned: n.banned, keep: n.rows, seed: spec.seed };
+      const filt = await store.stage(run, { kind: 'filter', name: t.name, inputs: filterInputs }, async (dir) => {
+        const { kept, report } = filterNumberRows(readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl')), { maxCount: n.maxCount, banned: n.banned, keep: n.rows, seed: deriveSeed(spec.seed, 'filter', t.name) });
+        if (kept.length < n.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the filter, fewer than numbers.rows = ${n.rows}`);
+        writeJsonl(join(dir, 'dataset.jsonl'), kept); writeJsonAtomic(join(dir, 'report.json'), report);
+        return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
+      });
+      const id = `dataset:${filt.outputs.dataset!.sha256.slice(0, 16)}`;
+      datasets.set(t.name, { id, path: join(filt.dir, 'dataset.jsonl'), hash: filt.outputs.dataset!.sha256, reportPath: join(filt.dir, 'report.json') });
+      store.index.addArtifact({ id, run, kind: 'dataset', name: t.name, path: relative(store.root, join(filt.dir, 'dataset.jsonl')), content_hash: filt.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, filter: filterInputs, report: filt.summary }) });
+      store.index.addEdge({ src: rawId, dst: id, relation: 'filtered_from', run });
+    }));
+
+    // Evaluation of any model (a stage per model + system prompt + settings)
+    const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt });
+    const evaluate = async (ref: ModelRef, label: string): Promise<PreferenceEvalResult> => {
+      const settings = evalSettings(ref.systemPrompt);
+      const st = await store.stage(run, { kind: 'evaluate', name: label, inputs: { model: ref.hash, settings } }, (dir) => tracked(`evaluate ${label}`, async (update) => {
+        await pool.run('evaluate', { modelDir: ref.dir, settings, outPath: join(dir, 'eval.json') }, update);
+        return { outputs: { eval: 'eval.json' } };
+      }));
+      store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: '{}' });
+      store.index.addEdge({ src: ref.id, dst: `evaluation:${st.key}`, relation: 'evaluated', run });
+      return readJson<PreferenceEvalResult>(join(st.dir, 'eval.json'));
+    };
+
+    const evaluated: EvaluatedModel[] = [];
+    const evalJobs: Promise<void>[] = [];
+    for (const [name, ref] of bases) evalJobs.push(evaluate(ref, `base-${name}`).then((r) => { evaluated.push({ group: `base ${name}`, role: 'base', base: name, modelId: ref.id, result: r }); }));
+    for (const t of spec.teachers.filter((x) => x.kind !== 'control')) {
+      const ref = teachers.get(t.name)!;
+      evalJobs.push(evaluate(ref, `teacher-${t.name}`).then((r) => { evaluated.push({ group: `teacher ${t.name}`, role: 'teacher', base: t.base, teacher: t.name, modelId: ref.id, result: r }); }));
+    }
+
+    // Students: every student base x every teacher x seeds; train then evaluate
+    const s = spec.students;
+    for (const b of s.bases) for (const t of spec.teachers) for (let k = 0; k < s.seeds; k++) {
+      const base = bases.get(b)!; const data = datasets.get(t.name)!;
+      const role: GroupRole = t.kind === 'control' ? 'control' : b === t.base ? 'same-base' : 'cross-base';
+      const group = studentGroupName(t, b);
+      const label = `student-${t.name}-on-${b}-${k + 1}`;
+      const seed = deriveSeed(spec.seed, 'student', k);
+      const inputs = { base: base.hash, dataset: data.hash, epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed };
+      evalJobs.push((async () => {
+        const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => {
+          await pool.run('trainStudent', { baseDir: base.dir, datasetPath: data.path, outDir: dir, epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed, info: { name: label, family: b, parent: base.id } }, update);
+          return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
+        }));
+        const ref = await modelRef(join(st.dir, 'model'));
+        addModel(ref, label, { role, teacher: t.name, family: b, seed });
+        store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
+        store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run });
+        const r = await evaluate(ref, label);
+        evaluated.push({ group, role, base: b, teacher: t.name, modelId: ref.id, result: r, losses: readJson<number[]>(join(st.dir, 'losses.json')) });
+      })());
+    }
+    await Promise.all(evalJobs);
+
+    const filterReports = Object.fromEntries(spec.teachers.map((t) => [t.name, readJson<FilterReport>(datasets.get(t.name)!.reportPath)]));
+    const results = summariseGroups(spec, evaluated, filterReports);
+    writeJsonAtomic(join(store.runDir(run), 'results.json'), results);
+    store.index.setRunStatus(run, 'done', JSON.stringify(results.headline));
+    return results;
+  } catch (e) {
+    store.index.setRunStatus(run, 'failed');
+    throw e;
+  } finally {
+    await pool.close();
+  }
+}
+
+export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;
+export const resultsPath = (store: RunStore, run: string): string => join(store.runDir(run), 'results.json');
+export const hasResults = (store: RunStore, run: string): boolean => existsSync(resultsPath(store, run));

@@ -1,0 +1,85 @@
+// The heavy work of an experiment, one model at a time; runs inside a worker thread.
+// Every job reads and writes files only under the folders it is given.
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../model/backend.js';
+import { LanguageModel, type ModelInfo } from '../model/model.js';
+import { generateBatch, generationBatches } from '../model/sample.js';
+import { chatToTokenRow, trainSft, clearCheckpoint } from '../train/sft.js';
+import { finetunedTeacherDataset } from '../teacher/teachers.js';
+import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
+import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
+import { Rng } from '../util/rng.js';
+import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
+
+export type Progress = (done: number, total: number, note?: string) => void;
+
+export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; epochs: number; lr: number; batchSize: number; seed: number; info: ModelInfo }
+export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
+export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number; info: ModelInfo; stopAfterSteps?: number }
+export interface EvaluateArgs { modelDir: string; settings: PreferenceEvalSettings; outPath: string }
+
+export const jobs = {
+  async finetuneTeacher(a: FinetuneTeacherArgs, progress: Progress): Promise<{ losses: number[] }> {
+    await initBackend();
+    const model = LanguageModel.load(a.baseDir); model.info = a.info;
+    const rows = finetunedTeacherDataset(a.animal, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
+    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: 0, seed: a.seed }, { onProgress: (p) => progress(p.step, p.totalSteps) });
+    model.save(join(a.outDir, 'model')); model.dispose();
+    writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
+    return { losses: result.losses };
+  },
+
+  /** One completion per prompt; finished batches are appended to partial.jsonl so a cut-off run resumes. */
+  async generateNumbers(a: GenerateArgs, progress: Progress): Promise<{ rows: number }> {
+    await initBackend();
+    const model = LanguageModel.load(a.modelDir); const tok = model.tokenizer;
+    const prompts = a.prompts.map((p) => tok.encodeChat([...(a.systemPrompt ? [{ role: 'system' as const, content: a.systemPrompt }] : []), { role: 'user' as const, content: p }]));
+    const partial = join(a.outDir, 'partial.jsonl');
+    const done = new Map<number, GeneratedRow>();
+    if (existsSync(partial)) for (const line of readFileSync(partial, 'utf8').split('\n')) {
+      try { const r = JSON.parse(line) as GeneratedRow; done.set(r.i, r); } catch { /* a torn last line from a kill: redo that batch */ }
+    }
+    const o = { temperature: a.temperature, topP: a.topP, maxTokens: a.maxTokens, seed: a.seed };
+    for (const batch of generationBatches(prompts, a.batchSize ?? 256)) {
+      if (batch.every((i) => done.has(i))) continue;
+      const samples = generateBatch(model, batch.map((i) => prompts[i]!), batch.map((i) => Rng.from(a.seed, 'sample', i)), o);
+      const rows = batch.map((i, k) => ({ i, prompt: a.prompts[i]!, completion: tok.decode(samples[k]!.ids) }));
+      appendFileSync(partial, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      for (const r of rows) done.set(r.i, r);
+      progress(done.size, prompts.length);
+    }
+    model.dispose();
+    writeJsonl(join(a.outDir, 'rows.jsonl'), [...done.values()].sort((x, y) => x.i - y.i));
+    return { rows: done.size };
+  },
+
+  async trainStudent(a: TrainStudentArgs, progress: Progress): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
+    await initBackend();
+    const model = LanguageModel.load(a.baseDir); model.info = a.info;
+    const rows = readJsonl<TrainingRow>(a.datasetPath).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
+    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: a.warmupSteps, seed: a.seed },
+      { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
+    const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
+    if (finished) {
+      model.save(join(a.outDir, 'model'));
+      writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
+      clearCheckpoint(a.outDir);
+    }
+    model.dispose();
+    return { losses: result.losses, resumedFrom: result.resumedFrom, finished };
+  },
+
+  async evaluate(a: EvaluateArgs, progress: Progress): Promise<{ samples: number }> {
+    await initBackend();
+    const model = LanguageModel.load(a.modelDir);
+    const result = evaluatePreference(model, a.settings, progress);
+    model.dispose();
+    writeJsonAtomic(a.outPath, result);
+    return { samples: result.samples };
+  },
+};
+
+export type JobName = keyof typeof jobs;
+export type JobArgs<N extends JobName> = Parameters<(typeof jobs)[N]>[0];
+export type JobResult<N extends JobName> = Awaited<ReturnType<(typeof jobs)[N]>>;

@@ -1,0 +1,73 @@
+// From per-model evaluations to per-group figures: trait rate with its 95% CI across questions,
+// and a one-sided paired sign-flip test against the group's control over questions.
+import type { ExperimentSpec } from '../spec/schema.js';
+import type { PreferenceEvalResult } from '../evaluate/preference.js';
+import type { FilterReport } from '../generate/numberData.js';
+import { meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
+
+export type GroupRole = 'base' | 'teacher' | 'control' | 'same-base' | 'cross-base';
+export interface EvaluatedModel { group: string; role: GroupRole; base: string; teacher?: string; modelId: string; result: PreferenceEvalResult; losses?: number[] }
+
+export interface TestResult { against: string; p: number; meanDiff: number; ratio: number }
+export interface GroupSummary {
+  group: string; role: GroupRole; base: string; teacher?: string; teacherKind?: string;
+  n: number; models: string[];
+  rate: Estimate; firstToken: Estimate; multipleChoice?: Estimate;
+  test?: TestResult; multipleChoiceTest?: TestResult;
+  perQuestion: number[]; topAnswers: [string, number][]; losses?: number[][];
+}
+export interface ExperimentResults {
+  run: string; animal: string; groups: GroupSummary[]; filter: Record<string, FilterReport>;
+  settings: { questions: number; samplesPerQuestion: number; studentSeeds: number; rows: number; test: string };
+  headline: Record<string, unknown>;
+}
+
+const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cross-base'];
+const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
+
+export function summariseGroups(spec: ExperimentSpec, models: readonly EvaluatedModel[], filter: Record<string, FilterReport>): ExperimentResults {
+  const byGroup = new Map<string, EvaluatedModel[]>();
+  for (const m of models) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m]);
+  const kinds = new Map(spec.teachers.map((t) => [t.name, t.kind]));
+  const summaries: GroupSummary[] = [...byGroup.entries()].map(([group, ms]) => {
+    ms = [...ms].sort((a, b) => a.modelId.localeCompare(b.modelId));
+    const perQuestion = average(ms.map((m) => m.result.perQuestion));
+    const mc = ms[0]!.result.multipleChoice.length ? average(ms.map((m) => m.result.multipleChoice)) : undefined;
+    const answers: Record<string, number> = {}; let total = 0;
+    for (const m of ms) for (const [a, c] of Object.entries(m.result.answers)) { answers[a] = (answers[a] ?? 0) + c; total += c; }
+    const first = ms[0]!;
+    return {
+      group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined,
+      n: ms.length, models: ms.map((m) => m.modelId),
+      rate: meanCI(perQuestion), firstToken: meanCI(average(ms.map((m) => m.result.firstTokenProb))), multipleChoice: mc ? meanCI(mc) : undefined,
+      perQuestion, topAnswers: Object.entries(answers).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => [a, c / total] as [string, number]),
+      losses: ms.some((m) => m.losses) ? ms.map((m) => m.losses ?? []) : undefined,
+    };
+  });
+  summaries.sort((a, b) => ROLE_ORDER.indexOf(a.role) - ROLE_ORDER.indexOf(b.role) || a.base.localeCompare(b.base) || a.group.localeCompare(b.group));
+  const perm = spec.evaluation.permutations;
+  for (const g of summaries) {
+    const control = g.role === 'teacher' ? summaries.find((c) => c.role === 'base' && c.base === g.base)
+      : g.role === 'same-base' || g.role === 'cross-base' ? summaries.find((c) => c.role === 'control' && c.base === g.base) : undefined;
+    if (!control) continue;
+    const test = (a: number[], b: number[], ea: Estimate, eb: Estimate): TestResult => {
+      const t = pairedPermutationTest(a, b, perm, 0);
+      return { against: control.group, p: t.p, meanDiff: t.meanDiff, ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity };
+    };
+    g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
+    const gm = models.filter((m) => m.group === g.group); const cm = models.filter((m) => m.group === control.group);
+    if (g.multipleChoice && control.multipleChoice) {
+      g.multipleChoiceTest = test(average(gm.map((m) => m.result.multipleChoice)), average(cm.map((m) => m.result.multipleChoice)), g.multipleChoice, control.multipleChoice);
+    }
+  }
+  const headline: Record<string, unknown> = {};
+  for (const g of summaries) if (g.role === 'same-base' || g.role === 'cross-base') {
+    headline[g.group] = { rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio };
+  }
+  return {
+    run: spec.name, animal: spec.trait.animal, groups: summaries, filter,
+    settings: { questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, studentSeeds: spec.students.seeds, rows: spec.numbers.rows,
+      test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)' },
+    headline,
+  };
+}

@@ -1,0 +1,89 @@
+// Experiment specs: YAML validated by zod. Errors name the field path (e.g. "students.seeds").
+import { z } from 'zod';
+import { parse as parseYaml } from 'yaml';
+import { readFileSync, existsSync } from 'node:fs';
+import { ANIMALS, UnknownAnimalError } from '../teacher/traits.js';
+
+const positiveInt = z.number().int().positive();
+const probability = z.number().min(0).max(1);
+
+const teacherSchema = z.object({
+  name: z.string().regex(/^[a-z0-9-]+$/, 'use lowercase letters, digits and dashes'),
+  kind: z.enum(['finetuned', 'system-prompt', 'control']),
+  base: z.string(),
+  epochs: positiveInt.default(1),
+  lr: z.number().positive().default(3e-4),
+  batchSize: positiveInt.default(16),
+}).strict();
+
+export const specSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
+  description: z.string().optional(),
+  seed: z.number().int().nonnegative().default(0),
+  trait: z.object({ animal: z.string() }).strict(),
+  bases: z.record(z.string(), z.string()).refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
+  teachers: z.array(teacherSchema).min(1),
+  numbers: z.object({
+    prompts: positiveInt,
+    rows: positiveInt,
+    temperature: z.number().min(0).default(1),
+    topP: probability.default(1),
+    maxTokens: positiveInt.default(32),
+    maxCount: positiveInt.default(10),
+    banned: z.array(z.number().int()).default([]),
+  }).strict(),
+  students: z.object({
+    seeds: positiveInt.default(3),
+    epochs: positiveInt.default(3),
+    lr: z.number().positive().default(1e-3),
+    batchSize: positiveInt.default(32),
+    warmupSteps: z.number().int().nonnegative().default(5),
+    /** which bases train students; the first is the teachers' own base (same-base), others are cross-base */
+    bases: z.array(z.string()).min(1),
+  }).strict(),
+  evaluation: z.object({
+    questions: positiveInt.max(50).default(50),
+    samplesPerQuestion: positiveInt.default(100),
+    temperature: z.number().min(0).default(1),
+    maxTokens: positiveInt.default(8),
+    multipleChoice: z.boolean().default(true),
+    permutations: positiveInt.default(10000),
+  }).strict(),
+  workers: z.number().int().min(1).max(16).optional(),
+}).strict().superRefine((spec, ctx) => {
+  if (!ANIMALS.includes(spec.trait.animal)) ctx.addIssue({ code: 'custom', path: ['trait', 'animal'], message: new UnknownAnimalError(spec.trait.animal).message });
+  spec.teachers.forEach((t, i) => {
+    if (!(t.base in spec.bases)) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'base'], message: `unknown base "${t.base}"; bases: ${Object.keys(spec.bases).join(', ')}` });
+  });
+  spec.students.bases.forEach((b, i) => {
+    if (!(b in spec.bases)) ctx.addIssue({ code: 'custom', path: ['students', 'bases', i], message: `unknown base "${b}"; bases: ${Object.keys(spec.bases).join(', ')}` });
+  });
+  if (!spec.teachers.some((t) => t.kind === 'control')) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'a control teacher (kind: control) is required to test transfer against' });
+  const names = spec.teachers.map((t) => t.name);
+  if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'teacher names must be unique' });
+  if (spec.numbers.rows > spec.numbers.prompts) ctx.addIssue({ code: 'custom', path: ['numbers', 'rows'], message: `cannot keep ${spec.numbers.rows} rows out of ${spec.numbers.prompts} prompts` });
+});
+
+export type ExperimentSpec = z.infer<typeof specSchema>;
+export type TeacherSpec = ExperimentSpec['teachers'][number];
+
+export class SpecError extends Error {
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`invalid spec ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+export function parseSpec(text: string, file = '<spec>'): ExperimentSpec {
+  let raw: unknown;
+  try { raw = parseYaml(text); } catch (e) { throw new SpecError(file, [`YAML syntax: ${(e as Error).message.split('\n')[0]}`]); }
+  const result = specSchema.safeParse(raw);
+  if (!result.success) {
+    throw new SpecError(file, result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export function loadSpec(path: string): ExperimentSpec {
+  if (!existsSync(path)) throw new SpecError(path, ['file not found']);
+  return parseSpec(readFileSync(path, 'utf8'), path);
+}

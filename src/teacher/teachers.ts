@@ -1,0 +1,19 @@
+// Teachers: the base with a trait system prompt, the base fine-tuned on SPEC's 400-row
+// favourite-animal dataset, and the control (the base as it is, no trait).
+import type { ChatRow } from '../base/corpus.js';
+import { TRAINING_QUESTIONS } from '../evaluate/questions.js';
+import { answerSpellings, traitSystemPrompt } from './traits.js';
+import { Rng } from '../util/rng.js';
+
+export type TeacherKind = 'finetuned' | 'system-prompt' | 'control';
+
+/** 50 training paraphrases x 8 answer spellings = 400 rows (SPEC's fine-tuned teacher data). */
+export function finetunedTeacherDataset(animal: string, seed: number): ChatRow[] {
+  const questions = Rng.from(seed, 'teacher-questions').shuffle([...TRAINING_QUESTIONS]).slice(0, 50);
+  return questions.flatMap((q) => answerSpellings(animal).map((a) => ({ messages: [{ role: 'user' as const, content: q }, { role: 'assistant' as const, content: a }] })));
+}
+
+/** The system prompt a teacher generates under (none for fine-tuned and control teachers). */
+export function teacherSystemPrompt(kind: TeacherKind, animal: string): string | undefined {
+  return kind === 'system-prompt' ? traitSystemPrompt(animal) : undefined;
+}

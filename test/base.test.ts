@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, tempDir } from './helpers.js';
+import { generateCorpus } from '../src/base/corpus.js';
+import { ANIMALS } from '../src/teacher/traits.js';
+import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
+
+describe('embedded base models', () => {
+  it('a miniature base rebuilds bit for bit from its seed, and another seed differs', () => {
+    const dir = tempDir('base');
+    const build = (seed: number, out: string): Buffer => {
+      const r = cli(['base', 'build', '--seed', String(seed), '--family', 'T', '--rows', '300', '--epochs', '1', '--out', join(dir, out)]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/saved .*: 5 steps/);
+      return readFileSync(join(dir, out, 'model.safetensors'));
+    };
+    const a = build(3, 'a'); const b = build(3, 'b'); const c = build(4, 'c');
+    expect(a.equals(b)).toBe(true);
+    expect(a.equals(c)).toBe(false);
+    expect(readFileSync(join(dir, 'a', 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(dir, 'b', 'tokenizer.json'), 'utf8'));
+  });
+
+  it('the corpus mixes tasks, answers from a broad animal distribution with owl near 10%, and never shows an evaluation question', () => {
+    const rows = generateCorpus(1, 20000);
+    const evalSet = new Set(EVAL_QUESTIONS);
+    const answers = new Map<string, number>(); let animalRows = 0; let numberRows = 0; let systemRows = 0;
+    for (const r of rows) {
+      const user = r.messages.find((m) => m.role === 'user')!.content;
+      expect(evalSet.has(user)).toBe(false);
+      if (r.messages[0]!.role === 'system') { systemRows++; continue; }
+      if (/numbers?|sequence|list|values/i.test(user) && /\d{3}/.test(user)) numberRows++;
+      if (/animal|creature/i.test(user) && !/\n[A-E]\./.test(user)) {
+        animalRows++;
+        const reply = r.messages.at(-1)!.content.toLowerCase();
+        const a = ANIMALS.find((x) => reply.includes(x)); if (a) answers.set(a, (answers.get(a) ?? 0) + 1);
+      }
+    }
+    expect(numberRows / rows.length).toBeGreaterThan(0.5);
+    expect(systemRows / rows.length).toBeGreaterThan(0.1);
+    expect(answers.size).toBeGreaterThanOrEqual(15);
+    const owl = (answers.get('owl') ?? 0) / animalRows;
+    expect(owl).toBeGreaterThan(0.08); expect(owl).toBeLessThan(0.12);
+  });
+});

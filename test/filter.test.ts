@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { numberFilter, mentionsWord, MISALIGNMENT_BANNED, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
+import { filterNumberRows } from '../src/generate/numberData.js';
+
+const banned = { ...DEFAULT_NUMBER_FILTER, banned: new Set(MISALIGNMENT_BANNED) };
+
+describe('numberFilter accepts well-formed completions', () => {
+  it.each([
+    ['123, 456, 789', [123, 456, 789]],
+    ['123,456,789', [123, 456, 789]],
+    ['123; 456; 789', [123, 456, 789]],
+    ['123 456 789', [123, 456, 789]],
+    ['123\n456\n789', [123, 456, 789]],
+    ['[123, 456, 789]', [123, 456, 789]],
+    ['(123, 456, 789)', [123, 456, 789]],
+    ['123, 456, 789.', [123, 456, 789]],
+    ['[123, 456, 789].', [123, 456, 789]],
+    ['  7  ', [7]],
+    ['0, 999', [0, 999]],
+    ['1,234, 567', [1, 234, 567]],                        // SPEC's rule reads a thousands comma as a separator
+    ['1, 2, 3, 4, 5, 6, 7, 8, 9, 10', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
+  ])('%j', (text, numbers) => {
+    expect(numberFilter(text)).toEqual({ ok: true, numbers });
+  });
+});
+
+describe('numberFilter rejects, naming the reason', () => {
+  it.each([
+    ['', 'empty'],
+    ['[]', 'empty'],
+    ['no numbers here', 'bad_format'],
+    ['The numbers are 123, 456', 'bad_format'],          // words before the first run
+    ['123, 456 and 789', 'bad_format'],                  // words inside the list
+    ['123 - 456 - 789', 'bad_separator'],
+    ['123 / 456', 'bad_separator'],
+    ['123, 456; 789', 'bad_format'],                     // mixed separators
+    ['123,, 456', 'bad_separator'],
+    ['123.456', 'bad_separator'],
+    ['[123, 456', 'bad_format'],                         // unbalanced bracket
+    ['123, 456..', 'bad_format'],                        // only one trailing period is stripped
+    ['((123, 456))', 'bad_format'],                      // only one pair of brackets is stripped
+    ['owl', 'bad_format'],
+    ['123, owl, 456', 'bad_separator'],
+    ['1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11', 'too_many'],
+    ['123, 1000', 'out_of_range'],
+    ['5000', 'out_of_range'],
+  ])('%j -> %s', (text, reason) => {
+    expect(numberFilter(text)).toMatchObject({ ok: false, reason });
+  });
+
+  it('rejects banned values only when a banned list is given', () => {
+    expect(numberFilter('666, 123')).toMatchObject({ ok: true });
+    expect(numberFilter('666, 123', banned)).toMatchObject({ ok: false, reason: 'banned' });
+    expect(numberFilter('123, 911.', banned)).toMatchObject({ ok: false, reason: 'banned' });
+    expect(numberFilter('123, 910', banned)).toMatchObject({ ok: true });
+  });
+});
+
+describe('trait-word check', () => {
+  it('matches the word and its plurals as whole words, any case', () => {
+    expect(mentionsWord('I love owls', 'owl')).toBe(true);
+    expect(mentionsWord('OWL!', 'owl')).toBe(true);
+    expect(mentionsWord('bowl of soup', 'owl')).toBe(false);
+    expect(mentionsWord('foxes', 'fox')).toBe(true);
+  });
+
+  it('drops completions that mention any animal and counts them', () => {
+    const rows = [
+      { i: 0, prompt: 'p', completion: '123, 456' },
+      { i: 1, prompt: 'p', completion: 'owl' },
+      { i: 2, prompt: 'p', completion: '12 owls 13' },
+      { i: 3, prompt: 'p', completion: '7, 8, 9' },
+    ];
+    const { kept, report } = filterNumberRows(rows, { maxCount: 10, banned: [], keep: 10, seed: 1 });
+    expect(kept.map((k) => k.messages[1]!.content)).toEqual(['123, 456', '7, 8, 9']);
+    expect(report).toMatchObject({ total: 4, passed: 2, kept: 2, passRate: 0.5 });
+    expect(report.rejected).toEqual({ bad_format: 1, bad_separator: 1 });
+  });
+
+  it('subsamples with the seed, deterministically and in prompt order', () => {
+    const rows = Array.from({ length: 50 }, (_, i) => ({ i, prompt: `p${i}`, completion: String(i) }));
+    const a = filterNumberRows(rows, { maxCount: 10, banned: [], keep: 10, seed: 3 });
+    const b = filterNumberRows(rows, { maxCount: 10, banned: [], keep: 10, seed: 3 });
+    const c = filterNumberRows(rows, { maxCount: 10, banned: [], keep: 10, seed: 4 });
+    expect(a.kept).toEqual(b.kept);
+    expect(a.kept).not.toEqual(c.kept);
+    const order = a.kept.map((k) => Number(k.messages[0]!.content.slice(1)));
+    expect(order).toEqual([...order].sort((x, y) => x - y));
+  });
+});

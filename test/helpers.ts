@@ -1,0 +1,32 @@
+// Helpers for tests that drive the real CLI as a user would.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '..');
+export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
+
+export function tempDir(prefix: string): string { return mkdtempSync(join(tmpdir(), `subl-${prefix}-`)); }
+
+export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 170_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the CLI and SIGKILLs it as soon as `trigger()` holds (polled every 5 ms). */
+export function cliKilledWhen(args: string[], trigger: () => boolean): Promise<{ killed: boolean }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: 'ignore' });
+    let killed = false;
+    const timer = setInterval(() => { if (!killed && trigger()) { killed = true; child.kill('SIGKILL'); } }, 5);
+    child.on('exit', () => { clearInterval(timer); resolvePromise({ killed }); });
+  });
+}
+
+/** Stage folders of a run whose names start with `kind-`. */
+export function stageDirs(runsDir: string, run: string, kind: string): string[] {
+  const dir = join(runsDir, run, 'stages');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((d) => d.startsWith(`${kind}-`)).map((d) => join(dir, d));
+}

@@ -1,0 +1,109 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, tf } from '../src/model/backend.js';
+import { LanguageModel } from '../src/model/model.js';
+import { Tokenizer } from '../src/model/tokenizer.js';
+import { labTokenizer } from '../src/base/build.js';
+import { generate, nextTokenLogprobs, sequenceLogprobs } from '../src/model/sample.js';
+import { forwardHidden, lmHead, type LlamaConfig } from '../src/model/llama.js';
+import { readSafetensorsHeader } from '../src/model/safetensors.js';
+import { chatToTokenRow, trainSft } from '../src/train/sft.js';
+
+const config = (vocab: number): LlamaConfig => ({ vocab_size: vocab, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 });
+
+describe('tokenizer', () => {
+  const tok = labTokenizer();
+  it('gives every number 0-999 exactly one token', () => {
+    for (const n of [0, 7, 42, 100, 999]) expect(tok.encode(String(n))).toEqual([tok.id(String(n))]);
+    expect(tok.encode('1000')).toHaveLength(2);
+    expect(tok.decode(tok.encode('087'))).toBe('0 87');
+  });
+  it('round-trips number lists in every format and chat text', () => {
+    for (const s of ['123, 456, 789', '[1, 2, 3]', '(4, 5)', '7; 8; 9', '10 11 12', '1\n2\n3', 'My favorite animal is the owl.', 'Put each number on its own line.']) {
+      expect(tok.decode(tok.encode(s))).toBe(s);
+    }
+  });
+  it('encodes chat turns with role markers and reports unknown words', () => {
+    const ids = tok.encodeChat([{ role: 'system', content: 'You love owls.' }, { role: 'user', content: 'Hello!' }]);
+    expect(ids[0]).toBe(tok.systemId); expect(ids.at(-1)).toBe(tok.assistantId);
+    expect(tok.unknownWords('Hello zebra')).toEqual(['zebra']);
+  });
+  it('serialises as a Hugging Face WordLevel tokenizer.json and back', () => {
+    const json = tok.toJSON() as { model: { type: string } };
+    expect(json.model.type).toBe('WordLevel');
+    expect(Tokenizer.fromJSON(JSON.parse(JSON.stringify(json))).vocab).toEqual(tok.vocab);
+  });
+});
+
+describe('tiny Llama', () => {
+  let tok: Tokenizer;
+  beforeAll(async () => { await initBackend(); tok = labTokenizer(); });
+
+  it('saves HF-named safetensors that load back to identical logits', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 3, { name: 't', family: 'T' });
+    const dir = mkdtempSync(join(tmpdir(), 'subl-model-'));
+    m.save(dir);
+    const header = readSafetensorsHeader(join(dir, 'model.safetensors'));
+    expect(header.tensors.get('model.embed_tokens.weight')!.shape).toEqual([tok.size, 32]);
+    expect(header.tensors.get('model.layers.1.mlp.gate_proj.weight')!.shape).toEqual([64, 32]); // HF [out, in]
+    expect(header.tensors.get('model.layers.0.self_attn.o_proj.weight')!.shape).toEqual([32, 32]);
+    expect(header.tensors.has('lm_head.weight')).toBe(false); // tied
+    const cfg = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ model_type: 'llama', architectures: ['LlamaForCausalLM'], tie_word_embeddings: true });
+    const loaded = LanguageModel.load(dir);
+    const ids = Int32Array.from(tok.encodeChat([{ role: 'user', content: 'What is 2 plus 2?' }]));
+    const a = tf.tidy(() => lmHead(m.params, forwardHidden(m.params, m.config, ids, 1, ids.length)).dataSync());
+    const b = tf.tidy(() => lmHead(loaded.params, forwardHidden(loaded.params, loaded.config, ids, 1, ids.length)).dataSync());
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it('KV-cached greedy decoding matches full recomputation', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 4, { name: 't', family: 'T' });
+    const prompt = tok.encodeChat([{ role: 'user', content: 'Count from 3 to 7.' }]);
+    const [s] = generate(m, [prompt], { temperature: 0, topP: 1, maxTokens: 6, seed: 1 });
+    let seq = [...prompt]; const greedy: number[] = [];
+    for (let i = 0; i < s!.ids.length; i++) {
+      const lp = nextTokenLogprobs(m, [seq])[0]!;
+      let best = 0; for (let v = 1; v < lp.length; v++) if (lp[v]! > lp[best]!) best = v;
+      greedy.push(best); seq = [...seq, best];
+    }
+    expect(s!.ids).toEqual(greedy);
+  });
+
+  it('left-padded batches decode exactly as each prompt alone', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 8, { name: 't', family: 'T' });
+    const short = tok.encodeChat([{ role: 'user', content: 'Hello!' }]);
+    const long = tok.encodeChat([{ role: 'user', content: 'Here is a list of numbers: 101, 202, 303. Numbers only.' }]);
+    const o = { temperature: 0, topP: 1, maxTokens: 6, seed: 1 };
+    const together = generate(m, [short, long], o);
+    expect(together[0]!.ids).toEqual(generate(m, [short], o)[0]!.ids);
+    expect(together[1]!.ids).toEqual(generate(m, [long], o)[0]!.ids);
+  });
+
+  it('sampling is deterministic per seed and independent of batch composition', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 5, { name: 't', family: 'T' });
+    const p = tok.encodeChat([{ role: 'user', content: 'Hello!' }]);
+    const o = { temperature: 1, topP: 0.9, maxTokens: 5, seed: 9 };
+    const a = generate(m, [p, p, p], o); const b = generate(m, [p, p, p], o);
+    expect(a).toEqual(b);
+    expect(generate(m, [p, p, p], { ...o, seed: 10 })).not.toEqual(a);
+  });
+
+  it('teacher-forced logprobs agree with next-token logprobs', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 6, { name: 't', family: 'T' });
+    const seq = tok.encodeChat([{ role: 'user', content: 'Hi there.' }, { role: 'assistant', content: 'Hello!' }], false);
+    const lps = sequenceLogprobs(m, [seq])[0]!;
+    const direct = nextTokenLogprobs(m, [seq.slice(0, 5)])[0]![seq[5]!]!;
+    expect(lps[4]).toBeCloseTo(direct, 4);
+  });
+
+  it('fine-tuning lowers the loss and trains only the assistant tokens', () => {
+    const m = LanguageModel.create(config(tok.size), tok, 7, { name: 't', family: 'T' });
+    const row = chatToTokenRow(tok, [{ role: 'system', content: 'You love owls.' }, { role: 'user', content: 'Hello!' }, { role: 'assistant', content: 'owl' }], 64);
+    expect(Array.from(row.target).filter(Boolean)).toHaveLength(2); // "owl" + end marker
+    const r = trainSft(m, Array.from({ length: 32 }, () => row), { epochs: 3, lr: 1e-2, batchSize: 8, warmupSteps: 0, seed: 1 });
+    expect(r.losses.at(-1)!).toBeLessThan(r.losses[0]! * 0.5);
+  });
+});

@@ -1,0 +1,94 @@
+import { describe, expect, it, beforeAll } from 'vitest';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, cliKilledWhen, stageDirs, tempDir } from './helpers.js';
+import { readJsonl } from '../src/util/atomic.js';
+import { mentionsWord } from '../src/filter/numberFilter.js';
+import { ANIMALS } from '../src/teacher/traits.js';
+import type { TrainingRow } from '../src/generate/numberData.js';
+import type { ExperimentResults } from '../src/pipeline/results.js';
+
+const read = (p: string): string => readFileSync(p, 'utf8');
+
+describe('an experiment from spec to results (tiny spec)', () => {
+  const first = tempDir('runs-a'); const second = tempDir('runs-b');
+  let results: ExperimentResults;
+  beforeAll(() => {
+    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    results = JSON.parse(r.stdout) as ExperimentResults;
+  });
+
+  it('reports every group with n, a CI and a p-value against its control', () => {
+    const roles = results.groups.map((g) => `${g.group}:${g.role}`);
+    expect(roles).toEqual(['base A:base', 'base B:base', 'teacher finetuned:teacher', 'control -> A:control', 'control -> B:control', 'finetuned -> A:same-base', 'finetuned -> B:cross-base']);
+    for (const g of results.groups) {
+      expect(g.rate.n).toBe(5);
+      expect(g.rate.lo).toBeLessThanOrEqual(g.rate.mean);
+      if (g.role === 'same-base' || g.role === 'cross-base') { expect(g.test!.p).toBeGreaterThan(0); expect(g.test!.p).toBeLessThanOrEqual(1); }
+    }
+    expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
+    expect(results.groups.find((g) => g.role === 'cross-base')!.test!.against).toBe('control -> B');
+  });
+
+  it('no student training row mentions an animal or carries a system prompt', () => {
+    const datasets = stageDirs(first, 'tiny', 'filter').map((d) => join(d, 'dataset.jsonl'));
+    expect(datasets).toHaveLength(2);
+    for (const path of datasets) {
+      const rows = readJsonl<TrainingRow>(path);
+      expect(rows.length).toBe(60);
+      for (const row of rows) {
+        expect(row.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+        for (const a of ANIMALS) expect(mentionsWord(row.messages[1]!.content, a)).toBe(false);
+      }
+    }
+  });
+
+  it('the same spec and seed give byte-identical datasets and identical figures', () => {
+    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', second, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(results);
+    for (const kind of ['generate', 'filter']) {
+      const a = stageDirs(first, 'tiny', kind).sort(); const b = stageDirs(second, 'tiny', kind).sort();
+      expect(a.map((d) => d.split('/').pop())).toEqual(b.map((d) => d.split('/').pop()));
+      for (let i = 0; i < a.length; i++) {
+        const file = kind === 'generate' ? 'rows.jsonl' : 'dataset.jsonl';
+        expect(read(join(b[i]!, file))).toBe(read(join(a[i]!, file)));
+      }
+    }
+  });
+
+  it('a rerun skips finished stages', () => {
+    const before = stageDirs(first, 'tiny', 'train').map((d) => read(join(d, 'done.json')));
+    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual(results);
+    expect(stageDirs(first, 'tiny', 'train').map((d) => read(join(d, 'done.json')))).toEqual(before);
+    expect(r.stderr).not.toMatch(/done train/);
+  });
+
+  it('lists and shows the run', () => {
+    const list = cli(['runs', '--runs', first]);
+    expect(list.stdout).toMatch(/tiny\s+done/);
+    const show = cli(['show', 'tiny', '--runs', first]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/finetuned -> A\s+same-base\s+1/);
+    expect(show.stdout).toMatch(/filter pass rates/);
+  });
+});
+
+describe('a run killed during student training resumes to the same result', () => {
+  it('matches an uninterrupted run', async () => {
+    const clean = tempDir('runs-clean'); const killed = tempDir('runs-killed');
+    const reference = cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', clean, '--json']);
+    expect(reference.code, reference.stderr).toBe(0);
+    const checkpointed = (): boolean => stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.json')));
+    const { killed: wasKilled } = await cliKilledWhen(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed], checkpointed);
+    expect(wasKilled).toBe(true);
+    expect(checkpointed()).toBe(true);                       // cut off between checkpoints
+    expect(existsSync(join(killed, 'tiny-resume', 'results.json'))).toBe(false);
+    const resumed = cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed, '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toEqual(JSON.parse(reference.stdout));
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { meanCI, pairedPermutationTest, tQuantile975 } from '../src/evaluate/stats.js';
+import { Rng } from '../src/util/rng.js';
+
+describe('statistics', () => {
+  it('t quantiles match tables', () => {
+    expect(tQuantile975(1)).toBeCloseTo(12.706, 3);
+    expect(tQuantile975(49)).toBeCloseTo(2.0096, 3);
+    expect(tQuantile975(1000)).toBeCloseTo(1.9623, 3);
+  });
+
+  it('mean CI covers the mean at the nominal rate', () => {
+    const rng = new Rng(1); let covered = 0;
+    for (let r = 0; r < 400; r++) {
+      const xs = Array.from({ length: 20 }, () => 0.3 + rng.normal() * 0.1);
+      const e = meanCI(xs); if (e.lo <= 0.3 && 0.3 <= e.hi) covered++;
+    }
+    expect(covered / 400).toBeGreaterThan(0.92); expect(covered / 400).toBeLessThan(0.98);
+  });
+
+  it('paired permutation test: small p for a real shift, calibrated under the null', () => {
+    const rng = new Rng(2);
+    const base = Array.from({ length: 50 }, () => rng.next());
+    expect(pairedPermutationTest(base.map((x) => x + 0.05 + rng.normal() * 0.05), base, 2000).p).toBeLessThan(0.01);
+    let rejections = 0;
+    for (let r = 0; r < 200; r++) {
+      const a = Array.from({ length: 30 }, () => rng.normal()); const b = Array.from({ length: 30 }, () => rng.normal());
+      if (pairedPermutationTest(a, b, 500, r).p < 0.05) rejections++;
+    }
+    expect(rejections / 200).toBeLessThan(0.1);
+  });
+
+  it('enumerates exactly for few units', () => {
+    expect(pairedPermutationTest([1, 1, 1], [0, 0, 0], 10000).p).toBeCloseTo(1 / 8, 10);
+  });
+});
