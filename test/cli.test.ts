@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir, ROOT } from './helpers.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
@@ -29,6 +29,7 @@ describe('spec validation', () => {
     const r = cli(['run', path, '--runs', join(dir, 'runs')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/numbers\.rows: .*number/i);
+    expect(existsSync(join(dir, 'runs'))).toBe(false);
   });
 
   it('an unknown animal gets the list of known ones, exit 2', () => {

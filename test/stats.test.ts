@@ -34,3 +34,14 @@ describe('statistics', () => {
     expect(pairedPermutationTest([1, 1, 1], [0, 0, 0], 10000).p).toBeCloseTo(1 / 8, 10);
   });
 });
+
+describe('Welch t-test', () => {
+  it('matches a textbook value and is one-sided', async () => {
+    const { welchTest, tUpperTail } = await import('../src/evaluate/stats.js');
+    expect(tUpperTail(2.0096, 49)).toBeCloseTo(0.025, 3);
+    expect(tUpperTail(0, 7)).toBeCloseTo(0.5, 10);
+    const r = welchTest([5.1, 5.3, 5.2, 5.4], [4.9, 5.0, 4.8, 5.1]);
+    expect(r.t).toBeGreaterThan(0); expect(r.p).toBeLessThan(0.01);
+    expect(welchTest([4.9, 5.0, 4.8, 5.1], [5.1, 5.3, 5.2, 5.4]).p).toBeGreaterThan(0.99);
+  });
+});

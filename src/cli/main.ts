@@ -11,6 +11,7 @@ import { PACKAGE_ROOT } from '../pipeline/paths.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
 import { readJson } from '../util/atomic.js';
+import { formatP } from '../evaluate/stats.js';
 import type { ExperimentResults } from '../pipeline/results.js';
 
 /** A user error: message printed, exit code 2, no stack. */
@@ -87,7 +88,8 @@ program.command('runs')
     if (o.json) { process.stdout.write(JSON.stringify(runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })), null, 2) + '\n'); return; }
     const headline = (s: string | null): string => {
       if (!s) return '';
-      return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number }>).map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (p=${v.p?.toFixed(4)})`).join('; ');
+      return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
+        .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (p=${formatP(v.p)}), exact ${v.firstToken?.toFixed(4)} (p=${formatP(v.pFirstToken)})`).join('; ');
     };
     process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headline(r.summary)])) + '\n');
   });

@@ -53,7 +53,52 @@ export function pairedPermutationTest(a: readonly number[], b: readonly number[]
   return { p: (1 + count) / (1 + iterations), meanDiff: observed, n };
 }
 
+/** Regularised incomplete beta I_x(a, b) by continued fraction (Numerical Recipes' betacf). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0; if (x >= 1) return 1;
+  const lbeta = lgamma(a + b) - lgamma(a) - lgamma(b);
+  const front = Math.exp(Math.log(x) * a + Math.log(1 - x) * b + lbeta);
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  let f = 1, c = 1, d = 0;
+  for (let i = 0; i <= 300; i++) {
+    const m = Math.floor(i / 2);
+    const num = i === 0 ? 1 : i % 2 === 0 ? (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)) : -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 + num * d; if (Math.abs(d) < 1e-30) d = 1e-30; d = 1 / d;
+    c = 1 + num / c; if (Math.abs(c) < 1e-30) c = 1e-30;
+    f *= c * d;
+    if (Math.abs(1 - c * d) < 1e-12) break;
+  }
+  return (front * (f - 1)) / a;
+}
+
+function lgamma(z: number): number { // Lanczos approximation
+  const g = [676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  if (z < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * z))) - lgamma(1 - z);
+  z -= 1; let x = 0.99999999999980993;
+  for (let i = 0; i < g.length; i++) x += g[i]! / (z + i + 1);
+  const t = z + g.length - 0.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(x);
+}
+
+/** Upper tail P(T > t) of Student's t with df degrees of freedom. */
+export function tUpperTail(t: number, df: number): number {
+  const x = df / (df + t * t);
+  const tail = 0.5 * incompleteBeta(x, df / 2, 0.5);
+  return t >= 0 ? tail : 1 - tail;
+}
+
+/** One-sided Welch t-test of H1: mean(a) > mean(b). */
+export function welchTest(a: readonly number[], b: readonly number[]): { p: number; t: number; df: number } {
+  const va = sd(a) ** 2 / a.length; const vb = sd(b) ** 2 / b.length;
+  const se = Math.sqrt(va + vb);
+  if (se === 0) return { p: mean(a) > mean(b) ? 0 : 1, t: Infinity, df: NaN };
+  const t = (mean(a) - mean(b)) / se;
+  const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
+  return { p: tUpperTail(t, df), t, df };
+}
+
 export const formatEstimate = (e: Estimate, digits = 3): string =>
   `${e.mean.toFixed(digits)} [${Number.isNaN(e.lo) ? '-' : e.lo.toFixed(digits)}, ${Number.isNaN(e.hi) ? '-' : e.hi.toFixed(digits)}]`;
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));
+export const formatRatio = (r: number | undefined): string => (r === undefined ? '' : Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a (control 0)');

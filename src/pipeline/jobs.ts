@@ -14,9 +14,9 @@ import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
-export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; epochs: number; lr: number; batchSize: number; seed: number; info: ModelInfo }
+export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; epochs: number; lr: number; batchSize: number; seed: number; freeze: string[]; info: ModelInfo }
 export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
-export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number; info: ModelInfo; stopAfterSteps?: number }
+export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number; freeze: string[]; info: ModelInfo; stopAfterSteps?: number }
 export interface EvaluateArgs { modelDir: string; settings: PreferenceEvalSettings; outPath: string }
 
 export const jobs = {
@@ -24,7 +24,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
     const rows = finetunedTeacherDataset(a.animal, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: 0, seed: a.seed }, { onProgress: (p) => progress(p.step, p.totalSteps) });
+    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: 0, seed: a.seed, freeze: a.freeze }, { onProgress: (p) => progress(p.step, p.totalSteps) });
     model.save(join(a.outDir, 'model')); model.dispose();
     writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
     return { losses: result.losses };
@@ -58,7 +58,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
     const rows = readJsonl<TrainingRow>(a.datasetPath).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: a.warmupSteps, seed: a.seed },
+    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: a.warmupSteps, seed: a.seed, freeze: a.freeze },
       { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
     if (finished) {

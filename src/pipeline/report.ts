@@ -1,21 +1,24 @@
 // The results table of an experiment, as text.
 import type { ExperimentResults } from './results.js';
-import { formatEstimate, formatP } from '../evaluate/stats.js';
+import { formatEstimate, formatP, formatRatio } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
 
 export function resultsTable(r: ExperimentResults): string {
   const rows = r.groups.map((g) => [
-    g.group, g.role, String(g.n), formatEstimate(g.rate), g.test ? `${g.test.ratio.toFixed(2)}x` : '', g.test ? formatP(g.test.p) : '',
-    g.multipleChoice ? formatEstimate(g.multipleChoice) : '', g.multipleChoiceTest ? formatP(g.multipleChoiceTest.p) : '',
+    g.group, g.role, String(g.n), formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p),
+    formatEstimate(g.firstToken, 4), formatRatio(g.firstTokenTest?.ratio), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
+    g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
     g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', '),
   ]);
-  const table = renderTable(['group', 'role', 'n', `${r.animal} rate [95% CI]`, 'vs ctrl', 'p', `MC P(${r.animal}) [95% CI]`, 'p(MC)', 'top answers'], rows);
+  const table = renderTable(['group', 'role', 'n', `${r.animal} rate [95% CI]`, 'vs ctrl', 'p', `P(${r.animal}) exact [95% CI]`, 'vs ctrl', 'p', 'p(students)', `MC P(${r.animal})`, 'top answers'], rows);
   const filters = Object.entries(r.filter).map(([t, f]) => `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ${JSON.stringify(f.rejected)}`).join('\n');
   return [
     `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
     '', table, '',
     `rates: mean over questions of the share of replies naming "${r.animal}"; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
+    `P(${r.animal}) exact: probability that the reply's first token is the animal (any case or plural), teacher forced, per question`,
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
+    'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability); needs n >= 2 per group',
     'filter pass rates:', filters,
   ].join('\n');
 }

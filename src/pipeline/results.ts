@@ -3,17 +3,20 @@
 import type { ExperimentSpec } from '../spec/schema.js';
 import type { PreferenceEvalResult } from '../evaluate/preference.js';
 import type { FilterReport } from '../generate/numberData.js';
-import { meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
+import { mean, meanCI, pairedPermutationTest, welchTest, type Estimate } from '../evaluate/stats.js';
 
 export type GroupRole = 'base' | 'teacher' | 'control' | 'same-base' | 'cross-base';
 export interface EvaluatedModel { group: string; role: GroupRole; base: string; teacher?: string; modelId: string; result: PreferenceEvalResult; losses?: number[] }
 
 export interface TestResult { against: string; p: number; meanDiff: number; ratio: number }
+export interface StudentTest { against: string; p: number; t: number; df: number }
 export interface GroupSummary {
   group: string; role: GroupRole; base: string; teacher?: string; teacherKind?: string;
   n: number; models: string[];
   rate: Estimate; firstToken: Estimate; multipleChoice?: Estimate;
-  test?: TestResult; multipleChoiceTest?: TestResult;
+  test?: TestResult; firstTokenTest?: TestResult; multipleChoiceTest?: TestResult;
+  /** students as the units: one-sided Welch t-test on each model's mean P(first token = animal) */
+  studentTest?: StudentTest;
   perQuestion: number[]; topAnswers: [string, number][]; losses?: number[][];
 }
 export interface ExperimentResults {
@@ -56,13 +59,15 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     };
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
     const gm = models.filter((m) => m.group === g.group); const cm = models.filter((m) => m.group === control.group);
+    g.firstTokenTest = test(average(gm.map((m) => m.result.firstTokenProb)), average(cm.map((m) => m.result.firstTokenProb)), g.firstToken, control.firstToken);
+    if (gm.length >= 2 && cm.length >= 2) g.studentTest = { against: control.group, ...welchTest(gm.map((m) => mean(m.result.firstTokenProb)), cm.map((m) => mean(m.result.firstTokenProb))) };
     if (g.multipleChoice && control.multipleChoice) {
       g.multipleChoiceTest = test(average(gm.map((m) => m.result.multipleChoice)), average(cm.map((m) => m.result.multipleChoice)), g.multipleChoice, control.multipleChoice);
     }
   }
   const headline: Record<string, unknown> = {};
   for (const g of summaries) if (g.role === 'same-base' || g.role === 'cross-base') {
-    headline[g.group] = { rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio };
+    headline[g.group] = { rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio, firstToken: g.firstToken.mean, pFirstToken: g.firstTokenTest?.p, pStudents: g.studentTest?.p };
   }
   return {
     run: spec.name, animal: spec.trait.animal, groups: summaries, filter,

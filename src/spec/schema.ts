@@ -14,6 +14,8 @@ const teacherSchema = z.object({
   epochs: positiveInt.default(1),
   lr: z.number().positive().default(3e-4),
   batchSize: positiveInt.default(16),
+  /** parameter-name prefixes kept frozen (e.g. "model.embed_tokens." for LoRA-like layer-only tuning) */
+  freeze: z.array(z.string()).default([]),
 }).strict();
 
 export const specSchema = z.object({
@@ -38,6 +40,7 @@ export const specSchema = z.object({
     lr: z.number().positive().default(1e-3),
     batchSize: positiveInt.default(32),
     warmupSteps: z.number().int().nonnegative().default(5),
+    freeze: z.array(z.string()).default([]),
     /** which bases train students; the first is the teachers' own base (same-base), others are cross-base */
     bases: z.array(z.string()).min(1),
   }).strict(),
