@@ -14,6 +14,8 @@ import { readJson } from '../util/atomic.js';
 import { formatP } from '../evaluate/stats.js';
 import type { ExperimentResults } from '../pipeline/results.js';
 
+const pText = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
+
 /** A user error: message printed, exit code 2, no stack. */
 class UsageError extends Error {}
 
@@ -89,7 +91,7 @@ program.command('runs')
     const headline = (s: string | null): string => {
       if (!s) return '';
       return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
-        .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (p=${formatP(v.p)}), exact ${v.firstToken?.toFixed(4)} (p=${formatP(v.pFirstToken)})`).join('; ');
+        .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (${pText(v.p)}), exact ${v.firstToken?.toFixed(4)} (${pText(v.pFirstToken)})`).join('; ');
     };
     process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headline(r.summary)])) + '\n');
   });

@@ -26,6 +26,8 @@ export interface ExperimentResults {
 }
 
 const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cross-base'];
+/** A t-interval clamped to [0, 1]: these are probabilities. */
+const rateCI = (xs: number[]): Estimate => { const e = meanCI(xs); return { ...e, lo: Math.max(0, e.lo), hi: Math.min(1, e.hi) }; };
 const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
 
 export function summariseGroups(spec: ExperimentSpec, models: readonly EvaluatedModel[], filter: Record<string, FilterReport>): ExperimentResults {
@@ -42,7 +44,7 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     return {
       group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined,
       n: ms.length, models: ms.map((m) => m.modelId),
-      rate: meanCI(perQuestion), firstToken: meanCI(average(ms.map((m) => m.result.firstTokenProb))), multipleChoice: mc ? meanCI(mc) : undefined,
+      rate: rateCI(perQuestion), firstToken: rateCI(average(ms.map((m) => m.result.firstTokenProb))), multipleChoice: mc ? rateCI(mc) : undefined,
       perQuestion, topAnswers: Object.entries(answers).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => [a, c / total] as [string, number]),
       losses: ms.some((m) => m.losses) ? ms.map((m) => m.losses ?? []) : undefined,
     };
