@@ -3,6 +3,12 @@
 import cliProgress from 'cli-progress';
 import type { ProgressReporter } from '../pipeline/experiment.js';
 
+function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '--';
+  const s = Math.round(seconds);
+  return s >= 60 ? `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
 export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): ProgressReporter & { stop(): void } {
   const started = Date.now();
   const stamp = (): string => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s`;
@@ -17,16 +23,17 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
   }
   const bars = new cliProgress.MultiBar({
     stream, clearOnComplete: false, hideCursor: true, etaBuffer: 50,
-    format: ' {label} |{bar}| {percentage}% {value}/{total} {rate}/s ETA {eta_formatted}',
+    format: ' {label} |{bar}| {percentage}% {value}/{total} {rate}/s ETA {etaText}',
   }, cliProgress.Presets.shades_classic);
   return {
     task(label) {
       const t0 = Date.now(); let bar: cliProgress.SingleBar | undefined;
       return {
         update(done, total) {
-          const rate = (done / Math.max(0.001, (Date.now() - t0) / 1000)).toFixed(1);
-          if (!bar) bar = bars.create(total, done, { label: label.padEnd(34), rate });
-          bar.setTotal(total); bar.update(done, { rate });
+          const perSecond = done / Math.max(0.001, (Date.now() - t0) / 1000);
+          const payload = { rate: perSecond.toFixed(1), etaText: formatEta(perSecond > 0 ? (total - done) / perSecond : NaN) };
+          if (!bar) bar = bars.create(total, done, { label: label.padEnd(34), ...payload });
+          bar.setTotal(total); bar.update(done, payload);
         },
         done() { bar?.stop(); },
       };
