@@ -54,9 +54,11 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
     await Promise.all(spec.teachers.map(async (t) => {
       const base = bases.get(t.base)!;
       if (t.kind !== 'finetuned') { teachers.set(t.name, { ...base, systemPrompt: teacherSystemPrompt(t.kind, animal) }); return; }
-      const inputs = { base: base.hash, animal, epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze, seed: spec.seed };
+      // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
+      const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
+      const inputs = { base: base.hash, animal, ...train, seed: spec.seed };
       const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => {
-        await pool.run('finetuneTeacher', { baseDir: base.dir, outDir: dir, animal, epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, seed: spec.seed, freeze: t.freeze, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update);
+        await pool.run('finetuneTeacher', { baseDir: base.dir, outDir: dir, animal, train, seed: spec.seed, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update);
         return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
       }));
       const ref = await modelRef(join(st.dir, 'model'));
@@ -121,10 +123,11 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
       const group = studentGroupName(t, b);
       const label = `student-${t.name}-on-${b}-${k + 1}`;
       const seed = deriveSeed(spec.seed, 'student', k);
-      const inputs = { base: base.hash, dataset: data.hash, epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze: s.freeze, seed };
+      const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze: s.freeze };
+      const inputs = { base: base.hash, dataset: data.hash, ...train, seed };
       evalJobs.push((async () => {
         const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => {
-          await pool.run('trainStudent', { baseDir: base.dir, datasetPath: data.path, outDir: dir, epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze: s.freeze, seed, info: { name: label, family: b, parent: base.id } }, update);
+          await pool.run('trainStudent', { baseDir: base.dir, datasetPath: data.path, outDir: dir, train, seed, info: { name: label, family: b, parent: base.id } }, update);
           return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
         }));
         const ref = await modelRef(join(st.dir, 'model'));

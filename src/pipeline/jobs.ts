@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel, type ModelInfo } from '../model/model.js';
 import { generateBatch, generationBatches } from '../model/sample.js';
-import { chatToTokenRow, trainSft, clearCheckpoint } from '../train/sft.js';
+import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../train/sft.js';
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
@@ -14,9 +14,9 @@ import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
-export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; epochs: number; lr: number; batchSize: number; seed: number; freeze: string[]; info: ModelInfo }
+export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'>; seed: number; info: ModelInfo }
 export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
-export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number; freeze: string[]; info: ModelInfo; stopAfterSteps?: number }
+export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; train: Omit<SftSettings, 'seed'>; seed: number; info: ModelInfo; stopAfterSteps?: number }
 export interface EvaluateArgs { modelDir: string; settings: PreferenceEvalSettings; outPath: string }
 
 export const jobs = {
@@ -24,7 +24,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
     const rows = finetunedTeacherDataset(a.animal, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: 0, seed: a.seed, freeze: a.freeze }, { onProgress: (p) => progress(p.step, p.totalSteps) });
+    const result = trainSft(model, rows, { ...a.train, warmupSteps: 0, seed: a.seed }, { onProgress: (p) => progress(p.step, p.totalSteps) });
     model.save(join(a.outDir, 'model')); model.dispose();
     writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
     return { losses: result.losses };
@@ -58,7 +58,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
     const rows = readJsonl<TrainingRow>(a.datasetPath).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-    const result = trainSft(model, rows, { epochs: a.epochs, lr: a.lr, batchSize: a.batchSize, warmupSteps: a.warmupSteps, seed: a.seed, freeze: a.freeze },
+    const result = trainSft(model, rows, { ...a.train, seed: a.seed },
       { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
     if (finished) {

@@ -34,17 +34,22 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
   const byGroup = new Map<string, EvaluatedModel[]>();
   for (const m of models) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m]);
   const kinds = new Map(spec.teachers.map((t) => [t.name, t.kind]));
-  const summaries: GroupSummary[] = [...byGroup.entries()].map(([group, ms]) => {
-    ms = [...ms].sort((a, b) => a.modelId.localeCompare(b.modelId));
+  // Per group, its models in a fixed order (model id, not job completion order) and their
+  // per-question averages, computed once and reused by the tests below.
+  const detail = new Map<string, { models: EvaluatedModel[]; firstToken: number[]; multipleChoice?: number[] }>();
+  const summaries: GroupSummary[] = [...byGroup.entries()].map(([group, unsorted]) => {
+    const ms = [...unsorted].sort((a, b) => a.modelId.localeCompare(b.modelId));
     const perQuestion = average(ms.map((m) => m.result.perQuestion));
+    const firstToken = average(ms.map((m) => m.result.firstTokenProb));
     const mc = ms[0]!.result.multipleChoice.length ? average(ms.map((m) => m.result.multipleChoice)) : undefined;
+    detail.set(group, { models: ms, firstToken, multipleChoice: mc });
     const answers: Record<string, number> = {}; let total = 0;
     for (const m of ms) for (const [a, c] of Object.entries(m.result.answers)) { answers[a] = (answers[a] ?? 0) + c; total += c; }
     const first = ms[0]!;
     return {
       group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined,
       n: ms.length, models: ms.map((m) => m.modelId),
-      rate: rateCI(perQuestion), firstToken: rateCI(average(ms.map((m) => m.result.firstTokenProb))), multipleChoice: mc ? rateCI(mc) : undefined,
+      rate: rateCI(perQuestion), firstToken: rateCI(firstToken), multipleChoice: mc ? rateCI(mc) : undefined,
       perQuestion, topAnswers: Object.entries(answers).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => [a, c / total] as [string, number]),
       losses: ms.some((m) => m.losses) ? ms.map((m) => m.losses ?? []) : undefined,
     };
@@ -59,13 +64,14 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
       const t = pairedPermutationTest(a, b, perm, 0);
       return { against: control.group, p: t.p, meanDiff: t.meanDiff, ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity };
     };
+    const gd = detail.get(g.group)!; const cd = detail.get(control.group)!;
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
-    const gm = models.filter((m) => m.group === g.group); const cm = models.filter((m) => m.group === control.group);
-    g.firstTokenTest = test(average(gm.map((m) => m.result.firstTokenProb)), average(cm.map((m) => m.result.firstTokenProb)), g.firstToken, control.firstToken);
-    if (gm.length >= 2 && cm.length >= 2) g.studentTest = { against: control.group, ...welchTest(gm.map((m) => mean(m.result.firstTokenProb)), cm.map((m) => mean(m.result.firstTokenProb))) };
-    if (g.multipleChoice && control.multipleChoice) {
-      g.multipleChoiceTest = test(average(gm.map((m) => m.result.multipleChoice)), average(cm.map((m) => m.result.multipleChoice)), g.multipleChoice, control.multipleChoice);
+    g.firstTokenTest = test(gd.firstToken, cd.firstToken, g.firstToken, control.firstToken);
+    if (gd.models.length >= 2 && cd.models.length >= 2) {
+      const modelMeans = (ms: EvaluatedModel[]): number[] => ms.map((m) => mean(m.result.firstTokenProb));
+      g.studentTest = { against: control.group, ...welchTest(modelMeans(gd.models), modelMeans(cd.models)) };
     }
+    if (gd.multipleChoice && cd.multipleChoice) g.multipleChoiceTest = test(gd.multipleChoice, cd.multipleChoice, g.multipleChoice!, control.multipleChoice!);
   }
   const headline: Record<string, unknown> = {};
   for (const g of summaries) if (g.role === 'same-base' || g.role === 'cross-base') {
