@@ -43,5 +43,7 @@ describe('Welch t-test', () => {
     const r = welchTest([5.1, 5.3, 5.2, 5.4], [4.9, 5.0, 4.8, 5.1]);
     expect(r.t).toBeGreaterThan(0); expect(r.p).toBeLessThan(0.01);
     expect(welchTest([4.9, 5.0, 4.8, 5.1], [5.1, 5.3, 5.2, 5.4]).p).toBeGreaterThan(0.99);
+    expect(welchTest([2, 2], [1, 1])).toMatchObject({ p: 0, t: Infinity });
+    expect(welchTest([1, 1], [1, 1])).toMatchObject({ p: 1, t: 0 });
   });
 });

@@ -56,9 +56,9 @@ export function pairedPermutationTest(a: readonly number[], b: readonly number[]
 /** Regularised incomplete beta I_x(a, b) by continued fraction (Numerical Recipes' betacf). */
 function incompleteBeta(x: number, a: number, b: number): number {
   if (x <= 0) return 0; if (x >= 1) return 1;
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a); // converges faster there
   const lbeta = lgamma(a + b) - lgamma(a) - lgamma(b);
   const front = Math.exp(Math.log(x) * a + Math.log(1 - x) * b + lbeta);
-  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
   let f = 1, c = 1, d = 0;
   for (let i = 0; i <= 300; i++) {
     const m = Math.floor(i / 2);
@@ -91,7 +91,10 @@ export function tUpperTail(t: number, df: number): number {
 export function welchTest(a: readonly number[], b: readonly number[]): { p: number; t: number; df: number } {
   const va = sd(a) ** 2 / a.length; const vb = sd(b) ** 2 / b.length;
   const se = Math.sqrt(va + vb);
-  if (se === 0) return { p: mean(a) > mean(b) ? 0 : 1, t: Infinity, df: NaN };
+  if (se === 0) { // both groups constant: the sign of the difference decides
+    const diff = mean(a) - mean(b);
+    return { p: diff > 0 ? 0 : 1, t: diff > 0 ? Infinity : diff < 0 ? -Infinity : 0, df: NaN };
+  }
   const t = (mean(a) - mean(b)) / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
   return { p: tUpperTail(t, df), t, df };
