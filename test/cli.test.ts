@@ -46,7 +46,7 @@ describe('spec validation', () => {
   it('bad flags and missing files are clear errors', () => {
     expect(cli(['run', 'nope.yaml']).stderr).toMatch(/nope\.yaml[\s\S]*file not found/);
     const r = cli(['demo', '--seed', 'abc']);
-    expect(r.code).toBe(2); expect(r.stderr).toMatch(/--seed must be a non-negative integer/);
+    expect(r.code).toBe(2); expect(r.stderr).toMatch(/--seed must be an integer, got "abc"/);
     expect(cli(['show', 'missing-run', '--runs', tempDir('empty')]).code).toBe(2);
   });
 });

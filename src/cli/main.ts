@@ -10,20 +10,15 @@ import { resultsTable } from '../pipeline/report.js';
 import { PACKAGE_ROOT } from '../pipeline/paths.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
+import { intArg, UsageError } from './args.js';
+import { registerMnistCommand } from './mnist.js';
 import { readJson } from '../util/atomic.js';
 import { formatP } from '../evaluate/stats.js';
 import type { ExperimentResults } from '../pipeline/results.js';
 
 const pText = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
 
-/** A user error: message printed, exit code 2, no stack. */
-class UsageError extends Error {}
-
-const runsDirOption = new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
-const intArg = (name: string) => (v: string): number => {
-  if (!/^\d+$/.test(v)) throw new UsageError(`${name} must be a non-negative integer, got "${v}"`);
-  return Number(v);
-};
+const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 
 async function runSpec(spec: ExperimentSpec, specPath: string, o: { runs: string; json?: boolean; workers?: number }): Promise<void> {
   const store = new RunStore(o.runs);
@@ -52,10 +47,10 @@ const program = new Command('subliminal')
 
 program.command('demo')
   .description('run examples/owl-numbers.yaml: owl-teacher numbers -> students -> owl preference, with controls')
-  .addOption(runsDirOption)
+  .addOption(runsDirOption())
   .option('--animal <name>', 'trait animal instead of owl')
   .option('--seed <n>', 'experiment seed', intArg('--seed'))
-  .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers'))
+  .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers', 1, 64))
   .option('--json', 'print results as JSON')
   .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
     const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
@@ -65,10 +60,10 @@ program.command('demo')
 program.command('run')
   .description('run an experiment spec (YAML); finished stages are reused, cut-off stages resume')
   .argument('<spec>', 'path to the YAML spec')
-  .addOption(runsDirOption)
+  .addOption(runsDirOption())
   .option('--animal <name>', 'override the trait animal')
   .option('--seed <n>', 'override the seed', intArg('--seed'))
-  .option('--workers <n>', 'worker threads', intArg('--workers'))
+  .option('--workers <n>', 'worker threads', intArg('--workers', 1, 64))
   .option('--json', 'print results as JSON')
   .action(async (specPath: string, o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
     await runSpec(withOverrides(loadSpec(specPath), o), resolve(specPath), o);
@@ -81,7 +76,7 @@ program.command('validate')
 
 program.command('runs')
   .description('list runs in the store')
-  .addOption(runsDirOption)
+  .addOption(runsDirOption())
   .option('--json', 'print as JSON')
   .action((o: { runs: string; json?: boolean }) => {
     if (!existsSync(join(o.runs, 'index.sqlite'))) { process.stdout.write(o.json ? '[]\n' : `no runs in ${o.runs}\n`); return; }
@@ -99,7 +94,7 @@ program.command('runs')
 program.command('show')
   .description('print the results table of a run')
   .argument('<run>')
-  .addOption(runsDirOption)
+  .addOption(runsDirOption())
   .option('--json', 'print as JSON')
   .action((run: string, o: { runs: string; json?: boolean }) => {
     const path = join(o.runs, run, 'results.json');
@@ -120,6 +115,8 @@ base.command('build')
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);
   });
+
+registerMnistCommand(program, runsDirOption());
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -20,11 +20,12 @@ export class AdamW {
 
   trainable(): Variable[] { return [...this.params].filter(([n]) => !this.frozen.has(n)).map(([, p]) => p); }
 
-  /** Applies one update (grads keyed by tfjs variable name); returns the global norm before clipping. */
+  /** Applies one update (grads keyed by tfjs variable name); returns the global norm before clipping (NaN when not clipping). */
   apply(grads: Record<string, Tensor>, lr: number): number {
     this.step += 1;
     const { beta1, beta2, eps, weightDecay, clipNorm } = this.s;
-    const norm = tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    // The norm costs a sync per step, so it is computed only when clipping needs it.
+    const norm = clipNorm > 0 ? tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!)) : NaN;
     const scale = clipNorm > 0 && norm > clipNorm ? clipNorm / norm : 1;
     const c1 = 1 - Math.pow(beta1, this.step); const c2 = 1 - Math.pow(beta2, this.step);
     tf.tidy(() => {

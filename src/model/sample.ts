@@ -1,7 +1,7 @@
 // Batched generation with a KV cache, and teacher-forced log-probabilities.
 // Generation sorts prompts by length and left-pads each batch (pad keys masked); each prompt's
 // randomness comes from its own Rng (seed + prompt index). Scoring passes bucket by exact length.
-import { tf } from './backend.js';
+import { readAndDispose, tf } from './backend.js';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { forwardHidden, lmHead, type KvCache } from './llama.js';
 import { gatherRows, logSoftmax } from './ops.js';
@@ -24,10 +24,6 @@ export function lengthBuckets(prompts: readonly number[][], batchSize: number): 
 }
 
 /** Reads a tensor to the host and frees it (never return host arrays from tf.tidy: it walks them). */
-function readAndDispose(t: Tensor): Float32Array {
-  const v = t.dataSync() as Float32Array; t.dispose(); return v;
-}
-
 /** Draws one token from logits (length V) with temperature and nucleus (top-p) truncation. */
 export function drawToken(logits: Float32Array, temperature: number, topP: number, rng: Rng): { id: number; logprob: number } {
   const V = logits.length; let max = -Infinity; let arg = 0;

@@ -20,6 +20,12 @@ export interface ProgressReporter {
 }
 export const silentProgress: ProgressReporter = { task: () => ({ update() {}, done() {} }) };
 
+/** Runs `fn` as one progress task: live updates, then done or failed. */
+export async function trackedTask<T>(progress: ProgressReporter, label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> {
+  const task = progress.task(label);
+  try { const r = await fn((d, t) => task.update(d, t)); task.done(); return r; } catch (e) { task.done('failed'); throw e; }
+}
+
 interface ModelRef { id: string; dir: string; hash: string; systemPrompt?: string }
 
 export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number }): Promise<ExperimentResults> {
@@ -35,11 +41,7 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
     const hash = await hashFile(join(dir, 'model.safetensors'));
     return { id: `model:${hash.slice(0, 16)}`, dir, hash, systemPrompt };
   };
-  // The store manifest path of an output, and a task wrapper that reports progress.
-  const tracked = async <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => {
-    const task = progress.task(label);
-    try { const r = await fn((d, t) => task.update(d, t)); task.done(); return r; } catch (e) { task.done('failed'); throw e; }
-  };
+  const tracked = <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => trackedTask(progress, label, fn);
 
   try {
     // Bases

@@ -11,6 +11,7 @@ import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/pre
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
 import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
+import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
@@ -78,6 +79,8 @@ export const jobs = {
     writeJsonAtomic(a.outPath, result);
     return { samples: result.samples };
   },
+
+  mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> { return runMnistShard(a, progress); },
 };
 
 export type JobName = keyof typeof jobs;

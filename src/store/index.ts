@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type ArtifactKind = 'model' | 'dataset' | 'evaluation';
-export type Relation = 'fine_tuned_from' | 'generated' | 'filtered_from' | 'trained_on' | 'evaluated';
+export type Relation = 'fine_tuned_from' | 'initialised_from' | 'distilled_from' | 'generated' | 'filtered_from' | 'trained_on' | 'evaluated';
 
 export interface ArtifactRow { id: string; run: string; kind: ArtifactKind; name: string; path: string; content_hash: string; meta: string }
 export interface RunRow { name: string; spec_hash: string; spec_path: string; status: string; created_at: string; updated_at: string; summary: string | null }

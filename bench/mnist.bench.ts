@@ -1,0 +1,38 @@
+// npm run bench:mnist: the MNIST experiment at the paper's settings (N = 10, 5 epochs by
+// default), timed end to end on both cores. Prints and writes bench/out/mnist.json: wall time,
+// per-epoch time of teachers and students, peak memory, and the ratio to PyTorch's ~131 s.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore } from '../src/store/runStore.js';
+import { MNIST_DEFAULTS, runMnist } from '../src/mnist/experiment.js';
+
+/** PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads), same experiment at N = 10, this machine kind. */
+const PYTORCH_SECONDS_N10 = 131;
+const models = Number(process.env.BENCH_MODELS ?? MNIST_DEFAULTS.models);
+const epochs = Number(process.env.BENCH_EPOCHS ?? MNIST_DEFAULTS.epochs);
+
+const runs = mkdtempSync(join(tmpdir(), 'subl-bench-mnist-'));
+const store = new RunStore(runs);
+const t0 = performance.now();
+const r = await runMnist({ ...MNIST_DEFAULTS, models, epochs }, { store });
+const wall = (performance.now() - t0) / 1000;
+store.close(); rmSync(runs, { recursive: true, force: true });
+
+const sum = (f: (t: (typeof r.shardTimings)[number]) => number): number => r.shardTimings.reduce((a, t) => a + f(t), 0);
+const perEpoch = (seconds: number): number => seconds / epochs / 2; // two shards run at once, one per core
+const result = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: 'tfjs wasm (SIMD, 1 thread per worker)' },
+  settings: { models, epochs, batchSize: MNIST_DEFAULTS.batchSize, shards: r.shardTimings.length },
+  wallSeconds: Number(wall.toFixed(1)),
+  teacherEpochSeconds: Number(perEpoch(sum((t) => t.teacherSeconds)).toFixed(2)),
+  studentEpochSeconds: Number(perEpoch(sum((t) => t.studentSeconds)).toFixed(2)),
+  networkStepMs: Number((1000 * sum((t) => t.teacherSeconds + t.studentSeconds) / sum((t) => (t.networks.teachers + t.networks.students) * epochs * Math.ceil(60000 / MNIST_DEFAULTS.batchSize))).toFixed(1)),
+  peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  pytorchSeconds: models === 10 && epochs === 5 ? PYTORCH_SECONDS_N10 : null,
+  ratioToPytorch: models === 10 && epochs === 5 ? Number((wall / PYTORCH_SECONDS_N10).toFixed(2)) : null,
+  accuracy: Object.fromEntries(r.conditions.map((c) => [c.condition, Number(c.mean.toFixed(3))])),
+};
+mkdirSync('bench/out', { recursive: true });
+writeFileSync('bench/out/mnist.json', JSON.stringify(result, null, 2) + '\n');
+console.log(JSON.stringify(result, null, 2));
