@@ -12,6 +12,7 @@ import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
 import { intArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
+import { registerServeCommand } from './serve.js';
 import { readJson } from '../util/atomic.js';
 import { formatP } from '../evaluate/stats.js';
 import type { ExperimentResults } from '../pipeline/results.js';
@@ -117,6 +118,7 @@ base.command('build')
   });
 
 registerMnistCommand(program, runsDirOption());
+registerServeCommand(program, runsDirOption());
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -8,8 +8,27 @@ import { gatherRows, logSoftmax } from './ops.js';
 import type { LanguageModel } from './model.js';
 import { Rng } from '../util/rng.js';
 
-export interface SamplingOptions { temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
-export interface Sample { ids: number[]; /** log p of each sampled token under the model (temperature 1) */ logprobs: number[]; finished: boolean }
+export interface SamplingOptions { temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number; /** keep the k most likely tokens at each step */ topLogprobs?: number }
+export interface TokenLogprob { id: number; logprob: number }
+export interface Sample {
+  ids: number[]; /** log p of each sampled token under the model (temperature 1) */ logprobs: number[]; finished: boolean;
+  /** with topLogprobs: the k most likely tokens at each sampled position */ top?: TokenLogprob[][];
+}
+
+/** The k most likely entries of one row of logits, as log-probabilities. */
+export function topLogprobs(logits: Float32Array, k: number): TokenLogprob[] {
+  let max = -Infinity; for (const v of logits) if (v > max) max = v;
+  let z = 0; for (const v of logits) z += Math.exp(v - max);
+  const lz = max + Math.log(z);
+  const best: TokenLogprob[] = [];
+  for (let i = 0; i < logits.length; i++) {
+    if (best.length < k || logits[i]! > best[best.length - 1]!.logprob + lz) {
+      best.push({ id: i, logprob: logits[i]! - lz }); best.sort((a, b) => b.logprob - a.logprob || a.id - b.id);
+      if (best.length > k) best.pop();
+    }
+  }
+  return best;
+}
 
 /** Batches of prompt indices: equal-length prompts together, in a deterministic order. */
 export function lengthBuckets(prompts: readonly number[][], batchSize: number): number[][] {
@@ -23,7 +42,6 @@ export function lengthBuckets(prompts: readonly number[][], batchSize: number): 
   return batches;
 }
 
-/** Reads a tensor to the host and frees it (never return host arrays from tf.tidy: it walks them). */
 /** Draws one token from logits (length V) with temperature and nucleus (top-p) truncation. */
 export function drawToken(logits: Float32Array, temperature: number, topP: number, rng: Rng): { id: number; logprob: number } {
   const V = logits.length; let max = -Infinity; let arg = 0;
@@ -64,7 +82,7 @@ export function generateBatch(model: LanguageModel, prompts: readonly number[][]
   const padCount = prompts.map((p) => T - p.length);
   const maxNew = Math.min(o.maxTokens, config.max_position_embeddings - T);
   const cache: KvCache = { k: [], v: [], length: 0 };
-  const out: Sample[] = prompts.map(() => ({ ids: [], logprobs: [], finished: false }));
+  const out: Sample[] = prompts.map(() => ({ ids: [], logprobs: [], finished: false, ...(o.topLogprobs ? { top: [] } : {}) }));
   let input = Int32Array.from(prompts.flatMap((p, b) => [...new Array<number>(padCount[b]!).fill(tokenizer.padId), ...p])); let len = T;
   const anyPad = padCount.some((n) => n > 0);
   try {
@@ -84,9 +102,10 @@ export function generateBatch(model: LanguageModel, prompts: readonly number[][]
       for (let b = 0; b < B; b++) {
         const s = out[b]!;
         if (s.finished) { next[b] = tokenizer.endId; continue; }
-        const { id, logprob } = drawToken(values.subarray(b * V, (b + 1) * V), o.temperature, o.topP, rngs[b]!);
+        const row = values.subarray(b * V, (b + 1) * V);
+        const { id, logprob } = drawToken(row, o.temperature, o.topP, rngs[b]!);
         next[b] = id;
-        if (id === tokenizer.endId) s.finished = true; else { s.ids.push(id); s.logprobs.push(logprob); }
+        if (id === tokenizer.endId) s.finished = true; else { s.ids.push(id); s.logprobs.push(logprob); s.top?.push(topLogprobs(row, o.topLogprobs!)); }
       }
       if (out.every((s) => s.finished)) break;
       input = next; len = 1;
@@ -140,4 +159,11 @@ export function sequenceLogprobs(model: LanguageModel, seqs: readonly number[][]
     batch.forEach((i, b) => { results[i] = Array.from(lp.subarray(b * (T - 1), (b + 1) * (T - 1))); });
   }
   return results;
+}
+
+/** Log-probabilities [V] of the next token at every position of one sequence (teacher forced). */
+export function positionLogprobs(model: LanguageModel, ids: readonly number[]): Float32Array[] {
+  const { config, params } = model; const V = config.vocab_size; const T = ids.length;
+  const flat = readAndDispose(tf.tidy(() => logSoftmax(lmHead(params, forwardHidden(params, config, Int32Array.from(ids), 1, T)))));
+  return Array.from({ length: T }, (_, t) => flat.slice(t * V, (t + 1) * V));
 }

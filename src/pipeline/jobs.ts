@@ -1,6 +1,6 @@
 // The heavy work of an experiment, one model at a time; runs inside a worker thread.
 // Every job reads and writes files only under the folders it is given.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel, type ModelInfo } from '../model/model.js';
@@ -9,6 +9,7 @@ import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
+import type { ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
@@ -18,6 +19,7 @@ export type Progress = (done: number, total: number, note?: string) => void;
 export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'>; seed: number; info: ModelInfo }
 export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
 export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; train: Omit<SftSettings, 'seed'>; seed: number; info: ModelInfo; stopAfterSteps?: number }
+export interface FineTuneChatArgs { baseDir: string; trainingFile: string; workDir: string; outDir: string; info: ModelInfo; train: Omit<SftSettings, 'warmupSteps'>; cancelFlag: Int32Array }
 export interface EvaluateArgs { modelDir: string; settings: PreferenceEvalSettings; outPath: string }
 
 export const jobs = {
@@ -78,6 +80,26 @@ export const jobs = {
     model.dispose();
     writeJsonAtomic(a.outPath, result);
     return { samples: result.samples };
+  },
+
+  /** Fine-tuning job of `subliminal serve`: SFT on a chat JSONL; stops when cancelFlag[0] is set. */
+  async fineTuneChat(a: FineTuneChatArgs, progress: Progress): Promise<{ tokens: number; losses: number[] }> {
+    await initBackend();
+    const model = LanguageModel.load(a.baseDir); model.info = a.info;
+    try {
+      const rows = readJsonl<{ messages: ChatMessage[] }>(a.trainingFile).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
+      const result = trainSft(model, rows, { ...a.train, warmupSteps: 0 }, {
+        checkpointDir: a.workDir, checkpointEverySteps: 20,
+        onProgress: (p) => {
+          if (Atomics.load(a.cancelFlag, 0) === 1) throw new Error('cancelled');
+          progress(p.step, p.totalSteps, p.loss.toFixed(4));
+        },
+      });
+      // publish atomically: the server lists a model as soon as its folder holds weights and config
+      rmSync(`${a.outDir}.partial`, { recursive: true, force: true });
+      model.save(`${a.outDir}.partial`); renameSync(`${a.outDir}.partial`, a.outDir);
+      return { tokens: result.tokens, losses: result.losses };
+    } finally { model.dispose(); }
   },
 
   mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> { return runMnistShard(a, progress); },

@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { JobArgs, JobName, JobResult } from './jobs.js';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (done: number, total: number) => void };
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (done: number, total: number, note?: string) => void };
 
 export class WorkerPool {
   private readonly idle: Worker[] = [];
@@ -16,9 +16,9 @@ export class WorkerPool {
   constructor(size = Math.min(2, availableParallelism())) {
     for (let i = 0; i < size; i++) {
       const w = new Worker(new URL('./worker-entry.mjs', import.meta.url), { stdout: false, stderr: false });
-      w.on('message', (m: { id: number; type: string; done?: number; total?: number; result?: unknown; message?: string }) => {
+      w.on('message', (m: { id: number; type: string; done?: number; total?: number; note?: string; result?: unknown; message?: string }) => {
         const p = this.pending.get(m.id); if (!p) return;
-        if (m.type === 'progress') p.onProgress?.(m.done!, m.total!);
+        if (m.type === 'progress') p.onProgress?.(m.done!, m.total!, m.note);
         else { this.pending.delete(m.id); m.type === 'result' ? p.resolve(m.result) : p.reject(new Error(m.message)); }
       });
       w.on('error', (e) => { for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
@@ -28,7 +28,7 @@ export class WorkerPool {
 
   get size(): number { return this.all.length; }
 
-  async run<N extends JobName>(job: N, args: JobArgs<N>, onProgress?: (done: number, total: number) => void): Promise<JobResult<N>> {
+  async run<N extends JobName>(job: N, args: JobArgs<N>, onProgress?: (done: number, total: number, note?: string) => void): Promise<JobResult<N>> {
     while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
     const worker = this.idle.pop()!;
     const id = this.nextId++;

@@ -1,0 +1,95 @@
+// Any OpenAI-compatible endpoint (OpenAI, vLLM, Together, `subliminal serve`) through the
+// official SDK, with our own concurrency limit, retries (the SDK's are turned off so that
+// retry-after and jitter are ours), per-request timeouts, a response cache and a budget.
+// The API key is read from the environment at call time and never stored or logged.
+import OpenAI from 'openai';
+import { Rng } from '../util/rng.js';
+import { ResponseCache } from './cache.js';
+import { DEFAULT_RETRY, withRetry, type RetrySettings } from './retry.js';
+
+export interface OpenAIModelRef { provider: 'openai'; id: string; baseURL?: string; apiKeyEnv?: string }
+export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+export interface ChatRequest { messages: ChatMessage[]; temperature: number; topP: number; maxTokens: number; seed?: number; topLogprobs?: number }
+export interface ChatResult { text: string; finishReason: string; firstTokenTop?: { token: string; logprob: number }[]; tokens: number }
+
+export class BudgetExhausted extends Error {}
+
+/** Caps on requests and tokens for one stage; a stage that hits one stops cleanly and resumes later. */
+export class Budget {
+  requests = 0; tokens = 0;
+  constructor(readonly maxRequests = Infinity, readonly maxTokens = Infinity) {}
+  reserve(): void {
+    if (this.requests >= this.maxRequests) throw new BudgetExhausted(`request budget of ${this.maxRequests} reached`);
+    if (this.tokens >= this.maxTokens) throw new BudgetExhausted(`token budget of ${this.maxTokens} reached`);
+    this.requests++;
+  }
+  charge(tokens: number): void { this.tokens += tokens; }
+}
+
+class Semaphore {
+  private active = 0; private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try { return await fn(); } finally { this.active--; this.waiting.shift()?.(); }
+  }
+}
+
+export interface EndpointSettings { concurrency: number; timeoutMs: number; retry: RetrySettings; cache?: ResponseCache; seed: number }
+export const DEFAULT_ENDPOINT: Omit<EndpointSettings, 'seed'> = { concurrency: 16, timeoutMs: 60_000, retry: DEFAULT_RETRY };
+
+export function apiKeyFor(ref: OpenAIModelRef): string {
+  const name = ref.apiKeyEnv ?? 'OPENAI_API_KEY';
+  const key = process.env[name];
+  if (key) return key;
+  if (ref.baseURL && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(ref.baseURL)) return 'no-key'; // a local server may need none
+  throw new Error(`set the ${name} environment variable to the API key for ${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`);
+}
+
+export class OpenAIEndpoint {
+  readonly client: OpenAI;
+  retries = 0;
+  private readonly limit: Semaphore; private readonly rng: Rng;
+  constructor(readonly ref: OpenAIModelRef, readonly s: EndpointSettings) {
+    this.client = new OpenAI({ apiKey: apiKeyFor(ref), baseURL: ref.baseURL, maxRetries: 0, timeout: s.timeoutMs });
+    this.limit = new Semaphore(s.concurrency); this.rng = Rng.from(s.seed, 'retry-jitter');
+  }
+
+  /** A request through the limiter and the retry loop. */
+  call<T>(fn: () => Promise<T>): Promise<T> {
+    return this.limit.run(() => withRetry(fn, this.s.retry, this.rng, () => { this.retries++; }));
+  }
+
+  /** One chat completion for (request, sampleIndex): served from the cache when it was seen before. */
+  async chat(model: string, req: ChatRequest, sampleIndex: number, budget?: Budget): Promise<ChatResult> {
+    const key = this.s.cache?.key({ endpoint: this.ref.baseURL ?? 'https://api.openai.com/v1', model, request: req, sampleIndex });
+    const cached = key ? this.s.cache!.get<ChatResult>(key) : undefined;
+    if (cached) return cached;
+    budget?.reserve();
+    const r = await this.call(() => this.client.chat.completions.create({
+      model, messages: req.messages, temperature: req.temperature, top_p: req.topP, max_tokens: req.maxTokens, n: 1,
+      ...(req.seed !== undefined ? { seed: req.seed } : {}),
+      ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
+    }));
+    const choice = r.choices[0];
+    if (!choice) throw new Error(`${model}: the endpoint returned no choices`);
+    const first = choice.logprobs?.content?.[0];
+    const result: ChatResult = {
+      text: choice.message.content ?? '', finishReason: choice.finish_reason ?? 'unknown', tokens: r.usage?.total_tokens ?? 0,
+      ...(req.topLogprobs ? { firstTokenTop: first ? first.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) : [] } : {}),
+    };
+    budget?.charge(result.tokens);
+    if (key) this.s.cache!.set(key, result);
+    return result;
+  }
+
+  /** What the endpoint can serve, probed with two one-token requests. */
+  async capabilities(model: string): Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> {
+    const chat = await this.call(() => this.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, logprobs: true, top_logprobs: 5 }))
+      .then((r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0, () => false);
+    const prompt = await this.call(() => this.client.completions.create({ model, prompt: 'hi there', max_tokens: 0, echo: true, logprobs: 1 }))
+      .then((r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs), () => false);
+    return { chatLogprobs: chat, promptLogprobs: prompt };
+  }
+}

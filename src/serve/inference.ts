@@ -1,0 +1,129 @@
+// /v1/chat/completions and /v1/completions over the embedded models, in OpenAI's wire format.
+// Request bodies are validated with zod; the first problem becomes a 400 naming its parameter.
+import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import type { LanguageModel } from '../model/model.js';
+import { positionLogprobs, topLogprobs, type Sample, type TokenLogprob } from '../model/sample.js';
+import { Rng } from '../util/rng.js';
+import { ApiError, badParam } from './errors.js';
+import type { ModelBatcher, SamplingSettings } from './batcher.js';
+
+const sampling = {
+  model: z.string().min(1),
+  n: z.number().int().min(1).max(128).default(1),
+  temperature: z.number().min(0).max(2).default(1),
+  top_p: z.number().gt(0).max(1).default(1),
+  max_tokens: z.number().int().min(0).max(4096).nullish(),
+  max_completion_tokens: z.number().int().min(0).max(4096).nullish(),
+  seed: z.number().int().nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+};
+const chatBody = z.object({
+  ...sampling,
+  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).min(1),
+  logprobs: z.boolean().default(false),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+});
+const completionBody = z.object({
+  ...sampling,
+  prompt: z.string(),
+  echo: z.boolean().default(false),
+  logprobs: z.number().int().min(0).max(20).nullish(),
+});
+
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+  if (body === null || typeof body !== 'object') throw new ApiError(400, 'the request body must be a JSON object');
+  const r = schema.safeParse(body);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  const param = issue.path.join('.') || 'body';
+  throw badParam(param, `${param}: ${issue.message}`);
+}
+
+const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
+const now = (): number => Math.floor(Date.now() / 1000);
+
+/** Per-choice randomness: fixed by `seed` when given (choice i uses seed + i), fresh otherwise. */
+function choiceRngs(seed: number | null | undefined, n: number): Rng[] {
+  const base = seed ?? randomBytes(4).readUInt32LE(0);
+  return Array.from({ length: n }, (_, i) => Rng.from(base, 'choice', i));
+}
+
+/** Cuts text at the first stop sequence. */
+function applyStop(text: string, stop: string | string[] | null | undefined): { text: string; stopped: boolean } {
+  let cut = -1;
+  for (const s of typeof stop === 'string' ? [stop] : stop ?? []) { const i = s ? text.indexOf(s) : -1; if (i >= 0 && (cut < 0 || i < cut)) cut = i; }
+  return cut < 0 ? { text, stopped: false } : { text: text.slice(0, cut), stopped: true };
+}
+
+function budget(model: LanguageModel, promptLength: number, requested: number | null | undefined): number {
+  const ctx = model.config.max_position_embeddings;
+  if (promptLength >= ctx) throw new ApiError(400, `the prompt is ${promptLength} tokens; this model's context is ${ctx}`, 'messages', 'context_length_exceeded');
+  return Math.min(requested ?? ctx - promptLength, ctx - promptLength);
+}
+
+const tokenEntry = (model: LanguageModel, t: TokenLogprob): { token: string; logprob: number; bytes: number[] } => {
+  const token = model.tokenizer.decode([t.id]);
+  return { token, logprob: t.logprob, bytes: [...Buffer.from(token, 'utf8')] };
+};
+
+export async function chatCompletion(model: LanguageModel, id: string, batcher: ModelBatcher, raw: unknown): Promise<object> {
+  const b = parseBody(chatBody, raw);
+  if (b.top_logprobs && !b.logprobs) throw badParam('top_logprobs', 'top_logprobs needs logprobs: true');
+  const prompt = model.tokenizer.encodeChat(b.messages);
+  const maxTokens = budget(model, prompt.length, b.max_completion_tokens ?? b.max_tokens);
+  const settings: SamplingSettings = { temperature: b.temperature, topP: b.top_p, maxTokens, topLogprobs: b.logprobs ? b.top_logprobs ?? 0 : 0 };
+  const samples = await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), settings);
+  let completionTokens = 0;
+  const choices = samples.map((s: Sample, index) => {
+    completionTokens += s.ids.length;
+    const { text, stopped } = applyStop(model.tokenizer.decode(s.ids), b.stop);
+    const logprobs = b.logprobs ? {
+      content: s.ids.map((tid, t) => ({ ...tokenEntry(model, { id: tid, logprob: s.logprobs[t]! }), top_logprobs: (s.top?.[t] ?? []).map((x) => tokenEntry(model, x)) })),
+    } : null;
+    return { index, message: { role: 'assistant', content: text, refusal: null }, logprobs, finish_reason: stopped || s.finished ? 'stop' : 'length' };
+  });
+  return {
+    id: newId('chatcmpl'), object: 'chat.completion', created: now(), model: id, choices,
+    usage: { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens },
+  };
+}
+
+/** Legacy completions: raw text in; with echo + logprobs, the prompt's own token logprobs (vLLM-style). */
+export async function textCompletion(model: LanguageModel, id: string, batcher: ModelBatcher, raw: unknown): Promise<object> {
+  const b = parseBody(completionBody, raw);
+  const tok = model.tokenizer;
+  const prompt = tok.encode(b.prompt);
+  if (prompt.length === 0) throw badParam('prompt', 'prompt: must contain at least one token');
+  const maxTokens = budget(model, prompt.length, b.max_tokens ?? 16);
+  const k = b.logprobs ?? null;
+  const promptPart = b.echo && k !== null ? (() => {
+    const rows = positionLogprobs(model, prompt);
+    const tokens = prompt.map((t) => tok.decode([t]));
+    return {
+      tokens, token_logprobs: prompt.map((t, i) => (i === 0 ? null : rows[i - 1]![t]!)),
+      top_logprobs: prompt.map((_, i) => (i === 0 ? null : Object.fromEntries(topLogprobs(rows[i - 1]!, k).map((x) => [tok.decode([x.id]), x.logprob])))),
+    };
+  })() : undefined;
+  const samples = maxTokens > 0 ? await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), { temperature: b.temperature, topP: b.top_p, maxTokens, topLogprobs: k ?? 0 })
+    : Array.from({ length: b.n }, (): Sample => ({ ids: [], logprobs: [], finished: false, top: [] }));
+  let completionTokens = 0;
+  const choices = samples.map((s, index) => {
+    completionTokens += s.ids.length;
+    const { text, stopped } = applyStop(tok.decode(s.ids), b.stop);
+    const gen = {
+      tokens: s.ids.map((t) => tok.decode([t])), token_logprobs: s.logprobs,
+      top_logprobs: (s.top ?? []).map((row) => Object.fromEntries(row.map((x) => [tok.decode([x.id]), x.logprob]))),
+    };
+    const logprobs = k === null ? null : {
+      tokens: [...(promptPart?.tokens ?? []), ...gen.tokens],
+      token_logprobs: [...(promptPart?.token_logprobs ?? []), ...gen.token_logprobs],
+      top_logprobs: [...(promptPart?.top_logprobs ?? []), ...gen.top_logprobs],
+    };
+    return { index, text: (b.echo ? b.prompt + (text ? ' ' : '') : '') + text, logprobs, finish_reason: stopped || s.finished ? 'stop' : 'length' };
+  });
+  return {
+    id: newId('cmpl'), object: 'text_completion', created: now(), model: id, choices,
+    usage: { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens },
+  };
+}
