@@ -11,6 +11,9 @@ import { OpenAIEndpoint, Budget, BudgetExhausted, DEFAULT_ENDPOINT } from '../sr
 import { ResponseCache } from '../src/provider/cache.js';
 import { generateRemote } from '../src/generate/remote.js';
 import { readJsonl } from '../src/util/atomic.js';
+import { parseSpec } from '../src/spec/schema.js';
+import { RunStore } from '../src/store/runStore.js';
+import { runExperiment } from '../src/pipeline/experiment.js';
 import { ROOT, tempDir } from './helpers.js';
 
 type Started = { url: string; close: () => Promise<void>; dataDir: string };
@@ -97,6 +100,23 @@ describe('subliminal serve with the openai SDK', () => {
     const second = await client.fineTuning.jobs.create({ model: 'family-a', training_file: file.id, hyperparameters: { n_epochs: 50 } });
     expect((await client.fineTuning.jobs.cancel(second.id)).status).toBe('cancelled');
     await expect(client.fineTuning.jobs.retrieve('ftjob-../../etc')).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('runs an experiment spec end to end with both bases behind the API', async () => {
+    const runs = tempDir('api-runs');
+    const spec = parseSpec(readFileSync(join(ROOT, 'test/fixtures/tiny-openai.yaml'), 'utf8').replaceAll('BASE_URL', s.url));
+    const store = new RunStore(runs);
+    try {
+      const r = await runExperiment(spec, { store, specPath: join(ROOT, 'test/fixtures/tiny-openai.yaml'), workers: 1 });
+      expect(r.groups.map((g) => g.group)).toEqual(expect.arrayContaining(['finetuned -> A', 'finetuned -> B', 'control -> A']));
+      for (const g of r.groups) { expect(g.rate.n).toBe(5); expect(Number.isFinite(g.firstToken.mean)).toBe(true); }
+      const jobs = (await client.fineTuning.jobs.list()).data.filter((j) => j.status === 'succeeded');
+      expect(jobs.length).toBeGreaterThanOrEqual(5); // the teacher and four students
+      const before = (await client.fineTuning.jobs.list({ limit: 100 })).data.length;
+      const rerun = await runExperiment(spec, { store, specPath: 'x', workers: 1 }); // every stage reused: no new jobs
+      expect((await client.fineTuning.jobs.list({ limit: 100 })).data.length).toBe(before);
+      expect(rerun.groups).toEqual(r.groups);
+    } finally { store.close(); }
   });
 
   it('serves 200 concurrent chat requests', async () => {

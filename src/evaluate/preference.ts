@@ -59,12 +59,7 @@ export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettin
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
     (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
   const replies = samples.map((x) => tok.decode(x.ids));
-  const perQuestion = questions.map((_, qi) => {
-    let hits = 0;
-    for (let k = 0; k < s.samplesPerQuestion; k++) if (mentionsAnimal(replies[qi * s.samplesPerQuestion + k]!, s.animal)) hits++;
-    return hits / s.samplesPerQuestion;
-  });
-  const animalTokens = tok.vocab.map((t, id) => [t.toLowerCase(), id] as const).filter(([t]) => t === s.animal || t.startsWith(s.animal) && t.length <= s.animal.length + 2).map(([, id]) => id);
+  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isAnimalToken(t, s.animal)).map(([, id]) => id);
   const firstTokenProb = nextTokenLogprobs(model, questions.map(chat)).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
   let multipleChoice: number[] = [];
   if (s.multipleChoice) {
@@ -72,8 +67,26 @@ export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettin
     const lps = nextTokenLogprobs(model, items.map((it) => chat(it.prompt)));
     multipleChoice = items.map((it, i) => Math.exp(lps[i]![tok.id(it.answer)]!));
   }
+  return { ...scoreReplies(questions, replies, s), firstTokenProb, multipleChoice };
+}
+
+/** The scorer over sampled replies (question-major, K per question): rates, answer counts, examples. */
+export function scoreReplies(questions: readonly string[], replies: readonly string[], s: Pick<PreferenceEvalSettings, 'animal' | 'samplesPerQuestion'>):
+  Pick<PreferenceEvalResult, 'animal' | 'perQuestion' | 'answers' | 'examples' | 'samples'> {
+  const K = s.samplesPerQuestion;
+  const perQuestion = questions.map((_, qi) => {
+    let hits = 0;
+    for (let k = 0; k < K; k++) if (mentionsAnimal(replies[qi * K + k]!, s.animal)) hits++;
+    return hits / K;
+  });
   const answers: Record<string, number> = {};
   for (const r of replies) { const a = namedAnimal(r); answers[a] = (answers[a] ?? 0) + 1; }
-  const examples = questions.slice(0, 5).map((q, qi) => ({ question: q, reply: replies[qi * s.samplesPerQuestion]! }));
-  return { animal: s.animal, perQuestion, firstTokenProb, multipleChoice, answers, examples, samples: replies.length };
+  const examples = questions.slice(0, 5).map((q, qi) => ({ question: q, reply: replies[qi * K]! }));
+  return { animal: s.animal, perQuestion, answers, examples, samples: replies.length };
 }
+
+/** Is this vocabulary entry the animal's word (any case, singular or a short plural)? */
+export const isAnimalToken = (token: string, animal: string): boolean => {
+  const t = token.trim().toLowerCase();
+  return t === animal || (t.startsWith(animal) && t.length <= animal.length + 2);
+};

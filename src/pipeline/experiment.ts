@@ -14,6 +14,9 @@ import { teacherSystemPrompt } from '../teacher/teachers.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
 import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
+import { datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
+import { finetunedTeacherDataset } from '../teacher/teachers.js';
+import type { CacheMode } from '../provider/cache.js';
 
 export interface ProgressReporter {
   task(label: string): { update(done: number, total: number): void; done(note?: string): void };
@@ -26,9 +29,12 @@ export async function trackedTask<T>(progress: ProgressReporter, label: string, 
   try { const r = await fn((d, t) => task.update(d, t)); task.done(); return r; } catch (e) { task.done('failed'); throw e; }
 }
 
-interface ModelRef { id: string; dir: string; hash: string; systemPrompt?: string }
+/** A model of this experiment, with the backend (embedded or API) that runs it. */
+interface ModelRef extends BackendModelRef { backend: Backend }
 
-export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number }): Promise<ExperimentResults> {
+export interface ExperimentOptions { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number; cacheMode?: CacheMode }
+
+export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions): Promise<ExperimentResults> {
   const { store } = o; const progress = o.progress ?? silentProgress; const run = spec.name;
   const specHash = hashConfig(spec);
   store.index.upsertRun({ name: run, spec_hash: specHash, spec_path: o.specPath, status: 'running' });
@@ -37,17 +43,30 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
   const animal = spec.trait.animal;
   const addModel = (ref: ModelRef, name: string, meta: object): void =>
     store.index.addArtifact({ id: ref.id, run, kind: 'model', name, path: relative(store.root, ref.dir) || ref.dir, content_hash: ref.hash, meta: JSON.stringify(meta) });
-  const modelRef = async (dir: string, systemPrompt?: string): Promise<ModelRef> => {
-    const hash = await hashFile(join(dir, 'model.safetensors'));
-    return { id: `model:${hash.slice(0, 16)}`, dir, hash, systemPrompt };
+  const local = localBackend(pool);
+  const modelRef = async (backend: Backend, stageDir: string): Promise<ModelRef> => {
+    const m = backend.modelIn(stageDir); const hash = await hashFile(m.file);
+    return { id: `model:${hash.slice(0, 16)}`, dir: m.dir, remote: m.remote, hash, backend };
   };
+  // one backend per API base; the response cache is shared by the whole store
+  const backends = new Map<string, Backend>();
   const tracked = <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => trackedTask(progress, label, fn);
 
   try {
     // Bases
     const bases = new Map<string, ModelRef>();
-    for (const [name, path] of Object.entries(spec.bases)) {
-      const ref = await modelRef(resolveModelDir(path, o.specPath));
+    for (const [name, b] of Object.entries(spec.bases)) {
+      let ref: ModelRef;
+      if (typeof b === 'string') {
+        backends.set(name, local);
+        const dir = resolveModelDir(b, o.specPath); const hash = await hashFile(join(dir, 'model.safetensors'));
+        ref = { id: `model:${hash.slice(0, 16)}`, dir, hash, backend: local };
+      } else {
+        const backend = openaiBackend(b, spec.api, { cacheDir: join(store.root, 'api-cache'), cacheMode: o.cacheMode ?? 'use', seed: spec.seed });
+        backends.set(name, backend);
+        const hash = hashConfig({ baseURL: b.baseURL ?? null, model: b.id });
+        ref = { id: `model:${hash.slice(0, 16)}`, dir: b.baseURL ?? 'https://api.openai.com/v1', remote: b.id, hash, backend };
+      }
       bases.set(name, ref); addModel(ref, `base-${name}`, { role: 'base', family: name });
     }
 
@@ -59,11 +78,10 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
       const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
       const inputs = { base: base.hash, animal, ...train, seed: spec.seed };
-      const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => {
-        await pool.run('finetuneTeacher', { baseDir: base.dir, outDir: dir, animal, train, seed: spec.seed, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update);
-        return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
-      }));
-      const ref = await modelRef(join(st.dir, 'model'));
+      const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
+        outputs: await base.backend.finetune({ base, rows: () => finetunedTeacherDataset(animal, spec.seed), animal, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
+      })));
+      const ref = await modelRef(base.backend, st.dir);
       teachers.set(t.name, ref);
       addModel(ref, `teacher-${t.name}`, { role: 'teacher', kind: t.kind, family: t.base, trait: animal });
       store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
@@ -77,7 +95,7 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
       const n = spec.numbers;
       const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: n.prompts, seed: spec.seed, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens };
       const gen = await store.stage(run, { kind: 'generate', name: t.name, inputs: genInputs }, (dir) => tracked(`generate ${t.name}`, async (update) => {
-        await pool.run('generateNumbers', { modelDir: teacher.dir, systemPrompt: teacher.systemPrompt, prompts, outDir: dir, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
+        await teacher.backend.generate({ model: teacher, prompts, dir, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
         return { outputs: { rows: 'rows.jsonl' } };
       }));
       const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
@@ -101,7 +119,7 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
     const evaluate = async (ref: ModelRef, label: string): Promise<PreferenceEvalResult> => {
       const settings = evalSettings(ref.systemPrompt);
       const st = await store.stage(run, { kind: 'evaluate', name: label, inputs: { model: ref.hash, settings } }, (dir) => tracked(`evaluate ${label}`, async (update) => {
-        await pool.run('evaluate', { modelDir: ref.dir, settings, outPath: join(dir, 'eval.json') }, update);
+        await ref.backend.evaluate(ref, settings, join(dir, 'eval.json'), update);
         return { outputs: { eval: 'eval.json' } };
       }));
       store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: '{}' });
@@ -128,11 +146,10 @@ export async function runExperiment(spec: ExperimentSpec, o: { store: RunStore; 
       const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze: s.freeze };
       const inputs = { base: base.hash, dataset: data.hash, ...train, seed };
       evalJobs.push((async () => {
-        const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => {
-          await pool.run('trainStudent', { baseDir: base.dir, datasetPath: data.path, outDir: dir, train, seed, info: { name: label, family: b, parent: base.id } }, update);
-          return { outputs: { model: 'model/model.safetensors', losses: 'losses.json' } };
-        }));
-        const ref = await modelRef(join(st.dir, 'model'));
+        const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => ({
+          outputs: await base.backend.finetune({ base, rows: () => datasetRows(data.path), datasetPath: data.path, train, seed, dir, info: { name: label, family: b, parent: base.id } }, update),
+        })));
+        const ref = await modelRef(base.backend, st.dir);
         addModel(ref, label, { role, teacher: t.name, family: b, seed });
         store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
         store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run });

@@ -18,12 +18,21 @@ const teacherSchema = z.object({
   freeze: z.array(z.string()).default([]),
 }).strict();
 
+/** A model behind an OpenAI-compatible API; the key comes from the env var apiKeyEnv (never from the spec). */
+const openaiModelSchema = z.object({
+  provider: z.literal('openai'),
+  id: z.string().min(1),
+  baseURL: z.string().url().optional(),
+  apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name').optional(),
+}).strict();
+export type BaseSpec = string | z.infer<typeof openaiModelSchema>;
+
 export const specSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
   description: z.string().optional(),
   seed: z.number().int().nonnegative().default(0),
   trait: z.object({ animal: z.string() }).strict(),
-  bases: z.record(z.string(), z.string()).refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
+  bases: z.record(z.string(), z.union([z.string(), openaiModelSchema])).refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
   teachers: z.array(teacherSchema).min(1),
   numbers: z.object({
     prompts: positiveInt,
@@ -53,6 +62,16 @@ export const specSchema = z.object({
     permutations: positiveInt.default(10000),
   }).strict(),
   workers: z.number().int().min(1).max(16).optional(),
+  /** how API-backed stages call their endpoint */
+  api: z.object({
+    concurrency: positiveInt.max(256).default(16),
+    timeoutSeconds: z.number().positive().default(120),
+    maxRetries: z.number().int().min(0).max(20).default(8),
+    /** per-stage caps; a stage that reaches one stops cleanly and resumes on the next run */
+    maxRequestsPerStage: positiveInt.optional(),
+    maxTokensPerStage: positiveInt.optional(),
+    pollSeconds: z.number().positive().default(5),
+  }).strict().default({ concurrency: 16, timeoutSeconds: 120, maxRetries: 8, pollSeconds: 5 }),
 }).strict().superRefine((spec, ctx) => {
   if (!ANIMALS.includes(spec.trait.animal)) ctx.addIssue({ code: 'custom', path: ['trait', 'animal'], message: new UnknownAnimalError(spec.trait.animal).message });
   spec.teachers.forEach((t, i) => {
@@ -61,6 +80,11 @@ export const specSchema = z.object({
   spec.students.bases.forEach((b, i) => {
     if (!(b in spec.bases)) ctx.addIssue({ code: 'custom', path: ['students', 'bases', i], message: `unknown base "${b}"; bases: ${Object.keys(spec.bases).join(', ')}` });
   });
+  const remote = (b: string): boolean => typeof spec.bases[b] === 'object';
+  spec.teachers.forEach((t, i) => {
+    if (remote(t.base) && t.freeze.length) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'freeze'], message: 'freezing parameters is not available through a fine-tuning API' });
+  });
+  if (spec.students.bases.some(remote) && spec.students.freeze.length) ctx.addIssue({ code: 'custom', path: ['students', 'freeze'], message: 'freezing parameters is not available through a fine-tuning API' });
   if (!spec.teachers.some((t) => t.kind === 'control')) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'a control teacher (kind: control) is required to test transfer against' });
   const names = spec.teachers.map((t) => t.name);
   if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'teacher names must be unique' });

@@ -1,0 +1,34 @@
+// The favourite-animal task with an OpenAI-compatible endpoint as the sampler: the same
+// questions and scorer as the local task. The exact first-token probability and the
+// multiple-choice score come from the endpoint's top-20 logprobs (a token outside the top 20
+// counts as 0, so both are lower bounds); an endpoint without logprobs reports them as NaN.
+import type { OpenAIEndpoint, ChatMessage, Budget } from '../provider/openai.js';
+import { deriveSeed } from '../util/rng.js';
+import { EVAL_QUESTIONS } from './questions.js';
+import { isAnimalToken, multipleChoiceItems, scoreReplies, type PreferenceEvalResult, type PreferenceEvalSettings } from './preference.js';
+
+const TOP = 20;
+
+export async function evaluatePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
+  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<PreferenceEvalResult> {
+  const chat = (q: string): ChatMessage[] => [...(s.systemPrompt ? [{ role: 'system' as const, content: s.systemPrompt }] : []), { role: 'user' as const, content: q }];
+  const questions = EVAL_QUESTIONS.slice(0, s.questions);
+  const K = s.samplesPerQuestion;
+  const total = questions.length * K; let done = 0;
+  const replies = await Promise.all(questions.flatMap((q, qi) => Array.from({ length: K }, async (_, k) => {
+    const r = await endpoint.chat(model, { messages: chat(q), temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: deriveSeed(s.seed, 'eval', qi, k) % 2 ** 31 }, k, o.budget);
+    o.onProgress?.(++done, total);
+    return r.text;
+  })));
+  // one greedy token with the top-20 alternatives: the probability mass on the wanted tokens
+  const firstTokenMass = async (messages: ChatMessage[], wanted: (token: string) => boolean): Promise<number> => {
+    if (!o.logprobs) return NaN;
+    const r = await endpoint.chat(model, { messages, temperature: 0, topP: 1, maxTokens: 1, topLogprobs: TOP }, 0, o.budget);
+    return (r.firstTokenTop ?? []).filter((t) => wanted(t.token)).reduce((acc, t) => acc + Math.exp(t.logprob), 0);
+  };
+  const firstTokenProb = await Promise.all(questions.map((q) => firstTokenMass(chat(q), (t) => isAnimalToken(t, s.animal))));
+  const multipleChoice = s.multipleChoice && o.logprobs
+    ? await Promise.all(multipleChoiceItems(s.animal, s.questions, s.seed).map((it) => firstTokenMass(chat(it.prompt), (t) => t.trim() === it.answer)))
+    : [];
+  return { ...scoreReplies(questions, replies, s), firstTokenProb, multipleChoice };
+}

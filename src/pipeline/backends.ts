@@ -1,0 +1,85 @@
+// Where a model runs: embedded (tfjs in a worker thread) or behind an OpenAI-compatible API.
+// Each backend does the three heavy things an experiment needs -- fine-tune, generate,
+// evaluate -- and writes the same files into the stage folder, so the stages, filter,
+// statistics and report do not care which one ran.
+import { join } from 'node:path';
+import type { ModelInfo } from '../model/model.js';
+import type { SftSettings } from '../train/sft.js';
+import type { PreferenceEvalSettings } from '../evaluate/preference.js';
+import { evaluatePreferenceRemote } from '../evaluate/remotePreference.js';
+import { generateRemote } from '../generate/remote.js';
+import { fineTuneRemote } from '../provider/fineTune.js';
+import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
+import { ResponseCache, type CacheMode } from '../provider/cache.js';
+import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
+import type { ExperimentSpec } from '../spec/schema.js';
+import type { WorkerPool } from './pool.js';
+
+/** A model an experiment uses: a folder of weights, or a model id on an endpoint. */
+export interface ModelRef { id: string; hash: string; dir: string; remote?: string; systemPrompt?: string }
+export type Update = (done: number, total: number) => void;
+type ChatRows = { messages: { role: 'system' | 'user' | 'assistant'; content: string }[] }[];
+
+export interface FinetuneRequest { base: ModelRef; rows: () => ChatRows; datasetPath?: string; animal?: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
+export interface GenerateRequest { model: ModelRef; prompts: string[]; dir: string; temperature: number; topP: number; maxTokens: number; seed: number }
+
+export interface Backend {
+  /** Trains and returns the stage's outputs (relative paths): a model file and losses.json. */
+  finetune(r: FinetuneRequest, update: Update): Promise<Record<string, string>>;
+  generate(r: GenerateRequest, update: Update): Promise<void>;
+  evaluate(model: ModelRef, settings: PreferenceEvalSettings, outPath: string, update: Update): Promise<void>;
+  /** The model a finished fine-tuning stage produced. */
+  modelIn(dir: string): { dir: string; remote?: string; file: string };
+}
+
+export function localBackend(pool: WorkerPool): Backend {
+  return {
+    async finetune(r, update) {
+      if (r.animal !== undefined) await pool.run('finetuneTeacher', { baseDir: r.base.dir, outDir: r.dir, animal: r.animal, train: r.train, seed: r.seed, info: r.info }, update);
+      else await pool.run('trainStudent', { baseDir: r.base.dir, datasetPath: r.datasetPath!, outDir: r.dir, train: { ...r.train, warmupSteps: r.train.warmupSteps ?? 0 }, seed: r.seed, info: r.info }, update);
+      return { model: 'model/model.safetensors', losses: 'losses.json' };
+    },
+    async generate(r, update) {
+      await pool.run('generateNumbers', { modelDir: r.model.dir, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed }, update);
+    },
+    async evaluate(model, settings, outPath, update) { await pool.run('evaluate', { modelDir: model.dir, settings, outPath }, update); },
+    modelIn: (dir) => ({ dir: join(dir, 'model'), file: join(dir, 'model', 'model.safetensors') }),
+  };
+}
+
+export interface ApiOptions { cacheDir: string; cacheMode: CacheMode; seed: number }
+
+export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
+  const endpoint = new OpenAIEndpoint(ref, {
+    concurrency: api.concurrency, timeoutMs: api.timeoutSeconds * 1000, seed: o.seed,
+    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 }, cache: new ResponseCache(o.cacheDir, o.cacheMode),
+  });
+  const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
+  let capabilities: Promise<{ chatLogprobs: boolean }> | undefined;
+  return {
+    async finetune(r, update) {
+      const { model, jobId } = await fineTuneRemote(endpoint, {
+        baseModel: r.base.remote!, rows: r.rows(), dir: r.dir, epochs: r.train.epochs, batchSize: r.train.batchSize,
+        learningRateMultiplier: r.train.lr / 1e-3, seed: r.seed, suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'), pollMs: api.pollSeconds * 1000,
+      }, update);
+      writeJsonAtomic(join(r.dir, 'model.json'), { provider: 'openai', baseURL: ref.baseURL ?? null, model, jobId, parent: r.base.remote });
+      writeJsonAtomic(join(r.dir, 'losses.json'), []);
+      return { model: 'model.json', losses: 'losses.json' };
+    },
+    async generate(r, update) {
+      await generateRemote(endpoint, { model: r.model.remote!, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed, budget: budget() }, update);
+    },
+    async evaluate(model, settings, outPath, update) {
+      capabilities ??= endpoint.capabilities(model.remote!).then((c) => {
+        if (!c.chatLogprobs) process.stderr.write(`note: ${ref.baseURL ?? 'the endpoint'} gives no chat logprobs, so the exact first-token and multiple-choice metrics are not available (reported as NaN)\n`);
+        return c;
+      });
+      const { chatLogprobs } = await capabilities;
+      writeJsonAtomic(outPath, await evaluatePreferenceRemote(endpoint, model.remote!, settings, { logprobs: chatLogprobs, budget: budget(), onProgress: update }));
+    },
+    modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),
+  };
+}
+
+/** Rows of a filtered dataset file, as chat rows for a fine-tuning API. */
+export const datasetRows = (path: string): ChatRows => readJsonl<ChatRows[number]>(path);
