@@ -120,6 +120,9 @@ describe('subliminal mnist (small real run)', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).perModel).toEqual(first.perModel);
     expect(again.stderr).toMatch(/done before/);
+    const listed = cli(['runs', '--runs', runs]);
+    expect(listed.stdout).toMatch(new RegExp(`${first.run}\\s+done.*student-aux-same: 0\\.\\d{3} ± `));
+    expect(cli(['show', first.run, '--runs', runs]).stdout).toMatch(/student, aux logits, same init/);
   });
 
   it('bad flags are clear errors with exit code 2', () => {

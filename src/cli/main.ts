@@ -12,6 +12,8 @@ import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
 import { intArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
+import { mnistTable } from '../mnist/results.js';
+import type { MnistResults } from '../mnist/experiment.js';
 import { registerServeCommand } from './serve.js';
 import { readJson } from '../util/atomic.js';
 import { formatP } from '../evaluate/stats.js';
@@ -21,12 +23,15 @@ const pText = (p?: number): string => { const f = formatP(p); return f.startsWit
 
 const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 
-async function runSpec(spec: ExperimentSpec, specPath: string, o: { runs: string; json?: boolean; workers?: number }): Promise<void> {
+interface RunFlags { runs: string; json?: boolean; workers?: number; cache?: boolean; refreshCache?: boolean }
+
+async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Promise<void> {
   const store = new RunStore(o.runs);
   const progress = terminalProgress();
   const t0 = Date.now();
   try {
-    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers });
+    const cacheMode = o.cache === false ? 'off' : o.refreshCache ? 'refresh' : 'use';
+    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers, cacheMode });
     progress.stop();
     if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     else process.stdout.write(`${resultsTable(results)}\n\nwall time ${((Date.now() - t0) / 1000).toFixed(1)}s; results in ${resultsPath(store, spec.name)}\n`);
@@ -65,8 +70,10 @@ program.command('run')
   .option('--animal <name>', 'override the trait animal')
   .option('--seed <n>', 'override the seed', intArg('--seed'))
   .option('--workers <n>', 'worker threads', intArg('--workers', 1, 64))
+  .option('--no-cache', 'API-backed stages: neither read nor write the response cache')
+  .option('--refresh-cache', 'API-backed stages: ignore cached responses and store fresh ones')
   .option('--json', 'print results as JSON')
-  .action(async (specPath: string, o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
+  .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number }) => {
     await runSpec(withOverrides(loadSpec(specPath), o), resolve(specPath), o);
   });
 
@@ -86,6 +93,11 @@ program.command('runs')
     if (o.json) { process.stdout.write(JSON.stringify(runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })), null, 2) + '\n'); return; }
     const headline = (s: string | null): string => {
       if (!s) return '';
+      const parsed = JSON.parse(s) as Record<string, unknown>;
+      if (parsed.experiment === 'mnist') {
+        return Object.entries(parsed).filter(([k]) => k !== 'experiment')
+          .map(([c, v]) => { const e = v as { mean: number; halfWidth: number }; return `${c}: ${e.mean.toFixed(3)} ± ${e.halfWidth.toFixed(3)}`; }).join('; ');
+      }
       return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
         .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (${pText(v.p)}), exact ${v.firstToken?.toFixed(4)} (${pText(v.pFirstToken)})`).join('; ');
     };
@@ -100,8 +112,9 @@ program.command('show')
   .action((run: string, o: { runs: string; json?: boolean }) => {
     const path = join(o.runs, run, 'results.json');
     if (!existsSync(path)) throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
-    const results = readJson<ExperimentResults>(path);
-    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : resultsTable(results) + '\n');
+    const results = readJson<ExperimentResults | MnistResults>(path);
+    const table = 'perModel' in results ? mnistTable(results) : resultsTable(results);
+    process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : table + '\n');
   });
 
 const base = program.command('base').description('embedded base models');

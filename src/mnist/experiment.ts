@@ -5,7 +5,7 @@
 import { join, relative } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { WorkerPool } from '../pipeline/pool.js';
-import { silentProgress, trackedTask, type ProgressReporter } from '../pipeline/experiment.js';
+import { runLifecycle, silentProgress, trackedTask, type ProgressReporter } from '../pipeline/experiment.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { hashConfig } from '../util/hash.js';
 import { renderSvg } from '../report/vega.js';
@@ -43,7 +43,7 @@ export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress
   const shards: number[][] = [];
   for (let i = 0; i < o.models; i += SHARD_SIZE) shards.push(Array.from({ length: Math.min(SHARD_SIZE, o.models - i) }, (_, k) => i + k));
   const pool = new WorkerPool(Math.min(ctx.workers ?? 2, shards.length));
-  try {
+  return runLifecycle(store, run, pool, async () => {
     const perShard = await Promise.all(shards.map(async (models) => {
       const inputs: Omit<MnistShardArgs, 'saveDir'> & { saveWeights: boolean } = {
         models, totalModels: o.models, train: { epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed },
@@ -65,16 +65,9 @@ export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress
     const chartPath = join(store.runDir(run), 'chart.svg');
     writeFileAtomic(chartPath, await renderSvg(mnistChartSpec(summary, `MNIST auxiliary-logit transfer (N = ${o.models}, ${o.epochs} epochs, seed ${o.seed})`)));
     const results: MnistResults = { run, options: o, ...summary, perModel, shardTimings: perShard.map((s) => s.timing), seconds: (Date.now() - t0) / 1000, chart: relative(process.cwd(), chartPath) };
-    writeJsonAtomic(join(store.runDir(run), 'results.json'), results);
     const headline = Object.fromEntries(summary.conditions.map((c) => [c.condition, { mean: c.mean, halfWidth: c.halfWidth, n: c.n }]));
-    store.index.setRunStatus(run, 'done', JSON.stringify({ experiment: 'mnist', ...headline }));
-    return results;
-  } catch (e) {
-    store.index.setRunStatus(run, 'failed');
-    throw e;
-  } finally {
-    await pool.close();
-  }
+    return { results, headline: { experiment: 'mnist', ...headline } };
+  });
 }
 
 /** Models as artifacts, with edges init -> teacher -> students and the data each trained on. */

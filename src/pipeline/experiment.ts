@@ -52,7 +52,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   const backends = new Map<string, Backend>();
   const tracked = <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => trackedTask(progress, label, fn);
 
-  try {
+  return runLifecycle(store, run, pool, async () => {
     // Bases
     const bases = new Map<string, ModelRef>();
     for (const [name, b] of Object.entries(spec.bases)) {
@@ -161,8 +161,19 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     const filterReports = Object.fromEntries(spec.teachers.map((t) => [t.name, readJson<FilterReport>(datasets.get(t.name)!.reportPath)]));
     const results = summariseGroups(spec, evaluated, filterReports);
+    return { results, headline: results.headline };
+  });
+}
+
+/**
+ * The end of every run: results.json and status "done" with its headline, or status
+ * "failed" when the body throws; the worker pool is closed either way.
+ */
+export async function runLifecycle<T>(store: RunStore, run: string, pool: WorkerPool, body: () => Promise<{ results: T; headline: unknown }>): Promise<T> {
+  try {
+    const { results, headline } = await body();
     writeJsonAtomic(join(store.runDir(run), 'results.json'), results);
-    store.index.setRunStatus(run, 'done', JSON.stringify(results.headline));
+    store.index.setRunStatus(run, 'done', JSON.stringify(headline));
     return results;
   } catch (e) {
     store.index.setRunStatus(run, 'failed');
