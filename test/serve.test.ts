@@ -2,7 +2,7 @@
 // exactly-once generation) against that real local server, with and without injected faults.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import OpenAI, { toFile } from 'openai';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer } from '../src/serve/server.js';
@@ -10,6 +10,7 @@ import { parseFaults } from '../src/serve/faults.js';
 import { OpenAIEndpoint, Budget, BudgetExhausted, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { ResponseCache } from '../src/provider/cache.js';
 import { generateRemote } from '../src/generate/remote.js';
+import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { readJsonl } from '../src/util/atomic.js';
 import { parseSpec } from '../src/spec/schema.js';
 import { RunStore } from '../src/store/runStore.js';
@@ -97,6 +98,14 @@ describe('subliminal serve with the openai SDK', () => {
     expect((await client.models.list()).data.map((m) => m.id)).toContain(job.fine_tuned_model);
     const r = await client.chat.completions.create({ model: job.fine_tuned_model!, messages: [{ role: 'user', content: 'What is your favourite animal?' }], max_tokens: 4, temperature: 0 });
     expect(r.choices[0]!.message.content).toMatch(/owl/);
+    // a restarted client finds the job id in its stage folder and polls that job: no second job
+    const stageDir = tempDir('ft-stage');
+    writeFileSync(join(stageDir, 'job.json'), JSON.stringify({ jobId: job.id, fileId: file.id }));
+    const count = (await client.fineTuning.jobs.list({ limit: 100 })).data.length;
+    const endpoint = new OpenAIEndpoint({ provider: 'openai', id: 'family-a', baseURL: s.url }, { ...DEFAULT_ENDPOINT, seed: 1 });
+    const resumed = await fineTuneRemote(endpoint, { baseModel: 'family-a', rows: [], dir: stageDir, epochs: 1, batchSize: 4, learningRateMultiplier: 1, seed: 1, suffix: 'x', pollMs: 50 });
+    expect(resumed).toEqual({ model: job.fine_tuned_model, jobId: job.id });
+    expect((await client.fineTuning.jobs.list({ limit: 100 })).data.length).toBe(count);
     const second = await client.fineTuning.jobs.create({ model: 'family-a', training_file: file.id, hyperparameters: { n_epochs: 50 } });
     expect((await client.fineTuning.jobs.cancel(second.id)).status).toBe('cancelled');
     await expect(client.fineTuning.jobs.retrieve('ftjob-../../etc')).rejects.toMatchObject({ status: 404 });

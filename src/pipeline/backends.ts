@@ -55,7 +55,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
     retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 }, cache: new ResponseCache(o.cacheDir, o.cacheMode),
   });
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
-  let capabilities: Promise<{ chatLogprobs: boolean }> | undefined;
+  let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
   return {
     async finetune(r, update) {
       const { model, jobId } = await fineTuneRemote(endpoint, {
@@ -71,7 +71,9 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
     },
     async evaluate(model, settings, outPath, update) {
       capabilities ??= endpoint.capabilities(model.remote!).then((c) => {
-        if (!c.chatLogprobs) process.stderr.write(`note: ${ref.baseURL ?? 'the endpoint'} gives no chat logprobs, so the exact first-token and multiple-choice metrics are not available (reported as NaN)\n`);
+        const where = `${ref.baseURL ?? 'api.openai.com'} (${ref.id})`;
+        if (!c.chatLogprobs) process.stderr.write(`note: ${where} gives no chat logprobs: the exact first-token and multiple-choice metrics are not available (reported as NaN)\n`);
+        if (!c.promptLogprobs) process.stderr.write(`note: ${where} gives no prompt logprobs (/v1/completions with echo): teacher-forced scoring of datasets is not available there\n`);
         return c;
       });
       const { chatLogprobs } = await capabilities;

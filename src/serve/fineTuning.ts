@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { WorkerPool } from '../pipeline/pool.js';
 import { readJson, writeJsonAtomic } from '../util/atomic.js';
@@ -38,7 +39,8 @@ const createBody = z.object({
 const JOB_ID = /^ftjob-[0-9a-f]{24}$/;
 
 export class FineTuningService {
-  private readonly pool = new WorkerPool(1);
+  // one job per core; sampling stays on the main thread
+  private readonly pool = new WorkerPool(Math.min(2, availableParallelism()));
   private readonly cancelFlags = new Map<string, Int32Array>();
   constructor(private readonly dataDir: string, private readonly registry: ModelRegistry) {
     for (const job of this.list()) if (job.status === 'queued' || job.status === 'running') this.start(job, 'resumed after a server restart');
