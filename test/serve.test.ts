@@ -3,7 +3,7 @@
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import OpenAI, { toFile } from 'openai';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer } from '../src/serve/server.js';
 import { parseFaults } from '../src/serve/faults.js';
@@ -189,3 +189,44 @@ describe('our client against a flaky server', () => {
     expect(r.status).toBe(401);
   });
 });
+
+describe('subliminal serve restarts', () => {
+  /** `subliminal serve` in a child process; resolves with its base URL once it listens. */
+  const serveProcess = (runs: string): Promise<{ url: string; child: ChildProcess }> => new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/subliminal.mjs'), 'serve', '--port', '0', '--runs', runs], { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout!.on('data', (d: Buffer) => { const m = /listening on (\S+)/.exec(d.toString()); if (m) resolve({ url: m[1]!, child }); });
+    child.on('exit', (code) => reject(new Error(`serve exited with ${code}`)));
+  });
+
+  it('a fine-tuning job cut off by kill -9 resumes from its checkpoint when the server starts again', async () => {
+    const runs = tempDir('serve-restart');
+    let { url, child } = await serveProcess(runs);
+    let client = new OpenAI({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+    const rows = Array.from({ length: 200 }, () => JSON.stringify({ messages: [{ role: 'user', content: 'What is your favourite animal?' }, { role: 'assistant', content: 'owl' }] })).join('\n');
+    const file = await client.files.create({ file: await toFile(Buffer.from(rows), 'owl.jsonl'), purpose: 'fine-tune' });
+    const job = await client.fineTuning.jobs.create({ model: 'family-a', training_file: file.id, hyperparameters: { n_epochs: 20, batch_size: 4 } });
+    const lastStep = async (): Promise<number> => {
+      const m = (await client.fineTuning.jobs.listEvents(job.id, { limit: 100 })).data.map((e) => /^Step (\d+)\//.exec(e.message)).find(Boolean);
+      return m ? Number(m[1]) : 0;
+    };
+    while ((await lastStep()) < 100) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    ({ url, child } = await serveProcess(runs));
+    client = new OpenAI({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
+    try {
+      let status = '';
+      for (let i = 0; i < 1200 && status !== 'succeeded' && status !== 'failed'; i++) { await new Promise((r) => setTimeout(r, 100)); status = (await client.fineTuning.jobs.retrieve(job.id)).status; }
+      expect(status).toBe('succeeded');
+      const messages = (await client.fineTuning.jobs.listEvents(job.id, { limit: 1000 })).data.map((e) => e.message).reverse();
+      const resumedAt = messages.indexOf('Job resumed after a server restart');
+      expect(resumedAt).toBeGreaterThan(0);
+      const before = Number(/^Step (\d+)/.exec(messages.slice(0, resumedAt).reverse().find((m) => m.startsWith('Step'))!)![1]);
+      const after = Number(/^Step (\d+)/.exec(messages.slice(resumedAt).find((m) => m.startsWith('Step'))!)![1]);
+      expect(before).toBeGreaterThanOrEqual(100);
+      expect(after).toBeGreaterThan(20); // it went on from a checkpoint (saved every 20 steps), not from step 0
+      expect(after).toBeLessThanOrEqual(before + 20);
+    } finally { child.kill('SIGTERM'); }
+  });
+});
+
