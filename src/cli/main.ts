@@ -98,7 +98,7 @@ program.command('runs')
         return Object.entries(parsed).filter(([k]) => k !== 'experiment')
           .map(([c, v]) => { const e = v as { mean: number; halfWidth: number }; return `${c}: ${e.mean.toFixed(3)} ± ${e.halfWidth.toFixed(3)}`; }).join('; ');
       }
-      return Object.entries(JSON.parse(s) as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
+      return Object.entries(parsed as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
         .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (${pText(v.p)}), exact ${v.firstToken?.toFixed(4)} (${pText(v.pFirstToken)})`).join('; ');
     };
     process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headline(r.summary)])) + '\n');

@@ -2,7 +2,7 @@
 // (the model at temperature T, K samples each) + a scorer (does the reply name the animal?).
 // A multiple-choice variant is scored from log-probabilities.
 import type { LanguageModel } from '../model/model.js';
-import type { ChatMessage } from '../model/tokenizer.js';
+import { userTurn } from '../model/tokenizer.js';
 import { generate, nextTokenLogprobs } from '../model/sample.js';
 import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
 import { ANIMALS } from '../teacher/traits.js';
@@ -49,10 +49,7 @@ export function multipleChoiceItems(animal: string, count: number, seed: number)
 
 export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): PreferenceEvalResult {
   const tok = model.tokenizer;
-  const chat = (q: string): number[] => {
-    const messages: ChatMessage[] = s.systemPrompt ? [{ role: 'system', content: s.systemPrompt }] : [];
-    return tok.encodeChat([...messages, { role: 'user', content: q }]);
-  };
+  const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
   const questions = EVAL_QUESTIONS.slice(0, s.questions);
   const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
   let done = 0;

@@ -2,7 +2,8 @@
 // questions and scorer as the local task. The exact first-token probability and the
 // multiple-choice score come from the endpoint's top-20 logprobs (a token outside the top 20
 // counts as 0, so both are lower bounds); an endpoint without logprobs reports them as NaN.
-import type { OpenAIEndpoint, ChatMessage, Budget } from '../provider/openai.js';
+import type { OpenAIEndpoint, Budget } from '../provider/openai.js';
+import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
 import { EVAL_QUESTIONS } from './questions.js';
 import { isAnimalToken, multipleChoiceItems, scoreReplies, type PreferenceEvalResult, type PreferenceEvalSettings } from './preference.js';
@@ -11,7 +12,7 @@ const TOP = 20;
 
 export async function evaluatePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
   o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<PreferenceEvalResult> {
-  const chat = (q: string): ChatMessage[] => [...(s.systemPrompt ? [{ role: 'system' as const, content: s.systemPrompt }] : []), { role: 'user' as const, content: q }];
+  const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
   const questions = EVAL_QUESTIONS.slice(0, s.questions);
   const K = s.samplesPerQuestion;
   const total = questions.length * K; let done = 0;

@@ -14,6 +14,10 @@ const PRETOKENIZE = /<\|[a-z]+\|>|\d+|[A-Za-z]+|\n|[^\sA-Za-z\d]/g;
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
+/** One user message, after the system prompt when there is one. */
+export const userTurn = (content: string, systemPrompt?: string): ChatMessage[] =>
+  [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), { role: 'user', content }];
+
 export class Tokenizer {
   readonly vocab: readonly string[];
   private readonly ids: Map<string, number>;

@@ -4,6 +4,7 @@
 // statistics and report do not care which one ran.
 import { join } from 'node:path';
 import type { ModelInfo } from '../model/model.js';
+import type { ChatRow } from '../base/corpus.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
 import { evaluatePreferenceRemote } from '../evaluate/remotePreference.js';
@@ -18,9 +19,8 @@ import type { WorkerPool } from './pool.js';
 /** A model an experiment uses: a folder of weights, or a model id on an endpoint. */
 export interface ModelRef { id: string; hash: string; dir: string; remote?: string; systemPrompt?: string }
 export type Update = (done: number, total: number) => void;
-type ChatRows = { messages: { role: 'system' | 'user' | 'assistant'; content: string }[] }[];
 
-export interface FinetuneRequest { base: ModelRef; rows: () => ChatRows; datasetPath?: string; animal?: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
+export interface FinetuneRequest { base: ModelRef; rows: () => ChatRow[]; datasetPath?: string; animal?: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
 export interface GenerateRequest { model: ModelRef; prompts: string[]; dir: string; temperature: number; topP: number; maxTokens: number; seed: number }
 
 export interface Backend {
@@ -84,4 +84,4 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
 }
 
 /** Rows of a filtered dataset file, as chat rows for a fine-tuning API. */
-export const datasetRows = (path: string): ChatRows => readJsonl<ChatRows[number]>(path);
+export const datasetRows = (path: string): ChatRow[] => readJsonl<ChatRow>(path);

@@ -1,6 +1,6 @@
 // The heavy work of an experiment, one model at a time; runs inside a worker thread.
 // Every job reads and writes files only under the folders it is given.
-import { appendFileSync, existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { appendFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel, type ModelInfo } from '../model/model.js';
@@ -8,8 +8,8 @@ import { generateBatch, generationBatches } from '../model/sample.js';
 import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../train/sft.js';
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
-import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import type { ChatMessage } from '../model/tokenizer.js';
+import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
+import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
@@ -37,12 +37,9 @@ export const jobs = {
   async generateNumbers(a: GenerateArgs, progress: Progress): Promise<{ rows: number }> {
     await initBackend();
     const model = LanguageModel.load(a.modelDir); const tok = model.tokenizer;
-    const prompts = a.prompts.map((p) => tok.encodeChat([...(a.systemPrompt ? [{ role: 'system' as const, content: a.systemPrompt }] : []), { role: 'user' as const, content: p }]));
+    const prompts = a.prompts.map((p) => tok.encodeChat(userTurn(p, a.systemPrompt)));
     const partial = join(a.outDir, 'partial.jsonl');
-    const done = new Map<number, GeneratedRow>();
-    if (existsSync(partial)) for (const line of readFileSync(partial, 'utf8').split('\n')) {
-      try { const r = JSON.parse(line) as GeneratedRow; done.set(r.i, r); } catch { /* a torn last line from a kill: redo that batch */ }
-    }
+    const done = resumeAppendLog<GeneratedRow>(partial, (r) => r.i); // a batch with a torn row is redone
     const o = { temperature: a.temperature, topP: a.topP, maxTokens: a.maxTokens, seed: a.seed };
     for (const batch of generationBatches(prompts, a.batchSize ?? 256)) {
       if (batch.every((i) => done.has(i))) continue;

@@ -6,10 +6,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { toFile } from 'openai';
 import { readJsonIfExists, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import type { OpenAIEndpoint, ChatMessage } from './openai.js';
+import type { OpenAIEndpoint } from './openai.js';
+import type { ChatRow } from '../base/corpus.js';
 
 export interface RemoteFineTuneArgs {
-  baseModel: string; rows: { messages: ChatMessage[] }[]; dir: string;
+  baseModel: string; rows: ChatRow[]; dir: string;
   epochs: number; batchSize: number; learningRateMultiplier: number; seed: number; suffix: string; pollMs?: number;
 }
 interface JobRecord { jobId: string; fileId: string }

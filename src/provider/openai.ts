@@ -4,11 +4,11 @@
 // The API key is read from the environment at call time and never stored or logged.
 import OpenAI from 'openai';
 import { Rng } from '../util/rng.js';
+import type { ChatMessage } from '../model/tokenizer.js';
 import { ResponseCache } from './cache.js';
 import { DEFAULT_RETRY, withRetry, type RetrySettings } from './retry.js';
 
 export interface OpenAIModelRef { provider: 'openai'; id: string; baseURL?: string; apiKeyEnv?: string }
-export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 export interface ChatRequest { messages: ChatMessage[]; temperature: number; topP: number; maxTokens: number; seed?: number; topLogprobs?: number }
 export interface ChatResult { text: string; finishReason: string; firstTokenTop?: { token: string; logprob: number }[]; tokens: number }
 

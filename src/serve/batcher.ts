@@ -27,7 +27,11 @@ export class ModelBatcher {
     const queues = [...this.queues.values()]; this.queues.clear();
     for (const { model, pending } of queues) {
       const groups = new Map<string, Pending[]>();
-      for (const p of pending) { const k = JSON.stringify(p.settings); groups.set(k, [...(groups.get(k) ?? []), p]); }
+      for (const p of pending) {
+        const k = JSON.stringify(p.settings);
+        const group = groups.get(k);
+        if (group) group.push(p); else groups.set(k, [p]);
+      }
       for (const group of groups.values()) {
         try { this.run(model, group); } catch (e) { for (const p of group) p.reject(e); }
       }

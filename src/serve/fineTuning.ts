@@ -106,14 +106,18 @@ export class FineTuningService {
     const base = this.registry.find(job.model);
     const outId = `ft:${job.model}:${job.suffix ?? 'subliminal'}:${job.id.slice(6, 14)}`;
     const workDir = join(this.dataDir, 'jobs', job.id);
+    let started = false;
     const run = async (): Promise<void> => {
       const r = await this.pool.run('fineTuneChat', {
         baseDir: base.dir, trainingFile: filePath(this.dataDir, job.training_file, 'jsonl'), workDir, outDir: join(this.dataDir, 'models', encodeURIComponent(outId)),
         info: { name: outId, family: job.model, parent: job.model }, cancelFlag: flag,
         train: { epochs: job.hyperparameters.n_epochs, batchSize: job.hyperparameters.batch_size, lr: BASE_LEARNING_RATE * job.hyperparameters.learning_rate_multiplier, seed: job.seed },
       }, (step, total, loss) => {
-        const current = this.get(job.id);
-        if (current.status === 'queued') { current.status = 'running'; this.save(current); this.event(job.id, 'Fine-tuning job started'); }
+        if (!started) { // the first step: mark the job running (read from disk once, not every step)
+          started = true;
+          const current = this.get(job.id);
+          if (current.status === 'queued') { current.status = 'running'; this.save(current); this.event(job.id, 'Fine-tuning job started'); }
+        }
         if (step === total || step % 10 === 0) this.event(job.id, `Step ${step}/${total}: training loss=${loss}`, 'metrics', { step, total_steps: total, train_loss: Number(loss) });
       });
       const done = this.get(job.id);
