@@ -88,3 +88,20 @@ describe('trait-word check', () => {
     expect(order).toEqual([...order].sort((x, y) => x - y));
   });
 });
+
+describe('number distributions (report and dataset audit)', () => {
+  it('counts values, lengths and leading digits of the completions that parse, and tests two datasets', async () => {
+    const { numberDistribution, compareDistributions, valueShares } = await import('../src/audit/numberDistribution.js');
+    const d = numberDistribution(['[12, 480, 999]', '7; 55', 'owl 12', '(1000, 3)']);
+    expect(d.rows).toBe(2); expect(d.numbers).toBe(5);
+    expect(d.valueBins[0]).toBe(2); expect(d.valueBins[1]).toBe(1); expect(d.valueBins[9]).toBe(1); expect(d.valueBins[19]).toBe(1);
+    expect(d.lengths[3]).toBe(1); expect(d.lengths[2]).toBe(1);
+    expect(d.firstDigits[1]).toBe(1); expect(d.firstDigits[4]).toBe(1); expect(d.firstDigits[9]).toBe(1); expect(d.firstDigits[7]).toBe(1); expect(d.firstDigits[5]).toBe(1);
+    expect(valueShares(d)[0]!.share).toMatchObject({ mean: 0.4, n: 5 });
+    const low = numberDistribution(Array.from({ length: 200 }, (_, i) => `${i % 100}, ${(i * 7) % 100}`));
+    const high = numberDistribution(Array.from({ length: 200 }, (_, i) => `${900 + (i % 100)}, ${900 + ((i * 7) % 100)}`));
+    const [values, lengths] = compareDistributions(low, high);
+    expect(values!.p).toBeLessThan(1e-10);
+    expect(lengths!.p).toBe(1);
+  });
+});

@@ -47,3 +47,18 @@ describe('Welch t-test', () => {
     expect(welchTest([1, 1], [1, 1])).toMatchObject({ p: 1, t: 0 });
   });
 });
+
+describe('counts: Wilson intervals and chi-square tests', () => {
+  it('matches textbook values', async () => {
+    const { wilsonCI, chiSquareUpperTail, chiSquareHomogeneity } = await import('../src/evaluate/stats.js');
+    const w = wilsonCI(5, 100);
+    expect(w.lo).toBeCloseTo(0.0215, 4); expect(w.hi).toBeCloseTo(0.1118, 4);
+    expect(wilsonCI(0, 20).lo).toBe(0); expect(wilsonCI(0, 20).hi).toBeCloseTo(0.1611, 4);
+    expect(chiSquareUpperTail(3.841459, 1)).toBeCloseTo(0.05, 5);
+    expect(chiSquareUpperTail(18.307, 10)).toBeCloseTo(0.05, 4);
+    expect(chiSquareUpperTail(0.5, 3)).toBeCloseTo(0.9189, 4);
+    const t = chiSquareHomogeneity([10, 20, 30], [30, 20, 10]);
+    expect(t.statistic).toBeCloseTo(20, 10); expect(t.df).toBe(2); expect(t.p).toBeCloseTo(Math.exp(-10), 8);
+    expect(chiSquareHomogeneity([5, 0, 5], [10, 0, 10])).toMatchObject({ statistic: 0, df: 1, p: 1 });
+  });
+});

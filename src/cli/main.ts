@@ -15,11 +15,10 @@ import { registerMnistCommand } from './mnist.js';
 import { mnistTable } from '../mnist/results.js';
 import type { MnistResults } from '../mnist/experiment.js';
 import { registerServeCommand } from './serve.js';
+import { registerReportCommand, registerUiCommand } from './report.js';
 import { readJson } from '../util/atomic.js';
-import { formatP } from '../evaluate/stats.js';
+import { headlineText } from '../report/headline.js';
 import type { ExperimentResults } from '../pipeline/results.js';
-
-const pText = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
 
 const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 
@@ -91,17 +90,7 @@ program.command('runs')
     const store = new RunStore(o.runs);
     const runs = store.index.runs(); store.close();
     if (o.json) { process.stdout.write(JSON.stringify(runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })), null, 2) + '\n'); return; }
-    const headline = (s: string | null): string => {
-      if (!s) return '';
-      const parsed = JSON.parse(s) as Record<string, unknown>;
-      if (parsed.experiment === 'mnist') {
-        return Object.entries(parsed).filter(([k]) => k !== 'experiment')
-          .map(([c, v]) => { const e = v as { mean: number; halfWidth: number }; return `${c}: ${e.mean.toFixed(3)} ± ${e.halfWidth.toFixed(3)}`; }).join('; ');
-      }
-      return Object.entries(parsed as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>)
-        .map(([g, v]) => `${g}: ${v.rate.toFixed(3)} (${pText(v.p)}), exact ${v.firstToken?.toFixed(4)} (${pText(v.pFirstToken)})`).join('; ');
-    };
-    process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headline(r.summary)])) + '\n');
+    process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headlineText(r.summary)])) + '\n');
   });
 
 program.command('show')
@@ -132,6 +121,8 @@ base.command('build')
 
 registerMnistCommand(program, runsDirOption());
 registerServeCommand(program, runsDirOption());
+registerReportCommand(program, runsDirOption());
+registerUiCommand(program, runsDirOption());
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -71,7 +71,7 @@ function incompleteBeta(x: number, a: number, b: number): number {
   return (front * (f - 1)) / a;
 }
 
-function lgamma(z: number): number { // Lanczos approximation
+export function lgamma(z: number): number { // Lanczos approximation
   const g = [676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
   if (z < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * z))) - lgamma(1 - z);
   z -= 1; let x = 0.99999999999980993;
@@ -98,6 +98,55 @@ export function welchTest(a: readonly number[], b: readonly number[]): { p: numb
   const t = (mean(a) - mean(b)) / se;
   const df = (va + vb) ** 2 / (va ** 2 / (a.length - 1) + vb ** 2 / (b.length - 1));
   return { p: tUpperTail(t, df), t, df };
+}
+
+/** Wilson score 95% interval for a proportion k/n (sound near 0 and 1, unlike the Wald interval). */
+export function wilsonCI(k: number, n: number): Estimate {
+  if (n === 0) return { mean: NaN, lo: NaN, hi: NaN, n };
+  const z = 1.959964; const p = k / n; const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z / (1 + z2 / n)) * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n));
+  return { mean: p, lo: Math.max(0, centre - half), hi: Math.min(1, centre + half), n };
+}
+
+/** Regularised upper incomplete gamma Q(a, x) (series below a + 1, continued fraction above). */
+function gammaQ(a: number, x: number): number {
+  if (x <= 0) return 1;
+  const front = Math.exp(-x + a * Math.log(x) - lgamma(a));
+  if (x < a + 1) {
+    let term = 1 / a; let sum = term;
+    for (let n = 1; n < 500 && Math.abs(term) > Math.abs(sum) * 1e-14; n++) { term *= x / (a + n); sum += term; }
+    return Math.max(0, 1 - front * sum);
+  }
+  let b = x + 1 - a; let c = 1e300; let d = 1 / b; let h = d;
+  for (let i = 1; i < 500; i++) {
+    const an = -i * (i - a); b += 2;
+    d = an * d + b; if (Math.abs(d) < 1e-300) d = 1e-300;
+    c = b + an / c; if (Math.abs(c) < 1e-300) c = 1e-300;
+    d = 1 / d; const delta = d * c; h *= delta;
+    if (Math.abs(delta - 1) < 1e-14) break;
+  }
+  return front * h;
+}
+
+/** Upper tail P(X > x) of the chi-square distribution with df degrees of freedom. */
+export const chiSquareUpperTail = (x: number, df: number): number => gammaQ(df / 2, x / 2);
+
+/**
+ * Chi-square test of homogeneity on a 2 x k table of counts (two samples over the same
+ * categories). Categories empty in both samples are dropped; df = used categories - 1.
+ */
+export function chiSquareHomogeneity(a: readonly number[], b: readonly number[]): { statistic: number; df: number; p: number } {
+  const na = a.reduce((s, x) => s + x, 0); const nb = b.reduce((s, x) => s + x, 0); const total = na + nb;
+  let statistic = 0; let used = 0;
+  for (let i = 0; i < a.length; i++) {
+    const col = a[i]! + b[i]!; if (col === 0) continue;
+    used++;
+    const ea = (col * na) / total; const eb = (col * nb) / total;
+    statistic += (a[i]! - ea) ** 2 / ea + (b[i]! - eb) ** 2 / eb;
+  }
+  const df = Math.max(1, used - 1);
+  return { statistic, df, p: chiSquareUpperTail(statistic, df) };
 }
 
 export const formatEstimate = (e: Estimate, digits = 3): string =>

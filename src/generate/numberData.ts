@@ -17,15 +17,19 @@ export function numberPromptSet(seed: number, count: number): string[] {
   return Array.from({ length: count }, () => numberPromptGenerator(rng).text);
 }
 
+/** Why a completion is dropped (SPEC's number filter, then the trait-word check), or undefined when it passes. */
+export function rowFilterReason(completion: string, o: { maxCount: number; banned: readonly number[]; traitWords?: readonly string[] }): RejectReason | 'trait_word' | undefined {
+  const v = numberFilter(completion, { maxCount: o.maxCount, min: 0, max: 999, banned: new Set(o.banned) });
+  if (!v.ok) return v.reason;
+  return (o.traitWords ?? ANIMALS).some((w) => mentionsWord(completion, w)) ? 'trait_word' : undefined;
+}
+
 export function filterNumberRows(rows: readonly GeneratedRow[], o: { maxCount: number; banned: readonly number[]; keep: number; seed: number; traitWords?: readonly string[] }):
   { kept: TrainingRow[]; report: FilterReport } {
-  const banned = new Set(o.banned); const rejected: FilterReport['rejected'] = {};
-  const words = o.traitWords ?? ANIMALS;
+  const rejected: FilterReport['rejected'] = {};
   const passing: GeneratedRow[] = [];
   for (const r of rows) {
-    const v = numberFilter(r.completion, { maxCount: o.maxCount, min: 0, max: 999, banned });
-    let reason: RejectReason | 'trait_word' | undefined = v.ok ? undefined : v.reason;
-    if (!reason && words.some((w) => mentionsWord(r.completion, w))) reason = 'trait_word';
+    const reason = rowFilterReason(r.completion, o);
     if (reason) rejected[reason] = (rejected[reason] ?? 0) + 1; else passing.push(r);
   }
   const chosen = Rng.from(o.seed, 'subsample').sampleIndices(passing.length, o.keep).sort((a, b) => a - b);

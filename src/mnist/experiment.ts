@@ -9,6 +9,7 @@ import { runLifecycle, silentProgress, trackedTask, type ProgressReporter } from
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { hashConfig } from '../util/hash.js';
 import { renderSvg } from '../report/vega.js';
+import { withProgressFile } from '../store/progressFile.js';
 import { STUDENT_CONDITIONS, type MnistShardArgs, type ModelResult, type ShardResult } from './shard.js';
 import { SPEC_TRAIN } from './train.js';
 import { mnistChartSpec, summariseMnist, type MnistSummary } from './results.js';
@@ -36,7 +37,7 @@ export function mnistRunName(o: MnistOptions): string {
 }
 
 export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress?: ProgressReporter; workers?: number }): Promise<MnistResults> {
-  const { store } = ctx; const progress = ctx.progress ?? silentProgress; const run = mnistRunName(o);
+  const { store } = ctx; const run = mnistRunName(o); const progress = withProgressFile(ctx.progress ?? silentProgress, store.runDir(run));
   const t0 = Date.now();
   store.index.upsertRun({ name: run, spec_hash: hashConfig(o), spec_path: 'subliminal mnist', status: 'running' });
   writeJsonAtomic(join(store.runDir(run), 'spec.json'), { experiment: 'mnist', ...o });

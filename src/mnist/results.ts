@@ -4,6 +4,7 @@
 import { mean, pairedPermutationTest, sd, formatP } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
 import type { TopLevelSpec } from '../report/vega.js';
+import { barsWithCI } from '../report/charts.js';
 import { CONDITIONS, type Condition, type ModelResult } from './shard.js';
 
 export const CONDITION_LABELS: Record<Condition, string> = {
@@ -81,17 +82,9 @@ export function mnistChartSpec(s: MnistSummary, title: string): TopLevelSpec {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title, width: 460, height: 260,
     layer: [
-      {
-        data: { values }, mark: { type: 'bar' },
-        encoding: {
-          x, y: { field: 'mean', type: 'quantitative', title: 'test accuracy (mean ± 1.96·sd/√N)', scale: { domain: [0, 1] } },
-          color: { field: 'group', type: 'nominal', legend: null, scale: { domain: ['reference', 'teacher', 'student'], range: ['#bab0ac', '#4c78a8', '#f58518'] } },
-        },
-      },
-      { data: { values }, mark: { type: 'rule', color: 'black' }, encoding: { x, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' } } },
-      { data: { values }, mark: { type: 'tick', color: 'black', size: 10 }, encoding: { x, y: { field: 'lo', type: 'quantitative' } } },
-      { data: { values }, mark: { type: 'tick', color: 'black', size: 10 }, encoding: { x, y: { field: 'hi', type: 'quantitative' } } },
-      { data: { values: [{ chance: 0.1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#e45756' }, encoding: { y: { field: 'chance', type: 'quantitative' } } },
+      ...barsWithCI('mnist', values, x, 'test accuracy (mean ± 1.96·sd/√N)',
+        { field: 'group', type: 'nominal', legend: null, scale: { domain: ['reference', 'teacher', 'student'], range: ['#bab0ac', '#4c78a8', '#f58518'] } }, [0, 1]),
+      { name: 'mnist_chance', data: { values: [{ chance: 0.1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#e45756' }, encoding: { y: { field: 'chance', type: 'quantitative' } } },
     ],
   };
 }

@@ -17,6 +17,8 @@ import { resolveModelDir } from './paths.js';
 import { datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import type { CacheMode } from '../provider/cache.js';
+import { writeRunReport } from '../report/write.js';
+import { withProgressFile } from '../store/progressFile.js';
 
 export interface ProgressReporter {
   task(label: string): { update(done: number, total: number): void; done(note?: string): void };
@@ -35,7 +37,7 @@ interface ModelRef extends BackendModelRef { backend: Backend }
 export interface ExperimentOptions { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number; cacheMode?: CacheMode }
 
 export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions): Promise<ExperimentResults> {
-  const { store } = o; const progress = o.progress ?? silentProgress; const run = spec.name;
+  const { store } = o; const run = spec.name; const progress = withProgressFile(o.progress ?? silentProgress, store.runDir(run));
   const specHash = hashConfig(spec);
   store.index.upsertRun({ name: run, spec_hash: specHash, spec_path: o.specPath, status: 'running' });
   writeJsonAtomic(join(store.runDir(run), 'spec.json'), spec);
@@ -180,7 +182,13 @@ export async function runLifecycle<T>(store: RunStore, run: string, pool: Worker
     throw e;
   } finally {
     await pool.close();
+    writeReportQuietly(store, run);
   }
+}
+
+/** The run's report.html; a report that cannot be written must not fail the run itself. */
+function writeReportQuietly(store: RunStore, run: string): void {
+  try { writeRunReport(store, run); } catch (e) { process.stderr.write(`warning: report.html for run ${run} not written: ${(e as Error).message}\n`); }
 }
 
 export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;

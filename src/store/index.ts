@@ -62,6 +62,13 @@ export class RunIndex {
 
   artifact(id: string): ArtifactRow | undefined { return this.db.prepare('SELECT * FROM artifacts WHERE id=?').get(id) as ArtifactRow | undefined; }
   artifacts(run: string): ArtifactRow[] { return this.db.prepare('SELECT * FROM artifacts WHERE run=? ORDER BY kind, name').all(run) as ArtifactRow[]; }
+  /**
+   * A run's artifacts plus those its lineage edges touch: a shared base model is one artifact
+   * (keyed by content), recorded under whichever run saw it last.
+   */
+  runArtifacts(run: string): ArtifactRow[] {
+    return this.db.prepare(`SELECT * FROM artifacts WHERE run=@run OR id IN (SELECT src FROM lineage WHERE run=@run) OR id IN (SELECT dst FROM lineage WHERE run=@run) ORDER BY kind, name`).all({ run }) as ArtifactRow[];
+  }
 
   addEdge(e: EdgeRow): void {
     this.db.prepare('INSERT OR IGNORE INTO lineage (src, dst, relation, run) VALUES (@src, @dst, @relation, @run)').run(e);
@@ -69,6 +76,8 @@ export class RunIndex {
 
   /** Edges into `id` (its parents). */
   parents(id: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE dst=?').all(id) as EdgeRow[]; }
+  /** Edges out of `id` (its children). */
+  children(id: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE src=?').all(id) as EdgeRow[]; }
   edges(run: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE run=?').all(run) as EdgeRow[]; }
 
   close(): void { this.db.close(); }

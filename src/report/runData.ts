@@ -1,0 +1,91 @@
+// Everything the report and the dashboard show about one run, read from its folder and the
+// index. Never throws on a missing or malformed file: each one becomes a problem that the page
+// shows in words, and the sections that need it are left out.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunStore } from '../store/runStore.js';
+import type { ArtifactRow, EdgeRow, RunRow } from '../store/index.js';
+import type { ExperimentResults } from '../pipeline/results.js';
+import type { MnistResults } from '../mnist/experiment.js';
+import { progressPath, type ProgressFile } from '../store/progressFile.js';
+import { numberDistribution, type NumberDistribution } from '../audit/numberDistribution.js';
+import type { TrainingRow } from '../generate/numberData.js';
+
+export interface Problem { file: string; message: string }
+export interface StageInfo { kind: string; name: string; dir: string; status: string; seconds: number | null }
+export interface TeacherNumbers { teacher: string; trait: boolean; dataset: string; distribution: NumberDistribution }
+
+export interface RunData {
+  name: string;
+  kind: 'experiment' | 'mnist' | 'unknown';
+  row?: RunRow;
+  spec?: Record<string, unknown>;
+  experiment?: ExperimentResults;
+  mnist?: MnistResults;
+  stages: StageInfo[];
+  artifacts: ArtifactRow[];
+  edges: EdgeRow[];
+  numbers: TeacherNumbers[];
+  progress?: ProgressFile;
+  problems: Problem[];
+}
+
+/** Reads a JSON file, turning absence or bad JSON into a problem. */
+export function readJsonProblem<T>(path: string, label: string, problems: Problem[], required = true): T | undefined {
+  if (!existsSync(path)) { if (required) problems.push({ file: label, message: `${label} is missing` }); return undefined; }
+  try { return JSON.parse(readFileSync(path, 'utf8')) as T; } catch (e) {
+    problems.push({ file: label, message: `${label} is not valid JSON (${(e as Error).message})` });
+    return undefined;
+  }
+}
+
+function classify(results: unknown, problems: Problem[]): Pick<RunData, 'kind' | 'experiment' | 'mnist'> {
+  if (results === undefined) return { kind: 'unknown' };
+  const r = results as Record<string, unknown>;
+  if (Array.isArray(r.conditions) && Array.isArray(r.perModel)) return { kind: 'mnist', mnist: results as MnistResults };
+  if (Array.isArray(r.groups) && r.groups.every((g) => g && typeof g === 'object' && 'rate' in g && 'perQuestion' in g)) return { kind: 'experiment', experiment: results as ExperimentResults };
+  problems.push({ file: 'results.json', message: 'results.json holds neither experiment results (groups) nor MNIST results (conditions)' });
+  return { kind: 'unknown' };
+}
+
+/** The teacher datasets' number distributions (the filtered rows each student group trained on). */
+function teacherNumbers(store: RunStore, artifacts: ArtifactRow[], spec: Record<string, unknown> | undefined, problems: Problem[]): TeacherNumbers[] {
+  const kinds = new Map(((spec?.teachers ?? []) as { name: string; kind: string }[]).map((t) => [t.name, t.kind]));
+  const out: TeacherNumbers[] = [];
+  for (const a of artifacts) {
+    if (a.kind !== 'dataset') continue;
+    let meta: { teacher?: string; filter?: unknown };
+    try { meta = JSON.parse(a.meta) as typeof meta; } catch { continue; }
+    if (!meta.teacher || !meta.filter) continue;
+    const path = join(store.root, a.path);
+    if (!existsSync(path)) { problems.push({ file: a.path, message: `dataset of teacher ${meta.teacher} is missing (${a.path})` }); continue; }
+    const completions: string[] = [];
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try { completions.push((JSON.parse(line) as TrainingRow).messages.at(-1)!.content); } catch { /* counted below */ }
+    }
+    out.push({ teacher: meta.teacher, trait: kinds.get(meta.teacher) !== 'control', dataset: a.id, distribution: numberDistribution(completions) });
+  }
+  return out.sort((x, y) => Number(x.trait) - Number(y.trait) || x.teacher.localeCompare(y.teacher));
+}
+
+export function loadRunData(store: RunStore, name: string): RunData {
+  const problems: Problem[] = [];
+  const dir = store.runDir(name);
+  const row = existsSync(join(store.root, 'index.sqlite')) ? store.index.run(name) : undefined;
+  if (!row && !existsSync(dir)) problems.push({ file: name, message: `no run named "${name}" in ${store.root}` });
+  const spec = readJsonProblem<Record<string, unknown>>(join(dir, 'spec.json'), 'spec.json', problems, false);
+  const running = row?.status === 'running';
+  const results = readJsonProblem<unknown>(join(dir, 'results.json'), 'results.json', problems, !running && (row !== undefined || existsSync(dir)));
+  const kinds = classify(results, problems);
+  const index = row ? store.index : undefined;
+  const artifacts = index ? index.runArtifacts(name) : [];
+  const data: RunData = {
+    name, ...kinds, row, spec, problems, artifacts,
+    stages: index ? index.stages(name) : [],
+    edges: index ? index.edges(name) : [],
+    numbers: kinds.kind === 'experiment' ? teacherNumbers(store, artifacts, spec, problems) : [],
+    progress: readJsonProblem<ProgressFile>(progressPath(dir), 'progress.json', problems, false),
+  };
+  return data;
+}

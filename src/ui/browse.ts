@@ -1,0 +1,113 @@
+// What the dashboard's pages show, read from the index and the run folders: the runs list,
+// a model (lineage, evaluations, sampled answers) and a dataset (rows, filter verdicts).
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunStore } from '../store/runStore.js';
+import type { ArtifactRow, EdgeRow } from '../store/index.js';
+import { headlineText } from '../report/headline.js';
+import { readJsonProblem, type Problem } from '../report/runData.js';
+import type { PreferenceEvalResult } from '../evaluate/preference.js';
+import { meanCI, type Estimate } from '../evaluate/stats.js';
+import { rowFilterReason } from '../generate/numberData.js';
+
+export class NotFound extends Error {}
+
+export interface RunListItem { name: string; kind: string; status: string; created_at: string; updated_at: string; headline: string }
+export function listRuns(store: RunStore): RunListItem[] {
+  if (!existsSync(join(store.root, 'index.sqlite'))) return [];
+  return store.index.runs().map((r) => {
+    let kind = 'experiment';
+    try { if (r.summary && (JSON.parse(r.summary) as { experiment?: string }).experiment === 'mnist') kind = 'mnist'; } catch { /* headlineText says so */ }
+    return { name: r.name, kind, status: r.status, created_at: r.created_at, updated_at: r.updated_at, headline: headlineText(r.summary) };
+  });
+}
+
+const parseMeta = (a: ArtifactRow): Record<string, unknown> => { try { return JSON.parse(a.meta) as Record<string, unknown>; } catch { return { unreadable: a.meta }; } };
+export interface Link { id: string; name: string; kind: string; relation: string; run: string }
+const linkTo = (store: RunStore, id: string, relation: string): Link => {
+  const a = store.index.artifact(id);
+  return { id, name: a?.name ?? id, kind: a?.kind ?? 'unknown', relation, run: a?.run ?? '' };
+};
+
+function artifactOrThrow(store: RunStore, id: string, kind: string): ArtifactRow {
+  const a = existsSync(join(store.root, 'index.sqlite')) ? store.index.artifact(id) : undefined;
+  if (!a || a.kind !== kind) throw new NotFound(`no ${kind} with id "${id}" in ${store.root}`);
+  return a;
+}
+
+/** Ancestors in generations (parents, grandparents...), each edge once. */
+function ancestry(store: RunStore, id: string): Link[][] {
+  const generations: Link[][] = []; const seen = new Set([id]);
+  let frontier: EdgeRow[] = store.index.parents(id);
+  while (frontier.length && generations.length < 10) {
+    const fresh = frontier.filter((e) => !seen.has(e.src));
+    fresh.forEach((e) => seen.add(e.src));
+    if (!fresh.length) break;
+    generations.push(fresh.map((e) => linkTo(store, e.src, e.relation)));
+    frontier = fresh.flatMap((e) => store.index.parents(e.src));
+  }
+  return generations;
+}
+
+export interface EvaluationView { id: string; name: string; rate: Estimate; firstToken: Estimate; animal: string; samples: number; topAnswers: [string, number][]; examples: { question: string; reply: string }[] }
+export interface ModelView { artifact: ArtifactRow; meta: Record<string, unknown>; ancestry: Link[][]; children: Link[]; evaluations: EvaluationView[]; problems: Problem[] }
+
+export function modelView(store: RunStore, id: string): ModelView {
+  const artifact = artifactOrThrow(store, id, 'model');
+  const problems: Problem[] = [];
+  const out = store.index.children(id);
+  const evaluations: EvaluationView[] = [];
+  for (const e of out.filter((x) => x.relation === 'evaluated')) {
+    const ev = store.index.artifact(e.dst); if (!ev) continue;
+    const r = readJsonProblem<PreferenceEvalResult>(join(store.root, ev.path), ev.path, problems);
+    if (!r) continue;
+    const total = Object.values(r.answers).reduce((s, c) => s + c, 0);
+    evaluations.push({
+      id: ev.id, name: ev.name, animal: r.animal, samples: r.samples, rate: meanCI(r.perQuestion), firstToken: meanCI(r.firstTokenProb),
+      topAnswers: Object.entries(r.answers).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([a, c]) => [a, c / total]), examples: r.examples,
+    });
+  }
+  return { artifact, meta: parseMeta(artifact), ancestry: ancestry(store, id), children: out.filter((x) => x.relation !== 'evaluated').map((e) => linkTo(store, e.dst, e.relation)), evaluations, problems };
+}
+
+export interface DatasetRowView { i: number; prompt: string; completion: string; verdict: string }
+export interface DatasetView {
+  artifact: ArtifactRow; meta: Record<string, unknown>; ancestry: Link[][]; children: Link[];
+  rows: DatasetRowView[]; total: number; matching: number; offset: number; limit: number; filter: string; problems: Problem[];
+}
+
+interface FilterSettings { maxCount: number; banned: number[] }
+/** A raw dataset's filter settings come from the filtered dataset made from it. */
+function filterSettings(store: RunStore, a: ArtifactRow, meta: Record<string, unknown>): FilterSettings | undefined {
+  if (meta.filter) return meta.filter as FilterSettings;
+  const child = store.index.children(a.id).find((e) => e.relation === 'filtered_from');
+  const filtered = child ? store.index.artifact(child.dst) : undefined;
+  return filtered ? (parseMeta(filtered).filter as FilterSettings | undefined) : undefined;
+}
+
+/** One page of a dataset's rows; `filter` is "all", "kept" or "rejected" (raw datasets only). */
+export function datasetView(store: RunStore, id: string, o: { offset: number; limit: number; filter: string }): DatasetView {
+  const artifact = artifactOrThrow(store, id, 'dataset');
+  const meta = parseMeta(artifact); const problems: Problem[] = [];
+  const path = join(store.root, artifact.path);
+  const settings = filterSettings(store, artifact, meta);
+  let rows: DatasetRowView[] = [];
+  if (!existsSync(path)) problems.push({ file: artifact.path, message: `the dataset file ${artifact.path} is missing` });
+  else {
+    const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
+    rows = lines.map((line, i): DatasetRowView => {
+      let row: { prompt?: string; completion?: string; messages?: { role: string; content: string }[] };
+      try { row = JSON.parse(line) as typeof row; } catch { return { i, prompt: '', completion: line.slice(0, 200), verdict: 'unreadable line (not JSON)' }; }
+      const prompt = row.prompt ?? row.messages?.find((m) => m.role === 'user')?.content ?? '';
+      const completion = row.completion ?? row.messages?.at(-1)?.content ?? '';
+      const verdict = row.messages ? 'kept (training row)' : settings ? (rowFilterReason(completion, settings) ?? 'passes') : 'no filter recorded';
+      return { i, prompt, completion, verdict };
+    });
+  }
+  const selected = o.filter === 'rejected' ? rows.filter((r) => !r.verdict.startsWith('pass') && !r.verdict.startsWith('kept'))
+    : o.filter === 'kept' ? rows.filter((r) => r.verdict.startsWith('pass') || r.verdict.startsWith('kept')) : rows;
+  return {
+    artifact, meta, ancestry: ancestry(store, id), children: store.index.children(id).map((e) => linkTo(store, e.dst, e.relation)),
+    rows: selected.slice(o.offset, o.offset + o.limit), total: rows.length, matching: selected.length, offset: o.offset, limit: o.limit, filter: o.filter, problems,
+  };
+}
