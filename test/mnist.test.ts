@@ -104,7 +104,8 @@ describe('subliminal mnist (small real run)', () => {
     const dir = join(runs, first.run);
     const svg = readFileSync(join(dir, 'chart.svg'), 'utf8');
     expect(svg.match(/aria-roledescription="bar"/g)).toHaveLength(6);
-    expect(svg.match(/aria-roledescription="tick"/g)).toHaveLength(12);
+    const whiskers = /class="mark-rule role-mark mnist_ci_marks"[^>]*>(.*?)<\/g>/s.exec(svg)?.[1] ?? '';
+    expect(whiskers.match(/<line/g)).toHaveLength(6); // one 95% interval per condition
     expect(existsSync(join(dir, 'results.json'))).toBe(true);
     const db = new Database(join(runs, 'index.sqlite'), { readonly: true });
     const parents = db.prepare('SELECT src, relation FROM lineage WHERE dst = ?').all(`model:${first.run}:student-aux-cross-0`) as { src: string; relation: string }[];
