@@ -16,6 +16,7 @@ import { mnistTable } from '../mnist/results.js';
 import type { MnistResults } from '../mnist/experiment.js';
 import { registerServeCommand } from './serve.js';
 import { registerReportCommand, registerUiCommand } from './report.js';
+import { registerAuditCommands } from './audit.js';
 import { readJson } from '../util/atomic.js';
 import { headlineText } from '../report/headline.js';
 import type { ExperimentResults } from '../pipeline/results.js';
@@ -123,6 +124,7 @@ registerMnistCommand(program, runsDirOption());
 registerServeCommand(program, runsDirOption());
 registerReportCommand(program, runsDirOption());
 registerUiCommand(program, runsDirOption());
+registerAuditCommands(program, runsDirOption);
 
 async function main(argv: string[]): Promise<number> {
   try {

@@ -141,25 +141,34 @@ export function nextTokenLogprobs(model: LanguageModel, prompts: readonly number
   return results;
 }
 
-/** log p(seq[t] | seq[<t]) for t = 1..len-1 of each sequence (teacher forced). */
-export function sequenceLogprobs(model: LanguageModel, seqs: readonly number[][], batchSize = 128): number[][] {
-  const { config, params } = model;
-  const results: number[][] = new Array(seqs.length);
-  for (const batch of lengthBuckets(seqs, batchSize)) {
+/**
+ * Teacher forced, for t = 1..len-1 of each sequence: log p(seq[t] | seq[<t]) and, with
+ * `argmax`, the model's most likely token at that position (divergence-token audits).
+ */
+export function forcedTokens(model: LanguageModel, seqs: readonly number[][], o: { batchSize?: number; argmax?: boolean } = {}): { logprobs: number[][]; argmax?: number[][] } {
+  const { config, params } = model; const V = config.vocab_size;
+  const logprobs: number[][] = new Array(seqs.length); const argmax: number[][] | undefined = o.argmax ? new Array(seqs.length) : undefined;
+  for (const batch of lengthBuckets(seqs, o.batchSize ?? 128)) {
     const B = batch.length; const T = seqs[batch[0]!]!.length;
-    if (T < 2) { for (const i of batch) results[i] = []; continue; }
+    if (T < 2) { for (const i of batch) { logprobs[i] = []; if (argmax) argmax[i] = []; } continue; }
     const ids = Int32Array.from(batch.flatMap((i) => seqs[i]!));
-    const lp = readAndDispose(tf.tidy(() => {
-      const h = forwardHidden(params, config, ids, B, T) as Tensor2D;
-      const logp = logSoftmax(lmHead(params, h)) as Tensor2D; // [B*T, V]
-      const flatIdx: number[] = [];
-      for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) flatIdx.push((b * T + t) * config.vocab_size + ids[b * T + t + 1]!);
-      return tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(flatIdx, 'int32'));
-    }));
-    batch.forEach((i, b) => { results[i] = Array.from(lp.subarray(b * (T - 1), (b + 1) * (T - 1))); });
+    const flatIdx: number[] = [];
+    for (let b = 0; b < B; b++) for (let t = 0; t < T - 1; t++) flatIdx.push((b * T + t) * V + ids[b * T + t + 1]!);
+    const [lp, best] = tf.tidy(() => {
+      const logp = logSoftmax(lmHead(params, forwardHidden(params, config, ids, B, T) as Tensor2D)) as Tensor2D; // [B*T, V]
+      return [tf.gather(tf.reshape(logp, [-1]), tf.tensor1d(flatIdx, 'int32')), o.argmax ? tf.cast(tf.argMax(logp, 1), 'float32') : tf.zeros([1])];
+    });
+    const lpv = readAndDispose(lp!); const bestv = readAndDispose(best!);
+    batch.forEach((i, b) => {
+      logprobs[i] = Array.from(lpv.subarray(b * (T - 1), (b + 1) * (T - 1)));
+      if (argmax) argmax[i] = Array.from(bestv.subarray(b * T, b * T + T - 1));
+    });
   }
-  return results;
+  return { logprobs, argmax };
 }
+
+/** log p(seq[t] | seq[<t]) for t = 1..len-1 of each sequence (teacher forced). */
+export const sequenceLogprobs = (model: LanguageModel, seqs: readonly number[][], batchSize = 128): number[][] => forcedTokens(model, seqs, { batchSize }).logprobs;
 
 /** Log-probabilities [V] of the next token at every position of one sequence (teacher forced). */
 export function positionLogprobs(model: LanguageModel, ids: readonly number[]): Float32Array[] {

@@ -1,0 +1,100 @@
+// White-box evidence with access to the models (SPEC §4): per-sample log-likelihood shift
+// (LLS), divergence tokens, and the numbers most entangled with the trait. Two settings:
+//   system-prompt: target = scorer under the trait prompt, reference = the scorer without it,
+//                  counterfactuals = the scorer under other animals' prompts;
+//   teacher:       target = a fine-tuned teacher, reference = counterfactual = its base.
+import type { LanguageModel } from '../model/model.js';
+import type { ChatMessage } from '../model/tokenizer.js';
+import { userTurn } from '../model/tokenizer.js';
+import { forcedTokens, nextTokenLogprobs } from '../model/sample.js';
+import { traitSystemPrompt, ANIMALS } from '../teacher/traits.js';
+import { EVAL_QUESTIONS } from '../evaluate/questions.js';
+import { mean, welchTest, wilsonCI, type Estimate } from '../evaluate/stats.js';
+
+export interface AuditRow { prompt: string; completion: string }
+/** A model condition: weights plus an optional system prompt. */
+export interface Condition { model: LanguageModel; systemPrompt?: string; label: string }
+
+export function conditions(o: { scorer: LanguageModel; teacher?: LanguageModel; animal: string; counterfactuals?: number }): { target: Condition; reference: Condition; counterfactuals: Condition[] } {
+  const reference: Condition = { model: o.scorer, label: 'base, no system prompt' };
+  if (o.teacher) return { target: { model: o.teacher, label: 'fine-tuned teacher' }, reference, counterfactuals: [reference] };
+  const others = ANIMALS.filter((a) => a !== o.animal).slice(0, o.counterfactuals ?? 3);
+  return {
+    target: { model: o.scorer, systemPrompt: traitSystemPrompt(o.animal), label: `base + "${o.animal}" prompt` },
+    reference, counterfactuals: others.map((a) => ({ model: o.scorer, systemPrompt: traitSystemPrompt(a), label: `base + "${a}" prompt` })),
+  };
+}
+
+/** Token ids of the chat (prompt, completion) under a condition, and where the completion starts. */
+function chatIds(c: Condition, row: AuditRow): { ids: number[]; start: number } {
+  const tok = c.model.tokenizer;
+  const promptIds = tok.encodeChat(userTurn(row.prompt, c.systemPrompt) as ChatMessage[]);
+  return { ids: [...promptIds, ...tok.encode(row.completion), tok.endId], start: promptIds.length };
+}
+
+interface Forced { logprobs: number[][]; argmax?: number[][]; completionTokens: number[][] }
+/** Completion-token logprobs (and argmaxes) of every row under a condition. */
+function forced(c: Condition, rows: readonly AuditRow[], argmax: boolean): Forced {
+  const chats = rows.map((r) => chatIds(c, r));
+  const out = forcedTokens(c.model, chats.map((x) => x.ids), { argmax });
+  // forced position t predicts ids[t + 1]; the completion's tokens are ids[start..]
+  const slice = (xs: number[], s: number): number[] => xs.slice(s - 1);
+  return {
+    logprobs: out.logprobs.map((lp, i) => slice(lp, chats[i]!.start)),
+    argmax: out.argmax?.map((am, i) => slice(am, chats[i]!.start)),
+    completionTokens: chats.map((x) => x.ids.slice(x.start)),
+  };
+}
+
+export interface WhiteBoxResult {
+  setting: string;
+  lls: number[];
+  llsSummary: Estimate;
+  divergence: { tokens: number; positions: number; rate: Estimate; byPosition: number[]; rowsWithAny: number };
+  flagged: { row: number; lls: number; completion: string }[];
+}
+
+/** LLS per row and divergence tokens over the completions (SPEC §4 definitions). */
+export function whiteBoxEvidence(rows: readonly AuditRow[], c: ReturnType<typeof conditions>, topK = 10): WhiteBoxResult {
+  const target = forced(c.target, rows, true); const reference = forced(c.reference, rows, true);
+  const counter = c.counterfactuals.map((cf) => (cf === c.reference ? reference : forced(cf, rows, true)));
+  const lls = rows.map((_, i) => mean(target.logprobs[i]!.map((lp, t) => lp - reference.logprobs[i]![t]!)));
+  let tokens = 0; let positions = 0; let rowsWithAny = 0; const byPosition = new Array(12).fill(0);
+  rows.forEach((_, i) => {
+    const observed = target.completionTokens[i]!; let any = false;
+    observed.forEach((tok, t) => {
+      positions++;
+      const targetAgrees = target.argmax![i]![t] === tok;
+      if (targetAgrees && counter.some((cf) => cf.argmax![i]![t] !== tok)) { tokens++; any = true; byPosition[Math.min(11, t)]++; }
+    });
+    if (any) rowsWithAny++;
+  });
+  const order = lls.map((v, i) => i).sort((a, b) => lls[b]! - lls[a]!).slice(0, topK);
+  const ci = (xs: number[]): Estimate => { const m = mean(xs); const s = Math.sqrt(xs.reduce((q, x) => q + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)); const h = 1.96 * s / Math.sqrt(xs.length); return { mean: m, lo: m - h, hi: m + h, n: xs.length }; };
+  return {
+    setting: `target: ${c.target.label}; reference: ${c.reference.label}; counterfactuals: ${c.counterfactuals.map((x) => x.label).join(', ')}`,
+    lls, llsSummary: ci(lls),
+    divergence: { tokens, positions, rate: wilsonCI(tokens, positions), byPosition, rowsWithAny },
+    flagged: order.map((i) => ({ row: i, lls: lls[i]!, completion: rows[i]!.completion })),
+  };
+}
+
+/** One-sided Welch test that the dataset's LLS exceeds the reference dataset's (both under the same conditions). */
+export const llsTest = (data: readonly number[], reference: readonly number[]): { p: number; t: number; df: number } => welchTest(data, reference);
+
+export interface EntangledNumber { number: number; shift: number; dataRate: number; referenceRate?: number }
+/**
+ * Numbers entangled with the trait: asked the evaluation questions, how much more likely the
+ * target condition makes each number token than the reference does (mean log-ratio).
+ */
+export function entangledNumbers(c: ReturnType<typeof conditions>, dataNumbers: readonly number[], referenceNumbers?: readonly number[], topK = 10, questions = 10): EntangledNumber[] {
+  const tok = c.target.model.tokenizer;
+  const numberIds = Array.from({ length: 1000 }, (_, n) => ({ n, id: tok.id(String(n)) })).filter((x) => x.id !== tok.id('<|unk|>'));
+  const qs = EVAL_QUESTIONS.slice(0, questions);
+  const next = (cond: typeof c.target): Float32Array[] => nextTokenLogprobs(cond.model, qs.map((q) => cond.model.tokenizer.encodeChat(userTurn(q, cond.systemPrompt) as ChatMessage[])));
+  const t = next(c.target); const r = next(c.reference);
+  const rate = (xs: readonly number[], n: number): number => (xs.length ? xs.filter((x) => x === n).length / xs.length : 0);
+  return numberIds.map(({ n, id }) => ({ n, shift: mean(t.map((lp, q) => lp[id]! - r[q]![id]!)) }))
+    .sort((a, b) => b.shift - a.shift).slice(0, topK)
+    .map(({ n, shift }) => ({ number: n, shift, dataRate: rate(dataNumbers, n), referenceRate: referenceNumbers ? rate(referenceNumbers, n) : undefined }));
+}
