@@ -15,15 +15,31 @@ import { terminalProgress } from './progress.js';
 import { RunStore } from '../store/runStore.js';
 import { auditModelLineage, importHuggingFace, openLineageEvents, resolveLineageTarget, type ModelLineage } from '../audit/lineage.js';
 import { writeJsonAtomic } from '../util/atomic.js';
+import { auditWeights, type WeightsAudit } from '../audit/weights.js';
 import type { RunIndex } from '../store/index.js';
 
-/** A model by folder, embedded base name (family-a) or run-store name (owl-numbers/teacher-finetuned). */
-export function loadModelRef(ref: string, runsDir: string): LanguageModel {
-  if (existsSync(join(ref, 'model.safetensors'))) return LanguageModel.load(ref);
+/** A model's folder (or file) from a path, an embedded base name (family-a) or a run-store name (owl-numbers/teacher-finetuned). */
+export function modelPath(ref: string, runsDir: string): string {
+  if (existsSync(ref)) return ref;
   const registry = new ModelRegistry({ modelsDir: join(PACKAGE_ROOT, 'models'), runsDir, fineTunedDir: join(runsDir, 'serve', 'models') });
-  try { return LanguageModel.load(registry.find(ref).dir); } catch (e) {
-    throw new UsageError(`model "${ref}": not a model folder, and ${(e as Error).message.replace(/^.*?: /, '')} (see "subliminal serve" for the model names)`);
+  try { return registry.find(ref).dir; } catch {
+    throw new UsageError(`model "${ref}": no such file or folder, and no served model of that name (see "subliminal serve" for the names)`);
   }
+}
+export const loadModelRef = (ref: string, runsDir: string): LanguageModel => LanguageModel.load(modelPath(ref, runsDir));
+
+export function weightsText(w: WeightsAudit, top: number): string {
+  const f = (x: number | undefined, d = 4): string => (x === undefined ? '' : x.toFixed(d));
+  const lines = [`base ${w.base}; tuned ${w.tuned}` + (w.other ? `; compared with ${w.other}` : '') + (w.direction ? `; direction ${w.direction}` : ''),
+    `whole model: relative change ||delta|| / ||base|| = ${f(w.total.relative, 5)}` + (w.total.cosine !== undefined ? `; cosine between the two students' deltas = ${f(w.total.cosine)}` : ''), '',
+    renderTable(['layer', 'tensors', 'relative change', '||delta||', ...(w.other ? ['cosine(delta, other delta)'] : [])],
+      w.layers.map((l) => [l.layer, String(l.tensors), f(l.relative, 5), f(l.deltaNorm), ...(w.other ? [f(l.cosine)] : [])])), '',
+    `tensors that moved most (top ${top} by relative change):`,
+    renderTable(['tensor', 'values', 'relative change', '||delta||', ...(w.other ? ['cosine'] : []), ...(w.direction ? ['projection on direction'] : [])],
+      [...w.tensors].sort((a, b) => b.relative - a.relative).slice(0, top).map((t) => [t.name, String(t.numel), f(t.relative, 5), f(t.deltaNorm), ...(w.other ? [f(t.cosine)] : []), ...(w.direction ? [f(t.projection)] : [])])),
+  ];
+  if (w.skipped.length) lines.push('', `skipped ${w.skipped.length}: ${w.skipped.slice(0, 5).join('; ')}${w.skipped.length > 5 ? '; ...' : ''}`);
+  return lines.join('\n');
 }
 
 export function datasetAuditText(r: DatasetAudit): string {
@@ -105,6 +121,23 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         }
         process.stdout.write((f.json ? JSON.stringify(audits, null, 2) : lineageText(store.index, audits)) + '\n');
       } finally { store.close(); }
+    });
+
+  audit.command('weights')
+    .description('per layer and tensor, how far fine-tuning moved the weights (streamed from safetensors; full checkpoints, sharded ones, LoRA adapters)')
+    .requiredOption('--base <model>', 'base checkpoint: folder, .safetensors file, family-a, or run/model')
+    .requiredOption('--tuned <model>', 'fine-tuned checkpoint or LoRA adapter folder')
+    .option('--compare <model>', 'a second fine-tuned model of the same base: cosine between the two deltas')
+    .option('--direction <file>', 'safetensors with a trait direction per tensor: projection of the delta on it')
+    .option('--top <n>', 'tensors listed', intArg('--top', 1, 10000), 10)
+    .addOption(runsOption())
+    .option('--json', 'print JSON')
+    .action((f: { base: string; tuned: string; compare?: string; direction?: string; top: number; runs: string; json?: boolean }) => {
+      let w: WeightsAudit;
+      try {
+        w = auditWeights({ base: modelPath(f.base, f.runs), tuned: modelPath(f.tuned, f.runs), other: f.compare && modelPath(f.compare, f.runs), direction: f.direction && modelPath(f.direction, f.runs) });
+      } catch (e) { if (e instanceof UsageError) throw e; throw new UsageError((e as Error).message); }
+      process.stdout.write((f.json ? JSON.stringify(w, null, 2) : weightsText(w, f.top)) + '\n');
     });
 
   audit.command('dataset')
