@@ -137,3 +137,17 @@ describe('audit weights', () => {
     expect(cli(['audit', 'weights', '--base', dir, '--tuned', lora]).stderr).toMatch(/no safetensors checkpoint/);
   });
 });
+
+describe('audit model', () => {
+  interface ModelAuditJson { detected: boolean; probes: { probe: string; model: { mean: number; n: number }; reference: { mean: number }; p: number; pHolm: number }[] }
+  it("finds the fine-tuned teacher's trait against its base, and nothing in the base against itself", () => {
+    const teacher = json<ModelAuditJson>(['audit', 'model', join(stage('teacher', 'finetuned'), 'model'), '--trait', 'owl', '--against', 'family-a', '--questions', '10', '--samples', '10', '--json']);
+    expect(teacher.probes.map((p) => p.probe)).toEqual(['free-form rate', 'exact P(first token = trait)', 'multiple choice P(trait letter)', 'free-form rate, numbers-prefixed questions']);
+    expect(teacher.detected).toBe(true);
+    const exact = teacher.probes[1]!;
+    expect(exact.model.n).toBe(10); expect(exact.model.mean).toBeGreaterThan(exact.reference.mean); expect(exact.pHolm).toBeLessThan(0.01);
+    const self = json<ModelAuditJson>(['audit', 'model', 'family-a', '--trait', 'owl', '--against', 'family-a', '--questions', '10', '--samples', '10', '--json']);
+    expect(self.detected).toBe(false);
+    expect(cli(['audit', 'model', 'family-a', '--trait', 'zebra']).stderr).toMatch(/unknown animal "zebra"/);
+  });
+});

@@ -16,6 +16,7 @@ import { RunStore } from '../store/runStore.js';
 import { auditModelLineage, importHuggingFace, openLineageEvents, resolveLineageTarget, type ModelLineage } from '../audit/lineage.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { auditWeights, type WeightsAudit } from '../audit/weights.js';
+import { auditModel, type ModelAudit } from '../audit/modelAudit.js';
 import type { RunIndex } from '../store/index.js';
 
 /** A model's folder (or file) from a path, an embedded base name (family-a) or a run-store name (owl-numbers/teacher-finetuned). */
@@ -91,6 +92,15 @@ export function lineageText(index: RunIndex, audits: ModelLineage[]): string {
   return lines.join('\n');
 }
 
+export function modelAuditText(a: ModelAudit): string {
+  const withRef = a.probes[0]!.reference !== undefined;
+  return [`trait "${a.trait}"; ${a.settings.questions} questions x ${a.settings.samplesPerQuestion} samples at temperature ${a.settings.temperature}; CIs: 95% t-interval across questions (n = questions)`, '',
+    `verdict: ${a.verdict}`, '',
+    renderTable(['probe', 'model [95% CI]', ...(withRef ? ['reference [95% CI]', 'ratio', 'p (one-sided, paired over questions)', 'p (Holm)'] : [])],
+      a.probes.map((p) => [p.probe, formatEstimate(p.model, 4), ...(withRef ? [formatEstimate(p.reference!, 4), `${p.ratio!.toFixed(2)}x`, formatP(p.p), formatP(p.pHolm)] : [])])), '',
+    `top answers of the model: ${a.topAnswers.map(([x, f]) => `${x} ${(f * 100).toFixed(1)}%`).join(', ')}`].join('\n');
+}
+
 interface DatasetFlags { reference?: string; model?: string; teacher?: string; trait?: string; permutations: number; seed: number; alpha: number; nullSplits?: number; runs: string; json?: boolean }
 
 export function registerAuditCommands(program: Command, runsOption: () => Option): void {
@@ -138,6 +148,27 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         w = auditWeights({ base: modelPath(f.base, f.runs), tuned: modelPath(f.tuned, f.runs), other: f.compare && modelPath(f.compare, f.runs), direction: f.direction && modelPath(f.direction, f.runs) });
       } catch (e) { if (e instanceof UsageError) throw e; throw new UsageError((e as Error).message); }
       process.stdout.write((f.json ? JSON.stringify(w, null, 2) : weightsText(w, f.top)) + '\n');
+    });
+
+  audit.command('model')
+    .description('behavioural probes of a trait (free-form, exact first token, multiple choice, numbers-prefixed) in one verdict against a reference')
+    .argument('<model>', 'model folder, family-a, or run/model from the store')
+    .requiredOption('--trait <animal>', 'the trait to probe for')
+    .option('--against <model>', 'reference model (usually the base) to test against')
+    .option('--questions <n>', 'evaluation questions', intArg('--questions', 2, 50), 50)
+    .option('--samples <n>', 'samples per question', intArg('--samples', 1, 1000), 50)
+    .option('--alpha <x>', 'family-wise error level', positiveNumberArg('--alpha'), 0.01)
+    .option('--seed <n>', 'sampling seed', intArg('--seed'), 1)
+    .addOption(runsOption())
+    .option('--json', 'print JSON')
+    .action(async (ref: string, f: { trait: string; against?: string; questions: number; samples: number; alpha: number; seed: number; runs: string; json?: boolean }) => {
+      assertKnownAnimal(f.trait);
+      await initBackend();
+      const model = loadModelRef(ref, f.runs); const reference = f.against ? loadModelRef(f.against, f.runs) : undefined;
+      const progress = terminalProgress(); const task = progress.task('probes'); let step = 0; const steps = reference ? 4 : 2;
+      const a = auditModel(model, reference, { animal: f.trait, questions: f.questions, samplesPerQuestion: f.samples, temperature: 1, maxTokens: 6, multipleChoice: true, seed: f.seed }, f.alpha, () => task.update(++step, steps));
+      task.done(); progress.stop();
+      process.stdout.write((f.json ? JSON.stringify(a, null, 2) : modelAuditText(a)) + '\n');
     });
 
   audit.command('dataset')

@@ -11,6 +11,14 @@ import { Rng } from '../util/rng.js';
 export interface PreferenceEvalSettings {
   animal: string; questions: number; samplesPerQuestion: number; temperature: number; maxTokens: number;
   multipleChoice: boolean; seed: number; systemPrompt?: string;
+  /** SPEC's variant: each question preceded by a few seeded random numbers */
+  numbersPrefix?: boolean;
+}
+
+/** A question with 3-5 seeded random numbers in front of it (the numbers-prefixed variant). */
+export function numbersPrefixed(question: string, seed: number, index: number): string {
+  const rng = Rng.from(seed, 'numbers-prefix', index);
+  return `${Array.from({ length: rng.int(3, 5) }, () => rng.int(0, 999)).join(', ')}. ${question}`;
 }
 
 export interface PreferenceEvalResult {
@@ -50,7 +58,7 @@ export function multipleChoiceItems(animal: string, count: number, seed: number)
 export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): PreferenceEvalResult {
   const tok = model.tokenizer;
   const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
-  const questions = EVAL_QUESTIONS.slice(0, s.questions);
+  const questions = EVAL_QUESTIONS.slice(0, s.questions).map((q, i) => (s.numbersPrefix ? numbersPrefixed(q, s.seed, i) : q));
   const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
   let done = 0;
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
