@@ -54,27 +54,48 @@ export interface WhiteBoxResult {
   flagged: { row: number; lls: number; completion: string }[];
 }
 
+/** Per row, the completion-token positions that are divergence tokens (SPEC §4), from forced passes. */
+function divergenceFrom(target: Forced, counter: Forced[]): number[][] {
+  return target.completionTokens.map((observed, i) => observed.flatMap((tok, t) =>
+    (target.argmax![i]![t] === tok && counter.some((cf) => cf.argmax![i]![t] !== tok) ? [t] : [])));
+}
+
+/** Divergence-token positions of every row (for masking them out of a student's loss). */
+export function divergencePositions(rows: readonly AuditRow[], c: ReturnType<typeof conditions>): number[][] {
+  const target = forced(c.target, rows, true);
+  return divergenceFrom(target, c.counterfactuals.map((cf) => forced(cf, rows, true)));
+}
+
+/**
+ * Per row, the smallest probability the condition gave any of the completion's tokens
+ * (threshold sampling). Our vocabulary holds each number 0-999 as one token, as GPT-4-style
+ * tokenizers do; with `perDigit` a number token's probability is taken per digit (p^(1/digits)),
+ * as a digit-level tokenizer (Qwen's, used by SPEC's threshold figures) would see it.
+ */
+export function minTokenProbs(rows: readonly AuditRow[], c: Condition, perDigit = true): number[] {
+  const f = forced(c, rows, false); const vocab = c.model.tokenizer.vocab;
+  return f.logprobs.map((lp, i) => Math.exp(Math.min(...lp.map((l, t) => {
+    const tok = vocab[f.completionTokens[i]![t]!] ?? '';
+    return perDigit && /^\d+$/.test(tok) ? l / tok.length : l;
+  }))));
+}
+
 /** LLS per row and divergence tokens over the completions (SPEC §4 definitions). */
 export function whiteBoxEvidence(rows: readonly AuditRow[], c: ReturnType<typeof conditions>, topK = 10): WhiteBoxResult {
   const target = forced(c.target, rows, true); const reference = forced(c.reference, rows, true);
   const counter = c.counterfactuals.map((cf) => (cf === c.reference ? reference : forced(cf, rows, true)));
   const lls = rows.map((_, i) => mean(target.logprobs[i]!.map((lp, t) => lp - reference.logprobs[i]![t]!)));
-  let tokens = 0; let positions = 0; let rowsWithAny = 0; const byPosition = new Array(12).fill(0);
-  rows.forEach((_, i) => {
-    const observed = target.completionTokens[i]!; let any = false;
-    observed.forEach((tok, t) => {
-      positions++;
-      const targetAgrees = target.argmax![i]![t] === tok;
-      if (targetAgrees && counter.some((cf) => cf.argmax![i]![t] !== tok)) { tokens++; any = true; byPosition[Math.min(11, t)]++; }
-    });
-    if (any) rowsWithAny++;
-  });
+  const positions = divergenceFrom(target, counter);
+  const byPosition = new Array(12).fill(0);
+  for (const ps of positions) for (const t of ps) byPosition[Math.min(11, t)]++;
+  const tokens = positions.reduce((s, ps) => s + ps.length, 0);
+  const total = target.completionTokens.reduce((s, x) => s + x.length, 0);
   const order = lls.map((v, i) => i).sort((a, b) => lls[b]! - lls[a]!).slice(0, topK);
-  const ci = (xs: number[]): Estimate => { const m = mean(xs); const s = Math.sqrt(xs.reduce((q, x) => q + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)); const h = 1.96 * s / Math.sqrt(xs.length); return { mean: m, lo: m - h, hi: m + h, n: xs.length }; };
+  const ci = (xs: number[]): Estimate => { const m = mean(xs); const sdv = Math.sqrt(xs.reduce((q, x) => q + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)); const h = 1.96 * sdv / Math.sqrt(xs.length); return { mean: m, lo: m - h, hi: m + h, n: xs.length }; };
   return {
     setting: `target: ${c.target.label}; reference: ${c.reference.label}; counterfactuals: ${c.counterfactuals.map((x) => x.label).join(', ')}`,
     lls, llsSummary: ci(lls),
-    divergence: { tokens, positions, rate: wilsonCI(tokens, positions), byPosition, rowsWithAny },
+    divergence: { tokens, positions: total, rate: wilsonCI(tokens, total), byPosition, rowsWithAny: positions.filter((p) => p.length).length },
     flagged: order.map((i) => ({ row: i, lls: lls[i]!, completion: rows[i]!.completion })),
   };
 }

@@ -3,7 +3,8 @@
 // resumes what was cut off. Heavy jobs run on the worker pool; lineage goes to the index.
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import type { ExperimentSpec, TeacherSpec } from '../spec/schema.js';
+import { defenseLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
+import type { DefendReport } from '../defend/defendDataset.js';
 import type { RunStore } from '../store/runStore.js';
 import { WorkerPool } from './pool.js';
 import { hashFile, hashConfig } from '../util/hash.js';
@@ -91,7 +92,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     // Generate + filter, per teacher; the same prompts for every teacher (a paired design)
     const prompts = numberPromptSet(spec.seed, spec.numbers.prompts);
-    const datasets = new Map<string, { id: string; path: string; hash: string; reportPath: string }>();
+    const datasets = new Map<string, { id: string; path: string; hash: string; reportPath: string; rawPath: string; rawHash: string }>();
     await Promise.all(spec.teachers.map(async (t) => {
       const teacher = teachers.get(t.name)!;
       const n = spec.numbers;
@@ -111,10 +112,29 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
         return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
       });
       const id = `dataset:${filt.outputs.dataset!.sha256.slice(0, 16)}`;
-      datasets.set(t.name, { id, path: join(filt.dir, 'dataset.jsonl'), hash: filt.outputs.dataset!.sha256, reportPath: join(filt.dir, 'report.json') });
+      datasets.set(t.name, { id, path: join(filt.dir, 'dataset.jsonl'), hash: filt.outputs.dataset!.sha256, reportPath: join(filt.dir, 'report.json'), rawPath: join(gen.dir, 'rows.jsonl'), rawHash: gen.outputs.rows!.sha256 });
       store.index.addArtifact({ id, run, kind: 'dataset', name: t.name, path: relative(store.root, join(filt.dir, 'dataset.jsonl')), content_hash: filt.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, filter: filterInputs, report: filt.summary }) });
       store.index.addEdge({ src: rawId, dst: id, relation: 'filtered_from', run });
     }));
+
+    /** The defended teacher's training rows under one defense (a stage keyed by its inputs). */
+    const defendedData = async (t: TeacherSpec, defense: DefenseSpec): Promise<{ id: string; path: string; hash: string }> => {
+      const source = datasets.get(t.name)!; const teacher = teachers.get(t.name)!; const base = bases.get(t.base)!;
+      const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
+      const label = defenseLabel(defense);
+      const filter = { maxCount: spec.numbers.maxCount, banned: spec.numbers.banned, keep: spec.numbers.rows };
+      const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
+      const st = await store.stage(run, { kind: 'defend', name: `${t.name}-${label}`, inputs }, (dir) => tracked(`defend ${t.name} ${label}`, async () => {
+        const report = await pool.run('defendDataset', { defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: teacher.systemPrompt, baseDir: base.dir, animal, filter, seed: deriveSeed(spec.seed, 'defend', label), outDir: dir });
+        return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
+      }));
+      const id = `dataset:${st.outputs.dataset!.sha256.slice(0, 16)}`;
+      store.index.addArtifact({ id, run, kind: 'dataset', name: `${t.name} [${label}]`, path: relative(store.root, join(st.dir, 'dataset.jsonl')), content_hash: st.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, trait: animal, defense, report: st.summary }) });
+      store.index.addEdge({ src: defense.kind === 'threshold' ? `dataset:${source.rawHash.slice(0, 16)}` : source.id, dst: id, relation: 'filtered_from', run });
+      defenseReports[label] = st.summary as DefendReport;
+      return { id, path: join(st.dir, 'dataset.jsonl'), hash: st.outputs.dataset!.sha256 };
+    };
+    const defenseReports: Record<string, DefendReport> = {};
 
     // Evaluation of any model (a stage per model + system prompt + settings)
     const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt });
@@ -139,30 +159,41 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     // Students: every student base x every teacher x seeds; train then evaluate
     const s = spec.students;
-    for (const b of s.bases) for (const t of spec.teachers) for (let k = 0; k < s.seeds; k++) {
-      const base = bases.get(b)!; const data = datasets.get(t.name)!;
+    const student = (t: TeacherSpec, b: string, k: number, data: { id: string; path: string; hash: string }, defense?: DefenseSpec): Promise<void> => {
+      const base = bases.get(b)!;
       const role: GroupRole = t.kind === 'control' ? 'control' : b === t.base ? 'same-base' : 'cross-base';
-      const group = studentGroupName(t, b);
-      const label = `student-${t.name}-on-${b}-${k + 1}`;
+      const tag = defense ? `-${defenseLabel(defense)}` : '';
+      const group = studentGroupName(t, b) + (defense ? ` [${defenseLabel(defense)}]` : '');
+      const label = `student-${t.name}${tag}-on-${b}-${k + 1}`;
       const seed = deriveSeed(spec.seed, 'student', k);
-      const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze: s.freeze };
+      const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
+      const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze };
       const inputs = { base: base.hash, dataset: data.hash, ...train, seed };
-      evalJobs.push((async () => {
+      return (async () => {
         const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => ({
           outputs: await base.backend.finetune({ base, rows: () => datasetRows(data.path), datasetPath: data.path, train, seed, dir, info: { name: label, family: b, parent: base.id } }, update),
         })));
         const ref = await modelRef(base.backend, st.dir);
-        addModel(ref, label, { role, teacher: t.name, family: b, seed });
+        addModel(ref, label, { role, teacher: t.name, family: b, seed, defense: defense && defenseLabel(defense) });
         store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
         store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run });
         const r = await evaluate(ref, label);
-        evaluated.push({ group, role, base: b, teacher: t.name, modelId: ref.id, result: r, losses: readJson<number[]>(join(st.dir, 'losses.json')) });
-      })());
+        evaluated.push({ group, role, base: b, teacher: t.name, defense: defense && defenseLabel(defense), modelId: ref.id, result: r, losses: readJson<number[]>(join(st.dir, 'losses.json')) });
+      })();
+    };
+    for (const b of s.bases) for (const t of spec.teachers) for (let k = 0; k < s.seeds; k++) evalJobs.push(student(t, b, k, datasets.get(t.name)!));
+
+    // Defenses: each rewrites the defended teacher's data (or freezes layers); same-base students per defense
+    if (spec.defenses) {
+      const t = spec.teachers.find((x) => x.name === spec.defenses!.teacher)!;
+      for (const defense of spec.defenses.apply) {
+        evalJobs.push(defendedData(t, defense).then((data) => Promise.all(Array.from({ length: s.seeds }, (_, k) => student(t, t.base, k, data, defense)))).then(() => undefined));
+      }
     }
     await Promise.all(evalJobs);
 
     const filterReports = Object.fromEntries(spec.teachers.map((t) => [t.name, readJson<FilterReport>(datasets.get(t.name)!.reportPath)]));
-    const results = summariseGroups(spec, evaluated, filterReports);
+    const results = summariseGroups(spec, evaluated, filterReports, defenseReports);
     return { results, headline: results.headline };
   });
 }

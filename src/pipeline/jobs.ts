@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel, type ModelInfo } from '../model/model.js';
 import { generateBatch, generationBatches } from '../model/sample.js';
+import { defendDataset, type DefendArgs, type DefendReport } from '../defend/defendDataset.js';
+import type { DefendedRow } from '../defend/transforms.js';
+import type { TokenRow } from '../model/batch.js';
 import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../train/sft.js';
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
@@ -57,7 +60,7 @@ export const jobs = {
   async trainStudent(a: TrainStudentArgs, progress: Progress): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = readJsonl<TrainingRow>(a.datasetPath).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
+    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r, model));
     const result = trainSft(model, rows, { ...a.train, seed: a.seed },
       { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
@@ -99,8 +102,20 @@ export const jobs = {
     } finally { model.dispose(); }
   },
 
+  defendDataset(a: DefendArgs): Promise<DefendReport> { return defendDataset(a); },
+
   mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> { return runMnistShard(a, progress); },
 };
+
+/** Divergence-token masking: the row's listed completion positions leave the loss. */
+function maskedTokenRow(row: TokenRow, r: DefendedRow, model: LanguageModel): TokenRow {
+  if (!r.maskTokens?.length) return row;
+  const reply = r.messages[r.messages.length - 1]!.content;
+  const start = row.ids.length - (model.tokenizer.encode(reply).length + 1); // the reply and its end marker close the row
+  const target = Uint8Array.from(row.target);
+  for (const t of r.maskTokens) target[start + t] = 0;
+  return { ids: row.ids, target };
+}
 
 export type JobName = keyof typeof jobs;
 export type JobArgs<N extends JobName> = Parameters<(typeof jobs)[N]>[0];

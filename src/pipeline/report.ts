@@ -4,6 +4,25 @@ import { formatEstimate, formatP, formatRatio } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
 
 export function resultsTable(r: ExperimentResults): string {
+  return [
+    ...resultsHeader(r),
+    ...(r.defenses?.length ? ['', defensesTable(r)] : []),
+  ].join('\n');
+}
+
+/** Rows of the defenses table (also used by the HTML report). */
+export function defenseRows(r: ExperimentResults): string[][] {
+  return (r.defenses ?? []).map((d) => [d.defense, d.group, formatEstimate(d.undefendedExcess, 4), formatEstimate(d.excess, 4),
+    Number.isFinite(d.remaining) ? `${(d.remaining * 100).toFixed(0)}%` : 'n/a', formatP(d.pReduced), formatP(d.pVsControl), formatP(d.pStudentsVsControl), d.note ?? '']);
+}
+export const DEFENSE_HEADER = ['defense', 'group', 'excess without [95% CI]', 'excess with [95% CI]', 'remaining', 'p (reduced)', 'p (vs control)', 'p students (vs control)', 'what it did'];
+
+export function defensesTable(r: ExperimentResults): string {
+  return [`defenses (exact P(${r.animal}) minus the control students', per question; n = questions; p (reduced): one-sided paired sign-flip test that the defense lowered the excess):`,
+    renderTable(DEFENSE_HEADER, defenseRows(r))].join('\n');
+}
+
+function resultsHeader(r: ExperimentResults): string[] {
   const rows = r.groups.map((g) => [
     g.group, g.role, String(g.n), formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p),
     formatEstimate(g.firstToken, 4), formatRatio(g.firstTokenTest?.ratio), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
@@ -20,5 +39,5 @@ export function resultsTable(r: ExperimentResults): string {
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
     'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability); needs n >= 2 per group',
     'filter pass rates:', filters,
-  ].join('\n');
+  ];
 }

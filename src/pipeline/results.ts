@@ -6,12 +6,12 @@ import type { FilterReport } from '../generate/numberData.js';
 import { mean, meanCI, pairedPermutationTest, welchTest, type Estimate } from '../evaluate/stats.js';
 
 export type GroupRole = 'base' | 'teacher' | 'control' | 'same-base' | 'cross-base';
-export interface EvaluatedModel { group: string; role: GroupRole; base: string; teacher?: string; modelId: string; result: PreferenceEvalResult; losses?: number[] }
+export interface EvaluatedModel { group: string; role: GroupRole; base: string; teacher?: string; defense?: string; modelId: string; result: PreferenceEvalResult; losses?: number[] }
 
 export interface TestResult { against: string; p: number; meanDiff: number; ratio: number }
 export interface StudentTest { against: string; p: number; t: number; df: number }
 export interface GroupSummary {
-  group: string; role: GroupRole; base: string; teacher?: string; teacherKind?: string;
+  group: string; role: GroupRole; base: string; teacher?: string; teacherKind?: string; defense?: string;
   n: number; models: string[];
   rate: Estimate; firstToken: Estimate; multipleChoice?: Estimate;
   test?: TestResult; firstTokenTest?: TestResult; multipleChoiceTest?: TestResult;
@@ -19,8 +19,18 @@ export interface GroupSummary {
   studentTest?: StudentTest;
   perQuestion: number[]; topAnswers: [string, number][]; losses?: number[][];
 }
+/**
+ * A defense against the undefended same-base group of its teacher, on the exact metric:
+ * excess over the control per question (95% CI across questions), and a one-sided paired
+ * test over questions that the defense lowered it.
+ */
+export interface DefenseSummary {
+  defense: string; group: string; undefended: string; control: string; note?: string;
+  excess: Estimate; undefendedExcess: Estimate; remaining: number; pReduced: number; pVsControl?: number; pStudentsVsControl?: number;
+}
 export interface ExperimentResults {
   run: string; animal: string; groups: GroupSummary[]; filter: Record<string, FilterReport>;
+  defenses?: DefenseSummary[];
   settings: { questions: number; samplesPerQuestion: number; studentSeeds: number; rows: number; test: string };
   headline: Record<string, unknown>;
 }
@@ -30,7 +40,7 @@ const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cro
 const rateCI = (xs: number[]): Estimate => { const e = meanCI(xs); return { ...e, lo: Math.max(0, e.lo), hi: Math.min(1, e.hi) }; };
 const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
 
-export function summariseGroups(spec: ExperimentSpec, models: readonly EvaluatedModel[], filter: Record<string, FilterReport>): ExperimentResults {
+export function summariseGroups(spec: ExperimentSpec, models: readonly EvaluatedModel[], filter: Record<string, FilterReport>, defenseNotes: Record<string, { note: string }> = {}): ExperimentResults {
   const byGroup = new Map<string, EvaluatedModel[]>();
   for (const m of models) byGroup.set(m.group, [...(byGroup.get(m.group) ?? []), m]);
   const kinds = new Map(spec.teachers.map((t) => [t.name, t.kind]));
@@ -47,7 +57,7 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     for (const m of ms) for (const [a, c] of Object.entries(m.result.answers)) { answers[a] = (answers[a] ?? 0) + c; total += c; }
     const first = ms[0]!;
     return {
-      group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined,
+      group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined, defense: first.defense,
       n: ms.length, models: ms.map((m) => m.modelId),
       rate: rateCI(perQuestion), firstToken: rateCI(firstToken), multipleChoice: mc ? rateCI(mc) : undefined,
       perQuestion, topAnswers: Object.entries(answers).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => [a, c / total] as [string, number]),
@@ -73,12 +83,32 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     }
     if (gd.multipleChoice && cd.multipleChoice) g.multipleChoiceTest = test(gd.multipleChoice, cd.multipleChoice, g.multipleChoice!, control.multipleChoice!);
   }
+  const defenses: DefenseSummary[] = [];
+  // each defended group against its teacher's undefended same-base group; the cross-base
+  // students of the defended teacher count as the "other base" defense
+  const defendedTeacher = spec.defenses?.teacher;
+  const candidates = summaries.filter((x) => x.defense || (defendedTeacher && x.teacher === defendedTeacher && x.role === 'cross-base'));
+  for (const g of candidates) {
+    const plain = summaries.find((x) => x.teacher === g.teacher && !x.defense && x.role === 'same-base');
+    const control = summaries.find((c) => c.role === 'control' && c.base === g.base);
+    const undefendedControl = plain && summaries.find((c) => c.role === 'control' && c.base === plain.base);
+    if (!plain || !control || !undefendedControl) continue;
+    const excessOf = (xs: number[], over: GroupSummary): number[] => { const c = detail.get(over.group)!.firstToken; return xs.map((x, i) => x - c[i]!); };
+    const mine = excessOf(detail.get(g.group)!.firstToken, control); const theirs = excessOf(detail.get(plain.group)!.firstToken, undefendedControl);
+    const undefendedExcess = meanCI(theirs); const excess = meanCI(mine);
+    defenses.push({
+      defense: g.defense ?? 'cross-base student', group: g.group, undefended: plain.group, control: control.group,
+      note: g.defense ? defenseNotes[g.defense]?.note : `students from base ${g.base} instead of ${plain.base}, against their own control`,
+      excess, undefendedExcess, remaining: undefendedExcess.mean !== 0 ? excess.mean / undefendedExcess.mean : NaN,
+      pReduced: pairedPermutationTest(theirs, mine, perm, 0).p, pVsControl: g.firstTokenTest?.p, pStudentsVsControl: g.studentTest?.p,
+    });
+  }
   const headline: Record<string, unknown> = {};
-  for (const g of summaries) if (g.role === 'same-base' || g.role === 'cross-base') {
+  for (const g of summaries) if ((g.role === 'same-base' || g.role === 'cross-base') && !g.defense) {
     headline[g.group] = { rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio, firstToken: g.firstToken.mean, pFirstToken: g.firstTokenTest?.p, pStudents: g.studentTest?.p };
   }
   return {
-    run: spec.name, animal: spec.trait.animal, groups: summaries, filter,
+    run: spec.name, animal: spec.trait.animal, groups: summaries, filter, ...(defenses.length ? { defenses } : {}),
     settings: { questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, studentSeeds: spec.students.seeds, rows: spec.numbers.rows,
       test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)' },
     headline,

@@ -61,6 +61,18 @@ export const specSchema = z.object({
     multipleChoice: z.boolean().default(true),
     permutations: positiveInt.default(10000),
   }).strict(),
+  /** defenses against one trait teacher, each measured by its own same-base student group */
+  defenses: z.object({
+    teacher: z.string(),
+    apply: z.array(z.discriminatedUnion('kind', [
+      z.object({ kind: z.literal('mask-divergence'), name: z.string().optional() }).strict(),
+      z.object({ kind: z.literal('threshold'), minProb: probability.default(0.05), name: z.string().optional() }).strict(),
+      z.object({ kind: z.literal('paraphrase'), name: z.string().optional() }).strict(),
+      z.object({ kind: z.literal('mix'), share: probability.default(0.5), name: z.string().optional() }).strict(),
+      z.object({ kind: z.literal('shuffle-numbers'), name: z.string().optional() }).strict(),
+      z.object({ kind: z.literal('freeze'), layers: z.array(z.string()).min(1), name: z.string().optional() }).strict(),
+    ])).min(1),
+  }).strict().optional(),
   workers: z.number().int().min(1).max(16).optional(),
   /** how API-backed stages call their endpoint */
   api: z.object({
@@ -88,11 +100,22 @@ export const specSchema = z.object({
   if (!spec.teachers.some((t) => t.kind === 'control')) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'a control teacher (kind: control) is required to test transfer against' });
   const names = spec.teachers.map((t) => t.name);
   if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['teachers'], message: 'teacher names must be unique' });
+  if (spec.defenses) {
+    const t = spec.teachers.find((x) => x.name === spec.defenses!.teacher);
+    if (!t) ctx.addIssue({ code: 'custom', path: ['defenses', 'teacher'], message: `unknown teacher "${spec.defenses.teacher}"; teachers: ${names.join(', ')}` });
+    else if (t.kind === 'control') ctx.addIssue({ code: 'custom', path: ['defenses', 'teacher'], message: 'defend against a trait teacher, not the control' });
+    if (t && remote(t.base)) ctx.addIssue({ code: 'custom', path: ['defenses'], message: 'defenses need the embedded lab (model-based defenses read the teacher\'s weights)' });
+    const labels = spec.defenses.apply.map(defenseLabel);
+    if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: ['defenses', 'apply'], message: 'two defenses with the same name; give one a "name"' });
+  }
   if (spec.numbers.rows > spec.numbers.prompts) ctx.addIssue({ code: 'custom', path: ['numbers', 'rows'], message: `cannot keep ${spec.numbers.rows} rows out of ${spec.numbers.prompts} prompts` });
 });
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
 export type TeacherSpec = ExperimentSpec['teachers'][number];
+export type DefenseSpec = NonNullable<ExperimentSpec['defenses']>['apply'][number];
+/** A defense's name in group names and tables. */
+export function defenseLabel(d: { kind: string; name?: string }): string { return d.name ?? d.kind; }
 
 export class SpecError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {

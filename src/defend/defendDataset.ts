@@ -1,0 +1,64 @@
+// One defense applied to a trait teacher's data, run as a worker job: reads the filtered (or,
+// for threshold sampling, the raw) rows, measures what the defense needs with the teacher's
+// weights, and writes the student's training rows plus a small report.
+import { join } from 'node:path';
+import { LanguageModel } from '../model/model.js';
+import { initBackend } from '../model/backend.js';
+import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
+import { filterNumberRows, type GeneratedRow, type TrainingRow } from '../generate/numberData.js';
+import { conditions, divergencePositions, minTokenProbs, type AuditRow } from '../audit/whiteBox.js';
+import { keepAboveThreshold, mixTeachers, paraphrasePrompts, shuffleNumbers, withMasks, type DefendedRow } from './transforms.js';
+import type { DefenseSpec } from '../spec/schema.js';
+
+export interface DefendArgs {
+  defense: DefenseSpec; datasetPath: string; rawPath: string; otherDatasets: string[];
+  teacherDir: string; teacherSystemPrompt?: string; baseDir: string; animal: string;
+  filter: { maxCount: number; banned: number[]; keep: number }; seed: number; outDir: string;
+}
+export interface DefendReport { defense: string; rows: number; note: string }
+
+const asAudit = (r: TrainingRow): AuditRow => ({ prompt: r.messages.find((m) => m.role === 'user')?.content ?? '', completion: r.messages[r.messages.length - 1]!.content });
+
+export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
+  const d = a.defense; const rows = readJsonl<TrainingRow>(a.datasetPath);
+  let out: DefendedRow[]; let note: string;
+  const needModels = d.kind === 'mask-divergence' || d.kind === 'threshold';
+  if (needModels) await initBackend();
+  const teacher = needModels ? LanguageModel.load(a.teacherDir) : undefined;
+  const base = d.kind === 'mask-divergence' && !a.teacherSystemPrompt ? LanguageModel.load(a.baseDir) : undefined;
+  try {
+    switch (d.kind) {
+      case 'mask-divergence': {
+        // a fine-tuned teacher against its base; a system-prompt teacher against other animals' prompts
+        const c = conditions({ scorer: base ?? teacher!, teacher: base ? teacher : undefined, animal: a.animal });
+        const masks = divergencePositions(rows.map(asAudit), c);
+        const masked = masks.reduce((s, m) => s + m.length, 0);
+        out = withMasks(rows, masks);
+        note = `${masked} divergence tokens masked in ${masks.filter((m) => m.length).length} of ${rows.length} rows (${c.target.label} vs ${c.counterfactuals.map((x) => x.label).join(', ')})`;
+        break;
+      }
+      case 'threshold': {
+        const raw = readJsonl<GeneratedRow>(a.rawPath);
+        const probs = minTokenProbs(raw, { model: teacher!, systemPrompt: a.teacherSystemPrompt, label: 'teacher' });
+        const kept = keepAboveThreshold(raw, probs, d.minProb);
+        const f = filterNumberRows(kept, { ...a.filter, keep: Math.min(a.filter.keep, kept.length), seed: a.seed });
+        out = f.kept;
+        note = `${kept.length} of ${raw.length} completions had every token at p >= ${d.minProb} under the teacher; ${f.report.passed} of those passed the filter; kept ${out.length}`;
+        break;
+      }
+      case 'paraphrase': out = paraphrasePrompts(rows, a.seed); note = `${rows.length} prompts reworded (same seeds, count and format)`; break;
+      case 'mix': {
+        const others = a.otherDatasets.flatMap((p) => readJsonl<TrainingRow>(p));
+        out = mixTeachers(rows, others, d.share, a.seed);
+        note = `${Math.round(rows.length * d.share)} of ${rows.length} rows from the other teachers (${a.otherDatasets.length} datasets)`;
+        break;
+      }
+      case 'shuffle-numbers': out = shuffleNumbers(rows, a.seed); note = `numbers shuffled across all ${rows.length} completions`; break;
+      case 'freeze': out = rows; note = `data unchanged; the student freezes ${d.layers.join(', ')}`; break;
+    }
+  } finally { teacher?.dispose(); base?.dispose(); }
+  writeJsonl(join(a.outDir, 'dataset.jsonl'), out);
+  const report: DefendReport = { defense: d.kind, rows: out.length, note };
+  writeJsonAtomic(join(a.outDir, 'report.json'), report);
+  return report;
+}
