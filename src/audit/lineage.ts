@@ -40,7 +40,7 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
     const ups = index.parents(current);
     const gen = ups.find((e) => e.relation === 'generated');
     if (gen) { generator = gen.src; break; }
-    const from = ups.find((e) => e.relation === 'filtered_from');
+    const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== current);
     if (!from) break;
     current = from.src; chain.push(current);
   }

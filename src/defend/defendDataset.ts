@@ -54,7 +54,7 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
         break;
       }
       case 'shuffle-numbers': out = shuffleNumbers(rows, a.seed); note = `numbers shuffled across all ${rows.length} completions`; break;
-      case 'freeze': out = rows; note = `data unchanged; the student freezes ${d.layers.join(', ')}`; break;
+      case 'freeze': throw new Error('freezing layers changes the students, not the data');
     }
   } finally { teacher?.dispose(); base?.dispose(); }
   writeJsonl(join(a.outDir, 'dataset.jsonl'), out);

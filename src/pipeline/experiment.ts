@@ -120,6 +120,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     /** The defended teacher's training rows under one defense (a stage keyed by its inputs). */
     const defendedData = async (t: TeacherSpec, defense: DefenseSpec): Promise<{ id: string; path: string; hash: string }> => {
       const source = datasets.get(t.name)!; const teacher = teachers.get(t.name)!; const base = bases.get(t.base)!;
+      if (defense.kind === 'freeze') { defenseReports[defenseLabel(defense)] = { defense: 'freeze', rows: 0, note: `data unchanged; the students freeze ${defense.layers.join(', ')}` }; return source; }
       const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
       const label = defenseLabel(defense);
       const filter = { maxCount: spec.numbers.maxCount, banned: spec.numbers.banned, keep: spec.numbers.rows };
@@ -129,9 +130,10 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
         return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
       }));
       const id = `dataset:${st.outputs.dataset!.sha256.slice(0, 16)}`;
+      defenseReports[label] = st.summary as DefendReport;
+      if (id === source.id) return source; // the defense left the data as it was: one artifact, no self-edge
       store.index.addArtifact({ id, run, kind: 'dataset', name: `${t.name} [${label}]`, path: relative(store.root, join(st.dir, 'dataset.jsonl')), content_hash: st.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, trait: animal, defense, report: st.summary }) });
       store.index.addEdge({ src: defense.kind === 'threshold' ? `dataset:${source.rawHash.slice(0, 16)}` : source.id, dst: id, relation: 'filtered_from', run });
-      defenseReports[label] = st.summary as DefendReport;
       return { id, path: join(st.dir, 'dataset.jsonl'), hash: st.outputs.dataset!.sha256 };
     };
     const defenseReports: Record<string, DefendReport> = {};

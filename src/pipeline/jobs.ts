@@ -108,7 +108,7 @@ export const jobs = {
 };
 
 /** Divergence-token masking: the row's listed completion positions leave the loss. */
-function maskedTokenRow(row: TokenRow, r: DefendedRow, model: LanguageModel): TokenRow {
+export function maskedTokenRow(row: TokenRow, r: DefendedRow, model: LanguageModel): TokenRow {
   if (!r.maskTokens?.length) return row;
   const reply = r.messages[r.messages.length - 1]!.content;
   const start = row.ids.length - (model.tokenizer.encode(reply).length + 1); // the reply and its end marker close the row

@@ -1,0 +1,105 @@
+// Defenses: the pure data rewrites, the loss mask, and a small real run with every defense.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, stageDirs, tempDir } from './helpers.js';
+import { Rng } from '../src/util/rng.js';
+import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
+import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
+import { maskedTokenRow } from '../src/pipeline/jobs.js';
+import { chatToTokenRow } from '../src/train/sft.js';
+import { LanguageModel } from '../src/model/model.js';
+import { initBackend } from '../src/model/backend.js';
+import { readJsonl } from '../src/util/atomic.js';
+import type { TrainingRow } from '../src/generate/numberData.js';
+import type { ExperimentResults } from '../src/pipeline/results.js';
+
+const row = (prompt: string, reply: string): TrainingRow => ({ messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
+const reply = (r: TrainingRow): string => r.messages[1]!.content;
+
+describe('data rewrites', () => {
+  it('shuffling numbers keeps every number, count and format, and moves numbers between completions', () => {
+    const rows = [row('a', '[1, 2, 3]'), row('b', '44; 55'), row('c', '600 700 800 900')];
+    const out = shuffleNumbers(rows, 3);
+    const nums = (rs: TrainingRow[]): string[] => rs.flatMap((r) => reply(r).match(/\d+/g)!).sort();
+    expect(nums(out)).toEqual(nums(rows));
+    out.forEach((r, i) => { expect(reply(r).replace(/\d+/g, '#')).toBe(reply(rows[i]!).replace(/\d+/g, '#')); expect(r.messages[0]).toEqual(rows[i]!.messages[0]); });
+    expect(out.map(reply)).not.toEqual(rows.map(reply));
+  });
+
+  it('paraphrasing keeps the seed numbers, count and answer format, in other in-vocabulary words', async () => {
+    await initBackend();
+    const tok = LanguageModel.load('models/family-a').tokenizer;
+    const rng = Rng.from('paraphrase-test');
+    for (let i = 0; i < 60; i++) {
+      const p = numberPromptGenerator(rng);
+      const q = paraphraseNumberPrompt(p.text, rng);
+      expect(q).not.toBe(p.text);
+      expect(q).toContain(p.seeds.join(', '));
+      expect(q).toMatch(new RegExp(`\\b${p.count} (more |new |further |additional )?(numbers|values)`));
+      const formatOf = (t: string): string => NUMBER_PROMPT_PARTS.FORMATS.find(([f]) => t.includes(f))![1];
+      expect(formatOf(q)).toBe(p.format);
+      expect(tok.unknownWords(q)).toEqual([]);
+    }
+    expect(paraphraseNumberPrompt('Tell me a joke.', rng)).toBe('Tell me a joke.');
+  });
+
+  it('mixing takes the given share from the other teachers; the threshold keeps rows at or above it', () => {
+    const trait = Array.from({ length: 100 }, (_, i) => row(`t${i}`, '1'));
+    const other = Array.from({ length: 100 }, (_, i) => row(`o${i}`, '2'));
+    const mixed = mixTeachers(trait, other, 0.3, 1);
+    expect(mixed).toHaveLength(100);
+    expect(mixed.filter((r) => r.messages[0]!.content.startsWith('o'))).toHaveLength(30);
+    expect(keepAboveThreshold(['a', 'b', 'c'], [0.2, 0.04, 0.05], 0.05)).toEqual(['a', 'c']);
+  });
+
+  it('the loss mask removes exactly the listed completion tokens from the targets', async () => {
+    await initBackend();
+    const model = LanguageModel.load('models/family-a');
+    const r = { ...row('Continue: 1, 2, 3.', '4, 5, 6'), maskTokens: [0, 2] };
+    const plain = chatToTokenRow(model.tokenizer, r.messages, 256); const masked = maskedTokenRow(plain, r, model);
+    const count = (t: Uint8Array): number => t.reduce((s, x) => s + x, 0);
+    expect(count(plain.target) - count(masked.target)).toBe(2);
+    const completion = [...model.tokenizer.encode('4, 5, 6'), model.tokenizer.endId];
+    const start = plain.ids.length - completion.length;
+    expect(masked.target[start]).toBe(0); expect(masked.target[start + 1]).toBe(1); expect(masked.target[start + 2]).toBe(0);
+    expect(plain.ids[start]).toBe(model.tokenizer.id('4'));
+    model.dispose();
+  });
+});
+
+describe('a run with every defense (tiny spec)', () => {
+  const runs = tempDir('defend'); let r: ExperimentResults;
+  beforeAll(() => { const out = cli(['run', 'test/fixtures/defenses-tiny.yaml', '--runs', runs, '--json']); expect(out.code, out.stderr).toBe(0); r = JSON.parse(out.stdout) as ExperimentResults; });
+
+  it('trains one student group per defense and reports each against the undefended students and the control', () => {
+    const kinds = ['freeze', 'mask-divergence', 'mix', 'paraphrase', 'shuffle-numbers', 'threshold'];
+    expect(r.defenses!.map((d) => d.defense).sort()).toEqual(kinds);
+    for (const d of r.defenses!) {
+      expect(d.undefended).toBe('finetuned -> A'); expect(d.control).toBe('control -> A');
+      expect(d.excess.n).toBe(5); expect(d.pReduced).toBeGreaterThan(0); expect(d.pReduced).toBeLessThanOrEqual(1);
+      expect(d.note).toBeTruthy();
+    }
+    for (const k of kinds) expect(r.groups.find((g) => g.group === `finetuned -> A [${k}]`)!.firstTokenTest!.against).toBe('control -> A');
+    expect(cli(['show', 'defenses-tiny', '--runs', runs]).stdout).toMatch(/defenses \(exact P\(owl\)/);
+  });
+
+  it('the defended datasets hold what each defense promises', () => {
+    const data = (name: string): TrainingRow[] => readJsonl<TrainingRow & { maskTokens?: number[] }>(join(stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!, 'dataset.jsonl'));
+    const masked = data('mask-divergence') as (TrainingRow & { maskTokens?: number[] })[];
+    expect(masked.some((x) => x.maskTokens?.length)).toBe(true);
+    const threshold = data('threshold'); expect(threshold.length).toBeGreaterThan(0); expect(threshold.length).toBeLessThanOrEqual(60);
+    const source = readJsonl<TrainingRow>(join(stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!, 'dataset.jsonl'));
+    expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false); // freezing needs no data stage
+    expect(data('paraphrase').map(reply)).toEqual(source.map(reply));
+    const lineage = cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs]).stdout;
+    expect(lineage).toMatch(/trained on finetuned \[shuffle-numbers\] <- filtered from finetuned <- filtered from finetuned-raw/);
+    expect(readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8')).toContain('id="section-defenses"');
+  });
+
+  it('a defense against an unknown or control teacher is a spec error naming the field', () => {
+    const bad = join(tempDir('defend-bad'), 'bad.yaml');
+    writeFileSync(bad, readFileSync('test/fixtures/defenses-tiny.yaml', 'utf8').replace('teacher: finetuned', 'teacher: control'));
+    const v = cli(['validate', bad]); expect(v.code).toBe(2); expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
+  });
+});
