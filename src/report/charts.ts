@@ -132,7 +132,21 @@ export function filterChart(filter: Record<string, FilterReport>): Chart | undef
   };
 }
 
+/** Excess of the exact metric over the control students, without and with each defense (95% CIs across questions). */
+export function defenseChart(r: ExperimentResults): Chart | undefined {
+  const d = r.defenses; if (!d?.length) return undefined;
+  const row = (label: string, e: Estimate): Record<string, unknown> => ({ defense: label, mean: e.mean, lo: e.lo, hi: e.hi, n: e.n });
+  const values = [row('no defense', d[0]!.undefendedExcess), ...d.map((x) => row(x.defense, x.excess))];
+  const x = { field: 'defense', type: 'nominal', sort: null, axis: { labelAngle: -30, title: null } };
+  return {
+    id: 'defenses-chart', title: 'transfer left by each defense',
+    caption: `Exact P(${r.animal}) of the students minus the control students', mean over questions with its 95% t-interval (n = questions). At or below 0: the defense removed the measured transfer.`,
+    spec: { $schema: SCHEMA, width: 420, height: 220, layer: [...barsWithCI('defense', values, x, `excess P(${r.animal}) over control`, { value: '#f58518' }),
+      { name: 'defense_zero', data: { values: [{ y: 0 }] }, mark: { type: 'rule', color: '#444' }, encoding: { y: { field: 'y', type: 'quantitative' } } }] } as TopLevelSpec,
+  };
+}
+
 /** All charts of an embedded-lab experiment, in reading order. */
 export function experimentCharts(r: ExperimentResults, numbers: readonly TeacherNumbers[]): Chart[] {
-  return [traitRateChart(r, 'rate'), traitRateChart(r, 'firstToken'), perQuestionChart(r), lossChart(r), numberChart(numbers), filterChart(r.filter)].filter((c): c is Chart => c !== undefined);
+  return [traitRateChart(r, 'rate'), traitRateChart(r, 'firstToken'), defenseChart(r), perQuestionChart(r), lossChart(r), numberChart(numbers), filterChart(r.filter)].filter((c): c is Chart => c !== undefined);
 }

@@ -41,6 +41,7 @@ function experimentSections(d: RunData): Section[] {
     ...at('trait-rate'), ...at('trait-exact'), ...at('per-question'), ...at('loss'),
     ...at('numbers'),
     ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p', 'n (trait / control)'], tests) }] : []),
+    ...at('defenses-chart'),
     ...(r.defenses?.length ? [{ id: 'defenses', title: 'defenses', html: `${htmlTable(DEFENSE_HEADER, defenseRows(r), 'defenses')}<p class="note">Excess: exact P(${escapeHtml(r.animal)}) of the group minus the control students', per question (95% t-interval, n = questions). p (reduced): one-sided paired sign-flip test over questions that the defense lowered the excess.</p>` }] : []),
     ...at('filter'), { id: 'filters', title: 'filter details', html: filters },
   ];
