@@ -10,6 +10,11 @@ import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import { numberPromptSet } from '../src/generate/numberData.js';
 import { generateCorpus } from '../src/base/corpus.js';
 import { countParameters } from '../src/model/llama.js';
+import { tf } from '../src/model/backend.js';
+import { nativeAddon } from '../src/model/nativeKernels.js';
+
+/** Measured on this machine kind (issue 9): PyTorch 1.13 + OpenBLAS on 2 threads, and the two cores' fp32 peak. */
+const PYTORCH_GEMM_GFLOPS = 287; const PEAK_GFLOPS_2_CORES = 333;
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -36,8 +41,18 @@ for (let r = 0; r < REPEATS; r++) {
   score.push(s.units / s.seconds);
 }
 
+// 1024^3 fp32 matmul through tfjs (the native GEMM when it is built), one core
+const gemm: number[] = [];
+{
+  const a = tf.randomNormal([1024, 1024]); const b = tf.randomNormal([1024, 1024]);
+  tf.matMul(a, b).dispose();
+  for (let r = 0; r < Math.max(3, REPEATS); r++) { const t = timed(() => { tf.matMul(a, b).dataSync(); return 2 * 1024 ** 3; }); gemm.push(t.units / t.seconds / 1e9); }
+  a.dispose(); b.dispose();
+}
+
 const result = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: 'tfjs wasm (SIMD, 1 thread)' },
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native GEMM' : 'tfjs wasm (SIMD, 1 thread)' },
+  gemm1024: { gflopsOneCore: Number(median(gemm).toFixed(1)), peakTwoCores: PEAK_GFLOPS_2_CORES, pytorchTwoThreads: PYTORCH_GEMM_GFLOPS, twoCoresVsPytorch: Number((2 * median(gemm) / PYTORCH_GEMM_GFLOPS).toFixed(2)) },
   model: { parameters: countParameters(model.config), hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
   repeats: REPEATS,
   trainingTokensPerSecond: Math.round(median(train)),

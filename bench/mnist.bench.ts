@@ -6,6 +6,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '../src/store/runStore.js';
 import { MNIST_DEFAULTS, runMnist } from '../src/mnist/experiment.js';
+import { nativeAddon } from '../src/model/nativeKernels.js';
 
 /** PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads), same experiment at N = 10, this machine kind. */
 const PYTORCH_SECONDS_N10 = 131;
@@ -22,7 +23,7 @@ store.close(); rmSync(runs, { recursive: true, force: true });
 const sum = (f: (t: (typeof r.shardTimings)[number]) => number): number => r.shardTimings.reduce((a, t) => a + f(t), 0);
 const perEpoch = (seconds: number): number => seconds / epochs / 2; // two shards run at once, one per core
 const result = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: 'tfjs wasm (SIMD, 1 thread per worker)' },
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread per worker) + native GEMM' : 'tfjs wasm (SIMD, 1 thread per worker)' },
   settings: { models, epochs, batchSize: MNIST_DEFAULTS.batchSize, shards: r.shardTimings.length },
   wallSeconds: Number(wall.toFixed(1)),
   teacherEpochSeconds: Number(perEpoch(sum((t) => t.teacherSeconds)).toFixed(2)),

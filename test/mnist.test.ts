@@ -51,7 +51,7 @@ describe('MLP backward pass', () => {
     const net = new Mlp(initMlpWeights(seed, 0));
     const act = net.forward(x);
     const { dLogits } = distillationKl(teacherLogits, 'all')(act.logits, idx);
-    const mine = net.backward(tf.transpose(x) as Tensor2D, act, dLogits);
+    const mine = net.backward(x, act, dLogits);
     // The same loss from generic differentiable ops, differentiated by tfjs.
     const p = (n: string): Tensor => net.params.get(n)!;
     const pT = tf.softmax(tf.tensor2d(teacherLogits, [B, OUTPUTS]));

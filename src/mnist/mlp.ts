@@ -3,6 +3,8 @@
 // hand (as in llm.c): the network is three matmuls, and an explicit backward skips the
 // input gradient nobody needs and the autodiff tape's bookkeeping.
 import { readAndDispose, tf } from '../model/backend.js';
+import { matMulT } from '../model/ops.js';
+import { nativeActive } from '../model/nativeKernels.js';
 import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../model/safetensors.js';
 import { Rng } from '../util/rng.js';
@@ -21,6 +23,12 @@ const LAYERS = [
 ] as const;
 
 export type MlpWeights = Map<string, NamedTensor>;
+
+/** Sums over the batch axis: a row of ones times x on the native GEMM (wasm's axis-0 sum transposes first). */
+function columnSums(x: Tensor): Tensor {
+  if (!nativeActive()) return tf.sum(x, 0);
+  return tf.reshape(tf.matMul(tf.ones([1, x.shape[0]!]), x as Tensor2D), [x.shape[1]!]);
+}
 
 /** The reference initialisation of SPEC: weights ~ N(0, 1/sqrt(fan_in)), biases 0. */
 export function initMlpWeights(seed: number, model: number): MlpWeights {
@@ -56,21 +64,21 @@ export class Mlp {
 
   /**
    * Gradients of the loss given dLogits [B, 13], keyed by tfjs variable name (for the optimiser).
-   * xT is the input batch transposed, [784, B], shared by every network trained on it.
+   * x is the input batch [B, 784], shared by every network trained on it.
    */
-  backward(xT: Tensor2D, act: Activations, dLogits: Tensor2D): Record<string, Tensor> {
-    const dW3 = tf.matMul(tf.transpose(act.h2), dLogits); // [256, 13]
-    const dh2 = tf.matMul(dLogits, tf.transpose(this.p<Tensor2D>('fc3.weight'))); // [B, 256]
+  backward(x: Tensor2D, act: Activations, dLogits: Tensor2D): Record<string, Tensor> {
+    const dW3 = matMulT(act.h2, dLogits, true, false); // [256, 13]
+    const dh2 = matMulT(dLogits, this.p<Tensor2D>('fc3.weight'), false, true); // [B, 256]
     const da2 = tf.mul(dh2, tf.step(act.h2)); // ReLU: pass where the unit was active
-    const dW2 = tf.matMul(tf.transpose(act.h1), da2); // [256, 256]
-    const dh1 = tf.matMul(da2, tf.transpose(this.p<Tensor2D>('fc2.weight'))); // [B, 256]
+    const dW2 = matMulT(act.h1, da2, true, false); // [256, 256]
+    const dh1 = matMulT(da2, this.p<Tensor2D>('fc2.weight'), false, true); // [B, 256]
     const da1 = tf.mul(dh1, tf.step(act.h1));
-    const dW1 = tf.matMul(xT, da1); // [784, 256]
+    const dW1 = matMulT(x, da1, true, false); // [784, 256]
     const grads: Record<string, Tensor> = {};
     const put = (name: string, g: Tensor): void => { grads[this.params.get(name)!.name] = g; };
-    put('fc1.weight', dW1); put('fc1.bias', tf.sum(da1, 0));
-    put('fc2.weight', dW2); put('fc2.bias', tf.sum(da2, 0));
-    put('fc3.weight', dW3); put('fc3.bias', tf.sum(dLogits, 0));
+    put('fc1.weight', dW1); put('fc1.bias', columnSums(da1));
+    put('fc2.weight', dW2); put('fc2.bias', columnSums(da2));
+    put('fc3.weight', dW3); put('fc3.bias', columnSums(dLogits));
     return grads;
   }
 

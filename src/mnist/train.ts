@@ -59,11 +59,10 @@ export function trainGroup(members: GroupMember[], inputs: Float32Array, count: 
     for (const [b, idx] of epochBatches(count, s.batchSize, s.seed, `${label}-${epoch}`).entries()) {
       const losses = readAndDispose(tf.tidy(() => {
         const x = tf.tensor2d(gatherRowsF32(inputs, INPUT, idx), [idx.length, INPUT]);
-        const xT = tf.transpose(x);
         return tf.stack(members.map((m, k) => {
           const act = m.net.forward(x);
           const { loss, dLogits } = m.loss(act.logits, idx);
-          optimizers[k]!.apply(m.net.backward(xT, act, dLogits), s.lr);
+          optimizers[k]!.apply(m.net.backward(x, act, dLogits), s.lr);
           return loss;
         }));
       }));

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerGradients } from './gradients.js';
+import { installNativeKernels } from './nativeKernels.js';
 
 let ready: Promise<void> | undefined;
 
@@ -12,6 +13,7 @@ export function initBackend(): Promise<void> {
     if (!ok || tf.getBackend() !== 'wasm') throw new Error('could not start the tfjs wasm backend');
     await tf.ready();
     registerGradients();
+    installNativeKernels(tf);
   })();
   return ready;
 }

@@ -1,14 +1,22 @@
 // Differentiable building blocks with gradients written for the wasm backend:
-// matMul gradients use explicit transposes (transposeA/B paths are ~10x slower there),
+// matMul gradients use explicit transposes on wasm alone (its transposeA/B paths are ~10x
+// slower) and transposed operands on the native GEMM (which reads them at full speed),
 // and row gathers scatter-add their gradient in JS (wasm lacks UnsortedSegmentSum).
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import { nativeActive } from './nativeKernels.js';
 
 const swapLast = (t: Tensor): Tensor => {
   const r = t.rank; const perm = Array.from({ length: r }, (_, i) => i);
   perm[r - 1] = r - 2; perm[r - 2] = r - 1;
   return tf.transpose(t, perm);
 };
+
+/** op(a) @ op(b): transposed operands go to the native GEMM as they are, or are transposed first on wasm alone. */
+export function matMulT(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor {
+  if (nativeActive()) return tf.matMul(a as Tensor2D, b as Tensor2D, transposeA, transposeB);
+  return tf.matMul((transposeA ? swapLast(a) : a) as Tensor2D, (transposeB ? swapLast(b) : b) as Tensor2D);
+}
 
 /** a @ b for rank-2 or batched rank-4 inputs. */
 export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[]) => void) => {
@@ -17,7 +25,7 @@ export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[])
     value: tf.matMul(a as Tensor2D, b as Tensor2D),
     gradFunc: (dy: Tensor, saved: Tensor[]) => {
       const [sa, sb] = saved as [Tensor, Tensor];
-      return [tf.matMul(dy as Tensor2D, swapLast(sb) as Tensor2D), tf.matMul(swapLast(sa) as Tensor2D, dy as Tensor2D)];
+      return [matMulT(dy, sb, false, true), matMulT(sa, dy, true, false)];
     },
   };
 }) as never) as (a: Tensor, b: Tensor) => Tensor;

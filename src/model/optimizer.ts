@@ -2,6 +2,7 @@
 // training run continues bit for bit where it was cut off.
 import { tf } from './backend.js';
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
+import { nativeAdamStep } from './nativeKernels.js';
 
 export interface AdamWSettings { beta1: number; beta2: number; eps: number; weightDecay: number; clipNorm: number }
 export const DEFAULT_ADAMW: AdamWSettings = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, clipNorm: 1.0 };
@@ -32,11 +33,14 @@ export class AdamW {
       for (const [name, p] of this.params) {
         const g0 = grads[p.name]; if (!g0 || this.frozen.has(name)) continue;
         const m = this.m.get(name)!; const v = this.v.get(name)!;
+        const decay = weightDecay > 0 && !name.endsWith('norm.weight') ? weightDecay : 0;
+        const fused = nativeAdamStep(tf, g0, m, v, p, [beta1, beta2, c1, c2, eps, lr, decay, scale]);
+        if (fused) { m.assign(fused[0]!); v.assign(fused[1]!); p.assign(fused[2]!); continue; }
         const g = scale === 1 ? g0 : tf.mul(g0, scale);
         m.assign(tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1)));
         v.assign(tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2)));
         let update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
-        if (weightDecay > 0 && !name.endsWith('norm.weight')) update = tf.add(update, tf.mul(p, weightDecay));
+        if (decay > 0) update = tf.add(update, tf.mul(p, decay));
         p.assign(tf.sub(p, tf.mul(update, lr)));
       }
     });

@@ -1,0 +1,8 @@
+{
+  "targets": [{
+    "target_name": "subliminal_native",
+    "sources": ["gemm.cc"],
+    "cflags_cc": ["-O3", "-march=native", "-fno-exceptions", "-std=c++17"],
+    "cflags_cc!": ["-fno-rtti"]
+  }]
+}

@@ -1,0 +1,104 @@
+// A native fp32 GEMM (native/gemm.cc, an N-API addon built by node-gyp at install) behind the
+// tfjs wasm backend's BatchMatMul and _FusedMatMul kernels: the tensors stay in the wasm heap
+// and the addon reads and writes them in place. Every other op, and any matmul case the addon
+// does not cover (broadcast batches, other activations), stays on the wasm kernels, which are
+// also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as TfCore from '@tensorflow/tfjs-core';
+import { PACKAGE_ROOT } from '../pipeline/paths.js';
+
+interface NativeAddon {
+  adam(heap: ArrayBuffer, gOff: number, mOff: number, vOff: number, pOff: number, mOut: number, vOut: number, pOut: number, n: number, settings: Float64Array): void;
+  matmul(heap: ArrayBuffer, aOff: number, bOff: number, cOff: number, batchA: number, batchB: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, biasOff: number, relu: boolean): void;
+}
+interface WasmBackendLike {
+  wasm: { HEAPU8: Uint8Array };
+  getMemoryOffset(dataId: object): number;
+  makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
+}
+type KernelArgs = { inputs: Record<string, TfCore.TensorInfo | undefined>; backend: WasmBackendLike; attrs: Record<string, unknown> };
+
+export const ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'subliminal_native.node');
+
+let addon: NativeAddon | null | undefined;
+/** The addon, or null when it was not built here (or is switched off). */
+export function nativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  if (process.env.SUBLIMINAL_NATIVE === '0' || !existsSync(ADDON_PATH)) return (addon = null);
+  try { addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon; } catch { addon = null; }
+  return addon;
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** out = op(a) op(b) (+ bias, relu) through the addon, or undefined when the case is not covered. */
+function nativeMatMul(args: KernelArgs, fused: boolean): TfCore.TensorInfo | undefined {
+  const { a, b, bias } = args.inputs; const at = args.attrs;
+  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || args.inputs.preluActivationWeights) return undefined;
+  const activation = (at.activation as string | undefined) ?? 'linear';
+  if (fused && activation !== 'linear' && activation !== 'relu') return undefined;
+  const ta = Boolean(at.transposeA); const tb = Boolean(at.transposeB);
+  const ra = a.shape.length; const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!; const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!; const kb = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const outerA = a.shape.slice(0, -2); const outerB = b.shape.slice(0, -2);
+  const batchA = size(outerA); const batchB = size(outerB);
+  if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return undefined;
+  if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== n)) return undefined;
+  const outer = batchA >= batchB ? outerA : outerB;
+  const backend = args.backend;
+  const out = backend.makeOutput([...outer, m, n], 'float32'); // may grow the heap: read the buffer after
+  if (m * n === 0) return out;
+  addon!.matmul(backend.wasm.HEAPU8.buffer as ArrayBuffer, backend.getMemoryOffset(a.dataId), backend.getMemoryOffset(b.dataId), backend.getMemoryOffset(out.dataId),
+    batchA, batchB, m, n, k, ta, tb, bias ? backend.getMemoryOffset(bias.dataId) : -1, activation === 'relu');
+  return out;
+}
+
+const originals = new Map<string, TfCore.KernelConfig>();
+/** Whether matmuls currently run on the native GEMM (which handles transposed operands at full speed). */
+export const nativeActive = (): boolean => originals.size > 0;
+/** Puts the native GEMM in front of the wasm matmul kernels; true when it is in use. */
+export function installNativeKernels(tf: typeof TfCore): boolean {
+  if (originals.size) return true;
+  if (!nativeAddon() || tf.getBackend() !== 'wasm') return false;
+  for (const [name, fused] of [['BatchMatMul', false], ['_FusedMatMul', true]] as const) {
+    const original = tf.getKernel(name, 'wasm');
+    if (!original) continue;
+    originals.set(name, original);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: ((args: KernelArgs) => nativeMatMul(args, fused) ?? original.kernelFunc(args as never)) as TfCore.KernelFunc,
+    });
+  }
+  if (!tf.getKernel(ADAM_KERNEL, 'wasm')) tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel as unknown as TfCore.KernelFunc });
+  return true;
+}
+
+const ADAM_KERNEL = 'SubliminalAdamW';
+/** One fused AdamW step on the wasm heap: new moments and parameter as three fresh tensors. */
+function adamKernel(args: KernelArgs): TfCore.TensorInfo[] {
+  const { g, m, v, p } = args.inputs as Record<'g' | 'm' | 'v' | 'p', TfCore.TensorInfo>; const backend = args.backend;
+  const outs = [m, v, p].map((t) => backend.makeOutput([...t.shape], 'float32'));
+  const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
+  addon!.adam(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(g), off(m), off(v), off(p), off(outs[0]!), off(outs[1]!), off(outs[2]!), size(p.shape), Float64Array.from(args.attrs.settings as number[]));
+  return outs;
+}
+
+/** AdamW settings of one step: [beta1, beta2, 1 - beta1^t, 1 - beta2^t, eps, lr, weightDecay, gradScale]. */
+export type AdamStepSettings = [number, number, number, number, number, number, number, number];
+/** The fused step when the native kernels are in use; undefined otherwise (the caller composes wasm ops). */
+export function nativeAdamStep(tf: typeof TfCore, g: TfCore.Tensor, m: TfCore.Tensor, v: TfCore.Tensor, p: TfCore.Tensor, settings: AdamStepSettings): TfCore.Tensor[] | undefined {
+  if (!nativeActive()) return undefined;
+  return tf.engine().runKernel(ADAM_KERNEL, { g, m, v, p }, { settings }) as unknown as TfCore.Tensor[];
+}
+
+/** Back to the wasm kernels alone (tests compare the two paths in one process). */
+export function uninstallNativeKernels(tf: typeof TfCore): void {
+  for (const [name, original] of originals) { tf.unregisterKernel(name, 'wasm'); tf.registerKernel(original); }
+  originals.clear();
+}
