@@ -40,6 +40,7 @@ export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress
   const { store } = ctx; const run = mnistRunName(o); const progress = withProgressFile(ctx.progress ?? silentProgress, store.runDir(run));
   const t0 = Date.now();
   store.index.upsertRun({ name: run, spec_hash: hashConfig(o), spec_path: 'subliminal mnist', status: 'running' });
+  store.index.resetRunGraph(run);
   writeJsonAtomic(join(store.runDir(run), 'spec.json'), { experiment: 'mnist', ...o });
   const shards: number[][] = [];
   for (let i = 0; i < o.models; i += SHARD_SIZE) shards.push(Array.from({ length: Math.min(SHARD_SIZE, o.models - i) }, (_, k) => i + k));

@@ -41,6 +41,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   const { store } = o; const run = spec.name; const progress = withProgressFile(o.progress ?? silentProgress, store.runDir(run));
   const specHash = hashConfig(spec);
   store.index.upsertRun({ name: run, spec_hash: specHash, spec_path: o.specPath, status: 'running' });
+  store.index.resetRunGraph(run);
   writeJsonAtomic(join(store.runDir(run), 'spec.json'), spec);
   const pool = new WorkerPool(spec.workers ?? o.workers);
   const animal = spec.trait.animal;

@@ -38,6 +38,14 @@ export class RunIndex {
       .run({ ...r, summary: r.summary ?? null, now });
   }
 
+  /** Forgets a run's artifacts and edges before it runs again: every stage re-records its own, so files deleted since leave nothing stale. */
+  resetRunGraph(run: string): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM lineage WHERE run=?').run(run);
+      this.db.prepare('DELETE FROM artifacts WHERE run=?').run(run);
+    })();
+  }
+
   setRunStatus(name: string, status: string, summary?: string): void {
     this.db.prepare('UPDATE runs SET status=?, updated_at=?, summary=COALESCE(?, summary) WHERE name=?').run(status, new Date().toISOString(), summary ?? null, name);
   }
