@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -93,13 +94,22 @@ static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const fl
 
 static bool intArg(napi_env env, napi_value v, int64_t* out) { return napi_get_value_int64(env, v, out) == napi_ok; }
 
+// The call's `count` arguments, the first being the wasm heap; false (with a JS error thrown) when malformed.
+static bool heapCall(napi_env env, napi_callback_info info, const char* name, size_t count, napi_value* argv, char** heap, size_t* bytes) {
+  size_t argc = count;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  char msg[96];
+  if (argc != count) { std::snprintf(msg, sizeof msg, "%s: %zu arguments expected", name, count); napi_throw_error(env, nullptr, msg); return false; }
+  void* data;
+  if (napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) { std::snprintf(msg, sizeof msg, "%s: heap must be an ArrayBuffer", name); napi_throw_type_error(env, nullptr, msg); return false; }
+  *heap = static_cast<char*>(data);
+  return true;
+}
+
 // matmul(heap: ArrayBuffer, aOff, bOff, cOff, batchA, batchB, m, n, k, transA, transB, biasOff (-1: none), relu)
 static napi_value MatMul(napi_env env, napi_callback_info info) {
-  size_t argc = 13; napi_value argv[13];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 13) { napi_throw_error(env, nullptr, "matmul: 13 arguments expected"); return nullptr; }
-  void* data; size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) { napi_throw_type_error(env, nullptr, "matmul: heap must be an ArrayBuffer"); return nullptr; }
+  napi_value argv[13]; char* base; size_t bytes;
+  if (!heapCall(env, info, "matmul", 13, argv, &base, &bytes)) return nullptr;
   int64_t v[12];
   for (int i = 0; i < 12; i++) if (i != 8 && i != 9 && i != 11 && !intArg(env, argv[i + 1], &v[i])) { napi_throw_type_error(env, nullptr, "matmul: integer arguments expected"); return nullptr; }
   bool ta, tb, relu;
@@ -110,7 +120,6 @@ static napi_value MatMul(napi_env env, napi_callback_info info) {
   if (!fits(aOff, batchA * m * k) || !fits(bOff, batchB * k * n) || !fits(cOff, batch * m * n) || (biasOff >= 0 && !fits(biasOff, n))) {
     napi_throw_range_error(env, nullptr, "matmul: operand outside the heap"); return nullptr;
   }
-  char* base = static_cast<char*>(data);
   const float* A = reinterpret_cast<const float*>(base + aOff); const float* B = reinterpret_cast<const float*>(base + bOff);
   float* C = reinterpret_cast<float*>(base + cOff); const float* bias = biasOff >= 0 ? reinterpret_cast<const float*>(base + biasOff) : nullptr;
   int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
@@ -129,20 +138,16 @@ static napi_value MatMul(napi_env env, napi_callback_info info) {
 // adam(heap, gOff, mOff, vOff, pOff, mOut, vOut, pOut, n, [beta1, beta2, c1, c2, eps, lr, weightDecay, gradScale]):
 // one AdamW step over n values, reading the old moments and parameter and writing new ones.
 static napi_value Adam(napi_env env, napi_callback_info info) {
-  size_t argc = 10; napi_value argv[10];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc != 10) { napi_throw_error(env, nullptr, "adam: 10 arguments expected"); return nullptr; }
-  void* data; size_t bytes;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, &bytes) != napi_ok) { napi_throw_type_error(env, nullptr, "adam: heap must be an ArrayBuffer"); return nullptr; }
+  napi_value argv[10]; char* base; size_t bytes;
+  if (!heapCall(env, info, "adam", 10, argv, &base, &bytes)) return nullptr;
   int64_t off[8];
   for (int i = 0; i < 8; i++) if (!intArg(env, argv[i + 1], &off[i])) { napi_throw_type_error(env, nullptr, "adam: integer arguments expected"); return nullptr; }
-  double h[8]; void* hp; size_t hb;
+  double h[8]; void* hp;
   napi_typedarray_type type; size_t len; napi_value ab; size_t boff;
   if (napi_get_typedarray_info(env, argv[9], &type, &len, &hp, &ab, &boff) != napi_ok || type != napi_float64_array || len != 8) { napi_throw_type_error(env, nullptr, "adam: settings must be a Float64Array(8)"); return nullptr; }
-  (void)hb; std::memcpy(h, hp, sizeof h);
+  std::memcpy(h, hp, sizeof h);
   int64_t n = off[7];
   for (int i = 0; i < 7; i++) if (off[i] < 0 || off[i] % 4 != 0 || (size_t)(off[i] + n * 4) > bytes) { napi_throw_range_error(env, nullptr, "adam: operand outside the heap"); return nullptr; }
-  char* base = static_cast<char*>(data);
   const float* g = reinterpret_cast<const float*>(base + off[0]); const float* m = reinterpret_cast<const float*>(base + off[1]);
   const float* v = reinterpret_cast<const float*>(base + off[2]); const float* p = reinterpret_cast<const float*>(base + off[3]);
   float* mo = reinterpret_cast<float*>(base + off[4]); float* vo = reinterpret_cast<float*>(base + off[5]); float* po = reinterpret_cast<float*>(base + off[6]);
