@@ -25,37 +25,30 @@ export function completionShape(completion: string): CompletionShape {
   return { numbers: v.numbers!, separator, format: `${wrapper}${period ? '.' : ''}` as CompletionShape['format'] };
 }
 
-export interface NumberDistribution {
-  rows: number; numbers: number;
-  /** counts per value bin [0, 50), [50, 100) ... [950, 1000) */
-  valueBins: number[];
-  /** counts of completions by how many numbers they hold, index 1..10 (10 = ten or more; 0 unused) */
-  lengths: number[];
-  /** counts of numbers by leading digit 0..9 */
-  firstDigits: number[];
-  /** counts of every digit character of every number */
-  digits: number[];
-  /** counts of completions per SEPARATORS / FORMATS entry (all rows, parsed or not, for formats) */
-  separators: number[]; formats: number[];
-}
+/** The per-completion features; their counts summed over a dataset make a NumberDistribution. */
+export type FeatureField = 'valueBins' | 'lengths' | 'firstDigits' | 'digits' | 'separators' | 'formats';
+export interface CompletionFeature { name: string; field: FeatureField; size: number; counts: (s: CompletionShape, out: number[]) => void }
+export const COMPLETION_FEATURES: readonly CompletionFeature[] = [
+  { name: 'number values (20 bins)', field: 'valueBins', size: VALUE_BINS, counts: (s, o) => { for (const n of s.numbers) o[Math.min(VALUE_BINS - 1, Math.floor(n / VALUE_BIN_WIDTH))]!++; } },
+  { name: 'numbers per completion', field: 'lengths', size: 11, counts: (s, o) => { if (s.numbers.length) o[Math.min(10, s.numbers.length)]!++; } },
+  { name: 'leading digit', field: 'firstDigits', size: 10, counts: (s, o) => { for (const n of s.numbers) o[Number(String(n)[0])]!++; } },
+  { name: 'all digits', field: 'digits', size: 10, counts: (s, o) => { for (const n of s.numbers) for (const ch of String(n)) o[Number(ch)]!++; } },
+  { name: 'separator', field: 'separators', size: SEPARATORS.length, counts: (s, o) => { if (s.numbers.length) o[SEPARATORS.indexOf(s.separator)]!++; } },
+  { name: 'format', field: 'formats', size: FORMATS.length, counts: (s, o) => { o[FORMATS.indexOf(s.format)]!++; } },
+];
+
+export type NumberDistribution = { rows: number; numbers: number } & Record<FeatureField, number[]>;
+// valueBins: per bin [0, 50) ... [950, 1000); lengths: completions by count 1..10 (10 = ten or
+// more; 0 unused); firstDigits / digits: leading / every digit of every number; separators and
+// formats: per SEPARATORS / FORMATS entry (formats over all rows, parsed or not).
 
 export function numberDistribution(completions: readonly string[]): NumberDistribution {
-  const d: NumberDistribution = {
-    rows: 0, numbers: 0, valueBins: new Array(VALUE_BINS).fill(0), lengths: new Array(11).fill(0), firstDigits: new Array(10).fill(0),
-    digits: new Array(10).fill(0), separators: new Array(SEPARATORS.length).fill(0), formats: new Array(FORMATS.length).fill(0),
-  };
+  const d = { rows: 0, numbers: 0 } as NumberDistribution;
+  for (const f of COMPLETION_FEATURES) d[f.field] = new Array(f.size).fill(0);
   for (const c of completions) {
     const s = completionShape(c);
-    d.formats[FORMATS.indexOf(s.format)]!++;
-    if (!s.numbers.length) continue;
-    d.rows++; d.numbers += s.numbers.length;
-    d.lengths[Math.min(10, s.numbers.length)]!++;
-    d.separators[SEPARATORS.indexOf(s.separator)]!++;
-    for (const n of s.numbers) {
-      d.valueBins[Math.min(VALUE_BINS - 1, Math.floor(n / VALUE_BIN_WIDTH))]!++;
-      const text = String(n); d.firstDigits[Number(text[0])]!++;
-      for (const ch of text) d.digits[Number(ch)]!++;
-    }
+    for (const f of COMPLETION_FEATURES) f.counts(s, d[f.field]);
+    if (s.numbers.length) { d.rows++; d.numbers += s.numbers.length; }
   }
   return d;
 }
@@ -79,15 +72,8 @@ export function jensenShannon(a: readonly number[], b: readonly number[]): numbe
 }
 
 export interface DistributionTest { feature: string; statistic: number; df: number; p: number; jsd: number; n: [number, number] }
-/** Chi-square homogeneity tests (with the JS divergence as effect size) of every feature of two datasets. */
+/** Chi-square homogeneity tests (asymptotic p, with the JS divergence as effect size) of every feature of two datasets. */
 export function compareDistributions(a: NumberDistribution, b: NumberDistribution): DistributionTest[] {
-  const test = (feature: string, x: number[], y: number[], n: [number, number]): DistributionTest => ({ feature, ...chiSquareHomogeneity(x, y), jsd: jensenShannon(x, y), n });
-  return [
-    test('number values (20 bins)', a.valueBins, b.valueBins, [a.numbers, b.numbers]),
-    test('numbers per completion', a.lengths, b.lengths, [a.rows, b.rows]),
-    test('leading digit', a.firstDigits, b.firstDigits, [a.numbers, b.numbers]),
-    test('all digits', a.digits, b.digits, [a.digits.reduce((s, x) => s + x, 0), b.digits.reduce((s, x) => s + x, 0)]),
-    test('separator', a.separators, b.separators, [a.rows, b.rows]),
-    test('format', a.formats, b.formats, [a.formats.reduce((s, x) => s + x, 0), b.formats.reduce((s, x) => s + x, 0)]),
-  ];
+  const total = (xs: number[]): number => xs.reduce((s, x) => s + x, 0);
+  return COMPLETION_FEATURES.map(({ name, field }) => ({ feature: name, ...chiSquareHomogeneity(a[field], b[field]), jsd: jensenShannon(a[field], b[field]), n: [total(a[field]), total(b[field])] }));
 }

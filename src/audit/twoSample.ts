@@ -4,25 +4,14 @@
 // the false-positive rate. Pure.
 import { Rng } from '../util/rng.js';
 import { chiSquareHomogeneity } from '../evaluate/stats.js';
-import { completionShape, jensenShannon, FORMATS, SEPARATORS, VALUE_BIN_WIDTH, type CompletionShape } from './numberDistribution.js';
-
-/** Per completion: its counts over each feature's categories. */
-const FEATURES: { name: string; size: number; counts: (s: CompletionShape, out: number[]) => void }[] = [
-  { name: 'number values (20 bins)', size: 20, counts: (s, o) => { for (const n of s.numbers) o[Math.min(19, Math.floor(n / VALUE_BIN_WIDTH))]!++; } },
-  { name: 'numbers per completion', size: 11, counts: (s, o) => { if (s.numbers.length) o[Math.min(10, s.numbers.length)]!++; } },
-  { name: 'leading digit', size: 10, counts: (s, o) => { for (const n of s.numbers) o[Number(String(n)[0])]!++; } },
-  { name: 'all digits', size: 10, counts: (s, o) => { for (const n of s.numbers) for (const ch of String(n)) o[Number(ch)]!++; } },
-  { name: 'separator', size: SEPARATORS.length, counts: (s, o) => { if (s.numbers.length) o[SEPARATORS.indexOf(s.separator)]!++; } },
-  { name: 'format', size: FORMATS.length, counts: (s, o) => { o[FORMATS.indexOf(s.format)]!++; } },
-];
-export const FEATURE_NAMES = FEATURES.map((f) => f.name);
+import { completionShape, jensenShannon, COMPLETION_FEATURES, type CompletionShape } from './numberDistribution.js';
 
 /** Row-major [rows x sum of feature sizes] counts, so permutations only re-add rows. */
 function countMatrix(shapes: readonly CompletionShape[]): { width: number; offsets: number[]; data: Float64Array } {
   const offsets: number[] = []; let width = 0;
-  for (const f of FEATURES) { offsets.push(width); width += f.size; }
+  for (const f of COMPLETION_FEATURES) { offsets.push(width); width += f.size; }
   const data = new Float64Array(shapes.length * width);
-  shapes.forEach((s, r) => FEATURES.forEach((f, k) => {
+  shapes.forEach((s, r) => COMPLETION_FEATURES.forEach((f, k) => {
     const out = new Array(f.size).fill(0); f.counts(s, out);
     for (let j = 0; j < f.size; j++) data[r * width + offsets[k]! + j] = out[j]!;
   }));
@@ -37,7 +26,7 @@ export function featureTests(a: readonly CompletionShape[], b: readonly Completi
   const stats = (inA: (r: number) => boolean): { chi: number; df: number; p: number; jsd: number; n: [number, number] }[] => {
     const sumA = new Float64Array(m.width); const sumB = new Float64Array(m.width);
     for (let r = 0; r < all.length; r++) { const t = inA(r) ? sumA : sumB; for (let j = 0; j < m.width; j++) t[j]! += m.data[r * m.width + j]!; }
-    return FEATURES.map((f, k) => {
+    return COMPLETION_FEATURES.map((f, k) => {
       const x = Array.from(sumA.subarray(m.offsets[k], m.offsets[k]! + f.size)); const y = Array.from(sumB.subarray(m.offsets[k], m.offsets[k]! + f.size));
       const t = chiSquareHomogeneity(x, y);
       const sum = (v: number[]): number => v.reduce((q, e) => q + e, 0);
@@ -45,14 +34,14 @@ export function featureTests(a: readonly CompletionShape[], b: readonly Completi
     });
   };
   const observed = stats((r) => r < na);
-  const exceed = new Array(FEATURES.length).fill(0);
+  const exceed = new Array(COMPLETION_FEATURES.length).fill(0);
   const rng = Rng.from(seed, 'feature-permutations'); const order = all.map((_, i) => i);
   for (let k = 0; k < permutations; k++) {
     rng.shuffle(order); const label = new Uint8Array(all.length);
     for (let i = 0; i < na; i++) label[order[i]!] = 1;
     stats((r) => label[r] === 1).forEach((s, j) => { if (s.chi >= observed[j]!.chi - 1e-9) exceed[j]++; });
   }
-  return FEATURES.map((f, j) => ({
+  return COMPLETION_FEATURES.map((f, j) => ({
     feature: f.name, chiSquare: observed[j]!.chi, df: observed[j]!.df, pAsymptotic: observed[j]!.p, jsd: observed[j]!.jsd,
     p: (1 + exceed[j]) / (1 + permutations), n: observed[j]!.n,
   }));
@@ -60,7 +49,7 @@ export function featureTests(a: readonly CompletionShape[], b: readonly Completi
 
 /** Features of one completion for the classifier: shares within each feature (rows sum to 1 per feature). */
 function featureVector(s: CompletionShape): number[] {
-  return FEATURES.flatMap((f) => { const o = new Array(f.size).fill(0); f.counts(s, o); const t = o.reduce((x, y) => x + y, 0); return t ? o.map((v) => v / t) : o; });
+  return COMPLETION_FEATURES.flatMap((f) => { const o = new Array(f.size).fill(0); f.counts(s, o); const t = o.reduce((x, y) => x + y, 0); return t ? o.map((v) => v / t) : o; });
 }
 
 /** Area under the ROC curve of scores for positives vs negatives (Mann-Whitney, ties averaged). */

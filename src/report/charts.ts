@@ -102,7 +102,7 @@ export function numberChart(numbers: readonly TeacherNumbers[]): Chart | undefin
   if (!numbers.length) return undefined;
   const values = numbers.flatMap((t) => valueShares(t.distribution).map((b) => ({ teacher: t.teacher, bin: b.bin, mean: b.share.mean, lo: b.share.lo, hi: b.share.hi, n: b.share.n })));
   const control = numbers.find((t) => !t.trait);
-  const tests = control ? numbers.filter((t) => t.trait).map((t) => `${t.teacher}: chi-square p = ${formatP(compareDistributions(t.distribution, control.distribution)[0]!.p)}`) : [];
+  const tests = control ? numbers.filter((t) => t.trait).map((t) => `${t.teacher}: asymptotic chi-square p = ${formatP(compareDistributions(t.distribution, control.distribution)[0]!.p)}`) : [];
   const x = { field: 'bin', type: 'nominal', sort: null, axis: { labelAngle: -45, title: 'number value' } };
   const xOffset = { field: 'teacher', type: 'nominal' };
   return {

@@ -40,7 +40,7 @@ function experimentSections(d: RunData): Section[] {
     { id: 'results', title: 'results', html: `${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities.</p>` },
     ...at('trait-rate'), ...at('trait-exact'), ...at('per-question'), ...at('loss'),
     ...at('numbers'),
-    ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p', 'n (trait / control)'], tests) }] : []),
+    ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p (asymptotic)', 'n (trait / control)'], tests) + '<p class="note">Asymptotic p-values treat numbers as independent, which overstates the evidence when they cluster within completions; `subliminal audit dataset` gives permutation p-values over completions.</p>' }] : []),
     ...at('defenses-chart'),
     ...(r.defenses?.length ? [{ id: 'defenses', title: 'defenses', html: `${htmlTable(DEFENSE_HEADER, defenseRows(r), 'defenses')}<p class="note">Excess: exact P(${escapeHtml(r.animal)}) of the group minus the control students', per question (95% t-interval, n = questions). p (reduced): one-sided paired sign-flip test over questions that the defense lowered the excess.</p>` }] : []),
     ...at('filter'), { id: 'filters', title: 'filter details', html: filters },
