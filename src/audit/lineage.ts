@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { RunIndex, ArtifactRow, EdgeRow } from '../store/index.js';
+import { artifactMeta, type RunIndex, type ArtifactRow, type EdgeRow } from '../store/index.js';
 
-const meta = (a: ArtifactRow | undefined): Record<string, unknown> => { try { return a ? JSON.parse(a.meta) as Record<string, unknown> : {}; } catch { return {}; } };
 const MODEL_PARENT: EdgeRow['relation'][] = ['fine_tuned_from', 'initialised_from'];
 
 /** The root base(s) of a model: follow fine-tuning/initialisation edges up to models without parents. */
@@ -33,7 +32,7 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
   const chain = [datasetId]; let current = datasetId; let generator: string | undefined;
   const declared = new Set<string>(); let systemPrompt: string | null | undefined; let filter: unknown;
   for (let hops = 0; hops < 20; hops++) {
-    const m = meta(index.artifact(current));
+    const m = artifactMeta(index.artifact(current));
     if (typeof m.trait === 'string') declared.add(m.trait);
     if ('systemPrompt' in m) systemPrompt = m.systemPrompt as string | null;
     filter ??= m.filter;
@@ -45,16 +44,12 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
     current = from.src; chain.push(current);
   }
   const generatorTraits = new Set<string>();
-  if (generator) for (const id of [generator, ...ancestorsOf(index, generator)]) { const t = meta(index.artifact(id)).trait; if (typeof t === 'string') generatorTraits.add(t); }
+  if (generator) for (const id of [generator, ...ancestorsOf(index, generator)]) { const t = artifactMeta(index.artifact(id)).trait; if (typeof t === 'string') generatorTraits.add(t); }
   if (systemPrompt) generatorTraits.add('(system prompt)');
   return { dataset: datasetId, chain, generator, generatorBases: generator ? rootBases(index, generator) : [], systemPrompt, declaredTraits: [...declared], generatorTraits: [...generatorTraits], filter };
 }
 
-function ancestorsOf(index: RunIndex, id: string): string[] {
-  const out: string[] = []; const queue = [id]; const seen = new Set([id]);
-  while (queue.length) for (const e of index.parents(queue.shift()!)) if (!seen.has(e.src)) { seen.add(e.src); out.push(e.src); queue.push(e.src); }
-  return out;
-}
+const ancestorsOf = (index: RunIndex, id: string): string[] => index.ancestorGenerations(id).flat().map((e) => e.src);
 
 export type FlagKind = 'risk: shared base' | 'unknown provenance' | 'undeclared trait';
 export interface LineageFlag { kind: FlagKind; model: string; dataset: string; detail: string }
@@ -135,7 +130,7 @@ export function openLineageEvents(index: RunIndex, run: string, producer: string
   for (const e of edges) byDst.set(e.dst, [...(byDst.get(e.dst) ?? []), e]);
   const ds = (id: string): object => {
     const a = index.artifact(id);
-    return { namespace: `subliminal://${a?.kind ?? 'artifact'}`, name: id, facets: { subliminal: { _producer: producer, _schemaURL: 'https://github.com/subliminal/subliminal/schemas/artifact.json', name: a?.name, path: a?.path, contentHash: a?.content_hash, meta: meta(a) } } };
+    return { namespace: `subliminal://${a?.kind ?? 'artifact'}`, name: id, facets: { subliminal: { _producer: producer, _schemaURL: 'https://github.com/subliminal/subliminal/schemas/artifact.json', name: a?.name, path: a?.path, contentHash: a?.content_hash, meta: artifactMeta(a) } } };
   };
   const time = index.run(run)?.updated_at ?? new Date().toISOString();
   return [...byDst.entries()].flatMap(([dst, ins]) => {

@@ -1,14 +1,12 @@
 // The provenance graph of a run (base -> teacher -> dataset -> student) laid out in columns by
 // depth and drawn with Vega-Lite: rules for edges, points for artifacts, text for names. Pure.
-import type { ArtifactRow, EdgeRow } from '../store/index.js';
+import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import type { Chart } from './charts.js';
 
 export interface LineageNode { id: string; name: string; kind: string; role: string; depth: number; row: number }
 export interface LineageLink { src: string; dst: string; relation: string; x: number; y: number; x2: number; y2: number }
 
-const roleOf = (a: ArtifactRow): string => {
-  try { const m = JSON.parse(a.meta) as { role?: string }; return m.role ?? a.kind; } catch { return a.kind; }
-};
+const roleOf = (a: ArtifactRow): string => (artifactMeta(a).role as string | undefined) ?? a.kind;
 
 /**
  * Columns by longest path from a root, rows in name order within a column. Evaluations are

@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
-import type { ArtifactRow, EdgeRow, RunRow } from '../store/index.js';
+import { artifactMeta, type ArtifactRow, type EdgeRow, type RunRow } from '../store/index.js';
 import type { ExperimentResults } from '../pipeline/results.js';
 import type { MnistResults } from '../mnist/experiment.js';
 import { progressPath, type ProgressFile } from '../store/progressFile.js';
@@ -54,8 +54,7 @@ function teacherNumbers(store: RunStore, artifacts: ArtifactRow[], spec: Record<
   const out: TeacherNumbers[] = [];
   for (const a of artifacts) {
     if (a.kind !== 'dataset') continue;
-    let meta: { teacher?: string; filter?: unknown };
-    try { meta = JSON.parse(a.meta) as typeof meta; } catch { continue; }
+    const meta = artifactMeta(a) as { teacher?: string; filter?: unknown };
     if (!meta.teacher || !meta.filter) continue;
     const path = join(store.root, a.path);
     if (!existsSync(path)) { problems.push({ file: a.path, message: `dataset of teacher ${meta.teacher} is missing (${a.path})` }); continue; }

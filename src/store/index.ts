@@ -11,6 +11,12 @@ export interface ArtifactRow { id: string; run: string; kind: ArtifactKind; name
 export interface RunRow { name: string; spec_hash: string; spec_path: string; status: string; created_at: string; updated_at: string; summary: string | null }
 export interface EdgeRow { src: string; dst: string; relation: Relation; run: string }
 
+/** An artifact's metadata; { unreadable: raw } when another tool wrote something that is not JSON. */
+export function artifactMeta(a: ArtifactRow | undefined): Record<string, unknown> {
+  if (!a) return {};
+  try { return JSON.parse(a.meta) as Record<string, unknown>; } catch { return { unreadable: a.meta }; }
+}
+
 export class RunIndex {
   readonly db: Database.Database;
   constructor(path: string) {
@@ -84,6 +90,20 @@ export class RunIndex {
 
   /** Edges into `id` (its parents). */
   parents(id: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE dst=?').all(id) as EdgeRow[]; }
+  /** Edges into `id`'s ancestors generation by generation (parents, grandparents...), each ancestor reached once. */
+  ancestorGenerations(id: string, maxGenerations = Infinity): EdgeRow[][] {
+    const generations: EdgeRow[][] = []; const seen = new Set([id]);
+    let frontier = this.parents(id);
+    while (frontier.length && generations.length < maxGenerations) {
+      const fresh = frontier.filter((e) => !seen.has(e.src));
+      if (!fresh.length) break;
+      fresh.forEach((e) => seen.add(e.src));
+      generations.push(fresh);
+      frontier = fresh.flatMap((e) => this.parents(e.src));
+    }
+    return generations;
+  }
+
   /** Edges out of `id` (its children). */
   children(id: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE src=?').all(id) as EdgeRow[]; }
   edges(run: string): EdgeRow[] { return this.db.prepare('SELECT * FROM lineage WHERE run=?').all(run) as EdgeRow[]; }

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
-import type { ArtifactRow, EdgeRow } from '../store/index.js';
+import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import { headlineText } from '../report/headline.js';
 import { readJsonProblem, type Problem } from '../report/runData.js';
 import type { PreferenceEvalResult } from '../evaluate/preference.js';
@@ -22,7 +22,6 @@ export function listRuns(store: RunStore): RunListItem[] {
   });
 }
 
-const parseMeta = (a: ArtifactRow): Record<string, unknown> => { try { return JSON.parse(a.meta) as Record<string, unknown>; } catch { return { unreadable: a.meta }; } };
 export interface Link { id: string; name: string; kind: string; relation: string; run: string }
 const linkTo = (store: RunStore, id: string, relation: string): Link => {
   const a = store.index.artifact(id);
@@ -35,19 +34,9 @@ function artifactOrThrow(store: RunStore, id: string, kind: string): ArtifactRow
   return a;
 }
 
-/** Ancestors in generations (parents, grandparents...), each edge once. */
-function ancestry(store: RunStore, id: string): Link[][] {
-  const generations: Link[][] = []; const seen = new Set([id]);
-  let frontier: EdgeRow[] = store.index.parents(id);
-  while (frontier.length && generations.length < 10) {
-    const fresh = frontier.filter((e) => !seen.has(e.src));
-    fresh.forEach((e) => seen.add(e.src));
-    if (!fresh.length) break;
-    generations.push(fresh.map((e) => linkTo(store, e.src, e.relation)));
-    frontier = fresh.flatMap((e) => store.index.parents(e.src));
-  }
-  return generations;
-}
+/** Ancestors in generations (parents, grandparents...), at most 10 up. */
+const ancestry = (store: RunStore, id: string): Link[][] =>
+  store.index.ancestorGenerations(id, 10).map((g) => g.map((e) => linkTo(store, e.src, e.relation)));
 
 export interface EvaluationView { id: string; name: string; rate: Estimate; firstToken: Estimate; animal: string; samples: number; topAnswers: [string, number][]; examples: { question: string; reply: string }[] }
 export interface ModelView { artifact: ArtifactRow; meta: Record<string, unknown>; ancestry: Link[][]; children: Link[]; evaluations: EvaluationView[]; problems: Problem[] }
@@ -67,7 +56,7 @@ export function modelView(store: RunStore, id: string): ModelView {
       topAnswers: Object.entries(r.answers).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([a, c]) => [a, c / total]), examples: r.examples,
     });
   }
-  return { artifact, meta: parseMeta(artifact), ancestry: ancestry(store, id), children: out.filter((x) => x.relation !== 'evaluated').map((e) => linkTo(store, e.dst, e.relation)), evaluations, problems };
+  return { artifact, meta: artifactMeta(artifact), ancestry: ancestry(store, id), children: out.filter((x) => x.relation !== 'evaluated').map((e) => linkTo(store, e.dst, e.relation)), evaluations, problems };
 }
 
 export interface DatasetRowView { i: number; prompt: string; completion: string; verdict: string }
@@ -82,13 +71,13 @@ function filterSettings(store: RunStore, a: ArtifactRow, meta: Record<string, un
   if (meta.filter) return meta.filter as FilterSettings;
   const child = store.index.children(a.id).find((e) => e.relation === 'filtered_from');
   const filtered = child ? store.index.artifact(child.dst) : undefined;
-  return filtered ? (parseMeta(filtered).filter as FilterSettings | undefined) : undefined;
+  return filtered ? (artifactMeta(filtered).filter as FilterSettings | undefined) : undefined;
 }
 
 /** One page of a dataset's rows; `filter` is "all", "kept" or "rejected" (raw datasets only). */
 export function datasetView(store: RunStore, id: string, o: { offset: number; limit: number; filter: string }): DatasetView {
   const artifact = artifactOrThrow(store, id, 'dataset');
-  const meta = parseMeta(artifact); const problems: Problem[] = [];
+  const meta = artifactMeta(artifact); const problems: Problem[] = [];
   const path = join(store.root, artifact.path);
   const settings = filterSettings(store, artifact, meta);
   let rows: DatasetRowView[] = [];
