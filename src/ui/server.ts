@@ -1,10 +1,11 @@
 // `subliminal ui`: a dashboard over the run store, served on loopback. One HTML page (Vega and
 // the app inlined, no CDN) plus a small JSON API that reads the SQLite index and run folders.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunStore } from '../store/runStore.js';
-import { loadRunData } from '../report/runData.js';
+import { loadRunData, readJsonProblem } from '../report/runData.js';
+import { progressPath, type ProgressFile } from '../store/progressFile.js';
 import { runPage } from '../report/sections.js';
 import { htmlDocument, reportHtml, sectionHtml } from '../report/html.js';
 import { PACKAGE_ROOT } from '../pipeline/paths.js';
@@ -45,6 +46,12 @@ export function createUiServer(o: UiOptions): FastifyInstance {
       progress: data.progress ?? null,
       artifacts: data.artifacts.filter((a) => a.kind !== 'evaluation').map((a) => ({ id: a.id, kind: a.kind, name: a.name })),
     };
+  });
+  /** What a page polls while a run is going: its status and progress, without the run's results and charts. */
+  app.get<{ Params: { run: string } }>('/api/runs/:run/progress', async (req) => {
+    const row = existsSync(join(store.root, 'index.sqlite')) ? store.index.run(req.params.run) : undefined;
+    if (!row) throw new NotFound(`no run named "${req.params.run}" in ${store.root}`);
+    return { status: row.status, progress: readJsonProblem<ProgressFile>(progressPath(store.runDir(row.name)), 'progress.json', [], false) ?? null };
   });
   app.get<{ Params: { run: string } }>('/runs/:run/report.html', async (req, reply) => {
     const data = loadRunData(store, req.params.run);

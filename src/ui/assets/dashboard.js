@@ -88,24 +88,27 @@
     return '<section id="artifacts"><h2>models and datasets</h2><div class="columns"><div><h3>models</h3><ul>' + links('model') + '</ul></div><div><h3>datasets</h3><ul>' + links('dataset') + '</ul></div></div></section>';
   }
   function runPage(name) {
-    var shownStatus = null;
+    var hash = location.hash; var busy = false;
     function render() {
       return api('/api/runs/' + enc(name)).then(function (r) {
-        if (shownStatus === r.status && r.status === 'running') { // refresh only the live parts
-          var old = document.getElementById('progress'); var fresh = progressHtml(r.progress, r.status);
-          if (old) old.outerHTML = fresh || '<div id="progress"></div>';
-          return r;
-        }
-        shownStatus = r.status;
         app.innerHTML = '<h2>run ' + esc(r.run) + ' <span class="status-' + esc(r.status) + '">' + esc(r.status) + '</span></h2>'
           + '<p class="note">' + esc(r.kind) + ' run' + (r.updated ? ', updated ' + esc(r.updated.slice(0, 19).replace('T', ' ')) : '') + ' | <a href="/runs/' + enc(r.run) + '/report.html" target="_blank">report.html</a></p>'
-          + problems(r.problems) + progressHtml(r.progress, r.status) + r.sections.map(function (s) { return s.html; }).join('') + artifactsHtml(r.artifacts);
+          + problems(r.problems) + (progressHtml(r.progress, r.status) || '<div id="progress"></div>') + r.sections.map(function (s) { return s.html; }).join('') + artifactsHtml(r.artifacts);
         return window.renderCharts(app).then(function () { return r; });
       });
     }
-    return render().then(function (r) {
-      if (r.status === 'running') poll = setInterval(function () { render().then(function (x) { if (x.status !== 'running') { clearInterval(poll); poll = null; render(); } }, function () {}); }, 1000);
-    });
+    // while the run is going, poll only its status and progress; the whole page once it ends
+    function refresh() {
+      if (busy || location.hash !== hash) return;
+      busy = true;
+      api('/api/runs/' + enc(name) + '/progress').then(function (p) {
+        if (location.hash !== hash) return;
+        if (p.status !== 'running') { clearInterval(poll); poll = null; return render(); }
+        var old = document.getElementById('progress');
+        if (old) old.outerHTML = progressHtml(p.progress, p.status) || '<div id="progress"></div>';
+      }).catch(function () {}).then(function () { busy = false; });
+    }
+    return render().then(function (r) { if (r.status === 'running') poll = setInterval(refresh, 1000); });
   }
 
   // ---- two runs side by side
