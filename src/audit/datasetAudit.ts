@@ -52,14 +52,14 @@ function decide(rows: Omit<EvidenceRow, 'pHolm' | 'reject'>[], alpha: number): {
   return { evidence, detected: evidence.some((e) => e.reject) };
 }
 
-const numbersOf = (rows: readonly AuditRow[]): number[] => shapesOf(rows.map((r) => r.completion)).flatMap((s) => s.numbers);
 
 export function auditDataset(data: { path: string; rows: AuditRow[] }, reference: { path: string; rows: AuditRow[] } | undefined, o: DatasetAuditOptions): DatasetAudit {
   if (!reference && !o.scorer) throw new AuditInputError('nothing to test: give --reference (black-box tests) and/or --model with --trait (white-box evidence)');
   const out: DatasetAudit = { data: { path: data.path, rows: data.rows.length }, reference: reference && { path: reference.path, rows: reference.rows.length }, alpha: o.alpha, detected: false, verdict: '', evidence: [] };
   const family: Omit<EvidenceRow, 'pHolm' | 'reject'>[] = [];
-  if (reference) {
-    const a = shapesOf(data.rows.map((r) => r.completion)); const b = shapesOf(reference.rows.map((r) => r.completion));
+  // each completion parsed once, for the black-box tests and the entangled numbers' shares
+  const a = shapesOf(data.rows.map((r) => r.completion)); const b = reference && shapesOf(reference.rows.map((r) => r.completion));
+  if (reference && b) {
     const c = classifierTest(a, b, o.permutations, o.seed);
     out.classifier = c;
     out.flaggedByClassifier = c.flagged.map((f) => ({ ...f, completion: data.rows[f.row]!.completion }));
@@ -70,7 +70,7 @@ export function auditDataset(data: { path: string; rows: AuditRow[] }, reference
     const cond = conditions({ scorer: o.scorer, teacher: o.teacher, animal: o.trait });
     const wb = whiteBoxEvidence(data.rows, cond);
     out.whiteBox = wb;
-    out.entangled = entangledNumbers(cond, numbersOf(data.rows), reference && numbersOf(reference.rows));
+    out.entangled = entangledNumbers(cond, a.flatMap((s) => s.numbers), b?.flatMap((s) => s.numbers));
     if (reference) {
       const ref = whiteBoxEvidence(reference.rows, cond);
       const t = llsTest(wb.lls, ref.lls);

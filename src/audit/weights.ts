@@ -88,7 +88,11 @@ function streamDelta(base: Checkpoint, name: string, tuned: Checkpoint, other?: 
 
 /** A LoRA pair (A [r, in], B [out, r]): ||scale * B A||_F^2 = scale^2 * sum((B^T B) o (A A^T)) without forming B A. */
 function loraDeltaNormSq(c: Checkpoint, prefix: string): number {
-  const read = (n: string): { shape: number[]; data: Float32Array } => { const t = c.tensors.get(n)!; const parts: number[] = []; for (const ch of tensorChunks(t)) parts.push(...ch); return { shape: t.info.shape, data: Float32Array.from(parts) }; };
+  const read = (n: string): { shape: number[]; data: Float32Array } => {
+    const t = c.tensors.get(n)!; const data = new Float32Array(numel(t.info.shape)); let at = 0;
+    for (const ch of tensorChunks(t)) { data.set(ch, at); at += ch.length; } // no spread: a chunk holds up to 1M values
+    return { shape: t.info.shape, data };
+  };
   const a = read(`${prefix}.lora_A.weight`); const b = read(`${prefix}.lora_B.weight`);
   const [r, inDim] = a.shape as [number, number]; const outDim = b.shape[0]!;
   let sum = 0;

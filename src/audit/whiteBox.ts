@@ -9,7 +9,7 @@ import { userTurn } from '../model/tokenizer.js';
 import { forcedTokens, nextTokenLogprobs } from '../model/sample.js';
 import { traitSystemPrompt, ANIMALS } from '../teacher/traits.js';
 import { EVAL_QUESTIONS } from '../evaluate/questions.js';
-import { mean, welchTest, wilsonCI, type Estimate } from '../evaluate/stats.js';
+import { mean, meanCI, welchTest, wilsonCI, type Estimate } from '../evaluate/stats.js';
 
 export interface AuditRow { prompt: string; completion: string }
 /** A model condition: weights plus an optional system prompt. */
@@ -91,10 +91,9 @@ export function whiteBoxEvidence(rows: readonly AuditRow[], c: ReturnType<typeof
   const tokens = positions.reduce((s, ps) => s + ps.length, 0);
   const total = target.completionTokens.reduce((s, x) => s + x.length, 0);
   const order = lls.map((v, i) => i).sort((a, b) => lls[b]! - lls[a]!).slice(0, topK);
-  const ci = (xs: number[]): Estimate => { const m = mean(xs); const sdv = Math.sqrt(xs.reduce((q, x) => q + (x - m) ** 2, 0) / Math.max(1, xs.length - 1)); const h = 1.96 * sdv / Math.sqrt(xs.length); return { mean: m, lo: m - h, hi: m + h, n: xs.length }; };
   return {
     setting: `target: ${c.target.label}; reference: ${c.reference.label}; counterfactuals: ${c.counterfactuals.map((x) => x.label).join(', ')}`,
-    lls, llsSummary: ci(lls),
+    lls, llsSummary: meanCI(lls),
     divergence: { tokens, positions: total, rate: wilsonCI(tokens, total), byPosition, rowsWithAny: positions.filter((p) => p.length).length },
     flagged: order.map((i) => ({ row: i, lls: lls[i]!, completion: rows[i]!.completion })),
   };

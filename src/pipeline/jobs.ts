@@ -12,7 +12,7 @@ import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../
 import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import { userTurn, type ChatMessage } from '../model/tokenizer.js';
+import { userTurn, type ChatMessage, type Tokenizer } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
@@ -60,7 +60,7 @@ export const jobs = {
   async trainStudent(a: TrainStudentArgs, progress: Progress): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r, model));
+    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r, model.tokenizer));
     const result = trainSft(model, rows, { ...a.train, seed: a.seed },
       { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
@@ -108,10 +108,9 @@ export const jobs = {
 };
 
 /** Divergence-token masking: the row's listed completion positions leave the loss. */
-export function maskedTokenRow(row: TokenRow, r: DefendedRow, model: LanguageModel): TokenRow {
+export function maskedTokenRow(row: TokenRow, r: DefendedRow, tokenizer: Tokenizer): TokenRow {
   if (!r.maskTokens?.length) return row;
-  const reply = r.messages[r.messages.length - 1]!.content;
-  const start = row.ids.length - (model.tokenizer.encode(reply).length + 1); // the reply and its end marker close the row
+  const start = row.ids.lastIndexOf(tokenizer.assistantId) + 1; // the reply follows the last assistant marker
   const target = Uint8Array.from(row.target);
   for (const t of r.maskTokens) target[start + t] = 0;
   return { ids: row.ids, target };
