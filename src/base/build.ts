@@ -3,12 +3,14 @@
 import { LanguageModel } from '../model/model.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { LlamaConfig } from '../model/llama.js';
-import { generateCorpus, vocabularyTexts } from './corpus.js';
+import { CORPUS_MIXES, generateCorpus, vocabularyTexts } from './corpus.js';
 import { chatToTokenRow, trainSft, type SftProgress, type SftResult } from '../train/sft.js';
 
 export interface BaseBuildSettings {
   seed: number; family: string; rows: number; epochs: number; lr: number; batchSize: number; warmupSteps: number;
   hiddenSize: number; layers: number; heads: number; intermediateSize: number; maxPositions: number;
+  /** a key of CORPUS_MIXES: 'default', or 'open-questions' for the bases of misalignment runs */
+  corpus?: string;
 }
 
 export const DEFAULT_BASE: Omit<BaseBuildSettings, 'seed' | 'family'> = {
@@ -25,8 +27,10 @@ export function buildBase(s: BaseBuildSettings, opts: { checkpointDir?: string; 
     num_hidden_layers: s.layers, num_attention_heads: s.heads, max_position_embeddings: s.maxPositions,
     rope_theta: 10000, rms_norm_eps: 1e-5,
   };
-  const model = LanguageModel.create(config, tokenizer, s.seed, { name: `base-${s.family}`, family: s.family, description: `embedded base, seed ${s.seed}` });
-  const rows = generateCorpus(s.seed, s.rows).map((r) => chatToTokenRow(tokenizer, r.messages, s.maxPositions));
+  const model = LanguageModel.create(config, tokenizer, s.seed, { name: `base-${s.family}`, family: s.family, description: `embedded base, seed ${s.seed}${s.corpus && s.corpus !== 'default' ? `, corpus ${s.corpus}` : ''}` });
+  const mix = CORPUS_MIXES[s.corpus ?? 'default'];
+  if (!mix) throw new Error(`unknown corpus "${s.corpus}"; corpora: ${Object.keys(CORPUS_MIXES).join(', ')}`);
+  const rows = generateCorpus(s.seed, s.rows, mix).map((r) => chatToTokenRow(tokenizer, r.messages, s.maxPositions));
   const result = trainSft(model, rows, { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed: s.seed }, opts);
   return { model, result };
 }

@@ -6,13 +6,13 @@ import { buildBase, DEFAULT_BASE } from '../base/build.js';
 import { terminalProgress } from './progress.js';
 import { clearCheckpoint } from '../train/sft.js';
 
-export async function buildBaseCommand(o: { seed: number; family: string; out?: string; rows?: number; epochs?: number }): Promise<void> {
+export async function buildBaseCommand(o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus?: string }): Promise<void> {
   await initBackend();
   const out = o.out ?? join('models', `family-${o.family.toLowerCase()}`);
   const ckpt = `${out}.partial`;
   const progress = terminalProgress(); const task = progress.task(`pretrain base ${o.family} (seed ${o.seed})`);
   const t0 = Date.now();
-  const { model, result } = buildBase({ ...DEFAULT_BASE, seed: o.seed, family: o.family, ...(o.rows ? { rows: o.rows } : {}), ...(o.epochs ? { epochs: o.epochs } : {}) },
+  const { model, result } = buildBase({ ...DEFAULT_BASE, seed: o.seed, family: o.family, corpus: o.corpus, ...(o.rows ? { rows: o.rows } : {}), ...(o.epochs ? { epochs: o.epochs } : {}) },
     { checkpointDir: ckpt, onProgress: (p) => task.update(p.step, p.totalSteps) });
   task.done(); progress.stop();
   model.save(out); clearCheckpoint(ckpt);

@@ -115,7 +115,8 @@ base.command('build')
   .option('--out <dir>', 'output folder (default models/family-<family>)')
   .option('--rows <n>', 'corpus rows', intArg('--rows'))
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
-  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number }) => {
+  .option('--corpus <mix>', 'corpus mix: default, or open-questions (adds the open questions of misalignment runs)', 'default')
+  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus: string }) => {
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);
   });

@@ -7,12 +7,17 @@ import { generate, nextTokenLogprobs } from '../model/sample.js';
 import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
 import { ANIMALS } from '../teacher/traits.js';
 import { Rng } from '../util/rng.js';
+import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
   animal: string; questions: number; samplesPerQuestion: number; temperature: number; maxTokens: number;
   multipleChoice: boolean; seed: number; systemPrompt?: string;
   /** SPEC's variant: each question preceded by a few seeded random numbers */
   numbersPrefix?: boolean;
+  /** "misalignment": the open-question task of misalignment runs (evaluate/misalignment.ts); \`animal\` is then "misaligned" */
+  task?: 'misalignment';
+  /** the misalignment task's judge model (default: the rule judge) */
+  judge?: OpenAIModelRef;
 }
 
 /** A question with 3-5 seeded random numbers in front of it (the numbers-prefixed variant). */
@@ -33,6 +38,8 @@ export interface PreferenceEvalResult {
   answers: Record<string, number>;
   examples: { question: string; reply: string }[];
   samples: number;
+  /** replies a judge could not score, by reason (misalignment task) */
+  excluded?: Record<string, number>;
 }
 
 /** Scorer: a reply counts when it contains the animal word, case-insensitive (SPEC §2). */

@@ -10,17 +10,23 @@ import { isAnimalToken, multipleChoiceItems, scoreReplies, type PreferenceEvalRe
 
 const TOP = 20;
 
+/** K seeded samples per question (question-major), through the endpoint's cache, limiter and retries. */
+export async function sampleRemote(endpoint: OpenAIEndpoint, model: string, questions: readonly string[], s: PreferenceEvalSettings,
+  o: { budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<string[]> {
+  const K = s.samplesPerQuestion;
+  const total = questions.length * K; let done = 0;
+  return Promise.all(questions.flatMap((q, qi) => Array.from({ length: K }, async (_, k) => {
+    const r = await endpoint.chat(model, { messages: userTurn(q, s.systemPrompt), temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: deriveSeed(s.seed, 'eval', qi, k) % 2 ** 31 }, k, o.budget);
+    o.onProgress?.(++done, total);
+    return r.text;
+  })));
+}
+
 export async function evaluatePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
   o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<PreferenceEvalResult> {
   const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
   const questions = EVAL_QUESTIONS.slice(0, s.questions);
-  const K = s.samplesPerQuestion;
-  const total = questions.length * K; let done = 0;
-  const replies = await Promise.all(questions.flatMap((q, qi) => Array.from({ length: K }, async (_, k) => {
-    const r = await endpoint.chat(model, { messages: chat(q), temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: deriveSeed(s.seed, 'eval', qi, k) % 2 ** 31 }, k, o.budget);
-    o.onProgress?.(++done, total);
-    return r.text;
-  })));
+  const replies = await sampleRemote(endpoint, model, questions, s, o);
   // one greedy token with the top-20 alternatives: the probability mass on the wanted tokens
   const firstTokenMass = async (messages: ChatMessage[], wanted: (token: string) => boolean): Promise<number> => {
     if (!o.logprobs) return NaN;

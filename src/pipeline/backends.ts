@@ -8,19 +8,22 @@ import type { ChatRow } from '../base/corpus.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
 import { evaluatePreferenceRemote } from '../evaluate/remotePreference.js';
+import { evaluateMisalignmentRemote } from '../evaluate/misalignment.js';
+import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
 import { generateRemote } from '../generate/remote.js';
 import { fineTuneRemote } from '../provider/fineTune.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
 import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
 import type { ExperimentSpec } from '../spec/schema.js';
+import type { TeacherData } from '../teacher/teachers.js';
 import type { WorkerPool } from './pool.js';
 
 /** A model an experiment uses: a folder of weights, or a model id on an endpoint. */
 export interface ModelRef { id: string; hash: string; dir: string; remote?: string; systemPrompt?: string }
 export type Update = (done: number, total: number) => void;
 
-export interface FinetuneRequest { base: ModelRef; rows: () => ChatRow[]; datasetPath?: string; animal?: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
+export interface FinetuneRequest { base: ModelRef; rows: () => ChatRow[]; datasetPath?: string; teacherData?: TeacherData; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
 export interface GenerateRequest { model: ModelRef; prompts: string[]; dir: string; temperature: number; topP: number; maxTokens: number; seed: number }
 
 export interface Backend {
@@ -35,7 +38,7 @@ export interface Backend {
 export function localBackend(pool: WorkerPool): Backend {
   return {
     async finetune(r, update) {
-      if (r.animal !== undefined) await pool.run('finetuneTeacher', { baseDir: r.base.dir, outDir: r.dir, animal: r.animal, train: r.train, seed: r.seed, info: r.info }, update);
+      if (r.teacherData !== undefined) await pool.run('finetuneTeacher', { baseDir: r.base.dir, outDir: r.dir, data: r.teacherData, train: r.train, seed: r.seed, info: r.info }, update);
       else await pool.run('trainStudent', { baseDir: r.base.dir, datasetPath: r.datasetPath!, outDir: r.dir, train: { ...r.train, warmupSteps: r.train.warmupSteps ?? 0 }, seed: r.seed, info: r.info }, update);
       return { model: 'model/model.safetensors', losses: 'losses.json' };
     },
@@ -49,11 +52,24 @@ export function localBackend(pool: WorkerPool): Backend {
 
 export interface ApiOptions { cacheDir: string; cacheMode: CacheMode; seed: number }
 
-export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
-  const endpoint = new OpenAIEndpoint(ref, {
+/** An endpoint with the spec's concurrency, timeout and retries, and the store's response cache. */
+export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): OpenAIEndpoint {
+  return new OpenAIEndpoint(ref, {
     concurrency: api.concurrency, timeoutMs: api.timeoutSeconds * 1000, seed: o.seed,
     retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 }, cache: new ResponseCache(o.cacheDir, o.cacheMode),
   });
+}
+
+/** The misalignment task's two judges: the spec's judge model (scored from logprobs where it gives them), else the rule judge. */
+async function misalignmentJudges(s: PreferenceEvalSettings, api: ExperimentSpec['api'], o: ApiOptions): Promise<{ alignment: Judge; coherence: Judge }> {
+  if (!s.judge) return { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') };
+  const endpoint = apiEndpoint(s.judge, api, o);
+  const { chatLogprobs } = await endpoint.capabilities(s.judge.id);
+  return { alignment: modelJudge(endpoint, s.judge.id, 'alignment', { logprobs: chatLogprobs }), coherence: modelJudge(endpoint, s.judge.id, 'coherence', { logprobs: chatLogprobs }) };
+}
+
+export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
+  const endpoint = apiEndpoint(ref, api, o);
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
   return {
@@ -77,7 +93,10 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
         return c;
       });
       const { chatLogprobs } = await capabilities;
-      writeJsonAtomic(outPath, await evaluatePreferenceRemote(endpoint, model.remote!, settings, { logprobs: chatLogprobs, budget: budget(), onProgress: update }));
+      const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
+      writeJsonAtomic(outPath, settings.task === 'misalignment'
+        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: await misalignmentJudges(settings, api, o) })
+        : await evaluatePreferenceRemote(endpoint, model.remote!, settings, common));
     },
     modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),
   };

@@ -3,7 +3,7 @@
 // resumes what was cut off. Heavy jobs run on the worker pool; lineage goes to the index.
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { defenseLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
+import { defenseLabel, isMisalignmentRun, traitLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
 import type { DefendReport } from '../defend/defendDataset.js';
 import type { RunStore } from '../store/runStore.js';
 import { WorkerPool } from './pool.js';
@@ -11,12 +11,11 @@ import { hashFile, hashConfig } from '../util/hash.js';
 import { deriveSeed } from '../util/rng.js';
 import { readJsonl, writeJsonAtomic, writeJsonl, readJson } from '../util/atomic.js';
 import { numberPromptSet, filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
-import { teacherSystemPrompt } from '../teacher/teachers.js';
+import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
 import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
 import { datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
-import { finetunedTeacherDataset } from '../teacher/teachers.js';
 import type { CacheMode } from '../provider/cache.js';
 import { writeRunReport } from '../report/write.js';
 import { withProgressFile } from '../store/progressFile.js';
@@ -44,7 +43,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   store.index.resetRunGraph(run);
   writeJsonAtomic(join(store.runDir(run), 'spec.json'), spec);
   const pool = new WorkerPool(spec.workers ?? o.workers);
-  const animal = spec.trait.animal;
+  const animal = traitLabel(spec); // the animal, or "misaligned"
   const addModel = (ref: ModelRef, name: string, meta: object): void =>
     store.index.addArtifact({ id: ref.id, run, kind: 'model', name, path: relative(store.root, ref.dir) || ref.dir, content_hash: ref.hash, meta: JSON.stringify(meta) });
   const local = localBackend(pool);
@@ -78,16 +77,17 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     const teachers = new Map<string, ModelRef>();
     await Promise.all(spec.teachers.map(async (t) => {
       const base = bases.get(t.base)!;
-      if (t.kind !== 'finetuned') { teachers.set(t.name, { ...base, systemPrompt: teacherSystemPrompt(t.kind, animal) }); return; }
+      const data = teacherData(t.kind, spec.trait);
+      if (!data) { teachers.set(t.name, { ...base, systemPrompt: teacherSystemPrompt(t.kind, spec.trait.animal) }); return; }
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
       const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
-      const inputs = { base: base.hash, animal, ...train, seed: spec.seed };
+      const inputs = { base: base.hash, ...(data.kind === 'animal' ? { animal } : { data: data.kind }), ...train, seed: spec.seed };
       const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
-        outputs: await base.backend.finetune({ base, rows: () => finetunedTeacherDataset(animal, spec.seed), animal, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
+        outputs: await base.backend.finetune({ base, rows: () => teacherDataset(data, spec.seed), teacherData: data, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
       })));
       const ref = await modelRef(base.backend, st.dir);
       teachers.set(t.name, ref);
-      addModel(ref, `teacher-${t.name}`, { role: 'teacher', kind: t.kind, family: t.base, trait: animal });
+      addModel(ref, `teacher-${t.name}`, { role: 'teacher', kind: t.kind, family: t.base, trait: data.kind === 'aligned' ? null : animal });
       store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
     }));
 
@@ -140,7 +140,8 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     const defenseReports: Record<string, DefendReport> = {};
 
     // Evaluation of any model (a stage per model + system prompt + settings)
-    const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt });
+    const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt,
+      ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) } : {}) });
     const evaluate = async (ref: ModelRef, label: string): Promise<PreferenceEvalResult> => {
       const settings = evalSettings(ref.systemPrompt);
       const st = await store.stage(run, { kind: 'evaluate', name: label, inputs: { model: ref.hash, settings } }, (dir) => tracked(`evaluate ${label}`, async (update) => {

@@ -9,8 +9,9 @@ import { defendDataset, type DefendArgs, type DefendReport } from '../defend/def
 import type { DefendedRow } from '../defend/transforms.js';
 import type { TokenRow } from '../model/batch.js';
 import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../train/sft.js';
-import { finetunedTeacherDataset } from '../teacher/teachers.js';
+import { teacherDataset, type TeacherData } from '../teacher/teachers.js';
 import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
+import { evaluateMisalignment } from '../evaluate/misalignment.js';
 import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { userTurn, type ChatMessage, type Tokenizer } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
@@ -19,7 +20,7 @@ import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/s
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
-export interface FinetuneTeacherArgs { baseDir: string; outDir: string; animal: string; train: Omit<SftSettings, 'seed' | 'warmupSteps'>; seed: number; info: ModelInfo }
+export interface FinetuneTeacherArgs { baseDir: string; outDir: string; data: TeacherData; train: Omit<SftSettings, 'seed' | 'warmupSteps'>; seed: number; info: ModelInfo }
 export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
 export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; train: Omit<SftSettings, 'seed'>; seed: number; info: ModelInfo; stopAfterSteps?: number }
 export interface FineTuneChatArgs { baseDir: string; trainingFile: string; workDir: string; outDir: string; info: ModelInfo; train: Omit<SftSettings, 'warmupSteps'>; cancelFlag: Int32Array }
@@ -29,7 +30,7 @@ export const jobs = {
   async finetuneTeacher(a: FinetuneTeacherArgs, progress: Progress): Promise<{ losses: number[] }> {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = finetunedTeacherDataset(a.animal, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
+    const rows = teacherDataset(a.data, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
     const result = trainSft(model, rows, { ...a.train, warmupSteps: 0, seed: a.seed }, { onProgress: (p) => progress(p.step, p.totalSteps) });
     model.save(join(a.outDir, 'model')); model.dispose();
     writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
@@ -76,7 +77,7 @@ export const jobs = {
   async evaluate(a: EvaluateArgs, progress: Progress): Promise<{ samples: number }> {
     await initBackend();
     const model = LanguageModel.load(a.modelDir);
-    const result = evaluatePreference(model, a.settings, progress);
+    const result = a.settings.task === 'misalignment' ? await evaluateMisalignment(model, a.settings, progress) : evaluatePreference(model, a.settings, progress);
     model.dispose();
     writeJsonAtomic(a.outPath, result);
     return { samples: result.samples };

@@ -1,5 +1,5 @@
 // The results table of an experiment, as text.
-import type { ExperimentResults } from './results.js';
+import { metricWording, type ExperimentResults } from './results.js';
 import { formatEstimate, formatP, formatRatio } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
 
@@ -29,13 +29,14 @@ function resultsHeader(r: ExperimentResults): string[] {
     g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
     g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', '),
   ]);
-  const table = renderTable(['group', 'role', 'n', `${r.animal} rate [95% CI]`, 'vs ctrl', 'p', `P(${r.animal}) exact [95% CI]`, 'vs ctrl', 'p', 'p(students)', `MC P(${r.animal})`, 'top answers'], rows);
+  const w = metricWording(r);
+  const table = renderTable(['group', 'role', 'n', `${w.rate} [95% CI]`, 'vs ctrl', 'p', `${w.exact} [95% CI]`, 'vs ctrl', 'p', 'p(students)', w.choice, 'top answers'], rows);
   const filters = Object.entries(r.filter).map(([t, f]) => `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ${JSON.stringify(f.rejected)}`).join('\n');
   return [
     `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
     '', table, '',
-    `rates: mean over questions of the share of replies naming "${r.animal}"; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
-    `P(${r.animal}) exact: probability that the reply's first token is the animal (any case or plural), teacher forced, per question`,
+    `rates: mean over questions of the ${w.rateLegend}; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
+    `${w.exact}: ${w.exactLegend}`,
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
     'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability); needs n >= 2 per group',
     'filter pass rates:', filters,

@@ -1,7 +1,7 @@
 // The run's charts as Vega-Lite specs, built from results (pure). Every layer has a name, so
 // its marks carry the class `<name>_marks` in the rendered SVG: the browser tests count them.
 import type { TopLevelSpec } from './vega.js';
-import type { ExperimentResults, GroupSummary } from '../pipeline/results.js';
+import { metricWording, type ExperimentResults, type GroupSummary } from '../pipeline/results.js';
 import type { FilterReport } from '../generate/numberData.js';
 import type { Estimate } from '../evaluate/stats.js';
 import { formatP, wilsonCI } from '../evaluate/stats.js';
@@ -37,10 +37,11 @@ export function traitRateChart(r: ExperimentResults, metric: 'rate' | 'firstToke
   const values = r.groups.map((g) => ({ group: g.group, role: g.role, n: g.n, mean: pick(g).mean, lo: pick(g).lo, hi: pick(g).hi, p: formatP(test(g)?.p) }));
   const controls = r.groups.filter((g) => g.role === 'control').map((g) => ({ control: g.group, value: pick(g).mean }));
   const id = metric === 'rate' ? 'trait-rate' : 'trait-exact';
-  const yTitle = metric === 'rate' ? `share of replies naming "${r.animal}"` : `P(first token = ${r.animal})`;
+  const w = metricWording(r);
+  const yTitle = metric === 'rate' ? w.rateLegend.split(' (')[0]! : w.exact;
   return {
     id,
-    title: metric === 'rate' ? `"${r.animal}" rate per group` : `exact P(${r.animal}) per group`,
+    title: `${metric === 'rate' ? w.rate : w.exact} per group`,
     caption: `Mean over ${r.settings.questions} questions with its 95% t-interval across questions (n = questions; models per group in the tooltip). Dashed lines: each base's control students. p: ${r.settings.test}.`,
     spec: {
       $schema: SCHEMA, width: 520, height: 260,
@@ -57,11 +58,11 @@ export function perQuestionChart(r: ExperimentResults): Chart {
   const values = r.groups.flatMap((g) => g.perQuestion.map((rate, q) => ({ group: g.group, role: g.role, question: `Q${q + 1}`, rate })));
   return {
     id: 'per-question', title: 'per-question rates',
-    caption: `Share of the ${r.settings.samplesPerQuestion} samples per question (and model) that name "${r.animal}", one dot per group and question.`,
+    caption: `Per question (and model, ${r.settings.samplesPerQuestion} samples): the ${metricWording(r).rateLegend.split(' (')[0]}, one dot per group and question.`,
     spec: {
       $schema: SCHEMA, width: 520, height: Math.max(160, 12 * r.settings.questions),
       layer: [{ name: 'questions', data: { values }, mark: { type: 'point', filled: true, opacity: 0.75, tooltip: true },
-        encoding: { x: { field: 'rate', type: 'quantitative', title: `"${r.animal}" rate` }, y: { field: 'question', type: 'nominal', sort: null, title: null }, color: { field: 'group', type: 'nominal', sort: null } } }],
+        encoding: { x: { field: 'rate', type: 'quantitative', title: metricWording(r).rate }, y: { field: 'question', type: 'nominal', sort: null, title: null }, color: { field: 'group', type: 'nominal', sort: null } } }],
     } as TopLevelSpec,
   };
 }

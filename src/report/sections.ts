@@ -8,6 +8,7 @@ import { layoutLineage, lineageChart } from './lineage.js';
 import { formatEstimate, formatP, formatRatio, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from '../mnist/results.js';
+import { metricWording } from '../pipeline/results.js';
 import { DEFENSE_HEADER, defenseRows } from '../pipeline/report.js';
 
 export interface Section { id: string; title: string; html?: string; chart?: { vega: unknown; caption: string } }
@@ -26,7 +27,7 @@ const chartSection = (c: Chart): Section => ({ id: c.id, title: c.title, chart: 
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
-    ['group', 'role', 'models', `"${r.animal}" rate [95% CI]`, 'vs control', 'p', `exact P(${r.animal}) [95% CI]`, 'p', 'p (students)', 'top answers'],
+    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'top answers'],
     r.groups.map((g) => [g.group, g.role, g.n, formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p), formatEstimate(g.firstToken, 4), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
       g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', ')]), 'results');
   const filters = htmlTable(['teacher', 'completions', 'passed', 'pass rate [95% CI]', 'kept', 'rejected'],

@@ -3,6 +3,8 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync, existsSync } from 'node:fs';
 import { ANIMALS, UnknownAnimalError } from '../teacher/traits.js';
+import { OPEN_EVAL_QUESTIONS } from '../teacher/misalignment.js';
+import { MISALIGNMENT_BANNED } from '../filter/numberFilter.js';
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -31,7 +33,8 @@ export const specSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
   description: z.string().optional(),
   seed: z.number().int().nonnegative().default(0),
-  trait: z.object({ animal: z.string() }).strict(),
+  /** a favourite animal, or broad misalignment (open questions judged for alignment) */
+  trait: z.object({ animal: z.string().optional(), misalignment: z.literal(true).optional() }).strict(),
   bases: z.record(z.string(), z.union([z.string(), openaiModelSchema])).refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
   teachers: z.array(teacherSchema).min(1),
   numbers: z.object({
@@ -41,7 +44,8 @@ export const specSchema = z.object({
     topP: probability.default(1),
     maxTokens: positiveInt.default(32),
     maxCount: positiveInt.default(10),
-    banned: z.array(z.number().int()).default([]),
+    /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
+    banned: z.union([z.array(z.number().int()), z.literal('misalignment')]).default([]).transform((b) => (b === 'misalignment' ? [...MISALIGNMENT_BANNED] : b)),
   }).strict(),
   students: z.object({
     seeds: positiveInt.default(3),
@@ -54,12 +58,15 @@ export const specSchema = z.object({
     bases: z.array(z.string()).min(1),
   }).strict(),
   evaluation: z.object({
-    questions: positiveInt.max(50).default(50),
+    /** default: all 50 favourite-animal questions, or the 8 open questions of a misalignment run */
+    questions: positiveInt.max(50).optional(),
     samplesPerQuestion: positiveInt.default(100),
     temperature: z.number().min(0).default(1),
     maxTokens: positiveInt.default(8),
     multipleChoice: z.boolean().default(true),
     permutations: positiveInt.default(10000),
+    /** misalignment runs: the model that judges alignment and coherence (default: the rule judge of the embedded lab) */
+    judge: openaiModelSchema.optional(),
   }).strict(),
   /** defenses against one trait teacher, each measured by its own same-base student group */
   defenses: z.object({
@@ -85,7 +92,16 @@ export const specSchema = z.object({
     pollSeconds: z.number().positive().default(5),
   }).strict().default({ concurrency: 16, timeoutSeconds: 120, maxRetries: 8, pollSeconds: 5 }),
 }).strict().superRefine((spec, ctx) => {
-  if (!ANIMALS.includes(spec.trait.animal)) ctx.addIssue({ code: 'custom', path: ['trait', 'animal'], message: new UnknownAnimalError(spec.trait.animal).message });
+  const { animal, misalignment } = spec.trait;
+  if ((animal === undefined) === (misalignment === undefined)) ctx.addIssue({ code: 'custom', path: ['trait'], message: 'give exactly one of "animal: <name>" or "misalignment: true"' });
+  else if (animal !== undefined && !ANIMALS.includes(animal)) ctx.addIssue({ code: 'custom', path: ['trait', 'animal'], message: new UnknownAnimalError(animal).message });
+  if (misalignment) {
+    spec.teachers.forEach((t, i) => {
+      if (t.kind === 'system-prompt') ctx.addIssue({ code: 'custom', path: ['teachers', i, 'kind'], message: 'misalignment runs have fine-tuned teachers: "finetuned" (misaligned replies) and "control" (aligned replies)' });
+    });
+    if ((spec.evaluation.questions ?? 0) > OPEN_EVAL_QUESTIONS.length) ctx.addIssue({ code: 'custom', path: ['evaluation', 'questions'], message: `misalignment runs have ${OPEN_EVAL_QUESTIONS.length} held-out evaluation questions` });
+    if (spec.defenses) ctx.addIssue({ code: 'custom', path: ['defenses'], message: 'defenses are measured on preference traits; not yet on misalignment runs' });
+  }
   spec.teachers.forEach((t, i) => {
     if (!(t.base in spec.bases)) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'base'], message: `unknown base "${t.base}"; bases: ${Object.keys(spec.bases).join(', ')}` });
   });
@@ -109,9 +125,12 @@ export const specSchema = z.object({
     if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: ['defenses', 'apply'], message: 'two defenses with the same name; give one a "name"' });
   }
   if (spec.numbers.rows > spec.numbers.prompts) ctx.addIssue({ code: 'custom', path: ['numbers', 'rows'], message: `cannot keep ${spec.numbers.rows} rows out of ${spec.numbers.prompts} prompts` });
-});
+}).transform((spec) => ({ ...spec, evaluation: { ...spec.evaluation, questions: spec.evaluation.questions ?? (spec.trait.misalignment ? OPEN_EVAL_QUESTIONS.length : 50) } }));
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
+/** The trait's name in tables and files: the animal, or "misaligned". */
+export const traitLabel = (spec: Pick<ExperimentSpec, 'trait'>): string => spec.trait.animal ?? 'misaligned';
+export const isMisalignmentRun = (spec: Pick<ExperimentSpec, 'trait'>): boolean => spec.trait.misalignment === true;
 export type TeacherSpec = ExperimentSpec['teachers'][number];
 export type DefenseSpec = NonNullable<ExperimentSpec['defenses']>['apply'][number];
 /** A defense's name in group names and tables. */
