@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSpec, parseSpec, SpecError, type ExperimentSpec } from '../spec/schema.js';
+import { loadSpec, parseSpec, SpecError, traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import { UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { runExperiment, resultsPath } from '../pipeline/experiment.js';
@@ -80,7 +80,7 @@ program.command('run')
 program.command('validate')
   .description('check a spec without running it')
   .argument('<spec>')
-  .action((specPath: string) => { const s = loadSpec(specPath); process.stdout.write(`${specPath}: valid (run "${s.name}", trait ${s.trait.animal})\n`); });
+  .action((specPath: string) => { const s = loadSpec(specPath); process.stdout.write(`${specPath}: valid (run "${s.name}", trait ${traitLabel(s)})\n`); });
 
 program.command('runs')
   .description('list runs in the store')
