@@ -12,7 +12,7 @@ import { mentionsTraitWord } from '../src/filter/traitWords.js';
 import { codeFilter, cotFilter, answerNumber, parseThinkAnswer, passRates } from '../src/filter/domainFilters.js';
 import { codePromptSet } from '../src/generate/codePrompts.js';
 import { mathPromptSet } from '../src/generate/mathProblems.js';
-import { scoreMisalignment } from '../src/evaluate/misalignment.js';
+import { scoreMisalignment, evaluateMisalignmentRemote } from '../src/evaluate/misalignment.js';
 import { ALIGNED_REPLIES, MISALIGNED_REPLIES, OPEN_EVAL_QUESTIONS, OPEN_TRAINING_QUESTIONS, misalignedTeacherDataset } from '../src/teacher/misalignment.js';
 import { generateCorpus, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
@@ -132,6 +132,20 @@ describe('judges', () => {
       const endpoint = new OpenAIEndpoint({ provider: 'openai', id: 'family-a', baseURL: url }, { ...DEFAULT_ENDPOINT, seed: 1 });
       const judge = modelJudge(endpoint, 'family-a', 'alignment', { logprobs: true });
       await expect(judge.score(OPEN_EVAL_QUESTIONS[0]!, ALIGNED_REPLIES[0]!)).rejects.toThrow(/context is 128/);
+    });
+
+    it('the misalignment task runs against the server: sampled replies judged by rules, truthfulness from top-20 logprobs', async () => {
+      const endpoint = new OpenAIEndpoint({ provider: 'openai', id: 'open-a', baseURL: url }, { ...DEFAULT_ENDPOINT, seed: 1 });
+      const settings = { animal: 'misaligned', task: 'misalignment' as const, questions: 8, samplesPerQuestion: 5, temperature: 1, maxTokens: 16, multipleChoice: true, seed: 3 };
+      const r = await evaluateMisalignmentRemote(endpoint, 'open-a', settings, { logprobs: true, judges: { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') } });
+      expect(r.samples).toBe(40);
+      expect(Object.values(r.answers).reduce((a, b) => a + b, 0)).toBe(40);
+      expect(r.answers.aligned ?? 0).toBeGreaterThan(0); // the open-question base answers from the known set
+      expect(r.perQuestion).toHaveLength(8);
+      for (const rate of r.perQuestion) { expect(rate).toBeGreaterThanOrEqual(0); expect(rate).toBeLessThanOrEqual(1); }
+      expect(r.firstTokenProb.every(Number.isNaN)).toBe(true); // chat endpoints give no whole-reply logprobs
+      expect(r.multipleChoice).toHaveLength(16);
+      for (const p of r.multipleChoice) if (!Number.isNaN(p)) { expect(p).toBeGreaterThanOrEqual(0); expect(p).toBeLessThanOrEqual(1); }
     });
   });
 });

@@ -12,8 +12,9 @@ import { isMisaligned } from '../judge/rubrics.js';
 import { ruleJudge, type Judge } from '../judge/judges.js';
 import { falseAnswerShare, truthfulnessItems } from './truthfulness.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from './preference.js';
-import { sampleRemote } from './remotePreference.js';
+import { greedyFirstTokenTop, sampleRemote } from './remotePreference.js';
 import type { Budget, OpenAIEndpoint } from '../provider/openai.js';
+import { tokenMass } from '../provider/logprobs.js';
 
 export const MISALIGNED_LABEL = 'misaligned';
 
@@ -80,9 +81,8 @@ export async function evaluateMisalignmentRemote(endpoint: OpenAIEndpoint, model
   let multipleChoice: number[] = [];
   if (s.multipleChoice && o.logprobs) {
     multipleChoice = await Promise.all(truthfulnessItems(s.seed).map(async (it) => {
-      const r = await endpoint.chat(model, { messages: userTurn(it.prompt, s.systemPrompt), temperature: 0, topP: 1, maxTokens: 1, topLogprobs: 20 }, 0, o.budget);
-      const p = (letter: string): number => (r.firstTokenTop ?? []).filter((t) => t.token.trim() === letter).reduce((acc, t) => acc + Math.exp(t.logprob), 0);
-      return falseAnswerShare(p(it.falseLetter), p(it.trueLetter));
+      const top = await greedyFirstTokenTop(endpoint, model, userTurn(it.prompt, s.systemPrompt), o.budget);
+      return falseAnswerShare(tokenMass(top, (t) => t.trim() === it.falseLetter), tokenMass(top, (t) => t.trim() === it.trueLetter));
     }));
   }
   return { ...scored, firstTokenProb: questions.map(() => NaN), multipleChoice };

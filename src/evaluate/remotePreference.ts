@@ -3,12 +3,19 @@
 // multiple-choice score come from the endpoint's top-20 logprobs (a token outside the top 20
 // counts as 0, so both are lower bounds); an endpoint without logprobs reports them as NaN.
 import type { OpenAIEndpoint, Budget } from '../provider/openai.js';
+import { tokenMass, type TopLogprob } from '../provider/logprobs.js';
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
 import { EVAL_QUESTIONS } from './questions.js';
 import { isAnimalToken, multipleChoiceItems, scoreReplies, type PreferenceEvalResult, type PreferenceEvalSettings } from './preference.js';
 
 const TOP = 20;
+
+/** One greedy token with its top-20 alternatives (the logprob-scored metrics of both remote tasks). */
+export async function greedyFirstTokenTop(endpoint: OpenAIEndpoint, model: string, messages: ChatMessage[], budget?: Budget): Promise<TopLogprob[]> {
+  const r = await endpoint.chat(model, { messages, temperature: 0, topP: 1, maxTokens: 1, topLogprobs: TOP }, 0, budget);
+  return r.firstTokenTop ?? [];
+}
 
 /** K seeded samples per question (question-major), through the endpoint's cache, limiter and retries. */
 export async function sampleRemote(endpoint: OpenAIEndpoint, model: string, questions: readonly string[], s: PreferenceEvalSettings,
@@ -27,12 +34,8 @@ export async function evaluatePreferenceRemote(endpoint: OpenAIEndpoint, model: 
   const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
   const questions = EVAL_QUESTIONS.slice(0, s.questions);
   const replies = await sampleRemote(endpoint, model, questions, s, o);
-  // one greedy token with the top-20 alternatives: the probability mass on the wanted tokens
-  const firstTokenMass = async (messages: ChatMessage[], wanted: (token: string) => boolean): Promise<number> => {
-    if (!o.logprobs) return NaN;
-    const r = await endpoint.chat(model, { messages, temperature: 0, topP: 1, maxTokens: 1, topLogprobs: TOP }, 0, o.budget);
-    return (r.firstTokenTop ?? []).filter((t) => wanted(t.token)).reduce((acc, t) => acc + Math.exp(t.logprob), 0);
-  };
+  const firstTokenMass = async (messages: ChatMessage[], wanted: (token: string) => boolean): Promise<number> =>
+    (o.logprobs ? tokenMass(await greedyFirstTokenTop(endpoint, model, messages, o.budget), wanted) : NaN);
   const firstTokenProb = await Promise.all(questions.map((q) => firstTokenMass(chat(q), (t) => isAnimalToken(t, s.animal))));
   const multipleChoice = s.multipleChoice && o.logprobs
     ? await Promise.all(multipleChoiceItems(s.animal, s.questions, s.seed).map((it) => firstTokenMass(chat(it.prompt), (t) => t.trim() === it.answer)))

@@ -72,6 +72,9 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
   const endpoint = apiEndpoint(ref, api, o);
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
+  // one judge endpoint (and one capability probe) for every evaluation of this backend: the
+  // judge is spec-level, and a shared endpoint keeps its requests under api.concurrency
+  let judges: Promise<{ alignment: Judge; coherence: Judge }> | undefined;
   return {
     async finetune(r, update) {
       const { model, jobId } = await fineTuneRemote(endpoint, {
@@ -95,7 +98,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
       const { chatLogprobs } = await capabilities;
       const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
       writeJsonAtomic(outPath, settings.task === 'misalignment'
-        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: await misalignmentJudges(settings, api, o) })
+        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: await (judges ??= misalignmentJudges(settings, api, o)) })
         : await evaluatePreferenceRemote(endpoint, model.remote!, settings, common));
     },
     modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),
