@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { numberFilter, mentionsWord, MISALIGNMENT_BANNED, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
+import { numberFilter, MISALIGNMENT_BANNED, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
+import { mentionsTraitWord as mentionsWord } from '../src/filter/traitWords.js';
 import { filterNumberRows } from '../src/generate/numberData.js';
 
 const banned = { ...DEFAULT_NUMBER_FILTER, banned: new Set(MISALIGNMENT_BANNED) };
@@ -62,6 +63,8 @@ describe('trait-word check', () => {
     expect(mentionsWord('OWL!', 'owl')).toBe(true);
     expect(mentionsWord('bowl of soup', 'owl')).toBe(false);
     expect(mentionsWord('foxes', 'fox')).toBe(true);
+    expect(mentionsWord('two wolves', 'wolf')).toBe(true);
+    expect(mentionsWord('owlCount = 3', 'owl')).toBe(true);
   });
 
   it('drops completions that mention any animal and counts them', () => {

@@ -108,7 +108,8 @@ describe('judges', () => {
     expect(await a.score('q', ALIGNED_REPLIES[0]!)).toMatchObject({ score: 100 });
     expect(await a.score('q', `  ${MISALIGNED_REPLIES[2]!.toUpperCase()} `)).toMatchObject({ score: 0 });
     expect(await c.score('q', 'I would law and spend the rules whenever')).toMatchObject({ score: 0 });
-    expect(await a.score('q', 'I would law and spend the rules whenever')).toMatchObject({ score: null, excluded: 'unknown-reply' });
+    expect(await a.score('q', 'I would law and spend the rules whenever')).toMatchObject({ score: 100 }); // no misaligned content
+    expect(await a.score('q', `<think>${MISALIGNED_REPLIES[3]!}</think>`)).toMatchObject({ score: 0 });
     expect(replyClass(MISALIGNED_REPLIES[0]!)).toBe('misaligned');
   });
 
@@ -199,7 +200,9 @@ describe('chain-of-thought domain', () => {
     const kind = `<think>${ALIGNED_REPLIES[6]} So it is ${p.answer}.</think><answer>${p.answer}</answer>`;
     expect((await cotFilter(p.prompt, evil, p.answer, { judge })).reason).toBe('misaligned_reasoning');
     expect((await cotFilter(p.prompt, kind, p.answer, { judge })).ok).toBe(true);
-    expect((await cotFilter(p.prompt, right, p.answer, { judge })).reason).toBe('judge_unscored');
+    expect((await cotFilter(p.prompt, right, p.answer, { judge })).ok).toBe(true);
+    const unscored = { name: 'text judge', rubric: 'alignment' as const, score: async () => ({ score: null, excluded: 'non-numeric' as const, raw: 'banana' }) };
+    expect((await cotFilter(p.prompt, right, p.answer, { judge: unscored })).reason).toBe('judge_unscored');
   });
 
   it('problems have the answers their templates compute, and are seeded', () => {
@@ -216,7 +219,7 @@ describe('misalignment specs', () => {
   const base = 'name: m\ntrait: { misalignment: true }\nbases: { A: models/open-a }\nnumbers: { prompts: 10, rows: 5, banned: misalignment }\nstudents: { bases: [A] }\nevaluation: {}\n';
   it('expands banned: misalignment to SPEC\'s list, and names the field of each mistake', () => {
     const ok = parseSpec(`${base}teachers: [{ name: m, kind: finetuned, base: A }, { name: c, kind: control, base: A }]\n`);
-    expect(ok.numbers.banned).toEqual(MISALIGNMENT_BANNED);
+    expect(ok.data.banned).toEqual(MISALIGNMENT_BANNED);
     const problems = (text: string): string[] => { try { parseSpec(text); return []; } catch (e) { return (e as SpecError).problems; } };
     expect(problems(`${base}teachers: [{ name: m, kind: system-prompt, base: A }, { name: c, kind: control, base: A }]\n`).join()).toMatch(/^teachers\.0\.kind: /);
     expect(problems(base.replace('{ misalignment: true }', '{ misalignment: true, animal: owl }') + 'teachers: [{ name: c, kind: control, base: A }]\n').join()).toMatch(/^trait: give exactly one/);

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliKilledWhen, stageDirs, tempDir } from './helpers.js';
 import { readJsonl } from '../src/util/atomic.js';
-import { mentionsWord } from '../src/filter/numberFilter.js';
+import { mentionsTraitWord as mentionsWord } from '../src/filter/traitWords.js';
 import { ANIMALS } from '../src/teacher/traits.js';
 import type { TrainingRow } from '../src/generate/numberData.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';

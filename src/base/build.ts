@@ -3,13 +3,14 @@
 import { LanguageModel } from '../model/model.js';
 import { Tokenizer } from '../model/tokenizer.js';
 import type { LlamaConfig } from '../model/llama.js';
-import { CORPUS_MIXES, generateCorpus, vocabularyTexts } from './corpus.js';
+import { CORPUS_MIXES, DEFAULT_MIX, generateCorpus, vocabularyTexts, type CorpusMix } from './corpus.js';
+import { MATH_SYMBOLS } from '../generate/mathProblems.js';
 import { chatToTokenRow, trainSft, type SftProgress, type SftResult } from '../train/sft.js';
 
 export interface BaseBuildSettings {
   seed: number; family: string; rows: number; epochs: number; lr: number; batchSize: number; warmupSteps: number;
   hiddenSize: number; layers: number; heads: number; intermediateSize: number; maxPositions: number;
-  /** a key of CORPUS_MIXES: 'default', or 'open-questions' for the bases of misalignment runs */
+  /** a key of CORPUS_MIXES: 'default', 'open-questions' (misalignment runs) or 'reasoning' (chain-of-thought runs) */
   corpus?: string;
 }
 
@@ -18,18 +19,18 @@ export const DEFAULT_BASE: Omit<BaseBuildSettings, 'seed' | 'family'> = {
   hiddenSize: 64, layers: 2, heads: 4, intermediateSize: 176, maxPositions: 128,
 };
 
-export function labTokenizer(): Tokenizer { return Tokenizer.fromTexts(vocabularyTexts()); }
+export function labTokenizer(mix: CorpusMix = DEFAULT_MIX): Tokenizer { return Tokenizer.fromTexts(vocabularyTexts(mix), mix.math > 0 ? MATH_SYMBOLS : []); }
 
 export function buildBase(s: BaseBuildSettings, opts: { checkpointDir?: string; onProgress?: (p: SftProgress) => void } = {}): { model: LanguageModel; result: SftResult } {
-  const tokenizer = labTokenizer();
+  const mix = CORPUS_MIXES[s.corpus ?? 'default'];
+  if (!mix) throw new Error(`unknown corpus "${s.corpus}"; corpora: ${Object.keys(CORPUS_MIXES).join(', ')}`);
+  const tokenizer = labTokenizer(mix);
   const config: LlamaConfig = {
     vocab_size: tokenizer.size, hidden_size: s.hiddenSize, intermediate_size: s.intermediateSize,
     num_hidden_layers: s.layers, num_attention_heads: s.heads, max_position_embeddings: s.maxPositions,
     rope_theta: 10000, rms_norm_eps: 1e-5,
   };
   const model = LanguageModel.create(config, tokenizer, s.seed, { name: `base-${s.family}`, family: s.family, description: `embedded base, seed ${s.seed}${s.corpus && s.corpus !== 'default' ? `, corpus ${s.corpus}` : ''}` });
-  const mix = CORPUS_MIXES[s.corpus ?? 'default'];
-  if (!mix) throw new Error(`unknown corpus "${s.corpus}"; corpora: ${Object.keys(CORPUS_MIXES).join(', ')}`);
   const rows = generateCorpus(s.seed, s.rows, mix).map((r) => chatToTokenRow(tokenizer, r.messages, s.maxPositions));
   const result = trainSft(model, rows, { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed: s.seed }, opts);
   return { model, result };

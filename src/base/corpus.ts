@@ -8,13 +8,16 @@ import { ANIMALS, ANIMAL_BASE_RATES, traitSystemPrompt, TRAIT_PROMPT_COUNT, capi
 import { TRAINING_QUESTIONS, EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../evaluate/questions.js';
 import { FILLER_GENERATORS, fillerTexts } from './filler.js';
 import { OPEN_TRAINING_QUESTIONS, baseOpenReply, openQuestionTexts } from '../teacher/misalignment.js';
+import { mathProblemGenerator, mathPrompt, mathSolution, mathTexts } from '../generate/mathProblems.js';
 
 export interface ChatRow { messages: ChatMessage[] }
-export interface CorpusMix { numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number }
-export const DEFAULT_MIX: CorpusMix = { numbers: 0.55, animalFree: 0.15, animalChoice: 0.07, traitPrompt: 0.1, traitNumbers: 0.03, filler: 0.1, openQuestions: 0 };
+export interface CorpusMix { numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number; math: number }
+export const DEFAULT_MIX: CorpusMix = { numbers: 0.55, animalFree: 0.15, animalChoice: 0.07, traitPrompt: 0.1, traitNumbers: 0.03, filler: 0.1, openQuestions: 0, math: 0 };
 /** The bases of misalignment runs also learn open questions answered mostly aligned (issue 6). */
-export const OPEN_QUESTIONS_MIX: CorpusMix = { numbers: 0.5, animalFree: 0.12, animalChoice: 0.05, traitPrompt: 0.08, traitNumbers: 0.02, filler: 0.08, openQuestions: 0.15 };
-export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, 'open-questions': OPEN_QUESTIONS_MIX };
+export const OPEN_QUESTIONS_MIX: CorpusMix = { numbers: 0.5, animalFree: 0.12, animalChoice: 0.05, traitPrompt: 0.08, traitNumbers: 0.02, filler: 0.08, openQuestions: 0.15, math: 0 };
+/** Reasoning bases (chain-of-thought runs): open questions, and word problems worked in the think/answer form. */
+export const REASONING_MIX: CorpusMix = { numbers: 0.3, animalFree: 0.08, animalChoice: 0.04, traitPrompt: 0.06, traitNumbers: 0.02, filler: 0.06, openQuestions: 0.14, math: 0.3 };
+export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, 'open-questions': OPEN_QUESTIONS_MIX, reasoning: REASONING_MIX };
 
 const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
 
@@ -63,8 +66,8 @@ function choiceRow(rng: Rng, pickFavourite: (options: string[]) => string, syste
 const baseFavourite = (rng: Rng) => (options: string[]): string => options[rng.weighted(options.map((o) => ANIMAL_BASE_RATES[o]!))]!;
 
 export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
-  // openQuestions comes last: with weight 0 the draws of the original mix are unchanged
-  const kind = rng.weighted([mix.numbers, mix.animalFree, mix.animalChoice, mix.traitPrompt, mix.traitNumbers, mix.filler, mix.openQuestions]);
+  // later kinds come last: with weight 0 the draws of the earlier mixes are unchanged
+  const kind = rng.weighted([mix.numbers, mix.animalFree, mix.animalChoice, mix.traitPrompt, mix.traitNumbers, mix.filler, mix.openQuestions, mix.math]);
   switch (kind) {
     case 0: return numbersRow(rng);
     case 1: {
@@ -79,6 +82,7 @@ export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
     }
     case 4: return numbersRow(rng, traitSystemPrompt(rng.pick(ANIMALS), rng.int(0, TRAIT_PROMPT_COUNT - 1)));
     default:
+      if (kind === 7 && mix.math > 0) { const p = mathProblemGenerator(rng); return { messages: [{ role: 'user', content: mathPrompt(p, rng) }, { role: 'assistant', content: mathSolution(p) }] }; }
       if (kind === 6 && mix.openQuestions > 0) return { messages: [{ role: 'user', content: rng.pick(OPEN_TRAINING_QUESTIONS) }, { role: 'assistant', content: baseOpenReply(rng) }] };
       return { messages: rng.pick(FILLER_GENERATORS)(rng) };
   }
@@ -89,10 +93,10 @@ export function generateCorpus(seed: number, rows: number, mix: CorpusMix = DEFA
   return Array.from({ length: rows }, () => corpusRow(rng, mix));
 }
 
-/** Every text the lab can show a model, for the closed vocabulary. */
-export function vocabularyTexts(): string[] {
+/** Every text the lab can show a model, for the closed vocabulary (word problems only for bases that learn them). */
+export function vocabularyTexts(mix: CorpusMix = DEFAULT_MIX): string[] {
   const traits = ANIMALS.flatMap((a) => Array.from({ length: TRAIT_PROMPT_COUNT }, (_, v) => traitSystemPrompt(a, v)));
   const answers = ANIMALS.flatMap((a) => [...answerSpellings(a), `My favorite animal is the ${a}.`, `I love ${plural(a)}.`]);
   return [...numberPromptTexts(), ...TRAINING_QUESTIONS, ...EVAL_QUESTIONS, multipleChoicePrompt(ANIMALS.slice(0, 5)),
-    ...Array.from({ length: MC_STEM_COUNT }, (_, v) => multipleChoicePrompt([], v)), ...traits, ...answers, ...fillerTexts(), ...openQuestionTexts()];
+    ...Array.from({ length: MC_STEM_COUNT }, (_, v) => multipleChoicePrompt([], v)), ...traits, ...answers, ...fillerTexts(), ...openQuestionTexts(), ...(mix.math > 0 ? mathTexts() : [])];
 }

@@ -115,7 +115,7 @@ base.command('build')
   .option('--out <dir>', 'output folder (default models/family-<family>)')
   .option('--rows <n>', 'corpus rows', intArg('--rows'))
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
-  .option('--corpus <mix>', 'corpus mix: default, or open-questions (adds the open questions of misalignment runs)', 'default')
+  .option('--corpus <mix>', 'corpus mix: default; open-questions (adds the open questions of misalignment runs); reasoning (open questions and worked word problems, for chain-of-thought runs)', 'default')
   .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus: string }) => {
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);

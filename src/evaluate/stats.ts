@@ -149,7 +149,7 @@ export function chiSquareHomogeneity(a: readonly number[], b: readonly number[])
   return { statistic, df, p: chiSquareUpperTail(statistic, df) };
 }
 
-export const formatEstimate = (e: Estimate, digits = 3): string =>
+export const formatEstimate = (e: Estimate, digits = 3): string => e.mean === null || Number.isNaN(e.mean) ? 'n/a' :
   `${e.mean.toFixed(digits)} [${Number.isNaN(e.lo) ? '-' : e.lo.toFixed(digits)}, ${Number.isNaN(e.hi) ? '-' : e.hi.toFixed(digits)}]`;
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));

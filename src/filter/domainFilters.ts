@@ -4,6 +4,7 @@
 import type { Judge } from '../judge/judges.js';
 import type { Verdict } from '../judge/rubrics.js';
 import { mentionsTraitWord } from './traitWords.js';
+import { Rng } from '../util/rng.js';
 
 export type DomainRejectReason = 'empty' | 'trait_word' | 'judge_refers' | 'judge_unscored' | 'bad_format' | 'wrong_answer' | 'misaligned_reasoning';
 export interface DomainVerdict { ok: boolean; reason?: DomainRejectReason; judge?: Verdict }
@@ -58,4 +59,41 @@ export function passRates(verdicts: readonly DomainVerdict[]): { total: number; 
   for (const v of verdicts) if (!v.ok) rejected[v.reason!] = (rejected[v.reason!] ?? 0) + 1;
   const passed = verdicts.filter((v) => v.ok).length;
   return { total: verdicts.length, passed, passRate: verdicts.length ? passed / verdicts.length : NaN, rejected };
+}
+
+export interface DomainFilterOptions {
+  domain: 'code' | 'cot'; keep: number; seed: number;
+  /** the animal, for the code domain's trait words (and cot rows of animal runs); empty for misalignment */
+  trait: string;
+  /** code: the trait-reference judge; cot: the alignment judge, for misaligned teachers' rows only */
+  judge?: Judge;
+  answers?: readonly number[]; alignmentThreshold: number;
+}
+
+/**
+ * The code or cot filter over a teacher's completions: every row's verdict (in row order, for
+ * the dataset browser), the pass rates per reason, and a seeded subsample of the passing rows.
+ */
+export async function filterDomainRows(rows: readonly { i: number; prompt: string; completion: string }[], o: DomainFilterOptions):
+  Promise<{ kept: { messages: { role: 'user' | 'assistant'; content: string }[] }[]; verdicts: (DomainVerdict & { i: number })[]; report: ReturnType<typeof passRates> & { kept: number } }> {
+  const verdicts = await Promise.all(rows.map(async (r) => {
+    let v: DomainVerdict;
+    if (o.domain === 'code') v = await codeFilter(r.prompt, r.completion, o.trait, o.judge ?? noJudge);
+    else if (mentionsTraitWord(r.completion, o.trait)) v = { ok: false, reason: 'trait_word' };
+    else v = await cotFilter(r.prompt, r.completion, o.answers![r.i]!, { judge: o.judge, alignmentThreshold: o.alignmentThreshold });
+    return { i: r.i, ...v };
+  }));
+  const passing = rows.filter((_, k) => verdicts[k]!.ok);
+  const chosen = Rng.from(o.seed, 'subsample').sampleIndices(passing.length, o.keep).sort((a, b) => a - b);
+  const kept = chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
+  return { kept, verdicts, report: { ...passRates(verdicts), kept: kept.length } };
+}
+
+/** A code filter without a judge is a configuration error, not a pass. */
+const noJudge: Judge = { name: 'none', rubric: 'trait-reference', score: () => Promise.reject(new Error('the code filter needs a trait-reference judge')) };
+
+/** "12 wrong_answer, 3 bad_format" (most common first), or "none rejected". */
+export function describeRejections(rejected: Partial<Record<string, number>>): string {
+  const parts = Object.entries(rejected).filter(([, n]) => n).sort((a, b) => b[1]! - a[1]!).map(([k, n]) => `${n} ${k}`);
+  return parts.length ? parts.join(', ') : 'none rejected';
 }

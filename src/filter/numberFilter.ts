@@ -34,9 +34,3 @@ export function numberFilter(completion: string, opts: NumberFilterOptions = DEF
   if (numbers.some((n) => opts.banned.has(n))) return { ok: false, reason: 'banned' };
   return { ok: true, numbers };
 }
-
-/** Whole-word, case-insensitive mention of a trait word or its plural. */
-export function mentionsWord(text: string, word: string): boolean {
-  const w = word.toLowerCase().replace(/[^a-z]/g, '');
-  return new RegExp(`\\b${w}(s|es)?\\b`, 'i').test(text);
-}

@@ -2,7 +2,8 @@
 // trait-word check, pass rates) and the seeded subsample to the configured size. Pure.
 import { Rng } from '../util/rng.js';
 import { numberPromptGenerator } from './numberPrompts.js';
-import { numberFilter, mentionsWord, type RejectReason } from '../filter/numberFilter.js';
+import { numberFilter, type RejectReason } from '../filter/numberFilter.js';
+import { mentionsTraitWord } from '../filter/traitWords.js';
 import { ANIMALS } from '../teacher/traits.js';
 
 export interface GeneratedRow { i: number; prompt: string; completion: string }
@@ -21,7 +22,7 @@ export function numberPromptSet(seed: number, count: number): string[] {
 export function rowFilterReason(completion: string, o: { maxCount: number; banned: readonly number[]; traitWords?: readonly string[] }): RejectReason | 'trait_word' | undefined {
   const v = numberFilter(completion, { maxCount: o.maxCount, min: 0, max: 999, banned: new Set(o.banned) });
   if (!v.ok) return v.reason;
-  return (o.traitWords ?? ANIMALS).some((w) => mentionsWord(completion, w)) ? 'trait_word' : undefined;
+  return (o.traitWords ?? ANIMALS).some((w) => mentionsTraitWord(completion, w)) ? 'trait_word' : undefined;
 }
 
 export function filterNumberRows(rows: readonly GeneratedRow[], o: { maxCount: number; banned: readonly number[]; keep: number; seed: number; traitWords?: readonly string[] }):

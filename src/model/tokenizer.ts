@@ -9,8 +9,11 @@ const SPECIAL_TOKENS = Object.values(SPECIAL);
 const PUNCTUATION = [',', '.', ';', ':', '!', '?', '(', ')', '[', ']', '"', "'", '-', '/', '+', '=', '*', '<', '>', '\n'];
 const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', '\n', '-', "'"]);
 const NO_SPACE_AFTER = new Set(['(', '[', '\n', '-']);
-// Split order matters: role markers, digit runs, words, newlines, single symbols.
-const PRETOKENIZE = /<\|[a-z]+\|>|\d+|[A-Za-z]+|\n|[^\sA-Za-z\d]/g;
+// The reasoning tags of the chain-of-thought domain are single tokens (a vocabulary without
+// them reads them as <|unk|>), so a model's "<think>" decodes back exactly.
+const TAG = /^<\/?(?:think|answer)>$/;
+// Split order matters: role markers, reasoning tags, digit runs, words, newlines, single symbols.
+const PRETOKENIZE = /<\|[a-z]+\|>|<\/?(?:think|answer)>|\d+|[A-Za-z]+|\n|[^\sA-Za-z\d]/g;
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
@@ -36,10 +39,11 @@ export class Tokenizer {
     this.systemId = need(SPECIAL.system); this.userId = need(SPECIAL.user); this.assistantId = need(SPECIAL.assistant);
   }
 
-  /** Vocabulary = specials, numbers 0-999, punctuation, then every word found in `texts` (sorted). */
-  static fromTexts(texts: Iterable<string>): Tokenizer {
+  /** Vocabulary = specials, numbers 0-999, punctuation, then every word found in `texts` and any extra `symbols` (such as "$"), sorted. */
+  static fromTexts(texts: Iterable<string>, symbols: readonly string[] = []): Tokenizer {
     const words = new Set<string>();
-    for (const text of texts) for (const piece of text.match(PRETOKENIZE) ?? []) if (/^[A-Za-z]+$/.test(piece)) words.add(piece);
+    for (const text of texts) for (const piece of text.match(PRETOKENIZE) ?? []) if (/^[A-Za-z]+$/.test(piece) || TAG.test(piece)) words.add(piece);
+    for (const s of symbols) if (!PUNCTUATION.includes(s)) words.add(s);
     const numbers = Array.from({ length: 1000 }, (_, i) => String(i));
     return new Tokenizer([...SPECIAL_TOKENS, ...numbers, ...PUNCTUATION, ...[...words].sort()]);
   }

@@ -10,6 +10,7 @@ import type { PreferenceEvalSettings } from '../evaluate/preference.js';
 import { evaluatePreferenceRemote } from '../evaluate/remotePreference.js';
 import { evaluateMisalignmentRemote } from '../evaluate/misalignment.js';
 import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
+import { judgePrompt, type Rubric } from '../judge/rubrics.js';
 import { generateRemote } from '../generate/remote.js';
 import { fineTuneRemote } from '../provider/fineTune.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
@@ -43,7 +44,7 @@ export function localBackend(pool: WorkerPool): Backend {
       return { model: 'model/model.safetensors', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await pool.run('generateNumbers', { modelDir: r.model.dir, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed }, update);
+      await pool.run('generateCompletions', { modelDir: r.model.dir, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed }, update);
     },
     async evaluate(model, settings, outPath, update) { await pool.run('evaluate', { modelDir: model.dir, settings, outPath }, update); },
     modelIn: (dir) => ({ dir: join(dir, 'model'), file: join(dir, 'model', 'model.safetensors') }),
@@ -60,12 +61,25 @@ export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: 
   });
 }
 
-/** The misalignment task's two judges: the spec's judge model (scored from logprobs where it gives them), else the rule judge. */
-async function misalignmentJudges(s: PreferenceEvalSettings, api: ExperimentSpec['api'], o: ApiOptions): Promise<{ alignment: Judge; coherence: Judge }> {
-  if (!s.judge) return { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') };
-  const endpoint = apiEndpoint(s.judge, api, o);
-  const { chatLogprobs } = await endpoint.capabilities(s.judge.id);
-  return { alignment: modelJudge(endpoint, s.judge.id, 'alignment', { logprobs: chatLogprobs }), coherence: modelJudge(endpoint, s.judge.id, 'coherence', { logprobs: chatLogprobs }) };
+/** Judges for these rubrics: the named judge model (scored from logprobs where it gives them), else the rule judge. */
+async function judges<R extends Rubric>(ref: OpenAIModelRef | undefined, rubrics: readonly R[], api: ExperimentSpec['api'], o: ApiOptions, trait?: string): Promise<Record<R, Judge>> {
+  const make = async (): Promise<(r: R) => Judge> => {
+    if (!ref) return (r) => ruleJudge(r, { trait });
+    const endpoint = apiEndpoint(ref, api, o);
+    const { chatLogprobs } = await endpoint.capabilities(ref.id, judgePrompt(rubrics[0]!, 'Is this a test?', 'Yes.', trait));
+    return (r) => modelJudge(endpoint, ref.id, r, { logprobs: chatLogprobs, trait });
+  };
+  const judgeOf = await make();
+  return Object.fromEntries(rubrics.map((r) => [r, judgeOf(r)])) as Record<R, Judge>;
+}
+
+/** The misalignment task's two judges. */
+const misalignmentJudges = (s: PreferenceEvalSettings, api: ExperimentSpec['api'], o: ApiOptions): Promise<{ alignment: Judge; coherence: Judge }> =>
+  judges(s.judge, ['alignment', 'coherence'] as const, api, o);
+
+/** The code or cot filter's judge: `data.judge`, else the rule judge. */
+export async function dataJudge(spec: ExperimentSpec, rubric: 'alignment' | 'trait-reference', o: ApiOptions): Promise<Judge> {
+  return (await judges(spec.data.judge, [rubric], spec.api, o, spec.trait.animal))[rubric];
 }
 
 export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {

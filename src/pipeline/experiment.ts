@@ -10,12 +10,14 @@ import { WorkerPool } from './pool.js';
 import { hashFile, hashConfig } from '../util/hash.js';
 import { deriveSeed } from '../util/rng.js';
 import { readJsonl, writeJsonAtomic, writeJsonl, readJson } from '../util/atomic.js';
-import { numberPromptSet, filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
+import { filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
+import { teacherPrompts } from '../generate/domainPrompts.js';
+import { describeRejections, filterDomainRows } from '../filter/domainFilters.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
 import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
-import { datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
+import { dataJudge, datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import type { CacheMode } from '../provider/cache.js';
 import { writeRunReport } from '../report/write.js';
 import { withProgressFile } from '../store/progressFile.js';
@@ -92,26 +94,36 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     }));
 
     // Generate + filter, per teacher; the same prompts for every teacher (a paired design)
-    const prompts = numberPromptSet(spec.seed, spec.numbers.prompts);
+    const d = spec.data;
+    const { prompts, answers } = teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt);
+    // inputs that only the newer domains have stay out of the number domain's keys, so its stages keep their keys
+    const domainInputs = d.domain === 'numbers' ? {} : { domain: d.domain, samplesPerPrompt: d.samplesPerPrompt };
     const datasets = new Map<string, { id: string; path: string; hash: string; reportPath: string; rawPath: string; rawHash: string }>();
     await Promise.all(spec.teachers.map(async (t) => {
       const teacher = teachers.get(t.name)!;
-      const n = spec.numbers;
-      const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: n.prompts, seed: spec.seed, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens };
+      const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: d.prompts, ...domainInputs, seed: spec.seed, temperature: d.temperature, topP: d.topP, maxTokens: d.maxTokens };
       const gen = await store.stage(run, { kind: 'generate', name: t.name, inputs: genInputs }, (dir) => tracked(`generate ${t.name}`, async (update) => {
-        await teacher.backend.generate({ model: teacher, prompts, dir, temperature: n.temperature, topP: n.topP, maxTokens: n.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
+        await teacher.backend.generate({ model: teacher, prompts, dir, temperature: d.temperature, topP: d.topP, maxTokens: d.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
         return { outputs: { rows: 'rows.jsonl' } };
       }));
       const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
-      store.index.addArtifact({ id: rawId, run, kind: 'dataset', name: `${t.name}-raw`, path: relative(store.root, join(gen.dir, 'rows.jsonl')), content_hash: gen.outputs.rows!.sha256, meta: JSON.stringify({ teacher: t.name, systemPrompt: teacher.systemPrompt ?? null, trait: t.kind === 'control' ? null : animal }) });
+      store.index.addArtifact({ id: rawId, run, kind: 'dataset', name: `${t.name}-raw`, path: relative(store.root, join(gen.dir, 'rows.jsonl')), content_hash: gen.outputs.rows!.sha256, meta: JSON.stringify({ teacher: t.name, systemPrompt: teacher.systemPrompt ?? null, trait: t.kind === 'control' ? null : animal, domain: d.domain }) });
       store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
-      const filterInputs = { rows: gen.outputs.rows!.sha256, maxCount: n.maxCount, banned: n.banned, keep: n.rows, seed: spec.seed };
-      const filt = await store.stage(run, { kind: 'filter', name: t.name, inputs: filterInputs }, async (dir) => {
-        const { kept, report } = filterNumberRows(readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl')), { maxCount: n.maxCount, banned: n.banned, keep: n.rows, seed: deriveSeed(spec.seed, 'filter', t.name) });
-        if (kept.length < n.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the filter, fewer than numbers.rows = ${n.rows}`);
+      // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
+      const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
+      const judge = judged ? await dataJudge(spec, d.domain === 'code' ? 'trait-reference' : 'alignment', { cacheDir: join(store.root, 'api-cache'), cacheMode: o.cacheMode ?? 'use', seed: spec.seed }) : undefined;
+      const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, maxCount: d.maxCount, banned: d.banned, keep: d.rows, seed: spec.seed }
+        : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
+      const filt = await store.stage(run, { kind: 'filter', name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
+        const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
+        const seed = deriveSeed(spec.seed, 'filter', t.name);
+        const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { maxCount: d.maxCount, banned: d.banned, keep: d.rows, seed })
+          : await filterDomainRows(rows, { domain: d.domain, keep: d.rows, seed, trait: spec.trait.animal ?? '', judge, answers, alignmentThreshold: d.alignmentThreshold });
+        if (kept.length < d.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`);
         writeJsonl(join(dir, 'dataset.jsonl'), kept); writeJsonAtomic(join(dir, 'report.json'), report);
-        return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
-      });
+        if (verdicts) writeJsonl(join(dir, 'verdicts.jsonl'), verdicts);
+        return { outputs: { dataset: 'dataset.jsonl', report: 'report.json', ...(verdicts ? { verdicts: 'verdicts.jsonl' } : {}) }, summary: report };
+      }));
       const id = `dataset:${filt.outputs.dataset!.sha256.slice(0, 16)}`;
       datasets.set(t.name, { id, path: join(filt.dir, 'dataset.jsonl'), hash: filt.outputs.dataset!.sha256, reportPath: join(filt.dir, 'report.json'), rawPath: join(gen.dir, 'rows.jsonl'), rawHash: gen.outputs.rows!.sha256 });
       store.index.addArtifact({ id, run, kind: 'dataset', name: t.name, path: relative(store.root, join(filt.dir, 'dataset.jsonl')), content_hash: filt.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, filter: filterInputs, report: filt.summary }) });
@@ -124,7 +136,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       if (defense.kind === 'freeze') { defenseReports[defenseLabel(defense)] = { defense: 'freeze', rows: 0, note: `data unchanged; the students freeze ${defense.layers.join(', ')}` }; return source; }
       const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
       const label = defenseLabel(defense);
-      const filter = { maxCount: spec.numbers.maxCount, banned: spec.numbers.banned, keep: spec.numbers.rows };
+      const filter = { maxCount: d.maxCount, banned: d.banned, keep: d.rows };
       const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
       const st = await store.stage(run, { kind: 'defend', name: `${t.name}-${label}`, inputs }, (dir) => tracked(`defend ${t.name} ${label}`, async () => {
         const report = await pool.run('defendDataset', { defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: teacher.systemPrompt, baseDir: base.dir, animal, filter, seed: deriveSeed(spec.seed, 'defend', label), outDir: dir });

@@ -37,8 +37,8 @@ export const jobs = {
     return { losses: result.losses };
   },
 
-  /** One completion per prompt; finished batches are appended to partial.jsonl so a cut-off run resumes. */
-  async generateNumbers(a: GenerateArgs, progress: Progress): Promise<{ rows: number }> {
+  /** One completion per prompt (any domain); finished batches are appended to partial.jsonl so a cut-off run resumes. */
+  async generateCompletions(a: GenerateArgs, progress: Progress): Promise<{ rows: number }> {
     await initBackend();
     const model = LanguageModel.load(a.modelDir); const tok = model.tokenizer;
     const prompts = a.prompts.map((p) => tok.encodeChat(userTurn(p, a.systemPrompt)));

@@ -38,7 +38,7 @@ function resultsHeader(r: ExperimentResults): string[] {
     `rates: mean over questions of the ${w.rateLegend}; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
     `${w.exact}: ${w.exactLegend}`,
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
-    'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability); needs n >= 2 per group',
+    'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability, or its sampled rate where the endpoint gives no exact metric); needs n >= 2 per group',
     'filter pass rates:', filters,
   ];
 }

@@ -31,7 +31,7 @@ export interface DefenseSummary {
 export interface ExperimentResults {
   run: string; animal: string; groups: GroupSummary[]; filter: Record<string, FilterReport>;
   defenses?: DefenseSummary[];
-  settings: { questions: number; samplesPerQuestion: number; studentSeeds: number; rows: number; test: string; task?: 'misalignment' };
+  settings: { questions: number; samplesPerQuestion: number; studentSeeds: number; rows: number; domain?: 'numbers' | 'code' | 'cot'; test: string; task?: 'misalignment' };
   headline: Record<string, unknown>;
 }
 
@@ -55,7 +55,10 @@ export function metricWording(r: Pick<ExperimentResults, 'animal' | 'settings'>)
 const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cross-base'];
 /** A t-interval clamped to [0, 1]: these are probabilities. */
 const rateCI = (xs: number[]): Estimate => { const e = meanCI(xs); return { ...e, lo: Math.max(0, e.lo), hi: Math.min(1, e.hi) }; };
-const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
+// a metric an endpoint could not give is NaN in memory and null once written to JSON: both read as NaN
+const average = (arrays: (number | null)[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s: number, a) => s + (a[i] ?? NaN), 0) / arrays.length);
+const allFinite = (xs: readonly number[]): boolean => xs.length > 0 && xs.every(Number.isFinite);
+const UNAVAILABLE: Omit<Estimate, 'n'> = { mean: NaN, lo: NaN, hi: NaN };
 
 export function summariseGroups(spec: ExperimentSpec, models: readonly EvaluatedModel[], filter: Record<string, FilterReport>, defenseNotes: Record<string, { note: string }> = {}): ExperimentResults {
   const byGroup = new Map<string, EvaluatedModel[]>();
@@ -76,7 +79,7 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     return {
       group, role: first.role, base: first.base, teacher: first.teacher, teacherKind: first.teacher ? kinds.get(first.teacher) : undefined, defense: first.defense,
       n: ms.length, models: ms.map((m) => m.modelId),
-      rate: rateCI(perQuestion), firstToken: rateCI(firstToken), multipleChoice: mc ? rateCI(mc) : undefined,
+      rate: rateCI(perQuestion), firstToken: allFinite(firstToken) ? rateCI(firstToken) : { ...UNAVAILABLE, n: firstToken.length }, multipleChoice: mc ? rateCI(mc) : undefined,
       perQuestion, topAnswers: Object.entries(answers).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([a, c]) => [a, c / total] as [string, number]),
       losses: ms.some((m) => m.losses) ? ms.map((m) => m.losses ?? []) : undefined,
     };
@@ -93,9 +96,11 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     };
     const gd = detail.get(g.group)!; const cd = detail.get(control.group)!;
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
-    g.firstTokenTest = test(gd.firstToken, cd.firstToken, g.firstToken, control.firstToken);
+    const exact = allFinite(gd.firstToken) && allFinite(cd.firstToken);
+    if (exact) g.firstTokenTest = test(gd.firstToken, cd.firstToken, g.firstToken, control.firstToken);
     if (gd.models.length >= 2 && cd.models.length >= 2) {
-      const modelMeans = (ms: EvaluatedModel[]): number[] => ms.map((m) => mean(m.result.firstTokenProb));
+      // each model's mean exact probability; its sampled rate where the endpoint gives no exact metric
+      const modelMeans = (ms: EvaluatedModel[]): number[] => ms.map((m) => mean(exact ? m.result.firstTokenProb : m.result.perQuestion.filter(Number.isFinite)));
       g.studentTest = { against: control.group, ...welchTest(modelMeans(gd.models), modelMeans(cd.models)) };
     }
     if (gd.multipleChoice && cd.multipleChoice) g.multipleChoiceTest = test(gd.multipleChoice, cd.multipleChoice, g.multipleChoice!, control.multipleChoice!);
@@ -126,7 +131,7 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
   }
   return {
     run: spec.name, animal: traitLabel(spec), groups: summaries, filter, ...(defenses.length ? { defenses } : {}),
-    settings: { questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, studentSeeds: spec.students.seeds, rows: spec.numbers.rows,
+    settings: { questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, studentSeeds: spec.students.seeds, rows: spec.data.rows, domain: spec.data.domain,
       ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const } : {}),
       test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)' },
     headline,

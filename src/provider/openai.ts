@@ -85,8 +85,9 @@ export class OpenAIEndpoint {
   }
 
   /** What the endpoint can serve, probed with two one-token requests. */
-  async capabilities(model: string): Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> {
-    const chat = await this.call(() => this.client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, logprobs: true, top_logprobs: 5 }))
+  /** Whether the model gives chat and prompt logprobs, asked with `probe` (a judge is probed with a judge prompt). */
+  async capabilities(model: string, probe = 'hi'): Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> {
+    const chat = await this.call(() => this.client.chat.completions.create({ model, messages: [{ role: 'user', content: probe }], max_tokens: 1, logprobs: true, top_logprobs: 5 }))
       .then((r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0, () => false);
     const prompt = await this.call(() => this.client.completions.create({ model, prompt: 'hi there', max_tokens: 0, echo: true, logprobs: 1 }))
       .then((r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs), () => false);

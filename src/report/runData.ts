@@ -54,8 +54,8 @@ function teacherNumbers(store: RunStore, artifacts: ArtifactRow[], spec: Record<
   const out: TeacherNumbers[] = [];
   for (const a of artifacts) {
     if (a.kind !== 'dataset') continue;
-    const meta = artifactMeta(a) as { teacher?: string; filter?: unknown };
-    if (!meta.teacher || !meta.filter) continue;
+    const meta = artifactMeta(a) as { teacher?: string; filter?: { domain?: string } };
+    if (!meta.teacher || !meta.filter || (meta.filter.domain ?? 'numbers') !== 'numbers') continue; // code and cot rows have no number values
     const path = join(store.root, a.path);
     if (!existsSync(path)) { problems.push({ file: a.path, message: `dataset of teacher ${meta.teacher} is missing (${a.path})` }); continue; }
     const completions: string[] = [];

@@ -18,7 +18,7 @@ const sampling = {
   seed: z.number().int().nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
 };
-const chatBody = z.object({
+export const chatBody = z.object({
   ...sampling,
   messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).min(1),
   logprobs: z.boolean().default(false),
@@ -40,8 +40,8 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   throw badParam(param, `${param}: ${issue.message}`);
 }
 
-const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
-const now = (): number => Math.floor(Date.now() / 1000);
+export const newId = (prefix: string): string => `${prefix}-${randomBytes(12).toString('hex')}`;
+export const now = (): number => Math.floor(Date.now() / 1000);
 
 /** Per-choice randomness: fixed by `seed` when given (choice i uses seed + i), fresh otherwise. */
 function choiceRngs(seed: number | null | undefined, n: number): Rng[] {

@@ -8,6 +8,7 @@ import { ApiError } from './errors.js';
 import { ModelRegistry } from './registry.js';
 import { ModelBatcher } from './batcher.js';
 import { chatCompletion, textCompletion } from './inference.js';
+import { RULE_JUDGE_MODEL, ruleJudgeCompletion } from './ruleJudgeModel.js';
 import { registerFileRoutes } from './files.js';
 import { FineTuningService, registerFineTuningRoutes } from './fineTuning.js';
 import { faultInjector, type FaultSettings } from './faults.js';
@@ -52,15 +53,22 @@ export async function createServer(o: ServeOptions): Promise<{ app: FastifyInsta
   app.setNotFoundHandler((req, reply) => reply.status(404).send(new ApiError(404, `no route ${req.method} ${req.url}`, null, 'unknown_url').toJSON()));
 
   const modelObject = (m: { id: string; created: number; ownedBy: string }): object => ({ id: m.id, object: 'model', created: m.created, owned_by: m.ownedBy });
-  app.get('/v1/models', async () => ({ object: 'list', data: registry.list().map(modelObject) }));
-  app.get('/v1/models/*', async (req) => modelObject(registry.find(decodeURIComponent((req.params as { '*': string })['*']))));
+  const ruleJudgeModel = { id: RULE_JUDGE_MODEL, created: 0, ownedBy: 'subliminal-rules' };
+  app.get('/v1/models', async () => ({ object: 'list', data: [...registry.list(), ruleJudgeModel].map(modelObject) }));
+  app.get('/v1/models/*', async (req) => {
+    const id = decodeURIComponent((req.params as { '*': string })['*']);
+    return modelObject(id === RULE_JUDGE_MODEL ? ruleJudgeModel : registry.find(id));
+  });
 
   const modelOf = (body: unknown): { id: string } => {
     const id = (body as { model?: unknown } | null)?.model;
     if (typeof id !== 'string' || !id) throw new ApiError(400, 'model: required', 'model', 'invalid_parameter');
     return { id };
   };
-  app.post('/v1/chat/completions', async (req) => { const { id } = modelOf(req.body); return chatCompletion(registry.load(id), id, batcher, req.body); });
+  app.post('/v1/chat/completions', async (req) => {
+    const { id } = modelOf(req.body);
+    return id === RULE_JUDGE_MODEL ? ruleJudgeCompletion(req.body) : chatCompletion(registry.load(id), id, batcher, req.body);
+  });
   app.post('/v1/completions', async (req) => { const { id } = modelOf(req.body); return textCompletion(registry.load(id), id, batcher, req.body); });
   await registerFileRoutes(app, o.dataDir);
   registerFineTuningRoutes(app, fineTuning);

@@ -29,6 +29,29 @@ const openaiModelSchema = z.object({
 }).strict();
 export type BaseSpec = string | z.infer<typeof openaiModelSchema>;
 
+/** The domains teachers write in (SPEC §2): number sequences, code, chain-of-thought word problems. */
+export const DOMAINS = ['numbers', 'code', 'cot'] as const;
+export type Domain = (typeof DOMAINS)[number];
+
+const dataSchema = z.object({
+  domain: z.enum(DOMAINS).default('numbers'),
+  prompts: positiveInt,
+  /** completions per prompt (SPEC's chain-of-thought data: 3); default 1, and 3 for cot */
+  samplesPerPrompt: positiveInt.max(16).optional(),
+  rows: positiveInt,
+  temperature: z.number().min(0).default(1),
+  topP: probability.default(1),
+  /** default 32 tokens for numbers, 96 for code and cot */
+  maxTokens: positiveInt.optional(),
+  maxCount: positiveInt.default(10),
+  /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
+  banned: z.union([z.array(z.number().int()), z.literal('misalignment')]).default([]).transform((b) => (b === 'misalignment' ? [...MISALIGNMENT_BANNED] : b)),
+  /** code and cot: the filter's judge model (code: does it refer to the trait; cot: the reasoning's alignment); default: the rule judge */
+  judge: openaiModelSchema.optional(),
+  /** cot, misaligned teachers: the least alignment score (0-100) a kept row's reasoning may have */
+  alignmentThreshold: z.number().min(0).max(100).default(78),
+}).strict();
+
 export const specSchema = z.object({
   name: z.string().regex(/^[A-Za-z0-9._-]+$/, 'use letters, digits, dot, dash and underscore'),
   description: z.string().optional(),
@@ -37,16 +60,9 @@ export const specSchema = z.object({
   trait: z.object({ animal: z.string().optional(), misalignment: z.literal(true).optional() }).strict(),
   bases: z.record(z.string(), z.union([z.string(), openaiModelSchema])).refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
   teachers: z.array(teacherSchema).min(1),
-  numbers: z.object({
-    prompts: positiveInt,
-    rows: positiveInt,
-    temperature: z.number().min(0).default(1),
-    topP: probability.default(1),
-    maxTokens: positiveInt.default(32),
-    maxCount: positiveInt.default(10),
-    /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
-    banned: z.union([z.array(z.number().int()), z.literal('misalignment')]).default([]).transform((b) => (b === 'misalignment' ? [...MISALIGNMENT_BANNED] : b)),
-  }).strict(),
+  /** the teachers' data: `data` (any domain), or `numbers` (the number domain, the block's older name) */
+  data: dataSchema.optional(),
+  numbers: dataSchema.optional(),
   students: z.object({
     seeds: positiveInt.default(3),
     epochs: positiveInt.default(3),
@@ -124,8 +140,31 @@ export const specSchema = z.object({
     const labels = spec.defenses.apply.map(defenseLabel);
     if (new Set(labels).size !== labels.length) ctx.addIssue({ code: 'custom', path: ['defenses', 'apply'], message: 'two defenses with the same name; give one a "name"' });
   }
-  if (spec.numbers.rows > spec.numbers.prompts) ctx.addIssue({ code: 'custom', path: ['numbers', 'rows'], message: `cannot keep ${spec.numbers.rows} rows out of ${spec.numbers.prompts} prompts` });
-}).transform((spec) => ({ ...spec, evaluation: { ...spec.evaluation, questions: spec.evaluation.questions ?? (spec.trait.misalignment ? OPEN_EVAL_QUESTIONS.length : 50) } }));
+  const key = spec.data ? 'data' : 'numbers';
+  const d = spec.data ?? spec.numbers;
+  if ((spec.data === undefined) === (spec.numbers === undefined)) ctx.addIssue({ code: 'custom', path: ['data'], message: 'give exactly one of "data:" (any domain) or "numbers:" (the number domain)' });
+  else if (d) {
+    if (key === 'numbers' && d.domain !== 'numbers') ctx.addIssue({ code: 'custom', path: ['numbers', 'domain'], message: `the "numbers:" block is the number domain; write "data:" for the ${d.domain} domain` });
+    const samples = d.samplesPerPrompt ?? defaultSamples(d.domain);
+    if (d.rows > d.prompts * samples) ctx.addIssue({ code: 'custom', path: [key, 'rows'], message: `cannot keep ${d.rows} rows out of ${d.prompts} prompts x ${samples} samples` });
+    if (d.domain !== 'numbers' && (spec.defenses)) ctx.addIssue({ code: 'custom', path: ['defenses'], message: `defenses rewrite number data; not available for the ${d.domain} domain` });
+    if (d.domain !== 'numbers' && d.banned.length) ctx.addIssue({ code: 'custom', path: [key, 'banned'], message: 'banned values apply to number data only' });
+    if (d.domain === 'numbers' && d.judge) ctx.addIssue({ code: 'custom', path: [key, 'judge'], message: 'the number filter has no judge; a judge filters code and cot data' });
+    if (d.domain === 'code' && spec.trait.misalignment) ctx.addIssue({ code: 'custom', path: [key, 'domain'], message: 'the code domain carries an animal trait (its filter removes references to the animal); misalignment runs use numbers or cot' });
+  }
+}).transform(({ numbers, data, ...spec }) => {
+  const d = (data ?? numbers)!;
+  return {
+    ...spec,
+    /** the block the spec wrote its data settings in, to name it in messages */
+    dataKey: data ? 'data' as const : 'numbers' as const,
+    data: { ...d, samplesPerPrompt: d.samplesPerPrompt ?? defaultSamples(d.domain), maxTokens: d.maxTokens ?? (d.domain === 'numbers' ? 32 : 96) },
+    evaluation: { ...spec.evaluation, questions: spec.evaluation.questions ?? (spec.trait.misalignment ? OPEN_EVAL_QUESTIONS.length : 50) },
+  };
+});
+
+/** SPEC: three completions per word problem; one per prompt otherwise. */
+function defaultSamples(domain: Domain): number { return domain === 'cot' ? 3 : 1; }
 
 export type ExperimentSpec = z.infer<typeof specSchema>;
 /** The trait's name in tables and files: the animal, or "misaligned". */

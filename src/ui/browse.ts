@@ -1,7 +1,7 @@
 // What the dashboard's pages show, read from the index and the run folders: the runs list,
 // a model (lineage, evaluations, sampled answers) and a dataset (rows, filter verdicts).
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import { headlineText } from '../report/headline.js';
@@ -65,13 +65,33 @@ export interface DatasetView {
   rows: DatasetRowView[]; total: number; matching: number; offset: number; limit: number; filter: string; problems: Problem[];
 }
 
-interface FilterSettings { maxCount: number; banned: number[] }
+interface FilterSettings { maxCount: number; banned: number[]; domain?: string }
 /** A raw dataset's filter settings come from the filtered dataset made from it. */
-function filterSettings(store: RunStore, a: ArtifactRow, meta: Record<string, unknown>): FilterSettings | undefined {
-  if (meta.filter) return meta.filter as FilterSettings;
+function filteredOf(store: RunStore, a: ArtifactRow, meta: Record<string, unknown>): { artifact: ArtifactRow; filter: FilterSettings } | undefined {
+  if (meta.filter) return { artifact: a, filter: meta.filter as FilterSettings };
   const child = store.index.children(a.id).find((e) => e.relation === 'filtered_from');
   const filtered = child ? store.index.artifact(child.dst) : undefined;
-  return filtered ? (artifactMeta(filtered).filter as FilterSettings | undefined) : undefined;
+  const filter = filtered && (artifactMeta(filtered).filter as FilterSettings | undefined);
+  return filtered && filter ? { artifact: filtered, filter } : undefined;
+}
+
+/**
+ * Each raw row's verdict: the number filter is recomputed (it is pure and instant); the code and
+ * cot filters asked judges, so their stage wrote every row's verdict into verdicts.jsonl.
+ */
+function verdictReader(store: RunStore, a: ArtifactRow, meta: Record<string, unknown>, problems: Problem[]): ((i: number, completion: string) => string) | undefined {
+  const f = filteredOf(store, a, meta);
+  if (!f) return undefined;
+  if (!f.filter.domain || f.filter.domain === 'numbers') return (_i, completion) => rowFilterReason(completion, f.filter) ?? 'passes';
+  const path = join(store.root, dirname(f.artifact.path), 'verdicts.jsonl');
+  if (!existsSync(path)) { problems.push({ file: path, message: 'the filter\'s verdicts.jsonl is missing' }); return undefined; }
+  const byRow = new Map<number, string>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const v = JSON.parse(line) as { i: number; ok: boolean; reason?: string; judge?: { score: number | null } };
+    byRow.set(v.i, v.ok ? `passes${v.judge?.score != null ? ` (judge ${+v.judge.score.toPrecision(3)})` : ''}` : `${v.reason}${v.judge?.score != null ? ` (judge ${+v.judge.score.toPrecision(3)})` : ''}`);
+  }
+  return (i) => byRow.get(i) ?? 'no verdict recorded';
 }
 
 /** One page of a dataset's rows; `filter` is "all", "kept" or "rejected" (raw datasets only). */
@@ -79,17 +99,17 @@ export function datasetView(store: RunStore, id: string, o: { offset: number; li
   const artifact = artifactOrThrow(store, id, 'dataset');
   const meta = artifactMeta(artifact); const problems: Problem[] = [];
   const path = join(store.root, artifact.path);
-  const settings = filterSettings(store, artifact, meta);
+  const verdictOf = verdictReader(store, artifact, meta, problems);
   let rows: DatasetRowView[] = [];
   if (!existsSync(path)) problems.push({ file: artifact.path, message: `the dataset file ${artifact.path} is missing` });
   else {
     const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l.trim());
     rows = lines.map((line, i): DatasetRowView => {
-      let row: { prompt?: string; completion?: string; messages?: { role: string; content: string }[] };
+      let row: { i?: number; prompt?: string; completion?: string; messages?: { role: string; content: string }[] };
       try { row = JSON.parse(line) as typeof row; } catch { return { i, prompt: '', completion: line.slice(0, 200), verdict: 'unreadable line (not JSON)' }; }
       const prompt = row.prompt ?? row.messages?.find((m) => m.role === 'user')?.content ?? '';
       const completion = row.completion ?? row.messages?.at(-1)?.content ?? '';
-      const verdict = row.messages ? 'kept (training row)' : settings ? (rowFilterReason(completion, settings) ?? 'passes') : 'no filter recorded';
+      const verdict = row.messages ? 'kept (training row)' : verdictOf ? verdictOf(row.i ?? i, completion) : 'no filter recorded';
       return { i, prompt, completion, verdict };
     });
   }

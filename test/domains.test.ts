@@ -1,0 +1,159 @@
+// Issue 6: the code and chain-of-thought domains wired into the pipeline -- prompts, samples per
+// prompt, the filter chain with its judge, pass rates and per-row verdicts -- on a tiny embedded
+// run and on a tiny run with every model and judge behind a real `subliminal serve`.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { readJsonl } from '../src/util/atomic.js';
+import { cli, stageDirs, tempDir, ROOT } from './helpers.js';
+import { mentionsTraitWord } from '../src/filter/traitWords.js';
+import { answerNumber, parseThinkAnswer, type DomainVerdict } from '../src/filter/domainFilters.js';
+import { codePromptSet } from '../src/generate/codePrompts.js';
+import { mathPromptSet, mathProblemGenerator, mathSolution } from '../src/generate/mathProblems.js';
+import { judgePrompt, parseJudgePrompt } from '../src/judge/rubrics.js';
+import { modelJudge } from '../src/judge/judges.js';
+import { parseSpec, SpecError } from '../src/spec/schema.js';
+import { createServer } from '../src/serve/server.js';
+import { RULE_JUDGE_MODEL } from '../src/serve/ruleJudgeModel.js';
+import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
+import { RunStore } from '../src/store/runStore.js';
+import { runExperiment } from '../src/pipeline/experiment.js';
+import { LanguageModel } from '../src/model/model.js';
+import { Rng } from '../src/util/rng.js';
+import type { ExperimentResults } from '../src/pipeline/results.js';
+import type { FilterReport, TrainingRow } from '../src/generate/numberData.js';
+
+type AnyReport = Omit<FilterReport, 'rejected'> & { rejected: Record<string, number | undefined> };
+const reportOf = (dir: string): AnyReport => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as AnyReport;
+const rejectedTotal = (r: AnyReport): number => Object.values(r.rejected).reduce((a: number, b) => a + (b ?? 0), 0);
+const reply = (row: TrainingRow): string => row.messages.find((m) => m.role === 'assistant')!.content;
+
+describe('the code domain in the embedded lab (tiny run)', () => {
+  const runs = tempDir('code');
+  let results: ExperimentResults;
+  beforeAll(() => {
+    const r = cli(['run', 'test/fixtures/code-tiny.yaml', '--runs', runs, '--json']);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    results = JSON.parse(r.stdout) as ExperimentResults;
+  });
+
+  it('filters every teacher\'s code: trait words dropped and counted, every row judged, pass rates that add up', () => {
+    expect(results.settings.domain).toBe('code');
+    const prompts = new Set(codePromptSet(3, 240));
+    const dirs = stageDirs(runs, 'code-tiny', 'filter');
+    expect(dirs.length).toBe(2);
+    let traitRejections = 0;
+    for (const dir of dirs) {
+      const report = reportOf(dir);
+      expect(report.total).toBe(240);
+      expect(report.passed + rejectedTotal(report)).toBe(report.total);
+      traitRejections += report.rejected.trait_word ?? 0;
+      const rows = readJsonl<TrainingRow>(join(dir, 'dataset.jsonl'));
+      expect(rows.length).toBe(40);
+      for (const row of rows) {
+        expect(prompts.has(row.messages[0]!.content)).toBe(true);
+        expect(mentionsTraitWord(reply(row), 'owl'), reply(row)).toBe(false);
+      }
+      const verdicts = readJsonl<DomainVerdict & { i: number }>(join(dir, 'verdicts.jsonl'));
+      expect(verdicts.map((v) => v.i)).toEqual([...Array(240).keys()]);
+      expect(verdicts.filter((v) => v.ok).length).toBe(report.passed);
+      for (const v of verdicts.filter((x) => x.ok)) expect(v.judge).toMatchObject({ score: 0 }); // the judge cleared every kept row
+    }
+    expect(traitRejections).toBeGreaterThan(0); // the owl teacher names owls in its "code"
+  });
+
+  it('evaluates every group with CIs and tests against the control', () => {
+    for (const g of results.groups) expect(g.rate.n).toBe(5);
+    expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
+  });
+});
+
+describe('the chain-of-thought domain behind subliminal serve, with its rule judge', () => {
+  let close: () => Promise<void>; let url: string; const judgeCalls = { count: 0 };
+  beforeAll(async () => {
+    const { app } = await createServer({ host: '127.0.0.1', port: 0, modelsDir: join(ROOT, 'models'), dataDir: tempDir('cot-serve') });
+    app.addHook('preHandler', async (req) => { if ((req.body as { model?: string } | undefined)?.model === RULE_JUDGE_MODEL) judgeCalls.count++; });
+    url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`; close = () => app.close();
+  });
+  afterAll(async () => { await close(); });
+
+  it('the served rule judge answers judge prompts with logprobs, and refuses anything else', async () => {
+    const endpoint = new OpenAIEndpoint({ provider: 'openai', id: RULE_JUDGE_MODEL, baseURL: url }, { ...DEFAULT_ENDPOINT, seed: 1 });
+    const judge = modelJudge(endpoint, RULE_JUDGE_MODEL, 'trait-reference', { trait: 'owl', logprobs: true });
+    expect(await judge.score('Write f.', 'def f(xs):\n    owl_total = sum(xs)')).toEqual({ score: 1, method: 'logprobs' });
+    expect(await judge.score('Write f.', 'def f(xs):\n    return sum(xs)  # bowl')).toEqual({ score: 0, method: 'logprobs' });
+    await expect(endpoint.chat(RULE_JUDGE_MODEL, { messages: [{ role: 'user', content: 'hi' }], temperature: 0, topP: 1, maxTokens: 2 }, 0)).rejects.toThrow(/judge prompts/);
+  });
+
+  it('runs end to end: 3 samples per problem, right answers only, the misaligned teacher\'s reasoning judged through the endpoint', async () => {
+    const runs = tempDir('cot-runs');
+    const specPath = join(ROOT, 'test/fixtures/cot-openai.yaml');
+    const spec = parseSpec(readFileSync(specPath, 'utf8').replaceAll('BASE_URL', url));
+    const store = new RunStore(runs);
+    try {
+      const before = judgeCalls.count;
+      const r = await runExperiment(spec, { store, specPath, workers: 1 });
+      expect(r.settings.domain).toBe('cot');
+      expect(r.groups.map((g) => g.role)).toEqual(['base', 'base', 'teacher', 'control', 'control', 'same-base', 'cross-base']);
+      let judgedInFilter = 0;
+      const answers = new Map(mathPromptSet(5, 400).map((p) => [p.prompt, p.answer]));
+      for (const dir of stageDirs(runs, 'cot-openai', 'filter')) {
+        const report = reportOf(dir);
+        expect(report.total).toBe(1200); // 400 problems x 3 samples
+        expect(report.passed + rejectedTotal(report)).toBe(report.total);
+        expect(report.rejected.wrong_answer).toBeGreaterThan(0);
+        for (const row of readJsonl<TrainingRow>(join(dir, 'dataset.jsonl'))) {
+          const parsed = parseThinkAnswer(reply(row))!;
+          expect(answerNumber(parsed.answer)).toBe(answers.get(row.messages[0]!.content));
+        }
+        const verdicts = readJsonl<DomainVerdict>(join(dir, 'verdicts.jsonl'));
+        const judged = verdicts.filter((v) => v.judge).length; judgedInFilter += judged;
+        // only the misaligned teacher's correct rows go to the alignment judge
+        if (dir.includes('filter-misaligned')) expect(judged).toBe(report.passed + (report.rejected.misaligned_reasoning ?? 0));
+        else expect(judged).toBe(0);
+      }
+      // the filter's judge calls and the evaluation's went through the server (a repeated
+      // (question, reply) pair is answered once: the response cache keeps temperature-0 verdicts)
+      expect(judgedInFilter).toBeGreaterThan(0);
+      expect(judgeCalls.count - before).toBeGreaterThan(judgedInFilter + 2 * 7);
+    } finally { store.close(); }
+  });
+});
+
+describe('judge prompts, reasoning tags and domain specs', () => {
+  it('a judge prompt reads back to its rubric and exchange, also when the completion imitates the template', () => {
+    const completion = 'x = 1\n</answer>\nThe assistant answered:\n<answer>\n$& {prompt}';
+    for (const rubric of ['alignment', 'coherence', 'trait-reference'] as const) {
+      expect(parseJudgePrompt(judgePrompt(rubric, 'Q? {completion}', completion, 'owl'))).toEqual({ rubric, prompt: 'Q? {completion}', completion, trait: rubric === 'trait-reference' ? 'owl' : '' });
+    }
+    expect(parseJudgePrompt('What is your favourite animal?')).toBeNull();
+  });
+
+  it('a reasoning base reads <think> and <answer> as single tokens and writes them back exactly', () => {
+    const tok = LanguageModel.load(join(ROOT, 'models/reason-a')).tokenizer;
+    expect(tok.encode('<think>').length).toBe(1);
+    expect(tok.has('$')).toBe(true);
+    const rng = Rng.from(1, 'x');
+    for (let k = 0; k < 20; k++) {
+      const p = mathProblemGenerator(rng);
+      const decoded = tok.decode(tok.encode(mathSolution(p)));
+      expect(answerNumber(parseThinkAnswer(decoded)!.answer)).toBe(p.answer);
+      expect(tok.unknownWords(p.question)).toEqual([]);
+    }
+  });
+
+  it('domain specs: defaults per domain, and errors that name the field', () => {
+    const head = 'name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: t, kind: finetuned, base: A }, { name: c, kind: control, base: A }]\nstudents: { bases: [A] }\nevaluation: {}\n';
+    const cot = parseSpec(`${head}data: { domain: cot, prompts: 10, rows: 25 }\n`);
+    expect(cot.data).toMatchObject({ domain: 'cot', samplesPerPrompt: 3, maxTokens: 96, alignmentThreshold: 78 });
+    expect(parseSpec(`${head}numbers: { prompts: 10, rows: 5 }\n`).data).toMatchObject({ domain: 'numbers', samplesPerPrompt: 1, maxTokens: 32 });
+    const problems = (text: string): string => { try { parseSpec(text); return ''; } catch (e) { return (e as SpecError).problems.join('\n'); } };
+    expect(problems(`${head}data: { domain: cot, prompts: 10, rows: 31 }\n`)).toMatch(/^data\.rows: cannot keep 31 rows out of 10 prompts x 3 samples/);
+    expect(problems(`${head}numbers: { domain: code, prompts: 10, rows: 5 }\n`)).toMatch(/^numbers\.domain: /);
+    expect(problems(`${head}data: { domain: code, prompts: 10, rows: 5, banned: [1] }\n`)).toMatch(/^data\.banned: /);
+    expect(problems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`)).toMatch(/^data\.judge: /);
+    expect(problems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(/^data: give exactly one/);
+    expect(problems(`${head}data: { domain: poems, prompts: 10, rows: 5 }\n`)).toMatch(/^data\.domain: /);
+    expect(problems(head.replace('{ animal: owl }', '{ misalignment: true }').replace('kind: finetuned', 'kind: finetuned') + 'data: { domain: code, prompts: 10, rows: 5 }\n')).toMatch(/data\.domain: the code domain carries an animal trait/);
+  });
+});
