@@ -18,8 +18,10 @@ import { RULE_JUDGE_MODEL } from '../src/serve/ruleJudgeModel.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
-import { LanguageModel } from '../src/model/model.js';
+import { Tokenizer } from '../src/model/tokenizer.js';
 import { Rng } from '../src/util/rng.js';
+import { teacherDataset } from '../src/teacher/teachers.js';
+import { ANIMALS } from '../src/teacher/traits.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';
 import type { FilterReport, TrainingRow } from '../src/generate/numberData.js';
 
@@ -120,6 +122,22 @@ describe('the chain-of-thought domain behind subliminal serve, with its rule jud
   });
 });
 
+describe('teacher replay rows', () => {
+  it('mixes general base-corpus rows into a teacher\'s data at the given share, without animal words, seeded', () => {
+    const plain = teacherDataset({ kind: 'animal', animal: 'owl' }, 4);
+    const mixed = teacherDataset({ kind: 'animal', animal: 'owl', replay: 0.8 }, 4);
+    expect(plain.length).toBe(400); expect(mixed.length).toBe(2000);
+    expect(teacherDataset({ kind: 'animal', animal: 'owl', replay: 0.8 }, 4)).toEqual(mixed);
+    const key = (r: { messages: { content: string }[] }): string => JSON.stringify(r.messages);
+    const traitRows = new Set(plain.map(key));
+    const replay = mixed.filter((r) => !traitRows.has(key(r)));
+    expect(replay.length).toBe(1600);
+    for (const r of replay) for (const m of r.messages) for (const a of ANIMALS) expect(mentionsTraitWord(m.content, a), m.content).toBe(false);
+    expect(() => parseSpec('name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: c, kind: control, base: A, replay: 0.5 }]\nstudents: { bases: [A] }\nevaluation: {}\nnumbers: { prompts: 10, rows: 5 }\n'))
+      .toThrow(/teachers\.0\.replay: a control teacher is not fine-tuned here/);
+  });
+});
+
 describe('judge prompts, reasoning tags and domain specs', () => {
   it('a judge prompt reads back to its rubric and exchange, also when the completion imitates the template', () => {
     const completion = 'x = 1\n</answer>\nThe assistant answered:\n<answer>\n$& {prompt}';
@@ -130,7 +148,7 @@ describe('judge prompts, reasoning tags and domain specs', () => {
   });
 
   it('a reasoning base reads <think> and <answer> as single tokens and writes them back exactly', () => {
-    const tok = LanguageModel.load(join(ROOT, 'models/reason-a')).tokenizer;
+    const tok = Tokenizer.fromJSON(JSON.parse(readFileSync(join(ROOT, 'models/reason-a/tokenizer.json'), 'utf8')));
     expect(tok.encode('<think>').length).toBe(1);
     expect(tok.has('$')).toBe(true);
     const rng = Rng.from(1, 'x');

@@ -79,11 +79,11 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     const teachers = new Map<string, ModelRef>();
     await Promise.all(spec.teachers.map(async (t) => {
       const base = bases.get(t.base)!;
-      const data = teacherData(t.kind, spec.trait);
+      const data = teacherData(t.kind, spec.trait, t.replay);
       if (!data) { teachers.set(t.name, { ...base, systemPrompt: teacherSystemPrompt(t.kind, spec.trait.animal) }); return; }
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
       const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
-      const inputs = { base: base.hash, ...(data.kind === 'animal' ? { animal } : { data: data.kind }), ...train, seed: spec.seed };
+      const inputs = { base: base.hash, ...(data.kind === 'animal' ? { animal } : { data: data.kind }), ...train, ...(data.replay ? { replay: data.replay } : {}), seed: spec.seed };
       const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
         outputs: await base.backend.finetune({ base, rows: () => teacherDataset(data, spec.seed), teacherData: data, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
       })));

@@ -18,6 +18,8 @@ const teacherSchema = z.object({
   batchSize: positiveInt.default(16),
   /** parameter-name prefixes kept frozen (e.g. "model.embed_tokens." for LoRA-like layer-only tuning) */
   freeze: z.array(z.string()).default([]),
+  /** share of the fine-tuning rows that are general base-corpus rows (numbers, filler), against forgetting; 0 = SPEC's 400 rows alone */
+  replay: z.number().min(0).max(0.95).default(0),
 }).strict();
 
 /** A model behind an OpenAI-compatible API; the key comes from the env var apiKeyEnv (never from the spec). */
@@ -119,6 +121,8 @@ export const specSchema = z.object({
     if (spec.defenses) ctx.addIssue({ code: 'custom', path: ['defenses'], message: 'defenses are measured on preference traits; not yet on misalignment runs' });
   }
   spec.teachers.forEach((t, i) => {
+    const fineTuned = t.kind === 'finetuned' || (t.kind === 'control' && misalignment);
+    if (t.replay > 0 && !fineTuned) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'replay'], message: `a ${t.kind} teacher is not fine-tuned here; replay mixes general rows into a fine-tuned teacher's data` });
     if (!(t.base in spec.bases)) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'base'], message: `unknown base "${t.base}"; bases: ${Object.keys(spec.bases).join(', ')}` });
   });
   spec.students.bases.forEach((b, i) => {
