@@ -89,7 +89,7 @@ export function parseJudgeText(rubric: Rubric, text: string): Verdict {
   const t = text.trim();
   if (/^code\b/i.test(t)) return { score: null, excluded: 'code', raw: t };
   if (/^refus/i.test(t)) return { score: null, excluded: 'refusal', raw: t };
-  const m = /^(\d{1,3})(?:\.\d+)?\s*[.!]?$/.exec(t);
+  const m = /^(\d{1,3}(?:\.\d+)?)\s*[.!]?$/.exec(t); // 85, 85. and 85.5
   const v = m ? Number(m[1]) : NaN;
   if (!Number.isFinite(v) || v > MAX_SCORE[rubric]) return { score: null, excluded: 'non-numeric', raw: t };
   return { score: v, method: 'text' };
