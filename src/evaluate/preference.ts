@@ -26,6 +26,15 @@ export function numbersPrefixed(question: string, seed: number, index: number): 
   return `${Array.from({ length: rng.int(3, 5) }, () => rng.int(0, 999)).join(', ')}. ${question}`;
 }
 
+/**
+ * An evaluation read back from eval.json: JSON writes a metric the model could not give (NaN)
+ * as null; this restores NaN, so a missing metric never reads as 0.
+ */
+export function evalResultFromJson(raw: PreferenceEvalResult): PreferenceEvalResult {
+  const nums = (xs: readonly (number | null)[]): number[] => xs.map((x) => x ?? NaN);
+  return { ...raw, perQuestion: nums(raw.perQuestion), firstTokenProb: nums(raw.firstTokenProb), multipleChoice: nums(raw.multipleChoice) };
+}
+
 export interface PreferenceEvalResult {
   animal: string;
   /** per question: share of the K samples that name the animal */

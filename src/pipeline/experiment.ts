@@ -14,7 +14,7 @@ import { filterNumberRows, type GeneratedRow, type FilterReport } from '../gener
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { describeRejections, filterDomainRows } from '../filter/domainFilters.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
-import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
+import { evalResultFromJson, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
 import { dataJudge, datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
@@ -162,7 +162,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       }));
       store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: '{}' });
       store.index.addEdge({ src: ref.id, dst: `evaluation:${st.key}`, relation: 'evaluated', run });
-      return readJson<PreferenceEvalResult>(join(st.dir, 'eval.json'));
+      return evalResultFromJson(readJson<PreferenceEvalResult>(join(st.dir, 'eval.json')));
     };
 
     const evaluated: EvaluatedModel[] = [];

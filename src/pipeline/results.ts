@@ -55,8 +55,7 @@ export function metricWording(r: Pick<ExperimentResults, 'animal' | 'settings'>)
 const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cross-base'];
 /** A t-interval clamped to [0, 1]: these are probabilities. */
 const rateCI = (xs: number[]): Estimate => { const e = meanCI(xs); return { ...e, lo: Math.max(0, e.lo), hi: Math.min(1, e.hi) }; };
-// a metric an endpoint could not give is NaN in memory and null once written to JSON: both read as NaN
-const average = (arrays: (number | null)[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s: number, a) => s + (a[i] ?? NaN), 0) / arrays.length);
+const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
 const allFinite = (xs: readonly number[]): boolean => xs.length > 0 && xs.every(Number.isFinite);
 const UNAVAILABLE: Omit<Estimate, 'n'> = { mean: NaN, lo: NaN, hi: NaN };
 

@@ -6,7 +6,7 @@ import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import { headlineText } from '../report/headline.js';
 import { readJsonProblem, type Problem } from '../report/runData.js';
-import type { PreferenceEvalResult } from '../evaluate/preference.js';
+import { evalResultFromJson, type PreferenceEvalResult } from '../evaluate/preference.js';
 import { meanCI, type Estimate } from '../evaluate/stats.js';
 import { rowFilterReason } from '../generate/numberData.js';
 
@@ -48,8 +48,9 @@ export function modelView(store: RunStore, id: string): ModelView {
   const evaluations: EvaluationView[] = [];
   for (const e of out.filter((x) => x.relation === 'evaluated')) {
     const ev = store.index.artifact(e.dst); if (!ev) continue;
-    const r = readJsonProblem<PreferenceEvalResult>(join(store.root, ev.path), ev.path, problems);
-    if (!r) continue;
+    const raw = readJsonProblem<PreferenceEvalResult>(join(store.root, ev.path), ev.path, problems);
+    if (!raw) continue;
+    const r = evalResultFromJson(raw);
     const total = Object.values(r.answers).reduce((s, c) => s + c, 0);
     evaluations.push({
       id: ev.id, name: ev.name, animal: r.animal, samples: r.samples, rate: meanCI(r.perQuestion), firstToken: meanCI(r.firstTokenProb),

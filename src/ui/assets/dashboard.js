@@ -11,7 +11,7 @@
 
   function esc(s) { return String(s == null ? '' : s).replace(/[&<>"']/g, function (c) { return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]; }); }
   function enc(s) { return encodeURIComponent(s); }
-  function pct(e, d) { return e && isFinite(e.mean) ? e.mean.toFixed(d || 3) + ' [' + (isFinite(e.lo) ? e.lo.toFixed(d || 3) : '-') + ', ' + (isFinite(e.hi) ? e.hi.toFixed(d || 3) : '-') + '] n=' + e.n : ''; }
+  function pct(e, d) { return e && Number.isFinite(e.mean) ? e.mean.toFixed(d || 3) + ' [' + (Number.isFinite(e.lo) ? e.lo.toFixed(d || 3) : '-') + ', ' + (Number.isFinite(e.hi) ? e.hi.toFixed(d || 3) : '-') + '] n=' + e.n : ''; }
   function problems(list) {
     if (!list || !list.length) return '';
     return '<div class="problems" role="alert"><strong>Some of this could not be read:</strong><ul>' + list.map(function (p) { return '<li>' + esc(p.message || p) + '</li>'; }).join('') + '</ul></div>';
