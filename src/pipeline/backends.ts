@@ -61,34 +61,37 @@ export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: 
   });
 }
 
-/** Judges for these rubrics: the named judge model (scored from logprobs where it gives them), else the rule judge. */
-async function judges<R extends Rubric>(ref: OpenAIModelRef | undefined, rubrics: readonly R[], api: ExperimentSpec['api'], o: ApiOptions, trait?: string): Promise<Record<R, Judge>> {
-  const make = async (): Promise<(r: R) => Judge> => {
-    if (!ref) return (r) => ruleJudge(r, { trait });
-    const endpoint = apiEndpoint(ref, api, o);
-    const { chatLogprobs } = await endpoint.capabilities(ref.id, judgePrompt(rubrics[0]!, 'Is this a test?', 'Yes.', trait));
-    return (r) => modelJudge(endpoint, ref.id, r, { logprobs: chatLogprobs, trait });
+/** Makes a judge for a rubric: a model behind an endpoint, or (no model named) the rule judge. */
+export type JudgeFactory = (ref: OpenAIModelRef | undefined, rubric: Rubric, trait?: string) => Promise<Judge>;
+
+/**
+ * A run's judges, made on first use with one endpoint and one capability probe per judge model,
+ * so every judge request of the run -- the filters' and the evaluations', for every base --
+ * shares that model's api.concurrency and cache.
+ */
+export function runJudges(api: ExperimentSpec['api'], o: ApiOptions): JudgeFactory {
+  const endpoints = new Map<string, Promise<{ endpoint: OpenAIEndpoint; logprobs: boolean }>>();
+  return async (ref, rubric, trait) => {
+    if (!ref) return ruleJudge(rubric, { trait });
+    const key = JSON.stringify([ref.baseURL ?? null, ref.id, ref.apiKeyEnv ?? null]);
+    let made = endpoints.get(key);
+    if (!made) {
+      made = (async () => {
+        const endpoint = apiEndpoint(ref, api, o);
+        const { chatLogprobs } = await endpoint.capabilities(ref.id, judgePrompt(rubric, 'Is this a test?', 'Yes.', trait));
+        return { endpoint, logprobs: chatLogprobs };
+      })();
+      endpoints.set(key, made);
+    }
+    const { endpoint, logprobs } = await made;
+    return modelJudge(endpoint, ref.id, rubric, { logprobs, trait });
   };
-  const judgeOf = await make();
-  return Object.fromEntries(rubrics.map((r) => [r, judgeOf(r)])) as Record<R, Judge>;
 }
 
-/** The misalignment task's two judges. */
-const misalignmentJudges = (s: PreferenceEvalSettings, api: ExperimentSpec['api'], o: ApiOptions): Promise<{ alignment: Judge; coherence: Judge }> =>
-  judges(s.judge, ['alignment', 'coherence'] as const, api, o);
-
-/** The code or cot filter's judge: `data.judge`, else the rule judge. */
-export async function dataJudge(spec: ExperimentSpec, rubric: 'alignment' | 'trait-reference', o: ApiOptions): Promise<Judge> {
-  return (await judges(spec.data.judge, [rubric], spec.api, o, spec.trait.animal))[rubric];
-}
-
-export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
+export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions, judgeOf: JudgeFactory): Backend {
   const endpoint = apiEndpoint(ref, api, o);
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
-  // one judge endpoint (and one capability probe) for every evaluation of this backend: the
-  // judge is spec-level, and a shared endpoint keeps its requests under api.concurrency
-  let judges: Promise<{ alignment: Judge; coherence: Judge }> | undefined;
   return {
     async finetune(r, update) {
       const { model, jobId } = await fineTuneRemote(endpoint, {
@@ -112,7 +115,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
       const { chatLogprobs } = await capabilities;
       const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
       writeJsonAtomic(outPath, settings.task === 'misalignment'
-        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: await (judges ??= misalignmentJudges(settings, api, o)) })
+        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: { alignment: await judgeOf(settings.judge, 'alignment'), coherence: await judgeOf(settings.judge, 'coherence') } })
         : await evaluatePreferenceRemote(endpoint, model.remote!, settings, common));
     },
     modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),

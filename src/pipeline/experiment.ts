@@ -17,7 +17,7 @@ import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/tea
 import { evalResultFromJson, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
-import { dataJudge, datasetRows, localBackend, openaiBackend, type Backend, type ModelRef as BackendModelRef } from './backends.js';
+import { datasetRows, localBackend, openaiBackend, runJudges, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import type { CacheMode } from '../provider/cache.js';
 import { writeRunReport } from '../report/write.js';
 import { withProgressFile } from '../store/progressFile.js';
@@ -55,6 +55,8 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   };
   // one backend per API base; the response cache is shared by the whole store
   const backends = new Map<string, Backend>();
+  const apiOptions = { cacheDir: join(store.root, 'api-cache'), cacheMode: o.cacheMode ?? 'use', seed: spec.seed } as const;
+  const judgeOf = runJudges(spec.api, apiOptions); // filter and evaluation judges share one endpoint per judge model
   const tracked = <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => trackedTask(progress, label, fn);
 
   return runLifecycle(store, run, pool, async () => {
@@ -67,7 +69,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
         const dir = resolveModelDir(b, o.specPath); const hash = await hashFile(join(dir, 'model.safetensors'));
         ref = { id: `model:${hash.slice(0, 16)}`, dir, hash, backend: local };
       } else {
-        const backend = openaiBackend(b, spec.api, { cacheDir: join(store.root, 'api-cache'), cacheMode: o.cacheMode ?? 'use', seed: spec.seed });
+        const backend = openaiBackend(b, spec.api, apiOptions, judgeOf);
         backends.set(name, backend);
         const hash = hashConfig({ baseURL: b.baseURL ?? null, model: b.id });
         ref = { id: `model:${hash.slice(0, 16)}`, dir: b.baseURL ?? 'https://api.openai.com/v1', remote: b.id, hash, backend };
@@ -111,12 +113,13 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
       // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
       const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
-      const judge = judged ? await dataJudge(spec, d.domain === 'code' ? 'trait-reference' : 'alignment', { cacheDir: join(store.root, 'api-cache'), cacheMode: o.cacheMode ?? 'use', seed: spec.seed }) : undefined;
       const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, maxCount: d.maxCount, banned: d.banned, keep: d.rows, seed: spec.seed }
         : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
       const filt = await store.stage(run, { kind: 'filter', name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
         const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
         const seed = deriveSeed(spec.seed, 'filter', t.name);
+        // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
+        const judge = judged ? await judgeOf(d.judge, d.domain === 'code' ? 'trait-reference' : 'alignment', spec.trait.animal) : undefined;
         const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { maxCount: d.maxCount, banned: d.banned, keep: d.rows, seed })
           : await filterDomainRows(rows, { domain: d.domain, keep: d.rows, seed, trait: spec.trait.animal ?? '', judge, answers, alignmentThreshold: d.alignmentThreshold });
         if (kept.length < d.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`);
