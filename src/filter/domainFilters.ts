@@ -4,7 +4,7 @@
 import type { Judge } from '../judge/judges.js';
 import type { Verdict } from '../judge/rubrics.js';
 import { mentionsTraitWord } from './traitWords.js';
-import { Rng } from '../util/rng.js';
+import { subsampleTrainingRows, type TrainingRow } from '../generate/numberData.js';
 
 export type DomainRejectReason = 'empty' | 'trait_word' | 'judge_refers' | 'judge_unscored' | 'bad_format' | 'wrong_answer' | 'misaligned_reasoning';
 export interface DomainVerdict { ok: boolean; reason?: DomainRejectReason; judge?: Verdict }
@@ -75,7 +75,7 @@ export interface DomainFilterOptions {
  * the dataset browser), the pass rates per reason, and a seeded subsample of the passing rows.
  */
 export async function filterDomainRows(rows: readonly { i: number; prompt: string; completion: string }[], o: DomainFilterOptions):
-  Promise<{ kept: { messages: { role: 'user' | 'assistant'; content: string }[] }[]; verdicts: (DomainVerdict & { i: number })[]; report: ReturnType<typeof passRates> & { kept: number } }> {
+  Promise<{ kept: TrainingRow[]; verdicts: (DomainVerdict & { i: number })[]; report: ReturnType<typeof passRates> & { kept: number } }> {
   const verdicts = await Promise.all(rows.map(async (r) => {
     let v: DomainVerdict;
     if (o.domain === 'code') v = await codeFilter(r.prompt, r.completion, o.trait, o.judge ?? noJudge);
@@ -83,9 +83,7 @@ export async function filterDomainRows(rows: readonly { i: number; prompt: strin
     else v = await cotFilter(r.prompt, r.completion, o.answers![r.i]!, { judge: o.judge, alignmentThreshold: o.alignmentThreshold });
     return { i: r.i, ...v };
   }));
-  const passing = rows.filter((_, k) => verdicts[k]!.ok);
-  const chosen = Rng.from(o.seed, 'subsample').sampleIndices(passing.length, o.keep).sort((a, b) => a - b);
-  const kept = chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
+  const kept = subsampleTrainingRows(rows.filter((_, k) => verdicts[k]!.ok), o.keep, o.seed);
   return { kept, verdicts, report: { ...passRates(verdicts), kept: kept.length } };
 }
 

@@ -33,7 +33,12 @@ export function filterNumberRows(rows: readonly GeneratedRow[], o: { maxCount: n
     const reason = rowFilterReason(r.completion, o);
     if (reason) rejected[reason] = (rejected[reason] ?? 0) + 1; else passing.push(r);
   }
-  const chosen = Rng.from(o.seed, 'subsample').sampleIndices(passing.length, o.keep).sort((a, b) => a - b);
-  const kept = chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
+  const kept = subsampleTrainingRows(passing, o.keep, o.seed);
   return { kept, report: { total: rows.length, passed: passing.length, passRate: rows.length ? passing.length / rows.length : 0, kept: kept.length, rejected } };
+}
+
+/** A seeded subsample of `keep` passing rows, in their original order, as user/assistant training rows (every domain's filter ends here). */
+export function subsampleTrainingRows(passing: readonly { prompt: string; completion: string }[], keep: number, seed: number): TrainingRow[] {
+  const chosen = Rng.from(seed, 'subsample').sampleIndices(passing.length, keep).sort((a, b) => a - b);
+  return chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
 }

@@ -11,9 +11,10 @@ const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', '\n', '
 const NO_SPACE_AFTER = new Set(['(', '[', '\n', '-']);
 // The reasoning tags of the chain-of-thought domain are single tokens (a vocabulary without
 // them reads them as <|unk|>), so a model's "<think>" decodes back exactly.
-const TAG = /^<\/?(?:think|answer)>$/;
+const TAG_SOURCE = '<\\/?(?:think|answer)>';
+const TAG = new RegExp(`^${TAG_SOURCE}$`);
 // Split order matters: role markers, reasoning tags, digit runs, words, newlines, single symbols.
-const PRETOKENIZE = /<\|[a-z]+\|>|<\/?(?:think|answer)>|\d+|[A-Za-z]+|\n|[^\sA-Za-z\d]/g;
+const PRETOKENIZE = new RegExp(`<\\|[a-z]+\\|>|${TAG_SOURCE}|\\d+|[A-Za-z]+|\\n|[^\\sA-Za-z\\d]`, 'g');
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 

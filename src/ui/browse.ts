@@ -90,7 +90,7 @@ function verdictReader(store: RunStore, a: ArtifactRow, meta: Record<string, unk
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const v = JSON.parse(line) as { i: number; ok: boolean; reason?: string; judge?: { score: number | null } };
-    byRow.set(v.i, v.ok ? `passes${v.judge?.score != null ? ` (judge ${+v.judge.score.toPrecision(3)})` : ''}` : `${v.reason}${v.judge?.score != null ? ` (judge ${+v.judge.score.toPrecision(3)})` : ''}`);
+    byRow.set(v.i, `${v.ok ? 'passes' : v.reason}${v.judge?.score != null ? ` (judge ${+v.judge.score.toPrecision(3)})` : ''}`);
   }
   return (i) => byRow.get(i) ?? 'no verdict recorded';
 }
