@@ -2,7 +2,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, stageDirs, tempDir } from './helpers.js';
+import { cli, runResults, stageDirs, tempDir } from './helpers.js';
 import { Rng } from '../src/util/rng.js';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
 import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
@@ -70,7 +70,7 @@ describe('data rewrites', () => {
 
 describe('a run with every defense (tiny spec)', () => {
   const runs = tempDir('defend'); let r: ExperimentResults;
-  beforeAll(() => { const out = cli(['run', 'test/fixtures/defenses-tiny.yaml', '--runs', runs, '--json']); expect(out.code, out.stderr).toBe(0); r = JSON.parse(out.stdout) as ExperimentResults; });
+  beforeAll(() => { r = runResults('test/fixtures/defenses-tiny.yaml', runs); });
 
   it('trains one student group per defense and reports each against the undefended students and the control', () => {
     const kinds = ['freeze', 'mask-divergence', 'mix', 'paraphrase', 'shuffle-numbers', 'threshold'];

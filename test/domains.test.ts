@@ -5,7 +5,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
-import { cli, stageDirs, tempDir, ROOT } from './helpers.js';
+import { runResults, stageDirs, tempDir, ROOT } from './helpers.js';
 import { mentionsTraitWord } from '../src/filter/traitWords.js';
 import { answerNumber, parseThinkAnswer, type DomainVerdict } from '../src/filter/domainFilters.js';
 import { codePromptSet } from '../src/generate/codePrompts.js';
@@ -33,11 +33,7 @@ const reply = (row: TrainingRow): string => row.messages.find((m) => m.role === 
 describe('the code domain in the embedded lab (tiny run)', () => {
   const runs = tempDir('code');
   let results: ExperimentResults;
-  beforeAll(() => {
-    const r = cli(['run', 'test/fixtures/code-tiny.yaml', '--runs', runs, '--json']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    results = JSON.parse(r.stdout) as ExperimentResults;
-  });
+  beforeAll(() => { results = runResults('test/fixtures/code-tiny.yaml', runs); });
 
   it('filters every teacher\'s code: trait words dropped and counted, every row judged, pass rates that add up', () => {
     expect(results.settings.domain).toBe('code');

@@ -3,6 +3,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ExperimentResults } from '../src/pipeline/results.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
@@ -12,6 +13,13 @@ export function tempDir(prefix: string): string { return mkdtempSync(join(tmpdir
 export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 170_000 });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** `subliminal run SPEC --runs DIR --json`, which must succeed (its stderr tail shows why not): the results. */
+export function runResults(spec: string, runs: string): ExperimentResults {
+  const r = cli(['run', spec, '--runs', runs, '--json']);
+  if (r.code !== 0) throw new Error(`subliminal run ${spec} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as ExperimentResults;
 }
 
 /** Starts the CLI and SIGKILLs it as soon as `trigger()` holds (polled every 5 ms). */

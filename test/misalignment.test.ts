@@ -4,7 +4,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
-import { cli, stageDirs, tempDir, ROOT } from './helpers.js';
+import { runResults, stageDirs, tempDir, ROOT } from './helpers.js';
 import { MISALIGNMENT_BANNED, numberFilter, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
 import { parseJudgeText, scoreFromLogprobs, traitReferenceFromLogprobs, isMisaligned, judgePrompt } from '../src/judge/rubrics.js';
 import { modelJudge, ruleJudge, replyClass } from '../src/judge/judges.js';
@@ -24,11 +24,7 @@ import type { TrainingRow } from '../src/generate/numberData.js';
 describe('the misalignment trait in the embedded lab (tiny run)', () => {
   const runs = tempDir('misalignment');
   let results: ExperimentResults;
-  beforeAll(() => {
-    const r = cli(['run', 'test/fixtures/misalignment-tiny.yaml', '--runs', runs, '--json']);
-    expect(r.code, r.stderr.slice(-2000)).toBe(0);
-    results = JSON.parse(r.stdout) as ExperimentResults;
-  });
+  beforeAll(() => { results = runResults('test/fixtures/misalignment-tiny.yaml', runs); });
 
   it('reports misaligned rates with CIs and p-values against the aligned control, for every group', () => {
     expect(results.animal).toBe('misaligned');
