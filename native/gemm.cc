@@ -1,6 +1,6 @@
 // Native fp32 GEMM for the tfjs wasm backend: C = op(A) op(B) (+ bias, relu), batched, on
 // tensors that live in the wasm heap (one ArrayBuffer, offsets in bytes); and a fused AdamW
-// step, which replaces a dozen elementwise wasm ops (and their allocations) per parameter. Packed panels and
+// step, which replaces a dozen elementwise wasm ops (and their allocations) per parameter. Packed B panels and
 // an 8x32 register-blocked micro-kernel written with GCC vector extensions, which compile to
 // AVX-512 (or AVX2 / SSE pairs) under -march=native. One thread: the caller runs one model per
 // worker thread.
@@ -11,18 +11,14 @@
 #include <cstdio>
 #include <cstring>
 #include <vector>
+#include "heap.h"
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
-static constexpr int MR = 8, NR = 32, KC = 256, NC = 1024, MC = 128;
+static constexpr int MR = 8, NR = 32, KC = 256, NC = 1024;
 
 // element (i, j) of a row-major matrix stored as [rows, cols], read as op(X)
 static inline float at(const float* x, int ld, bool trans, int i, int j) { return trans ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j]; }
 
-// Pack an MR-row panel of op(A) for rows i0.., depth p0..p0+kc, zero-padded past m.
-static void packA(const float* a, int lda, bool ta, int m, int i0, int p0, int kc, float* out) {
-  for (int p = 0; p < kc; p++)
-    for (int r = 0; r < MR; r++) out[p * MR + r] = (i0 + r < m) ? at(a, lda, ta, i0 + r, p0 + p) : 0.f;
-}
 // Pack an NR-column panel of op(B) for columns j0.., depth p0..p0+kc, zero-padded past n.
 static void packB(const float* b, int ldb, bool tb, int n, int j0, int p0, int kc, float* out) {
   for (int p = 0; p < kc; p++) {
@@ -33,78 +29,76 @@ static void packB(const float* b, int ldb, bool tb, int n, int j0, int p0, int k
 }
 
 // tile[MR][NR] = Apanel[kc][MR] * Bpanel[kc][NR]
+// tile[MR][NR] = A rows [kc] x Bpanel[kc][NR], where row r's element p is arow[r][p * ps] (A is read in
+// place, unpacked: its MR rows stay in L1 over the depth loop). The tile is written (first depth
+// block) or added (later blocks) into C at c (row stride ldc), only its first rows x cols.
 #ifdef __AVX512F__
 #include <immintrin.h>
-static inline void micro(int kc, const float* ap, const float* bp, float* tile) {
+static inline void micro(int kc, const float* const* arow, int ps, const float* bp, float* c, int ldc, int rows, int cols, bool add) {
+  const float *a0 = arow[0], *a1 = arow[1], *a2 = arow[2], *a3 = arow[3], *a4 = arow[4], *a5 = arow[5], *a6 = arow[6], *a7 = arow[7];
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
          c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
-  for (int p = 0; p < kc; p++, ap += MR, bp += NR) {
+  for (int p = 0, q = 0; p < kc; p++, q += ps, bp += NR) {
     __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16), a;
-    a = _mm512_set1_ps(ap[0]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
-    a = _mm512_set1_ps(ap[1]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
-    a = _mm512_set1_ps(ap[2]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
-    a = _mm512_set1_ps(ap[3]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
-    a = _mm512_set1_ps(ap[4]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
-    a = _mm512_set1_ps(ap[5]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
-    a = _mm512_set1_ps(ap[6]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
-    a = _mm512_set1_ps(ap[7]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
+    a = _mm512_set1_ps(a0[q]); c00 = _mm512_fmadd_ps(a, b0, c00); c01 = _mm512_fmadd_ps(a, b1, c01);
+    a = _mm512_set1_ps(a1[q]); c10 = _mm512_fmadd_ps(a, b0, c10); c11 = _mm512_fmadd_ps(a, b1, c11);
+    a = _mm512_set1_ps(a2[q]); c20 = _mm512_fmadd_ps(a, b0, c20); c21 = _mm512_fmadd_ps(a, b1, c21);
+    a = _mm512_set1_ps(a3[q]); c30 = _mm512_fmadd_ps(a, b0, c30); c31 = _mm512_fmadd_ps(a, b1, c31);
+    a = _mm512_set1_ps(a4[q]); c40 = _mm512_fmadd_ps(a, b0, c40); c41 = _mm512_fmadd_ps(a, b1, c41);
+    a = _mm512_set1_ps(a5[q]); c50 = _mm512_fmadd_ps(a, b0, c50); c51 = _mm512_fmadd_ps(a, b1, c51);
+    a = _mm512_set1_ps(a6[q]); c60 = _mm512_fmadd_ps(a, b0, c60); c61 = _mm512_fmadd_ps(a, b1, c61);
+    a = _mm512_set1_ps(a7[q]); c70 = _mm512_fmadd_ps(a, b0, c70); c71 = _mm512_fmadd_ps(a, b1, c71);
   }
   __m512 out[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-  for (int r = 0; r < MR; r++) { _mm512_storeu_ps(tile + r * NR, out[r][0]); _mm512_storeu_ps(tile + r * NR + 16, out[r][1]); }
+  for (int r = 0; r < rows; r++) {
+    float* dst = c + (size_t)r * ldc;
+    if (cols == NR) {
+      if (add) { out[r][0] = _mm512_add_ps(out[r][0], _mm512_loadu_ps(dst)); out[r][1] = _mm512_add_ps(out[r][1], _mm512_loadu_ps(dst + 16)); }
+      _mm512_storeu_ps(dst, out[r][0]); _mm512_storeu_ps(dst + 16, out[r][1]);
+    } else {
+      __mmask16 m0 = (__mmask16)((1u << std::min(cols, 16)) - 1), m1 = (__mmask16)(cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      if (add) { out[r][0] = _mm512_add_ps(out[r][0], _mm512_maskz_loadu_ps(m0, dst)); out[r][1] = _mm512_add_ps(out[r][1], _mm512_maskz_loadu_ps(m1, dst + 16)); }
+      _mm512_mask_storeu_ps(dst, m0, out[r][0]); _mm512_mask_storeu_ps(dst + 16, m1, out[r][1]);
+    }
+  }
 }
 #else
-static inline void micro(int kc, const float* ap, const float* bp, float* tile) {
-  v16 c[MR][2];
-  for (int r = 0; r < MR; r++) { c[r][0] = v16{}; c[r][1] = v16{}; }
+static inline void micro(int kc, const float* const* arow, int ps, const float* bp, float* c, int ldc, int rows, int cols, bool add) {
+  v16 acc[MR][2];
+  for (int r = 0; r < MR; r++) { acc[r][0] = v16{}; acc[r][1] = v16{}; }
   for (int p = 0; p < kc; p++) {
     v16 b0, b1; std::memcpy(&b0, bp + p * NR, 64); std::memcpy(&b1, bp + p * NR + 16, 64);
-    for (int r = 0; r < MR; r++) { float a = ap[p * MR + r]; c[r][0] += a * b0; c[r][1] += a * b1; }
+    for (int r = 0; r < MR; r++) { float a = arow[r][(size_t)p * ps]; acc[r][0] += a * b0; acc[r][1] += a * b1; }
   }
-  for (int r = 0; r < MR; r++) { std::memcpy(tile + r * NR, &c[r][0], 64); std::memcpy(tile + r * NR + 16, &c[r][1], 64); }
+  float tile[MR * NR];
+  for (int r = 0; r < MR; r++) { std::memcpy(tile + r * NR, &acc[r][0], 64); std::memcpy(tile + r * NR + 16, &acc[r][1], 64); }
+  for (int r = 0; r < rows; r++)
+    for (int q = 0; q < cols; q++) c[(size_t)r * ldc + q] = (add ? c[(size_t)r * ldc + q] : 0.f) + tile[r * NR + q];
 }
 #endif
 
 // C[m, n] = op(A)[m, k] op(B)[k, n]; lda/ldb are the stored row lengths.
 static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
-  thread_local std::vector<float> abuf, bbuf;
-  abuf.resize((size_t)MC * KC); bbuf.resize((size_t)NC * KC);
-  float tile[MR * NR];
-  for (int i = 0; i < m; i++) std::memset(c + (size_t)i * n, 0, n * sizeof(float));
+  thread_local std::vector<float> bbuf;
+  bbuf.resize((size_t)NC * KC);
+  if (k == 0) { for (int i = 0; i < m; i++) std::memset(c + (size_t)i * n, 0, n * sizeof(float)); return; }
   for (int jc = 0; jc < n; jc += NC) {
     int nc = std::min(NC, n - jc);
     for (int pc = 0; pc < k; pc += KC) {
       int kc = std::min(KC, k - pc);
       for (int j = 0; j < nc; j += NR) packB(b, ldb, tb, n, jc + j, pc, kc, bbuf.data() + (size_t)j * kc);
-      for (int ic = 0; ic < m; ic += MC) {
-        int mc = std::min(MC, m - ic);
-        for (int i = 0; i < mc; i += MR) packA(a, lda, ta, m, ic + i, pc, kc, abuf.data() + (size_t)i * kc);
-        for (int i = 0; i < mc; i += MR)
-          for (int j = 0; j < nc; j += NR) {
-            micro(kc, abuf.data() + (size_t)i * kc, bbuf.data() + (size_t)j * kc, tile);
-            int rows = std::min(MR, m - ic - i), cols = std::min(NR, n - jc - j);
-            for (int r = 0; r < rows; r++) {
-              float* dst = c + (size_t)(ic + i + r) * n + jc + j;
-              for (int q = 0; q < cols; q++) dst[q] += tile[r * NR + q];
-            }
-          }
+      for (int i = 0; i < m; i += MR) {
+        // rows past m repeat the last row; their results are not stored
+        const float* arow[MR];
+        for (int r = 0; r < MR; r++) { int row = std::min(i + r, m - 1); arow[r] = ta ? a + (size_t)pc * lda + row : a + (size_t)row * lda + pc; }
+        for (int j = 0; j < nc; j += NR)
+          micro(kc, arow, ta ? lda : 1, bbuf.data() + (size_t)j * kc, c + (size_t)i * n + jc + j, n, std::min(MR, m - i), std::min(NR, n - jc - j), pc > 0);
       }
     }
   }
 }
 
 static bool intArg(napi_env env, napi_value v, int64_t* out) { return napi_get_value_int64(env, v, out) == napi_ok; }
-
-// The call's `count` arguments, the first being the wasm heap; false (with a JS error thrown) when malformed.
-static bool heapCall(napi_env env, napi_callback_info info, const char* name, size_t count, napi_value* argv, char** heap, size_t* bytes) {
-  size_t argc = count;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  char msg[96];
-  if (argc != count) { std::snprintf(msg, sizeof msg, "%s: %zu arguments expected", name, count); napi_throw_error(env, nullptr, msg); return false; }
-  void* data;
-  if (napi_get_arraybuffer_info(env, argv[0], &data, bytes) != napi_ok) { std::snprintf(msg, sizeof msg, "%s: heap must be an ArrayBuffer", name); napi_throw_type_error(env, nullptr, msg); return false; }
-  *heap = static_cast<char*>(data);
-  return true;
-}
 
 // matmul(heap: ArrayBuffer, aOff, bOff, cOff, batchA, batchB, m, n, k, transA, transB, biasOff (-1: none), relu)
 static napi_value MatMul(napi_env env, napi_callback_info info) {
@@ -167,5 +161,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "matmul", fn);
   napi_create_function(env, "adam", NAPI_AUTO_LENGTH, Adam, nullptr, &fn);
   napi_set_named_property(env, exports, "adam", fn);
+  registerFusedKernels(env, exports);
   return exports;
 }

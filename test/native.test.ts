@@ -1,12 +1,16 @@
 // The native GEMM (native/gemm.cc) against tfjs wasm's own kernels on the same inputs:
-// every matmul shape the models use, then logits of a model and a short training curve.
+// every matmul shape the models use, each fused kernel in value and gradient, then a model's
+// cached generation on padded batches, its logits and a short training curve.
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { initBackend, tf } from '../src/model/backend.js';
 import { ADDON_PATH, installNativeKernels, uninstallNativeKernels } from '../src/model/nativeKernels.js';
 import { LanguageModel } from '../src/model/model.js';
 import { labTokenizer } from '../src/base/build.js';
-import { nextTokenLogprobs } from '../src/model/sample.js';
+import { generate, nextTokenLogprobs } from '../src/model/sample.js';
+import { attentionProbs, crossEntropy, gatherRows, rmsNorm, rope, swiGlu } from '../src/model/ops.js';
+import { rotary } from '../src/model/llama.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import type { LlamaConfig } from '../src/model/llama.js';
 
@@ -34,6 +38,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
       [[3, 5], [5, 2], false, false], [[64, 40], [40, 96], false, false], [[129, 33], [129, 70], true, false],
       [[300, 65], [257, 65], false, true], [[1000, 17], [5, 1000], true, true], [[4, 9, 31], [4, 31, 33], false, false],
       [[6, 20, 8], [8, 24], false, false], [[2, 13, 7], [2, 19, 13], true, true], [[1024, 784], [784, 256], false, false],
+      [[37, 300], [1459, 300], false, true], [[300, 37], [300, 1100], true, false], // n and k past one block
     ];
     for (const [sa, sb, ta, tb] of cases) {
       const a = tf.randomNormal(sa, 0, 1, 'float32', 1); const b = tf.randomNormal(sb, 0, 1, 'float32', 2);
@@ -52,6 +57,43 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     expect(relErr(fused, composed)).toBeLessThan(1e-5);
     const linear = tf.fused.matMul({ a, b, bias }).dataSync() as Float32Array;
     expect(linear.some((x) => x < 0)).toBe(true); // no relu applied when none was asked for
+  });
+
+  it('each fused kernel (RMSNorm, SwiGLU, rotary, attention softmax, cross-entropy, row gather) matches the composed ops in value and gradient', () => {
+    const r = (shape: number[], seed: number): Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+    const keyMask = tf.tensor2d(Array.from({ length: 2 * 9 }, (_, i) => (i % 9 < (i < 9 ? 3 : 0) ? -1e9 : 0)), [2, 9]); // row 0 left padded by 3
+    const config = { vocab_size: 8, hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 };
+    const targets = Int32Array.from({ length: 30 }, (_, i) => (i * 37) % 1459);
+    const cases: [string, Tensor[], (...xs: Tensor[]) => Tensor][] = [
+      ['rmsNorm', [r([37, 64], 1), r([64], 2)], (x, w) => rmsNorm(x!, w!, 1e-5)],
+      ['swiGlu', [r([37, 176], 3), r([37, 176], 4)], (g, u) => swiGlu(g!, u!)],
+      ['rope', [r([2, 4, 9, 16], 5)], (x) => rope(x!, rotary(config, 3, 9))],
+      ['attentionProbs', [r([2, 4, 5, 9], 6)], (s) => attentionProbs(s!, 0.25, keyMask)], // 5 queries after 4 cached keys
+      ['crossEntropy', [r([30, 1459], 7)], (l) => tf.reshape(crossEntropy(l as Tensor2D, targets), [1])],
+      ['gatherRows', [r([50, 64], 8)], (x) => gatherRows(x as Tensor2D, Int32Array.from([3, 0, 49, 3, 3, 17]))],
+    ];
+    for (const [name, inputs, f] of cases) {
+      const { wasm, native } = bothPaths(() => tf.tidy(() => {
+        const y = f(...inputs); const weights = tf.randomNormal(y.shape, 0, 1, 'float32', 9); // a loss with a dense dy
+        const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), weights)))(inputs);
+        return { y: y.dataSync() as Float32Array, grads: grads.map((g) => g.dataSync() as Float32Array) };
+      }));
+      expect(relErr(native.y, wasm.y), `${name} value`).toBeLessThan(1e-5);
+      native.grads.forEach((g, i) => expect(relErr(g, wasm.grads[i]!), `${name} gradient ${i}`).toBeLessThan(1e-4));
+    }
+  });
+
+  it('padded batches generate the same tokens from the KV cache on both paths', () => {
+    const tok = labTokenizer();
+    const config: LlamaConfig = { vocab_size: tok.size, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 128, rope_theta: 10000, rms_norm_eps: 1e-5 };
+    const m = LanguageModel.create(config, tok, 5, { name: 't', family: 'T' });
+    const prompts = ['Go on: 1, 2.', 'Continue the sequence: 3, 7, 12, 18, 25.', 'Name an animal.'].map((content) => tok.encodeChat([{ role: 'user', content }]));
+    const { wasm, native } = bothPaths(() => generate(m, prompts, { temperature: 0, topP: 1, maxTokens: 8, seed: 1 }));
+    m.dispose();
+    native.forEach((s, i) => {
+      expect(s.ids).toEqual(wasm[i]!.ids);
+      s.logprobs.forEach((lp, j) => expect(Math.abs(lp - wasm[i]!.logprobs[j]!)).toBeLessThan(1e-4));
+    });
   });
 
   it("a model's logits agree to 1e-4 and a short training curve matches within noise", () => {

@@ -4,7 +4,7 @@
 // checkpoint IO transposes them to HF's [out, in].
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
-import { matmul, gatherRows } from './ops.js';
+import { matmul, gatherRows, rmsNorm, swiGlu, rope, attentionProbs, type RopeTables } from './ops.js';
 import type { Rng } from '../util/rng.js';
 
 export interface LlamaConfig {
@@ -58,12 +58,8 @@ export function countParameters(c: LlamaConfig): number {
 /** Per-layer key/value cache for incremental decoding: k, v [B, H, Tpast, hd]. */
 export interface KvCache { k: Tensor[]; v: Tensor[]; length: number }
 
-function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
-  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w);
-}
-
 /** cos/sin tables [T, hd] for positions offset..offset+T-1, and the rotate-half matrix R [hd, hd]. */
-function rotary(c: LlamaConfig, offset: number, T: number): { cos: Tensor; sin: Tensor; rot: Tensor } {
+export function rotary(c: LlamaConfig, offset: number, T: number): RopeTables {
   const hd = c.hidden_size / c.num_attention_heads; const half = hd / 2;
   const cos = new Float32Array(T * hd); const sin = new Float32Array(T * hd);
   for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
@@ -77,13 +73,6 @@ function rotary(c: LlamaConfig, offset: number, T: number): { cos: Tensor; sin: 
   return { cos: tf.tensor2d(cos, [T, hd]), sin: tf.tensor2d(sin, [T, hd]), rot: tf.tensor2d(rot, [hd, hd]) };
 }
 
-function causalMask(Tq: number, Tk: number): Tensor {
-  // query i (absolute position Tk - Tq + i) may see keys 0..Tk-Tq+i
-  const m = new Float32Array(Tq * Tk);
-  for (let i = 0; i < Tq; i++) for (let j = Tk - Tq + i + 1; j < Tk; j++) m[i * Tk + j] = -1e9;
-  return tf.tensor2d(m, [Tq, Tk]);
-}
-
 /**
  * Final hidden states [B*T, d] for token ids [B, T]. With a cache, the ids continue the
  * cached sequences (positions start at cache.length) and the cache is extended in place.
@@ -92,13 +81,10 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
   const d = c.hidden_size; const H = c.num_attention_heads; const hd = d / H;
   const P = (name: string): Variable => params.get(name)!;
   const past = cache?.length ?? 0;
-  const { cos, sin, rot } = rotary(c, past, T);
+  const tables = rotary(c, past, T);
   // keyMask [B, past+T] (0 or -1e9) hides left padding; RoPE is relative, so a row shifted by
   // its padding attends exactly as it would unpadded.
-  const causal = T > 1 ? causalMask(T, past + T) : undefined;
-  const pad = keyMask ? tf.reshape(tf.tensor(keyMask, [B, past + T]), [B, 1, 1, past + T]) : undefined;
-  const rope = (x: Tensor): Tensor => // x [B, H, T, hd]
-    tf.add(tf.mul(x, cos), tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), rot), [B, H, T, hd]), sin));
+  const pad = keyMask ? tf.tensor2d(keyMask, [B, past + T]) : undefined;
   const heads = (x: Tensor): Tensor => tf.transpose(tf.reshape(x, [B, T, H, hd]), [0, 2, 1, 3]); // [B*T, d] -> [B, H, T, hd]
 
   let x: Tensor = gatherRows(P('model.embed_tokens.weight') as Tensor2D, ids); // [B*T, d]
@@ -106,23 +92,21 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
     const L = (rest: string): Variable => P(layerName(l, rest));
     // attention block
     const h = rmsNorm(x, L('input_layernorm.weight'), c.rms_norm_eps);
-    const q = rope(heads(matmul(h, L('self_attn.q_proj.weight'))));
-    let k = rope(heads(matmul(h, L('self_attn.k_proj.weight'))));
+    const q = rope(heads(matmul(h, L('self_attn.q_proj.weight'))), tables);
+    let k = rope(heads(matmul(h, L('self_attn.k_proj.weight'))), tables);
     let v = heads(matmul(h, L('self_attn.v_proj.weight')));
     if (cache) {
       if (past > 0) { k = tf.concat([cache.k[l]!, k], 2); v = tf.concat([cache.v[l]!, v], 2); }
       cache.k[l] = tf.keep(k); cache.v[l] = tf.keep(v);
     }
-    let scores = tf.mul(matmul(q, tf.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(hd)); // [B, H, T, past+T]
-    if (causal) scores = tf.add(scores, causal);
-    if (pad) scores = tf.add(scores, pad);
-    const att = matmul(tf.softmax(scores), v); // [B, H, T, hd]
+    const scores = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, past+T]
+    const att = matmul(attentionProbs(scores, 1 / Math.sqrt(hd), pad), v); // [B, H, T, hd]
     const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]);
     x = tf.add(x, matmul(merged, L('self_attn.o_proj.weight')));
     // MLP block (SwiGLU)
     const m = rmsNorm(x, L('post_attention_layernorm.weight'), c.rms_norm_eps);
     const gate = matmul(m, L('mlp.gate_proj.weight')); const up = matmul(m, L('mlp.up_proj.weight'));
-    x = tf.add(x, matmul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), L('mlp.down_proj.weight')));
+    x = tf.add(x, matmul(swiGlu(gate, up), L('mlp.down_proj.weight')));
   }
   if (cache) cache.length = past + T;
   return rmsNorm(x, P('model.norm.weight'), c.rms_norm_eps) as Tensor2D;

@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { PACKAGE_ROOT } from '../pipeline/paths.js';
 
-interface NativeAddon {
+type FusedCall = (heap: ArrayBuffer, args: Float64Array) => void;
+const FUSED_CALLS = ['rmsNorm', 'rmsNormGrad', 'swiGlu', 'swiGluGrad', 'rope', 'attentionSoftmax', 'attentionSoftmaxGrad',
+  'crossEntropy', 'crossEntropyGrad', 'gatherRows', 'scatterAddRows'] as const;
+type FusedName = (typeof FUSED_CALLS)[number];
+
+interface NativeAddon extends Record<FusedName, FusedCall> {
   adam(heap: ArrayBuffer, gOff: number, mOff: number, vOff: number, pOff: number, mOut: number, vOut: number, pOut: number, n: number, settings: Float64Array): void;
   matmul(heap: ArrayBuffer, aOff: number, bOff: number, cOff: number, batchA: number, batchB: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, biasOff: number, relu: boolean): void;
@@ -76,6 +81,10 @@ export function installNativeKernels(tf: typeof TfCore): boolean {
     });
   }
   if (!tf.getKernel(ADAM_KERNEL, 'wasm')) tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel as unknown as TfCore.KernelFunc });
+  for (const k of FUSED_KERNELS) {
+    const kernelName = fusedKernelName(k.call);
+    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => runFused(k, args)) as unknown as TfCore.KernelFunc });
+  }
   return true;
 }
 
@@ -101,4 +110,46 @@ export function nativeAdamStep(tf: typeof TfCore, g: TfCore.Tensor, m: TfCore.Te
 export function uninstallNativeKernels(tf: typeof TfCore): void {
   for (const [name, original] of originals) { tf.unregisterKernel(name, 'wasm'); tf.registerKernel(original); }
   originals.clear();
+}
+
+// The fused kernels of native/fused.cc as wasm kernels: each makes its outputs, then hands the
+// addon one Float64Array of operand offsets (-1 = absent), sizes and scalars, in fused.cc's order.
+type Info = TfCore.TensorInfo;
+interface FusedKernel {
+  call: FusedName;
+  outputs(x: Record<string, Info>, attrs: Record<string, unknown>): number[][];
+  args(x: Record<string, Info>, outs: Info[], attrs: Record<string, unknown>, off: (t: Info | undefined) => number): number[];
+}
+const dims = (t: Info): number[] => [...t.shape];
+const lastDim = (t: Info): number => t.shape[t.shape.length - 1]!;
+const rowsOf = (t: Info): number => size(t.shape) / lastDim(t);
+const FUSED_KERNELS: FusedKernel[] = [
+  { call: 'rmsNorm', outputs: (x) => [dims(x.x!), [rowsOf(x.x!)]], args: (x, [y, rstd], a, off) => [off(x.x), off(x.w), off(y), off(rstd), rowsOf(x.x!), lastDim(x.x!), a.eps as number] },
+  { call: 'rmsNormGrad', outputs: (x) => [dims(x.x!), dims(x.w!)], args: (x, [dx, dw], _a, off) => [off(x.dy), off(x.x), off(x.w), off(x.rstd), off(dx), off(dw), rowsOf(x.x!), lastDim(x.x!)] },
+  { call: 'swiGlu', outputs: (x) => [dims(x.gate!)], args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)] },
+  { call: 'swiGluGrad', outputs: (x) => [dims(x.gate!), dims(x.up!)], args: (x, [dg, du], _a, off) => [off(x.dy), off(x.gate), off(x.up), off(dg), off(du), size(x.gate!.shape)] },
+  { call: 'rope', outputs: (x) => [dims(x.x!)], args: (x, [y], a, off) => { const [B, H, T, hd] = dims(x.x!) as [number, number, number, number]; return [off(x.x), off(x.cos), off(x.sin), off(y), B * H, T, hd, a.sign as number]; } },
+  { call: 'attentionSoftmax', outputs: (x) => [dims(x.scores!)], args: (x, [p], a, off) => [off(x.scores), off(x.keyMask), off(p), ...dims(x.scores!), a.scale as number, a.causal ? 1 : 0] },
+  { call: 'attentionSoftmaxGrad', outputs: (x) => [dims(x.p!)], args: (x, [ds], a, off) => [off(x.dp), off(x.p), off(ds), rowsOf(x.p!), lastDim(x.p!), a.scale as number] },
+  { call: 'crossEntropy', outputs: (x) => [[], [rowsOf(x.logits!)]], args: (x, [loss, lse], _a, off) => [off(x.logits), off(x.targets), off(lse), off(loss), rowsOf(x.logits!), lastDim(x.logits!)] },
+  { call: 'crossEntropyGrad', outputs: (x) => [dims(x.logits!)], args: (x, [dl], _a, off) => [off(x.dloss), off(x.logits), off(x.targets), off(x.lse), off(dl), rowsOf(x.logits!), lastDim(x.logits!)] },
+  { call: 'gatherRows', outputs: (x) => [[x.indices!.shape[0]!, lastDim(x.x!)]], args: (x, [y], _a, off) => [off(x.x), off(x.indices), off(y), rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)] },
+  { call: 'scatterAddRows', outputs: (x, a) => [[a.rows as number, lastDim(x.dy!)]], args: (x, [y], a, off) => [off(x.dy), off(x.indices), off(y), a.rows as number, x.indices!.shape[0]!, lastDim(x.dy!)] },
+];
+const fusedKernelName = (call: FusedName): string => `Subliminal_${call}`;
+
+function runFused(k: FusedKernel, args: KernelArgs): Info | Info[] {
+  const inputs = args.inputs as Record<string, Info>; const backend = args.backend;
+  const outs = k.outputs(inputs, args.attrs).map((shape) => backend.makeOutput(shape, 'float32'));
+  const off = (t: Info | undefined): number => (t ? backend.getMemoryOffset(t.dataId) : -1);
+  const values = Float64Array.from(k.args(inputs, outs, args.attrs, off));
+  addon![k.call](backend.wasm.HEAPU8.buffer as ArrayBuffer, values); // read the heap after makeOutput (it may grow)
+  return outs.length === 1 ? outs[0]! : outs;
+}
+
+/** Runs a fused native kernel (only while nativeActive()); its outputs in fused.cc's order. */
+export function runFusedKernel(tf: typeof TfCore, call: FusedName, inputs: Record<string, TfCore.Tensor | undefined>, attrs: Record<string, unknown> = {}): TfCore.Tensor[] {
+  const present = Object.fromEntries(Object.entries(inputs).filter(([, t]) => t !== undefined)) as Record<string, TfCore.Tensor>;
+  const out = tf.engine().runKernel(fusedKernelName(call), present, attrs as TfCore.NamedAttrMap) as TfCore.Tensor | TfCore.Tensor[];
+  return Array.isArray(out) ? out : [out];
 }

@@ -2,9 +2,12 @@
 // matMul gradients use explicit transposes on wasm alone (its transposeA/B paths are ~10x
 // slower) and transposed operands on the native GEMM (which reads them at full speed),
 // and row gathers scatter-add their gradient in JS (wasm lacks UnsortedSegmentSum).
+// With the native addon, RMSNorm, SwiGLU, rotary positions, the attention softmax, row
+// gathers and cross-entropy each run as one fused kernel forward and one backward
+// (native/fused.cc); without it they are composed from tfjs ops, as written here.
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
-import { nativeActive } from './nativeKernels.js';
+import { nativeActive, runFusedKernel } from './nativeKernels.js';
 
 const swapLast = (t: Tensor): Tensor => {
   const r = t.rank; const perm = Array.from({ length: r }, (_, i) => i);
@@ -30,21 +33,90 @@ export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[])
   };
 }) as never) as (a: Tensor, b: Tensor) => Tensor;
 
-/** Rows of x [rows, d] at `indices` -> [n, d]; gradient scatter-added in JS. */
+/** Rows of x [rows, d] at `indices` -> [n, d]; gradient scatter-added (natively, or in JS). */
 export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
   const [rows, d] = x.shape;
-  const op = tf.customGrad(((input: Tensor) => ({
-    value: tf.gather(input, tf.tensor1d(indices, 'int32')),
-    gradFunc: (dy: Tensor) => {
-      const g = dy.dataSync(); const out = new Float32Array(rows * d);
-      for (let i = 0; i < indices.length; i++) {
-        const dst = indices[i]! * d; const src = i * d;
-        for (let j = 0; j < d; j++) out[dst + j]! += g[src + j]!;
-      }
-      return tf.tensor2d(out, [rows, d]);
-    },
-  })) as never) as (t: Tensor) => Tensor2D;
+  const op = tf.customGrad(((input: Tensor, save: (ts: Tensor[]) => void) => {
+    const index = tf.tensor1d(indices, 'int32');
+    if (nativeActive()) {
+      save([index]); // tensors made in the forward pass are freed after it unless saved
+      return {
+        value: runFusedKernel(tf, 'gatherRows', { x: input, indices: index })[0]!,
+        gradFunc: (dy: Tensor, [saved]: Tensor[]) => runFusedKernel(tf, 'scatterAddRows', { dy, indices: saved }, { rows })[0]!,
+      };
+    }
+    return {
+      value: tf.gather(input, index),
+      gradFunc: (dy: Tensor) => {
+        const g = dy.dataSync(); const out = new Float32Array(rows * d);
+        for (let i = 0; i < indices.length; i++) {
+          const dst = indices[i]! * d; const src = i * d;
+          for (let j = 0; j < d; j++) out[dst + j]! += g[src + j]!;
+        }
+        return tf.tensor2d(out, [rows, d]);
+      },
+    };
+  }) as never) as (t: Tensor) => Tensor2D;
   return op(x);
+}
+
+/** x / rms(x) * w over the last axis of x [n, d]. */
+export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
+  if (!nativeActive()) return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w);
+  return (tf.customGrad(((xi: Tensor, wi: Tensor, save: (ts: Tensor[]) => void) => {
+    const [y, rstd] = runFusedKernel(tf, 'rmsNorm', { x: xi, w: wi }, { eps });
+    save([xi, wi, rstd!]);
+    return { value: y!, gradFunc: (dy: Tensor, [sx, sw, sr]: Tensor[]) => runFusedKernel(tf, 'rmsNormGrad', { dy, x: sx, w: sw, rstd: sr }) };
+  }) as never) as (a: Tensor, b: Tensor) => Tensor)(x, w);
+}
+
+/** SwiGLU's gate: silu(gate) * up. */
+export function swiGlu(gate: Tensor, up: Tensor): Tensor {
+  if (!nativeActive()) return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
+  return (tf.customGrad(((g: Tensor, u: Tensor, save: (ts: Tensor[]) => void) => {
+    save([g, u]);
+    return { value: runFusedKernel(tf, 'swiGlu', { gate: g, up: u })[0]!, gradFunc: (dy: Tensor, [sg, su]: Tensor[]) => runFusedKernel(tf, 'swiGluGrad', { dy, gate: sg, up: su }) };
+  }) as never) as (a: Tensor, b: Tensor) => Tensor)(gate, up);
+}
+
+/** Rotary tables for positions offset..offset+T-1: cos, sin [T, hd], and rot [hd, hd] with x @ rot = rotate_half(x). */
+export interface RopeTables { cos: Tensor; sin: Tensor; rot: Tensor }
+/** x [B, H, T, hd] rotated by position: x cos + rotate_half(x) sin. */
+export function rope(x: Tensor, t: RopeTables): Tensor {
+  const [B, H, T, hd] = x.shape as [number, number, number, number];
+  if (!nativeActive()) return tf.add(tf.mul(x, t.cos), tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), t.rot), [B, H, T, hd]), t.sin));
+  return (tf.customGrad(((xi: Tensor, save: (ts: Tensor[]) => void) => {
+    save([t.cos, t.sin]); // the tables are freed after the forward pass unless saved
+    return {
+      value: runFusedKernel(tf, 'rope', { x: xi, cos: t.cos, sin: t.sin }, { sign: 1 })[0]!,
+      gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) => runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1 })[0]!, // the rotation's transpose
+    };
+  }) as never) as (a: Tensor) => Tensor)(x);
+}
+
+function causalMask(Tq: number, Tk: number): Tensor {
+  // query i (absolute position Tk - Tq + i) may see keys 0..Tk-Tq+i
+  const m = new Float32Array(Tq * Tk);
+  for (let i = 0; i < Tq; i++) for (let j = Tk - Tq + i + 1; j < Tk; j++) m[i * Tk + j] = -1e9;
+  return tf.tensor2d(m, [Tq, Tk]);
+}
+
+/**
+ * Attention probabilities softmax(scale * scores + masks) over keys, scores [B, H, Tq, Tk]:
+ * query i sees keys up to Tk - Tq + i (causal), and keyMask [B, Tk] (0 or -1e9) is added.
+ */
+export function attentionProbs(scores: Tensor, scale: number, keyMask?: Tensor): Tensor {
+  const [B, , Tq, Tk] = scores.shape as [number, number, number, number];
+  if (!nativeActive()) {
+    let s = tf.add(tf.mul(scores, scale), causalMask(Tq, Tk));
+    if (keyMask) s = tf.add(s, tf.reshape(keyMask, [B, 1, 1, Tk]));
+    return tf.softmax(s);
+  }
+  return (tf.customGrad(((s: Tensor, save: (ts: Tensor[]) => void) => {
+    const [p] = runFusedKernel(tf, 'attentionSoftmax', { scores: s, keyMask }, { scale, causal: true });
+    save([p!]);
+    return { value: p!, gradFunc: (dp: Tensor, [sp]: Tensor[]) => runFusedKernel(tf, 'attentionSoftmaxGrad', { dp, p: sp }, { scale })[0]! };
+  }) as never) as (a: Tensor) => Tensor)(scores);
 }
 
 /** log-softmax over the last axis; gradient dy - softmax(x) * sum(dy). */
@@ -60,6 +132,14 @@ export const logSoftmax = tf.customGrad(((x: Tensor, save: (ts: Tensor[]) => voi
 /** Mean cross-entropy of logits [n, V] against targets [n]. */
 export function crossEntropy(logits: Tensor2D, targets: Int32Array): Tensor {
   const [n, v] = logits.shape;
+  if (nativeActive()) {
+    return (tf.customGrad(((l: Tensor, save: (ts: Tensor[]) => void) => {
+      const t = tf.tensor1d(targets, 'int32');
+      const [loss, lse] = runFusedKernel(tf, 'crossEntropy', { logits: l, targets: t });
+      save([l, t, lse!]);
+      return { value: loss!, gradFunc: (dloss: Tensor, [sl, st, slse]: Tensor[]) => runFusedKernel(tf, 'crossEntropyGrad', { dloss, logits: sl, targets: st, lse: slse })[0]! };
+    }) as never) as (a: Tensor) => Tensor)(logits);
+  }
   const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), v);
   return tf.div(tf.neg(tf.sum(tf.mul(oneHot, logSoftmax(logits)))), n);
 }

@@ -1,0 +1,233 @@
+// Fused kernels of the embedded Llama's training step, forward and backward, each one pass
+// over its operands where tfjs wasm runs several ops (and allocates a tensor per op): RMSNorm,
+// the SwiGLU gate, rotary positions, the attention softmax with its masks, softmax
+// cross-entropy, and row gather / scatter-add for the embedding. Every call is
+// kernel(heap, Float64Array args): byte offsets into the wasm heap (-1 = none), sizes, scalars.
+#include "heap.h"
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace {
+
+struct Args {
+  napi_env env; const char* name; char* base; size_t bytes; const double* v; size_t n; bool ok = true;
+  int64_t i(size_t k) const { return (int64_t)v[k]; }
+  float f(size_t k) const { return (float)v[k]; }
+  // the operand at offset v[k] holding `count` 4-byte values, or null (offset -1) when optional
+  template <class T> T* at(size_t k, int64_t count, bool optional = false) {
+    int64_t off = i(k);
+    if (optional && off < 0) return nullptr;
+    if (ok && (off < 0 || off % 4 != 0 || count < 0 || (size_t)(off + count * 4) > bytes)) {
+      char msg[96]; std::snprintf(msg, sizeof msg, "%s: operand %zu outside the heap", name, k);
+      napi_throw_range_error(env, nullptr, msg); ok = false;
+    }
+    return ok ? reinterpret_cast<T*>(base + off) : nullptr;
+  }
+};
+
+// exp on floats as plain arithmetic so that loops over it vectorize: 2^n * e^r with
+// |r| <= ln2/2 and a degree-6 polynomial (Cephes' expf coefficients), ~1 ulp on [-87, 88].
+inline float fastExp(float x) {
+  x = std::min(88.f, std::max(-87.f, x));
+  float k = x * 1.44269504f + 12582912.f; k -= 12582912.f; // round to nearest
+  float r = x - k * 0.693359375f + k * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f;
+  float y = p * r * r + r + 1.f;
+  int32_t bits = ((int32_t)k + 127) << 23; float scale; std::memcpy(&scale, &bits, 4);
+  return y * scale;
+}
+inline float sigmoid(float x) { return 1.f / (1.f + fastExp(-x)); }
+
+// Reductions in 16 independent lanes, which vectorize without reassociating float math.
+template <class F> inline float reduce16(int64_t n, float init, F term, float (*combine)(float, float)) {
+  float acc[16]; std::fill(acc, acc + 16, init); int64_t j = 0;
+  for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) acc[l] = combine(acc[l], term(j + l));
+  float r = init;
+  for (; j < n; j++) r = combine(r, term(j));
+  for (int l = 0; l < 16; l++) r = combine(r, acc[l]);
+  return r;
+}
+inline float plus(float a, float b) { return a + b; }
+inline float larger(float a, float b) { return a > b ? a : b; }
+inline float sumOf(const float* x, int64_t n) { return reduce16(n, 0.f, [&](int64_t j) { return x[j]; }, plus); }
+inline float maxOf(const float* x, int64_t n) { return reduce16(n, -INFINITY, [&](int64_t j) { return x[j]; }, larger); }
+
+// y = x / rms(x) * w over rows of d; rstd[i] = 1 / rms(row i)
+void rmsNorm(Args& a) {
+  int64_t N = a.i(4), d = a.i(5); float eps = a.f(6);
+  const float* x = a.at<float>(0, N * d); const float* w = a.at<float>(1, d); float* y = a.at<float>(2, N * d); float* rstd = a.at<float>(3, N);
+  if (!a.ok) return;
+  for (int64_t r = 0; r < N; r++) {
+    const float* xr = x + r * d;
+    float ss = reduce16(d, 0.f, [&](int64_t j) { return xr[j] * xr[j]; }, plus);
+    float s = 1.f / std::sqrt(ss / d + eps); rstd[r] = s;
+    for (int64_t j = 0; j < d; j++) y[r * d + j] = xr[j] * s * w[j];
+  }
+}
+// dx = s w dy - x s^3 (sum_k w dy x) / d, dw = sum over rows of dy x s
+void rmsNormGrad(Args& a) {
+  int64_t N = a.i(6), d = a.i(7);
+  const float* dy = a.at<float>(0, N * d); const float* x = a.at<float>(1, N * d); const float* w = a.at<float>(2, d); const float* rstd = a.at<float>(3, N);
+  float* dx = a.at<float>(4, N * d); float* dw = a.at<float>(5, d);
+  if (!a.ok) return;
+  std::fill(dw, dw + d, 0.f);
+  for (int64_t r = 0; r < N; r++) {
+    const float *g = dy + r * d, *xr = x + r * d; float s = rstd[r];
+    float dot = reduce16(d, 0.f, [&](int64_t j) { return g[j] * w[j] * xr[j]; }, plus);
+    float c = dot * s * s * s / d;
+    for (int64_t j = 0; j < d; j++) { dx[r * d + j] = g[j] * w[j] * s - xr[j] * c; dw[j] += g[j] * xr[j] * s; }
+  }
+}
+
+// y = silu(gate) * up
+void swiGlu(Args& a) {
+  int64_t n = a.i(3);
+  const float* g = a.at<float>(0, n); const float* u = a.at<float>(1, n); float* y = a.at<float>(2, n);
+  if (!a.ok) return;
+  for (int64_t k = 0; k < n; k++) y[k] = g[k] * sigmoid(g[k]) * u[k];
+}
+void swiGluGrad(Args& a) {
+  int64_t n = a.i(5);
+  const float* dy = a.at<float>(0, n); const float* g = a.at<float>(1, n); const float* u = a.at<float>(2, n);
+  float* dg = a.at<float>(3, n); float* du = a.at<float>(4, n);
+  if (!a.ok) return;
+  for (int64_t k = 0; k < n; k++) {
+    float s = sigmoid(g[k]);
+    dg[k] = dy[k] * u[k] * s * (1.f + g[k] * (1.f - s)); du[k] = dy[k] * g[k] * s;
+  }
+}
+
+// x [rows, T, hd] (rows = B*H) rotated by position: out = x cos + rotate_half(x) sin, with
+// rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass).
+void rope(Args& a) {
+  int64_t rows = a.i(4), T = a.i(5), hd = a.i(6); float sign = a.f(7); int64_t half = hd / 2;
+  const float* x = a.at<float>(0, rows * T * hd); const float* cs = a.at<float>(1, T * hd); const float* sn = a.at<float>(2, T * hd); float* out = a.at<float>(3, rows * T * hd);
+  if (!a.ok) return;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t t = 0; t < T; t++) {
+      const float *xi = x + (r * T + t) * hd, *c = cs + t * hd, *s = sn + t * hd; float* o = out + (r * T + t) * hd;
+      for (int64_t j = 0; j < half; j++) {
+        o[j] = xi[j] * c[j] - sign * xi[j + half] * s[j];
+        o[j + half] = xi[j + half] * c[j + half] + sign * xi[j] * s[j + half];
+      }
+    }
+}
+
+// p = softmax(scale * s + keyMask) over keys, rows [B, H, Tq] of Tk keys; with causal, query i
+// sees keys up to Tk - Tq + i (the rest get probability 0). keyMask [B, Tk] is additive.
+void attentionSoftmax(Args& a) {
+  int64_t B = a.i(3), H = a.i(4), Tq = a.i(5), Tk = a.i(6); float scale = a.f(7); bool causal = a.v[8] != 0;
+  const float* s = a.at<float>(0, B * H * Tq * Tk); const float* mask = a.at<float>(1, B * Tk, true); float* p = a.at<float>(2, B * H * Tq * Tk);
+  if (!a.ok) return;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t h = 0; h < H; h++)
+      for (int64_t q = 0; q < Tq; q++) {
+        int64_t row = ((b * H + h) * Tq + q) * Tk, lim = causal ? Tk - Tq + q + 1 : Tk;
+        const float* m = mask ? mask + b * Tk : nullptr; float* pr = p + row;
+        for (int64_t j = 0; j < lim; j++) pr[j] = s[row + j] * scale + (m ? m[j] : 0.f);
+        float mx = maxOf(pr, lim);
+        for (int64_t j = 0; j < lim; j++) pr[j] = fastExp(pr[j] - mx);
+        float inv = 1.f / sumOf(pr, lim);
+        for (int64_t j = 0; j < lim; j++) pr[j] *= inv;
+        for (int64_t j = lim; j < Tk; j++) pr[j] = 0.f;
+      }
+}
+// ds = scale * p * (dp - sum_j p dp) over rows of Tk
+void attentionSoftmaxGrad(Args& a) {
+  int64_t rows = a.i(3), Tk = a.i(4); float scale = a.f(5);
+  const float* dp = a.at<float>(0, rows * Tk); const float* p = a.at<float>(1, rows * Tk); float* ds = a.at<float>(2, rows * Tk);
+  if (!a.ok) return;
+  for (int64_t r = 0; r < rows; r++) {
+    const float *g = dp + r * Tk, *pr = p + r * Tk;
+    float dot = reduce16(Tk, 0.f, [&](int64_t j) { return g[j] * pr[j]; }, plus);
+    for (int64_t j = 0; j < Tk; j++) ds[r * Tk + j] = scale * pr[j] * (g[j] - dot);
+  }
+}
+
+// mean over n rows of logsumexp(logits) - logits[target]; lse [n] kept for the backward pass
+void crossEntropy(Args& a) {
+  int64_t n = a.i(4), V = a.i(5);
+  const float* logits = a.at<float>(0, n * V); const int32_t* target = a.at<int32_t>(1, n); float* lse = a.at<float>(2, n); float* loss = a.at<float>(3, 1);
+  if (!a.ok) return;
+  thread_local std::vector<float> e; e.resize(V);
+  double total = 0.0;
+  for (int64_t r = 0; r < n; r++) {
+    const float* l = logits + r * V; float mx = maxOf(l, V);
+    for (int64_t j = 0; j < V; j++) e[j] = fastExp(l[j] - mx);
+    lse[r] = mx + std::log(sumOf(e.data(), V));
+    total += lse[r] - l[target[r]];
+  }
+  loss[0] = (float)(total / n);
+}
+// dlogits = dloss / n * (softmax(logits) - onehot(target))
+void crossEntropyGrad(Args& a) {
+  int64_t n = a.i(5), V = a.i(6);
+  const float* dloss = a.at<float>(0, 1); const float* logits = a.at<float>(1, n * V); const int32_t* target = a.at<int32_t>(2, n); const float* lse = a.at<float>(3, n);
+  float* dl = a.at<float>(4, n * V);
+  if (!a.ok) return;
+  float g = dloss[0] / n;
+  for (int64_t r = 0; r < n; r++) {
+    const float* l = logits + r * V; float* o = dl + r * V; float m = lse[r];
+    for (int64_t j = 0; j < V; j++) o[j] = g * fastExp(l[j] - m);
+    o[target[r]] -= g;
+  }
+}
+
+// out[i] = x[index[i]] over rows of d
+void gatherRows(Args& a) {
+  int64_t rows = a.i(3), n = a.i(4), d = a.i(5);
+  const float* x = a.at<float>(0, rows * d); const int32_t* index = a.at<int32_t>(1, n); float* out = a.at<float>(2, n * d);
+  if (!a.ok) return;
+  for (int64_t k = 0; k < n; k++) {
+    if (index[k] < 0 || index[k] >= rows) { napi_throw_range_error(a.env, nullptr, "gatherRows: index out of range"); return; }
+    std::memcpy(out + k * d, x + (int64_t)index[k] * d, d * sizeof(float));
+  }
+}
+// out [rows, d] = 0, then out[index[i]] += dy[i]
+void scatterAddRows(Args& a) {
+  int64_t rows = a.i(3), n = a.i(4), d = a.i(5);
+  const float* dy = a.at<float>(0, n * d); const int32_t* index = a.at<int32_t>(1, n); float* out = a.at<float>(2, rows * d);
+  if (!a.ok) return;
+  std::fill(out, out + rows * d, 0.f);
+  for (int64_t k = 0; k < n; k++) {
+    if (index[k] < 0 || index[k] >= rows) { napi_throw_range_error(a.env, nullptr, "scatterAddRows: index out of range"); return; }
+    float* o = out + (int64_t)index[k] * d; const float* g = dy + k * d;
+    for (int64_t j = 0; j < d; j++) o[j] += g[j];
+  }
+}
+
+struct Kernel { const char* name; size_t args; void (*run)(Args&); };
+const Kernel KERNELS[] = {
+  {"rmsNorm", 7, rmsNorm}, {"rmsNormGrad", 8, rmsNormGrad}, {"swiGlu", 4, swiGlu}, {"swiGluGrad", 6, swiGluGrad},
+  {"rope", 8, rope}, {"attentionSoftmax", 9, attentionSoftmax}, {"attentionSoftmaxGrad", 6, attentionSoftmaxGrad},
+  {"crossEntropy", 6, crossEntropy}, {"crossEntropyGrad", 7, crossEntropyGrad}, {"gatherRows", 6, gatherRows}, {"scatterAddRows", 6, scatterAddRows},
+};
+
+napi_value callKernel(napi_env env, napi_callback_info info) {
+  napi_value argv[2]; char* base; size_t bytes; void* data;
+  const Kernel* k;
+  size_t argc = 2; napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  k = static_cast<const Kernel*>(data);
+  if (!heapCall(env, info, k->name, 2, argv, &base, &bytes)) return nullptr;
+  napi_typedarray_type type; size_t len; void* values; napi_value ab; size_t boff;
+  if (napi_get_typedarray_info(env, argv[1], &type, &len, &values, &ab, &boff) != napi_ok || type != napi_float64_array || len != k->args) {
+    char msg[96]; std::snprintf(msg, sizeof msg, "%s: args must be a Float64Array(%zu)", k->name, k->args);
+    napi_throw_type_error(env, nullptr, msg); return nullptr;
+  }
+  Args a{env, k->name, base, bytes, static_cast<const double*>(values), len};
+  k->run(a);
+  return nullptr;
+}
+
+} // namespace
+
+void registerFusedKernels(napi_env env, napi_value exports) {
+  for (const Kernel& k : KERNELS) {
+    napi_value fn;
+    napi_create_function(env, k.name, NAPI_AUTO_LENGTH, callKernel, const_cast<Kernel*>(&k), &fn);
+    napi_set_named_property(env, exports, k.name, fn);
+  }
+}
