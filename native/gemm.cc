@@ -1,9 +1,9 @@
 // Native fp32 GEMM for the tfjs wasm backend: C = op(A) op(B) (+ bias, relu), batched, on
 // tensors that live in the wasm heap (one ArrayBuffer, offsets in bytes); and a fused AdamW
-// step, which replaces a dozen elementwise wasm ops (and their allocations) per parameter. Packed B panels and
-// an 8x32 register-blocked micro-kernel written with GCC vector extensions, which compile to
-// AVX-512 (or AVX2 / SSE pairs) under -march=native. One thread: the caller runs one model per
-// worker thread.
+// step, which replaces a dozen elementwise wasm ops (and their allocations) per parameter.
+// Packed B panels, A read in place where its rows are contiguous, and an 8x32 register-blocked
+// micro-kernel (AVX-512 intrinsics, or GCC vector extensions that compile to AVX2 / SSE under
+// -march=native). One thread: the caller runs one model per worker thread.
 #include <node_api.h>
 #include <algorithm>
 #include <cmath>
@@ -19,6 +19,18 @@ static constexpr int MR = 8, NR = 32, KC = 256, NC = 1024;
 // element (i, j) of a row-major matrix stored as [rows, cols], read as op(X)
 static inline float at(const float* x, int ld, bool trans, int i, int j) { return trans ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j]; }
 
+// Pack an MR-row panel of op(A) for rows i0.., depth p0..p0+kc as [kc][MR]; rows past m repeat the last row.
+static void packA(const float* a, int lda, bool ta, int m, int i0, int p0, int kc, float* out) {
+  if (ta && i0 + MR <= m) { // MR adjacent values per depth step
+    for (int p = 0; p < kc; p++) std::memcpy(out + p * MR, a + (size_t)(p0 + p) * lda + i0, MR * sizeof(float));
+    return;
+  }
+  for (int r = 0; r < MR; r++) {
+    int row = std::min(i0 + r, m - 1);
+    if (ta) { const float* src = a + (size_t)p0 * lda + row; for (int p = 0; p < kc; p++) out[p * MR + r] = src[(size_t)p * lda]; }
+    else { const float* src = a + (size_t)row * lda + p0; for (int p = 0; p < kc; p++) out[p * MR + r] = src[p]; }
+  }
+}
 // Pack an NR-column panel of op(B) for columns j0.., depth p0..p0+kc, zero-padded past n.
 static void packB(const float* b, int ldb, bool tb, int n, int j0, int p0, int kc, float* out) {
   for (int p = 0; p < kc; p++) {
@@ -28,9 +40,8 @@ static void packB(const float* b, int ldb, bool tb, int n, int j0, int p0, int k
   }
 }
 
-// tile[MR][NR] = Apanel[kc][MR] * Bpanel[kc][NR]
-// tile[MR][NR] = A rows [kc] x Bpanel[kc][NR], where row r's element p is arow[r][p * ps] (A is read in
-// place, unpacked: its MR rows stay in L1 over the depth loop). The tile is written (first depth
+// tile[MR][NR] = A rows [kc] x Bpanel[kc][NR], where row r's element p is arow[r][p * ps] (A in
+// place, ps = 1, or a packed panel, ps = MR). The tile is written (first depth
 // block) or added (later blocks) into C at c (row stride ldc), only its first rows x cols.
 #ifdef __AVX512F__
 #include <immintrin.h>
@@ -79,21 +90,28 @@ static inline void micro(int kc, const float* const* arow, int ps, const float* 
 
 // C[m, n] = op(A)[m, k] op(B)[k, n]; lda/ldb are the stored row lengths.
 static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
-  thread_local std::vector<float> bbuf;
-  bbuf.resize((size_t)NC * KC);
+  thread_local std::vector<float> abuf, bbuf;
+  bbuf.resize((size_t)NC * KC); abuf.resize((size_t)((m + MR - 1) / MR) * MR * KC);
   if (k == 0) { for (int i = 0; i < m; i++) std::memset(c + (size_t)i * n, 0, n * sizeof(float)); return; }
+  // equal depth blocks (784 = 4 x 196, not 3 x 256 + 16: a thin last block is all C traffic)
+  const bool packed = ta || lda % 1024 == 0;
+  int kBlock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
   for (int jc = 0; jc < n; jc += NC) {
     int nc = std::min(NC, n - jc);
-    for (int pc = 0; pc < k; pc += KC) {
-      int kc = std::min(KC, k - pc);
+    for (int pc = 0; pc < k; pc += kBlock) {
+      int kc = std::min(kBlock, k - pc);
       for (int j = 0; j < nc; j += NR) packB(b, ldb, tb, n, jc + j, pc, kc, bbuf.data() + (size_t)j * kc);
-      for (int i = 0; i < m; i += MR) {
-        // rows past m repeat the last row; their results are not stored
-        const float* arow[MR];
-        for (int r = 0; r < MR; r++) { int row = std::min(i + r, m - 1); arow[r] = ta ? a + (size_t)pc * lda + row : a + (size_t)row * lda + pc; }
-        for (int j = 0; j < nc; j += NR)
-          micro(kc, arow, ta ? lda : 1, bbuf.data() + (size_t)j * kc, c + (size_t)i * n + jc + j, n, std::min(MR, m - i), std::min(NR, n - jc - j), pc > 0);
-      }
+      // op(A) = A^T is read down columns, and rows 4 KB apart share L1 sets: both are packed
+      if (packed) for (int i = 0; i < m; i += MR) packA(a, lda, ta, m, i, pc, kc, abuf.data() + (size_t)i * kc);
+      auto tile = [&](int i, int j) {
+        const float* arow[MR]; // rows past m repeat the last row; their results are not stored
+        for (int r = 0; r < MR; r++) arow[r] = packed ? abuf.data() + (size_t)i * kc + r : a + (size_t)std::min(i + r, m - 1) * lda + pc;
+        micro(kc, arow, packed ? MR : 1, bbuf.data() + (size_t)j * kc, c + (size_t)i * n + jc + j, n, std::min(MR, m - i), std::min(NR, n - jc - j), pc > 0);
+      };
+      // Deep blocks: each B panel (kc x NR, the larger operand) stays in L1 while A's rows stream
+      // past it. Shallow ones (the model's k = 16..64): MR rows of A stay in L1 and B streams.
+      if (kc >= 128) { for (int j = 0; j < nc; j += NR) for (int i = 0; i < m; i += MR) tile(i, j); }
+      else { for (int i = 0; i < m; i += MR) for (int j = 0; j < nc; j += NR) tile(i, j); }
     }
   }
 }
