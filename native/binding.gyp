@@ -2,7 +2,7 @@
   "targets": [{
     "target_name": "subliminal_native",
     "sources": ["gemm.cc", "fused.cc"],
-    "cflags_cc": ["-O3", "-march=native", "-fno-exceptions", "-std=c++17"],
+    "cflags_cc": ["-O3", "-march=native", "-fno-math-errno", "-fno-exceptions", "-std=c++17"],
     "cflags_cc!": ["-fno-rtti"]
   }]
 }
