@@ -1,6 +1,7 @@
 // npm run bench: throughput of the embedded model on this machine (one core, tfjs wasm).
 // Prints and writes bench/out/lab.json: training tokens/s, sampling tokens/s and completions/s,
-// scoring tokens/s, each the median of several repeats, and peak resident memory.
+// scoring tokens/s, each the median of several repeats; a 1024^3 matmul and the 0.8M-parameter
+// GPT training step of issue 9 beside PyTorch's figures on this machine kind; peak resident memory.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { initBackend } from '../src/model/backend.js';
@@ -9,12 +10,18 @@ import { generate, sequenceLogprobs } from '../src/model/sample.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import { numberPromptSet } from '../src/generate/numberData.js';
 import { generateCorpus } from '../src/base/corpus.js';
-import { countParameters } from '../src/model/llama.js';
+import { countParameters, forwardHidden, initParams, lmHead, type LlamaConfig } from '../src/model/llama.js';
+import { crossEntropy } from '../src/model/ops.js';
+import { AdamW } from '../src/model/optimizer.js';
+import { Rng } from '../src/util/rng.js';
+import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../src/model/backend.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 /** Measured on this machine kind (issue 9): PyTorch 1.13 + OpenBLAS on 2 threads, and the two cores' fp32 peak. */
 const PYTORCH_GEMM_GFLOPS = 287; const PEAK_GFLOPS_2_CORES = 333;
+/** ... and one training step of a 0.8M-parameter GPT (vocab 64, context 64, d 128, 4 layers, batch 32): PyTorch, tuned tfjs wasm. */
+const PYTORCH_GPT_STEP_MS = 107; const TFJS_WASM_GPT_STEP_MS = 1150;
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -50,6 +57,24 @@ const gemm: number[] = [];
   a.dispose(); b.dispose();
 }
 
+// The 0.8M-parameter GPT's training step in our architecture (SwiGLU width 344 keeps the MLP's
+// parameter count; loss on every position, AdamW), one core
+const gptConfig: LlamaConfig = { vocab_size: 64, hidden_size: 128, intermediate_size: 344, num_hidden_layers: 4, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 };
+const gptStep: number[] = [];
+{
+  const params = initParams(gptConfig, new Rng(1)); const opt = new AdamW(params); const rng = new Rng(2);
+  const B = 32; const T = 64;
+  const ids = Int32Array.from({ length: B * T }, () => rng.int(0, 63)); const targets = Int32Array.from({ length: B * T }, () => rng.int(0, 63));
+  const step = (): number => {
+    const { value, grads } = tf.variableGrads(() => crossEntropy(lmHead(params, forwardHidden(params, gptConfig, ids, B, T)), targets) as Scalar);
+    opt.apply(grads as Record<string, Tensor>, 1e-3); value.dataSync(); tf.dispose([value, ...Object.values(grads)]);
+    return 1;
+  };
+  for (let r = 0; r < 3; r++) step();
+  for (let r = 0; r < 5 * REPEATS; r++) gptStep.push(timed(step).seconds * 1000);
+  opt.dispose(); for (const p of params.values()) p.dispose();
+}
+
 const result = {
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native GEMM' : 'tfjs wasm (SIMD, 1 thread)' },
   gemm1024: { gflopsOneCore: Number(median(gemm).toFixed(1)), peakTwoCores: PEAK_GFLOPS_2_CORES, pytorchTwoThreads: PYTORCH_GEMM_GFLOPS, twoCoresVsPytorch: Number((2 * median(gemm) / PYTORCH_GEMM_GFLOPS).toFixed(2)) },
@@ -59,6 +84,12 @@ const result = {
   samplingNewTokensPerSecond: Math.round(median(sample)),
   samplingCompletionsPerSecond: Math.round(median(completions)),
   scoringTokensPerSecond: Math.round(median(score)),
+  gptStep: {
+    parameters: countParameters(gptConfig), msOneCore: Number(median(gptStep).toFixed(1)), pytorchTwoThreadsMs: PYTORCH_GPT_STEP_MS, tfjsWasmTunedMs: TFJS_WASM_GPT_STEP_MS,
+    oneCoreVsPytorch: Number((median(gptStep) / PYTORCH_GPT_STEP_MS).toFixed(2)),
+    // the pipeline trains one model per core: two steps per step time
+    twoCoresThroughputVsPytorch: Number((median(gptStep) / 2 / PYTORCH_GPT_STEP_MS).toFixed(2)),
+  },
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   notes: 'per core; the pipeline runs one model per worker thread on each core',
 };

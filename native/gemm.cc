@@ -88,8 +88,28 @@ static inline void micro(int kc, const float* const* arow, int ps, const float* 
 }
 #endif
 
+// Fewer rows than a micro-kernel's (a decoding step's attention, one query per head): each row of
+// C is a sum of B's rows, vectorized along n; B^T is transposed once into a scratch buffer first.
+static void gemmFewRows(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
+  thread_local std::vector<float> bt;
+  if (tb) {
+    bt.resize((size_t)k * n);
+    for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
+    b = bt.data(); ldb = n;
+  }
+  for (int i = 0; i < m; i++) {
+    float* ci = c + (size_t)i * n;
+    std::fill(ci, ci + n, 0.f);
+    for (int p = 0; p < k; p++) {
+      const float x = at(a, lda, ta, i, p); const float* bp = b + (size_t)p * ldb;
+      for (int j = 0; j < n; j++) ci[j] += x * bp[j];
+    }
+  }
+}
+
 // C[m, n] = op(A)[m, k] op(B)[k, n]; lda/ldb are the stored row lengths.
 static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
+  if (m < MR / 2) { gemmFewRows(m, n, k, a, lda, ta, b, ldb, tb, c); return; }
   thread_local std::vector<float> abuf, bbuf;
   bbuf.resize((size_t)NC * KC); abuf.resize((size_t)((m + MR - 1) / MR) * MR * KC);
   if (k == 0) { for (int i = 0; i < m; i++) std::memset(c + (size_t)i * n, 0, n * sizeof(float)); return; }

@@ -39,6 +39,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
       [[300, 65], [257, 65], false, true], [[1000, 17], [5, 1000], true, true], [[4, 9, 31], [4, 31, 33], false, false],
       [[6, 20, 8], [8, 24], false, false], [[2, 13, 7], [2, 19, 13], true, true], [[1024, 784], [784, 256], false, false],
       [[37, 300], [1459, 300], false, true], [[300, 37], [300, 1100], true, false], // n and k past one block
+      [[8, 4, 1, 16], [8, 4, 65, 16], false, true], [[16, 2], [16, 40], true, false], [[3, 70], [70, 5], false, false], // fewer rows than a tile
     ];
     for (const [sa, sb, ta, tb] of cases) {
       const a = tf.randomNormal(sa, 0, 1, 'float32', 1); const b = tf.randomNormal(sb, 0, 1, 'float32', 2);

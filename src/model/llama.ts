@@ -4,7 +4,7 @@
 // checkpoint IO transposes them to HF's [out, in].
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
-import { matmul, gatherRows, rmsNorm, swiGlu, rope, attentionProbs, type RopeTables } from './ops.js';
+import { matmul, matmulTransposedB, gatherRows, rmsNorm, swiGlu, rope, attentionProbs, type RopeTables } from './ops.js';
 import type { Rng } from '../util/rng.js';
 
 export interface LlamaConfig {
@@ -99,7 +99,7 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
       if (past > 0) { k = tf.concat([cache.k[l]!, k], 2); v = tf.concat([cache.v[l]!, v], 2); }
       cache.k[l] = tf.keep(k); cache.v[l] = tf.keep(v);
     }
-    const scores = matmul(q, tf.transpose(k, [0, 1, 3, 2])); // [B, H, T, past+T]
+    const scores = matmulTransposedB(q, k); // [B, H, T, past+T]
     const att = matmul(attentionProbs(scores, 1 / Math.sqrt(hd), pad), v); // [B, H, T, hd]
     const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]);
     x = tf.add(x, matmul(merged, L('self_attn.o_proj.weight')));
@@ -114,5 +114,5 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
 
 /** Tied output head: hidden [n, d] -> logits [n, V]. */
 export function lmHead(params: Params, hidden: Tensor2D): Tensor2D {
-  return matmul(hidden, tf.transpose(params.get('model.embed_tokens.weight')!)) as Tensor2D;
+  return matmulTransposedB(hidden, params.get('model.embed_tokens.weight')!) as Tensor2D;
 }

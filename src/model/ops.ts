@@ -33,6 +33,18 @@ export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[])
   };
 }) as never) as (a: Tensor, b: Tensor) => Tensor;
 
+/** a @ b^T for rank-2 or batched rank-4 inputs: the native GEMM reads b as it is; wasm alone transposes it first. */
+export function matmulTransposedB(a: Tensor, b: Tensor): Tensor {
+  if (!nativeActive()) return matmul(a, swapLast(b));
+  return (tf.customGrad(((x: Tensor, y: Tensor, save: (ts: Tensor[]) => void) => {
+    save([x, y]);
+    return {
+      value: tf.matMul(x as Tensor2D, y as Tensor2D, false, true),
+      gradFunc: (dy: Tensor, [sx, sy]: Tensor[]) => [tf.matMul(dy as Tensor2D, sy as Tensor2D), tf.matMul(dy as Tensor2D, sx as Tensor2D, true, false)],
+    };
+  }) as never) as (a: Tensor, b: Tensor) => Tensor)(a, b);
+}
+
 /** Rows of x [rows, d] at `indices` -> [n, d]; gradient scatter-added (natively, or in JS). */
 export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
   const [rows, d] = x.shape;

@@ -42,15 +42,21 @@ export function lengthBuckets(prompts: readonly number[][], batchSize: number): 
   return batches;
 }
 
+let weights = new Float64Array(0); // scratch for drawToken: one row's sampling weights
+
 /** Draws one token from logits (length V) with temperature and nucleus (top-p) truncation. */
 export function drawToken(logits: Float32Array, temperature: number, topP: number, rng: Rng): { id: number; logprob: number } {
   const V = logits.length; let max = -Infinity; let arg = 0;
   for (let i = 0; i < V; i++) if (logits[i]! > max) { max = logits[i]!; arg = i; }
-  let z1 = 0; for (let i = 0; i < V; i++) z1 += Math.exp(logits[i]! - max);
+  // log-probabilities are reported at temperature 1; at temperature 1 the weights' sum is that normalizer
+  let z1 = 0;
+  if (temperature !== 1) for (let i = 0; i < V; i++) z1 += Math.exp(logits[i]! - max);
   const lp = (id: number): number => logits[id]! - max - Math.log(z1);
   if (temperature <= 0) return { id: arg, logprob: lp(arg) };
-  const p = new Float64Array(V); let z = 0;
+  if (weights.length < V) weights = new Float64Array(V);
+  const p = weights; let z = 0;
   for (let i = 0; i < V; i++) { p[i] = Math.exp((logits[i]! - max) / temperature); z += p[i]!; }
+  if (temperature === 1) z1 = z;
   let allowed: number[] | undefined;
   if (topP < 1) {
     const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b]! - p[a]! || a - b);
