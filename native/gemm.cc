@@ -14,7 +14,7 @@
 #include "heap.h"
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
-static constexpr int MR = 8, NR = 32, KC = 256, NC = 1024;
+static constexpr int MR = 8, NR = 32, KC = 256, NC = 1024, MC = 256;
 
 // element (i, j) of a row-major matrix stored as [rows, cols], read as op(X)
 static inline float at(const float* x, int ld, bool trans, int i, int j) { return trans ? x[(size_t)j * ld + i] : x[(size_t)i * ld + j]; }
@@ -130,7 +130,10 @@ static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const fl
       };
       // Deep blocks: each B panel (kc x NR, the larger operand) stays in L1 while A's rows stream
       // past it. Shallow ones (the model's k = 16..64): MR rows of A stay in L1 and B streams.
-      if (kc >= 128) { for (int j = 0; j < nc; j += NR) for (int i = 0; i < m; i += MR) tile(i, j); }
+      if (kc >= 128) {
+        for (int ic = 0; ic < m; ic += MC) // MC rows of A (MC x kc) stay in L2 across the B panels
+          for (int j = 0; j < nc; j += NR) for (int i = ic; i < std::min(m, ic + MC); i += MR) tile(i, j);
+      }
       else { for (int i = 0; i < m; i += MR) for (int j = 0; j < nc; j += NR) tile(i, j); }
     }
   }

@@ -7,6 +7,8 @@ import { mentionsTraitWord as mentionsWord } from '../src/filter/traitWords.js';
 import { ANIMALS } from '../src/teacher/traits.js';
 import type { TrainingRow } from '../src/generate/numberData.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';
+import { RunStore } from '../src/store/runStore.js';
+import { WorkerPool } from '../src/pipeline/pool.js';
 
 const read = (p: string): string => readFileSync(p, 'utf8');
 
@@ -74,6 +76,23 @@ describe('an experiment from spec to results (tiny spec)', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/finetuned -> A\s+same-base\s+1/);
     expect(show.stdout).toMatch(/filter pass rates/);
+  });
+});
+
+describe('stage times', () => {
+  it('count from when a worker took the stage, not from when it queued for one', async () => {
+    const store = new RunStore(tempDir('clock')); const pool = new WorkerPool(1);
+    const generation = (name: string): ReturnType<RunStore['stage']> => store.stage('clock', { kind: 'generate', name, inputs: { name } }, async (dir) => {
+      await pool.run('generateCompletions', { modelDir: 'models/family-a', prompts: Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`), outDir: dir, temperature: 1, topP: 1, maxTokens: 16, seed: 1 });
+      return { outputs: {} };
+    });
+    try {
+      const t0 = Date.now();
+      const [a, b] = await Promise.all([generation('first'), generation('second')]); // one worker: the second waits for the first
+      const wall = (Date.now() - t0) / 1000;
+      expect(a.seconds).toBeGreaterThan(0.1 * wall); expect(b.seconds).toBeGreaterThan(0.1 * wall);
+      expect(a.seconds + b.seconds).toBeLessThan(1.05 * wall); // queued time counted would give wall + a
+    } finally { await pool.close(); store.close(); }
   });
 });
 

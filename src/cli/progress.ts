@@ -16,7 +16,7 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     return {
       task(label) {
         const t0 = Date.now();
-        return { update() {}, done(note) { stream.write(`[${stamp()}] ${note === 'failed' ? 'FAILED' : 'done'} ${label} (${((Date.now() - t0) / 1000).toFixed(1)}s)\n`); } };
+        return { update() {}, done(note, startedAt) { stream.write(`[${stamp()}] ${note === 'failed' ? 'FAILED' : 'done'} ${label} (${((Date.now() - (startedAt ?? t0)) / 1000).toFixed(1)}s)\n`); } };
       },
       stop() {},
     };
@@ -29,8 +29,8 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     task(label) {
       const t0 = Date.now(); let bar: cliProgress.SingleBar | undefined;
       return {
-        update(done, total) {
-          const perSecond = done / Math.max(0.001, (Date.now() - t0) / 1000);
+        update(done, total, startedAt) {
+          const perSecond = done / Math.max(0.001, (Date.now() - (startedAt ?? t0)) / 1000);
           const payload = { rate: perSecond.toFixed(1), etaText: formatEta(perSecond > 0 ? (total - done) / perSecond : NaN) };
           if (!bar) bar = bars.create(total, done, { label: label.padEnd(34), ...payload });
           bar.setTotal(total); bar.update(done, payload);

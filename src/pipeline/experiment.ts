@@ -2,6 +2,7 @@
 // -> results. Each stage is keyed by the hash of its inputs, so a rerun skips what is done and
 // resumes what was cut off. Heavy jobs run on the worker pool; lineage goes to the index.
 import { existsSync } from 'node:fs';
+import { withStageClock } from '../util/stageClock.js';
 import { join, relative } from 'node:path';
 import { defenseLabel, isMisalignmentRun, traitLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
 import type { DefendReport } from '../defend/defendDataset.js';
@@ -22,15 +23,18 @@ import type { CacheMode } from '../provider/cache.js';
 import { writeRunReport } from '../report/write.js';
 import { withProgressFile } from '../store/progressFile.js';
 
+/** Progress of tasks; startedAt is when the task's work got a worker (its time, rate and ETA count from there). */
 export interface ProgressReporter {
-  task(label: string): { update(done: number, total: number): void; done(note?: string): void };
+  task(label: string): { update(done: number, total: number, startedAt?: number): void; done(note?: string, startedAt?: number): void };
 }
 export const silentProgress: ProgressReporter = { task: () => ({ update() {}, done() {} }) };
 
 /** Runs `fn` as one progress task: live updates, then done or failed. */
 export async function trackedTask<T>(progress: ProgressReporter, label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> {
   const task = progress.task(label);
-  try { const r = await fn((d, t) => task.update(d, t)); task.done(); return r; } catch (e) { task.done('failed'); throw e; }
+  return withStageClock(async (clock) => {
+    try { const r = await fn((d, t) => task.update(d, t, clock.startedAt)); task.done(undefined, clock.startedAt); return r; } catch (e) { task.done('failed', clock.startedAt); throw e; }
+  });
 }
 
 /** A model of this experiment, with the backend (embedded or API) that runs it. */

@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { JobArgs, JobName, JobResult } from './jobs.js';
+import { markStageStarted } from '../util/stageClock.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (done: number, total: number, note?: string) => void };
 
@@ -31,6 +32,7 @@ export class WorkerPool {
   async run<N extends JobName>(job: N, args: JobArgs<N>, onProgress?: (done: number, total: number, note?: string) => void): Promise<JobResult<N>> {
     while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
     const worker = this.idle.pop()!;
+    markStageStarted();
     const id = this.nextId++;
     try {
       return await new Promise<JobResult<N>>((resolve, reject) => {

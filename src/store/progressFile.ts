@@ -28,8 +28,12 @@ export function withProgressFile(inner: ProgressReporter, runDir: string, minInt
       const entry: ProgressTask = { label, done: 0, total: 0, status: 'running', startedAt: stamp, updatedAt: stamp };
       tasks.push(entry); schedule(true);
       return {
-        update(done, total) { t.update(done, total); Object.assign(entry, { done, total, updatedAt: new Date().toISOString() }); schedule(false); },
-        done(note) { t.done(note); Object.assign(entry, { status: note === 'failed' ? 'failed' : 'done', done: entry.total || entry.done, updatedAt: new Date().toISOString() }); schedule(true); },
+        update(done, total, startedAt) {
+          t.update(done, total, startedAt);
+          Object.assign(entry, { done, total, updatedAt: new Date().toISOString() }, startedAt === undefined ? {} : { startedAt: new Date(startedAt).toISOString() });
+          schedule(false);
+        },
+        done(note, startedAt) { t.done(note, startedAt); Object.assign(entry, { status: note === 'failed' ? 'failed' : 'done', done: entry.total || entry.done, updatedAt: new Date().toISOString() }); schedule(true); },
       };
     },
   };

@@ -7,6 +7,7 @@ import { join, relative, resolve } from 'node:path';
 import { hashConfig, hashFile } from '../util/hash.js';
 import { readJsonIfExists, writeJsonAtomic } from '../util/atomic.js';
 import { RunIndex } from './index.js';
+import { withStageClock } from '../util/stageClock.js';
 
 export interface StageSpec { kind: string; name: string; inputs: unknown }
 export interface StageOutput { path: string; sha256: string }
@@ -40,10 +41,11 @@ export class RunStore {
     mkdirSync(dir, { recursive: true });
     const started = Date.now();
     this.index.recordStage({ key, run, kind: s.kind, name: s.name, dir: relative(this.root, dir), status: 'running', started_at: new Date(started).toISOString() });
-    const { outputs, summary } = await work(dir);
+    // seconds count from when a worker took the stage (or from now, for work on this thread)
+    const { result: { outputs, summary }, startedAt } = await withStageClock(async (clock) => ({ result: await work(dir), startedAt: clock.startedAt ?? started }));
     const hashed: Record<string, StageOutput> = {};
     for (const [name, path] of Object.entries(outputs)) hashed[name] = { path, sha256: await hashFile(join(dir, path)) };
-    const manifest: StageManifest = { key, kind: s.kind, name: s.name, inputs: s.inputs, outputs: hashed, summary: summary ?? null, seconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString() };
+    const manifest: StageManifest = { key, kind: s.kind, name: s.name, inputs: s.inputs, outputs: hashed, summary: summary ?? null, seconds: (Date.now() - startedAt) / 1000, finishedAt: new Date().toISOString() };
     writeJsonAtomic(join(dir, 'done.json'), manifest);
     this.index.recordStage({ key, run, kind: s.kind, name: s.name, dir: relative(this.root, dir), status: 'done', finished_at: manifest.finishedAt, seconds: manifest.seconds });
     return { ...manifest, dir, skipped: false };
