@@ -53,7 +53,8 @@ const gemm: number[] = [];
 {
   const a = tf.randomNormal([1024, 1024]); const b = tf.randomNormal([1024, 1024]);
   tf.matMul(a, b).dispose();
-  for (let r = 0; r < Math.max(3, REPEATS); r++) { const t = timed(() => { tf.matMul(a, b).dataSync(); return 2 * 1024 ** 3; }); gemm.push(t.units / t.seconds / 1e9); }
+  // wasm kernels run synchronously, so the product is done when matMul returns; reading its 4 MB back is not GEMM time
+  for (let r = 0; r < Math.max(5, REPEATS); r++) { const t = timed(() => { tf.matMul(a, b).dispose(); return 2 * 1024 ** 3; }); gemm.push(t.units / t.seconds / 1e9); }
   a.dispose(); b.dispose();
 }
 
@@ -76,7 +77,7 @@ const gptStep: number[] = [];
 }
 
 const result = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native GEMM' : 'tfjs wasm (SIMD, 1 thread)' },
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native kernels' : 'tfjs wasm (SIMD, 1 thread)' },
   gemm1024: { gflopsOneCore: Number(median(gemm).toFixed(1)), peakTwoCores: PEAK_GFLOPS_2_CORES, pytorchTwoThreads: PYTORCH_GEMM_GFLOPS, twoCoresVsPytorch: Number((2 * median(gemm) / PYTORCH_GEMM_GFLOPS).toFixed(2)) },
   model: { parameters: countParameters(model.config), hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
   repeats: REPEATS,

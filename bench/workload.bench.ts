@@ -21,7 +21,7 @@ try {
   for (const s of store.index.stages('spec5-workload')) byKind[s.kind] = Number(((byKind[s.kind] ?? 0) + (s.seconds ?? 0)).toFixed(1));
   const exact = Object.fromEntries(results.groups.map((g) => [g.group, Number(g.firstToken.mean.toFixed(4))]));
   const result = {
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm + native GEMM' : 'tfjs wasm' },
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm + native kernels' : 'tfjs wasm' },
     wallSeconds: Number(wall.toFixed(1)), pytorchSeconds: PYTORCH_SECONDS, ratioToPytorch: Number((wall / PYTORCH_SECONDS).toFixed(2)),
     stageSecondsByKind: byKind, peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024), exactPOwl: exact,
   };
