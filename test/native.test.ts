@@ -9,7 +9,7 @@ import { ADDON_PATH, installNativeKernels, uninstallNativeKernels } from '../src
 import { LanguageModel } from '../src/model/model.js';
 import { labTokenizer } from '../src/base/build.js';
 import { generate, nextTokenLogprobs } from '../src/model/sample.js';
-import { attentionProbs, crossEntropy, gatherRows, rmsNorm, rope, swiGlu } from '../src/model/ops.js';
+import { attentionProbs, crossEntropy, gatherRows, matmulTransposedB, rmsNorm, rope, swiGlu } from '../src/model/ops.js';
 import { rotary } from '../src/model/llama.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import type { LlamaConfig } from '../src/model/llama.js';
@@ -60,7 +60,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     expect(linear.some((x) => x < 0)).toBe(true); // no relu applied when none was asked for
   });
 
-  it('each fused kernel (RMSNorm, SwiGLU, rotary, attention softmax, cross-entropy, row gather) matches the composed ops in value and gradient', () => {
+  it('each fused kernel (RMSNorm, SwiGLU, rotary, attention softmax, cross-entropy, row gather, a @ b^T) matches the composed ops in value and gradient', () => {
     const r = (shape: number[], seed: number): Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
     const keyMask = tf.tensor2d(Array.from({ length: 2 * 9 }, (_, i) => (i % 9 < (i < 9 ? 3 : 0) ? -1e9 : 0)), [2, 9]); // row 0 left padded by 3
     const config = { vocab_size: 8, hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 };
@@ -72,6 +72,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
       ['attentionProbs', [r([2, 4, 5, 9], 6)], (s) => attentionProbs(s!, 0.25, keyMask)], // 5 queries after 4 cached keys
       ['crossEntropy', [r([30, 1459], 7)], (l) => tf.reshape(crossEntropy(l as Tensor2D, targets), [1])],
       ['gatherRows', [r([50, 64], 8)], (x) => gatherRows(x as Tensor2D, Int32Array.from([3, 0, 49, 3, 3, 17]))],
+      ['matmulTransposedB', [r([2, 4, 5, 16], 10), r([2, 4, 9, 16], 11)], (a, b) => matmulTransposedB(a!, b!)],
     ];
     for (const [name, inputs, f] of cases) {
       const { wasm, native } = bothPaths(() => tf.tidy(() => {

@@ -4,7 +4,8 @@
 // and row gathers scatter-add their gradient in JS (wasm lacks UnsortedSegmentSum).
 // With the native addon, RMSNorm, SwiGLU, rotary positions, the attention softmax, row
 // gathers and cross-entropy each run as one fused kernel forward and one backward
-// (native/fused.cc); without it they are composed from tfjs ops, as written here.
+// (native/fused.cc), and a @ b^T reads b untransposed; without it they are composed from
+// tfjs ops, as written here.
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { nativeActive, runFusedKernel } from './nativeKernels.js';
