@@ -34,6 +34,11 @@ export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   if (process.env.SUBLIMINAL_NATIVE === '0' || !existsSync(ADDON_PATH)) return (addon = null);
   try { addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon; } catch { addon = null; }
+  const missing = addon ? (['matmul', 'adam', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function') : [];
+  if (missing.length) { // an addon built from older sources: all or nothing, so both paths stay whole
+    console.warn(`subliminal: the native addon lacks ${missing.join(', ')} (built from older sources; rebuild it with npm run install); using tfjs wasm alone`);
+    addon = null;
+  }
   return addon;
 }
 
