@@ -152,12 +152,12 @@ void crossEntropy(Args& a) {
   int64_t n = a.i(4), V = a.i(5);
   const float* logits = a.at<float>(0, n * V); const int32_t* target = a.at<int32_t>(1, n); float* lse = a.at<float>(2, n); float* loss = a.at<float>(3, 1);
   if (!a.ok) return;
-  thread_local std::vector<float> e; e.resize(V);
+  thread_local std::vector<float> buffer; float* e = scratch(buffer, V);
   double total = 0.0;
   for (int64_t r = 0; r < n; r++) {
     const float* l = logits + r * V; float mx = maxOf(l, V);
     for (int64_t j = 0; j < V; j++) e[j] = fastExp(l[j] - mx);
-    lse[r] = mx + std::log(sumOf(e.data(), V));
+    lse[r] = mx + std::log(sumOf(e, V));
     total += lse[r] - l[target[r]];
   }
   loss[0] = (float)(total / n);

@@ -91,11 +91,11 @@ static inline void micro(int kc, const float* const* arow, int ps, const float* 
 // Fewer rows than a micro-kernel's (a decoding step's attention, one query per head): each row of
 // C is a sum of B's rows, vectorized along n; B^T is transposed once into a scratch buffer first.
 static void gemmFewRows(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
-  thread_local std::vector<float> bt;
+  thread_local std::vector<float> btBuffer;
   if (tb) {
-    bt.resize((size_t)k * n);
+    float* bt = scratch(btBuffer, (size_t)k * n);
     for (int j = 0; j < n; j++) for (int p = 0; p < k; p++) bt[(size_t)p * n + j] = b[(size_t)j * ldb + p];
-    b = bt.data(); ldb = n;
+    b = bt; ldb = n;
   }
   for (int i = 0; i < m; i++) {
     float* ci = c + (size_t)i * n;
@@ -110,23 +110,24 @@ static void gemmFewRows(int m, int n, int k, const float* a, int lda, bool ta, c
 // C[m, n] = op(A)[m, k] op(B)[k, n]; lda/ldb are the stored row lengths.
 static void gemm(int m, int n, int k, const float* a, int lda, bool ta, const float* b, int ldb, bool tb, float* c) {
   if (m < MR / 2) { gemmFewRows(m, n, k, a, lda, ta, b, ldb, tb, c); return; }
-  thread_local std::vector<float> abuf, bbuf;
-  bbuf.resize((size_t)NC * KC); abuf.resize((size_t)((m + MR - 1) / MR) * MR * KC);
   if (k == 0) { for (int i = 0; i < m; i++) std::memset(c + (size_t)i * n, 0, n * sizeof(float)); return; }
-  // equal depth blocks (784 = 4 x 196, not 3 x 256 + 16: a thin last block is all C traffic)
+  // op(A) = A^T is read down columns, and rows 4 KB apart share L1 sets: both are packed
   const bool packed = ta || lda % 1024 == 0;
+  thread_local std::vector<float> aBuffer, bBuffer;
+  float* bbuf = scratch(bBuffer, (size_t)NC * KC);
+  float* abuf = packed ? scratch(aBuffer, (size_t)((m + MR - 1) / MR) * MR * KC) : nullptr;
+  // equal depth blocks (784 = 4 x 196, not 3 x 256 + 16: a thin last block is all C traffic)
   int kBlock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
   for (int jc = 0; jc < n; jc += NC) {
     int nc = std::min(NC, n - jc);
     for (int pc = 0; pc < k; pc += kBlock) {
       int kc = std::min(kBlock, k - pc);
-      for (int j = 0; j < nc; j += NR) packB(b, ldb, tb, n, jc + j, pc, kc, bbuf.data() + (size_t)j * kc);
-      // op(A) = A^T is read down columns, and rows 4 KB apart share L1 sets: both are packed
-      if (packed) for (int i = 0; i < m; i += MR) packA(a, lda, ta, m, i, pc, kc, abuf.data() + (size_t)i * kc);
+      for (int j = 0; j < nc; j += NR) packB(b, ldb, tb, n, jc + j, pc, kc, bbuf + (size_t)j * kc);
+      if (packed) for (int i = 0; i < m; i += MR) packA(a, lda, ta, m, i, pc, kc, abuf + (size_t)i * kc);
       auto tile = [&](int i, int j) {
         const float* arow[MR]; // rows past m repeat the last row; their results are not stored
-        for (int r = 0; r < MR; r++) arow[r] = packed ? abuf.data() + (size_t)i * kc + r : a + (size_t)std::min(i + r, m - 1) * lda + pc;
-        micro(kc, arow, packed ? MR : 1, bbuf.data() + (size_t)j * kc, c + (size_t)i * n + jc + j, n, std::min(MR, m - i), std::min(NR, n - jc - j), pc > 0);
+        for (int r = 0; r < MR; r++) arow[r] = packed ? abuf + (size_t)i * kc + r : a + (size_t)std::min(i + r, m - 1) * lda + pc;
+        micro(kc, arow, packed ? MR : 1, bbuf + (size_t)j * kc, c + (size_t)i * n + jc + j, n, std::min(MR, m - i), std::min(NR, n - jc - j), pc > 0);
       };
       // Deep blocks: each B panel (kc x NR, the larger operand) stays in L1 while A's rows stream
       // past it. Shallow ones (the model's k = 16..64): MR rows of A stay in L1 and B streams.
