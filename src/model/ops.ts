@@ -16,6 +16,13 @@ const swapLast = (t: Tensor): Tensor => {
   return tf.transpose(t, perm);
 };
 
+type Save = (ts: Tensor[]) => void;
+interface WithGradient { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] }
+/** tf.customGrad with types its declaration cannot state (tensors, then `save`); saved tensors reach gradFunc. */
+function customOp(f: (a: Tensor, save: Save) => WithGradient): (a: Tensor) => Tensor;
+function customOp(f: (a: Tensor, b: Tensor, save: Save) => WithGradient): (a: Tensor, b: Tensor) => Tensor;
+function customOp(f: (...args: never[]) => WithGradient): unknown { return tf.customGrad(f as never); }
+
 /** op(a) @ op(b): transposed operands go to the native GEMM as they are, or are transposed first on wasm alone. */
 export function matMulT(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor {
   if (nativeActive()) return tf.matMul(a as Tensor2D, b as Tensor2D, transposeA, transposeB);
@@ -23,7 +30,7 @@ export function matMulT(a: Tensor, b: Tensor, transposeA: boolean, transposeB: b
 }
 
 /** a @ b for rank-2 or batched rank-4 inputs. */
-export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[]) => void) => {
+export const matmul = customOp((a: Tensor, b: Tensor, save: Save) => {
   save([a, b]);
   return {
     value: tf.matMul(a as Tensor2D, b as Tensor2D),
@@ -32,24 +39,24 @@ export const matmul = tf.customGrad(((a: Tensor, b: Tensor, save: (ts: Tensor[])
       return [matMulT(dy, sb, false, true), matMulT(sa, dy, true, false)];
     },
   };
-}) as never) as (a: Tensor, b: Tensor) => Tensor;
+});
 
 /** a @ b^T for rank-2 or batched rank-4 inputs: the native GEMM reads b as it is; wasm alone transposes it first. */
 export function matmulTransposedB(a: Tensor, b: Tensor): Tensor {
   if (!nativeActive()) return matmul(a, swapLast(b));
-  return (tf.customGrad(((x: Tensor, y: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((x: Tensor, y: Tensor, save: Save) => {
     save([x, y]);
     return {
       value: tf.matMul(x as Tensor2D, y as Tensor2D, false, true),
       gradFunc: (dy: Tensor, [sx, sy]: Tensor[]) => [tf.matMul(dy as Tensor2D, sy as Tensor2D), tf.matMul(dy as Tensor2D, sx as Tensor2D, true, false)],
     };
-  }) as never) as (a: Tensor, b: Tensor) => Tensor)(a, b);
+  })(a, b);
 }
 
 /** Rows of x [rows, d] at `indices` -> [n, d]; gradient scatter-added (natively, or in JS). */
 export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
   const [rows, d] = x.shape;
-  const op = tf.customGrad(((input: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((input: Tensor, save: Save) => {
     const index = tf.tensor1d(indices, 'int32');
     if (nativeActive()) {
       save([index]); // tensors made in the forward pass are freed after it unless saved
@@ -69,27 +76,26 @@ export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
         return tf.tensor2d(out, [rows, d]);
       },
     };
-  }) as never) as (t: Tensor) => Tensor2D;
-  return op(x);
+  })(x) as Tensor2D;
 }
 
 /** x / rms(x) * w over the last axis of x [n, d]. */
 export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
   if (!nativeActive()) return tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w);
-  return (tf.customGrad(((xi: Tensor, wi: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((xi: Tensor, wi: Tensor, save: Save) => {
     const [y, rstd] = runFusedKernel(tf, 'rmsNorm', { x: xi, w: wi }, { eps });
     save([xi, wi, rstd!]);
     return { value: y!, gradFunc: (dy: Tensor, [sx, sw, sr]: Tensor[]) => runFusedKernel(tf, 'rmsNormGrad', { dy, x: sx, w: sw, rstd: sr }) };
-  }) as never) as (a: Tensor, b: Tensor) => Tensor)(x, w);
+  })(x, w);
 }
 
 /** SwiGLU's gate: silu(gate) * up. */
 export function swiGlu(gate: Tensor, up: Tensor): Tensor {
   if (!nativeActive()) return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
-  return (tf.customGrad(((g: Tensor, u: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((g: Tensor, u: Tensor, save: Save) => {
     save([g, u]);
     return { value: runFusedKernel(tf, 'swiGlu', { gate: g, up: u })[0]!, gradFunc: (dy: Tensor, [sg, su]: Tensor[]) => runFusedKernel(tf, 'swiGluGrad', { dy, gate: sg, up: su }) };
-  }) as never) as (a: Tensor, b: Tensor) => Tensor)(gate, up);
+  })(gate, up);
 }
 
 /** Rotary tables for positions offset..offset+T-1: cos, sin [T, hd], and rot [hd, hd] with x @ rot = rotate_half(x). */
@@ -98,13 +104,13 @@ export interface RopeTables { cos: Tensor; sin: Tensor; rot: Tensor }
 export function rope(x: Tensor, t: RopeTables): Tensor {
   const [B, H, T, hd] = x.shape as [number, number, number, number];
   if (!nativeActive()) return tf.add(tf.mul(x, t.cos), tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), t.rot), [B, H, T, hd]), t.sin));
-  return (tf.customGrad(((xi: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((xi: Tensor, save: Save) => {
     save([t.cos, t.sin]); // the tables are freed after the forward pass unless saved
     return {
       value: runFusedKernel(tf, 'rope', { x: xi, cos: t.cos, sin: t.sin }, { sign: 1 })[0]!,
       gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) => runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1 })[0]!, // the rotation's transpose
     };
-  }) as never) as (a: Tensor) => Tensor)(x);
+  })(x);
 }
 
 function causalMask(Tq: number, Tk: number): Tensor {
@@ -125,33 +131,33 @@ export function attentionProbs(scores: Tensor, scale: number, keyMask?: Tensor):
     if (keyMask) s = tf.add(s, tf.reshape(keyMask, [B, 1, 1, Tk]));
     return tf.softmax(s);
   }
-  return (tf.customGrad(((s: Tensor, save: (ts: Tensor[]) => void) => {
+  return customOp((s: Tensor, save: Save) => {
     const [p] = runFusedKernel(tf, 'attentionSoftmax', { scores: s, keyMask }, { scale, causal: true });
     save([p!]);
     return { value: p!, gradFunc: (dp: Tensor, [sp]: Tensor[]) => runFusedKernel(tf, 'attentionSoftmaxGrad', { dp, p: sp }, { scale })[0]! };
-  }) as never) as (a: Tensor) => Tensor)(scores);
+  })(scores);
 }
 
 /** log-softmax over the last axis; gradient dy - softmax(x) * sum(dy). */
-export const logSoftmax = tf.customGrad(((x: Tensor, save: (ts: Tensor[]) => void) => {
+export const logSoftmax = customOp((x: Tensor, save: Save) => {
   const y = tf.sub(x, tf.logSumExp(x, -1, true));
   save([y]);
   return {
     value: y,
     gradFunc: (dy: Tensor, saved: Tensor[]) => tf.sub(dy, tf.mul(tf.exp(saved[0]!), tf.sum(dy, -1, true))),
   };
-}) as never) as (x: Tensor) => Tensor;
+});
 
 /** Mean cross-entropy of logits [n, V] against targets [n]. */
 export function crossEntropy(logits: Tensor2D, targets: Int32Array): Tensor {
   const [n, v] = logits.shape;
   if (nativeActive()) {
-    return (tf.customGrad(((l: Tensor, save: (ts: Tensor[]) => void) => {
+    return customOp((l: Tensor, save: Save) => {
       const t = tf.tensor1d(targets, 'int32');
       const [loss, lse] = runFusedKernel(tf, 'crossEntropy', { logits: l, targets: t });
       save([l, t, lse!]);
       return { value: loss!, gradFunc: (dloss: Tensor, [sl, st, slse]: Tensor[]) => runFusedKernel(tf, 'crossEntropyGrad', { dloss, logits: sl, targets: st, lse: slse })[0]! };
-    }) as never) as (a: Tensor) => Tensor)(logits);
+    })(logits);
   }
   const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), v);
   return tf.div(tf.neg(tf.sum(tf.mul(oneHot, logSoftmax(logits)))), n);
