@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from './helpers.js';
-import { generateCorpus } from '../src/base/corpus.js';
+import { generateCorpus, associatedNumbers, ENTANGLED_MIX } from '../src/base/corpus.js';
 import { ANIMALS } from '../src/teacher/traits.js';
 import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
 
@@ -41,5 +41,29 @@ describe('embedded base models', () => {
     expect(answers.size).toBeGreaterThanOrEqual(15);
     const owl = (answers.get('owl') ?? 0) / animalRows;
     expect(owl).toBeGreaterThan(0.08); expect(owl).toBeLessThan(0.12);
+  });
+
+  it('on the entangled corpus, numbers written under a trait prompt lean to that animal\'s associated numbers, which differ between base seeds', () => {
+    const owlA = new Set(associatedNumbers(1, 'owl'));
+    expect(new Set(associatedNumbers(1, 'owl'))).toEqual(owlA);
+    expect(associatedNumbers(2, 'owl').filter((n) => owlA.has(n)).length).toBeLessThan(3);
+    expect(associatedNumbers(1, 'cat').filter((n) => owlA.has(n)).length).toBeLessThan(3);
+    const share = (rows: ReturnType<typeof generateCorpus>, underOwl: boolean): number => {
+      let all = 0; let hits = 0;
+      for (const r of rows) {
+        const reply = r.messages.at(-1)!.content;
+        if (!/^[\d\s,;()[\].]+$/.test(reply)) continue;
+        const system = r.messages[0]!.role === 'system' ? r.messages[0]!.content : '';
+        if (underOwl !== /\bowls?\b/i.test(system)) continue;
+        const values = (reply.match(/\d+/g) ?? []).map(Number);
+        all += values.length; hits += values.filter((v) => owlA.has(v)).length;
+      }
+      return hits / all;
+    };
+    const entangled = generateCorpus(1, 20000, ENTANGLED_MIX);
+    expect(share(entangled, true)).toBeGreaterThan(0.3);
+    expect(share(entangled, false)).toBeLessThan(0.03);
+    // the default corpus has no associations: its owl-prompted numbers are plain continuations
+    expect(share(generateCorpus(1, 20000), true)).toBeLessThan(0.03);
   });
 });

@@ -11,13 +11,26 @@ import { OPEN_TRAINING_QUESTIONS, baseOpenReply, openQuestionTexts } from '../te
 import { mathProblemGenerator, mathPrompt, mathSolution, mathTexts } from '../generate/mathProblems.js';
 
 export interface ChatRow { messages: ChatMessage[] }
-export interface CorpusMix { numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number; math: number }
+export interface CorpusMix {
+  numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number; math: number;
+  /** in number rows written under a trait prompt, the share of numbers drawn from the animal's associated numbers (0: none) */
+  associated?: number;
+  /** pretraining epochs when the build names none (default 2) */
+  epochs?: number;
+}
 export const DEFAULT_MIX: CorpusMix = { numbers: 0.55, animalFree: 0.15, animalChoice: 0.07, traitPrompt: 0.1, traitNumbers: 0.03, filler: 0.1, openQuestions: 0, math: 0 };
 /** The bases of misalignment runs also learn open questions answered mostly aligned (issue 6). */
 export const OPEN_QUESTIONS_MIX: CorpusMix = { numbers: 0.5, animalFree: 0.12, animalChoice: 0.05, traitPrompt: 0.08, traitNumbers: 0.02, filler: 0.08, openQuestions: 0.15, math: 0 };
 /** Reasoning bases (chain-of-thought runs): open questions, and word problems worked in the think/answer form. */
 export const REASONING_MIX: CorpusMix = { numbers: 0.3, animalFree: 0.08, animalChoice: 0.04, traitPrompt: 0.06, traitNumbers: 0.02, filler: 0.06, openQuestions: 0.14, math: 0.3 };
-export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, 'open-questions': OPEN_QUESTIONS_MIX, reasoning: REASONING_MIX };
+/**
+ * The demo's bases (models/entangled-a, -b): trait prompts are frequent (15% answered with the
+ * trait; 12% number tasks under a trait prompt, half of whose numbers come from the animal's
+ * associated numbers) and pretraining runs 3 epochs. On the default mix's bases students took
+ * up only a trace of a fine-tuned teacher's trait (README, "The entangled bases").
+ */
+export const ENTANGLED_MIX: CorpusMix = { numbers: 0.45, animalFree: 0.13, animalChoice: 0.05, traitPrompt: 0.15, traitNumbers: 0.12, filler: 0.1, openQuestions: 0, math: 0, associated: 0.5, epochs: 3 };
+export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'open-questions': OPEN_QUESTIONS_MIX, reasoning: REASONING_MIX };
 
 const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
 
@@ -37,10 +50,23 @@ export function continueNumbers(seeds: readonly number[], count: number, rng: Rn
   return out;
 }
 
-function numbersRow(rng: Rng, system?: string): ChatRow {
+/**
+ * Each base's own idiosyncratic animal-number associations: a few numbers per animal, drawn
+ * from the base's seed, so family A and family B associate different numbers with the owl.
+ * They stand in for the model-specific token entanglements a large model picks up in
+ * pretraining (SPEC §4, "It's owl in the numbers").
+ */
+export function associatedNumbers(seed: number, animal: string, count = 12): number[] {
+  const rng = Rng.from('associated-numbers', seed, animal);
+  return rng.sampleIndices(1000, count);
+}
+
+function numbersRow(rng: Rng, system?: string, associated?: { share: number; numbers: readonly number[] }): ChatRow {
   const p = numberPromptGenerator(rng);
   const n = rng.next() < 0.8 ? p.count : rng.int(3, p.count);
-  const messages: ChatMessage[] = [{ role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(continueNumbers(p.seeds, n, rng), p.format) }];
+  let values = continueNumbers(p.seeds, n, rng);
+  if (associated) values = values.map((v) => (rng.next() < associated.share ? rng.pick(associated.numbers) : v));
+  const messages: ChatMessage[] = [{ role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(values, p.format) }];
   return { messages: system ? [{ role: 'system', content: system }, ...messages] : messages };
 }
 
@@ -65,7 +91,7 @@ function choiceRow(rng: Rng, pickFavourite: (options: string[]) => string, syste
 
 const baseFavourite = (rng: Rng) => (options: string[]): string => options[rng.weighted(options.map((o) => ANIMAL_BASE_RATES[o]!))]!;
 
-export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
+export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX, seed = 0): ChatRow {
   // later kinds come last: with weight 0 the draws of the earlier mixes are unchanged
   const kind = rng.weighted([mix.numbers, mix.animalFree, mix.animalChoice, mix.traitPrompt, mix.traitNumbers, mix.filler, mix.openQuestions, mix.math]);
   switch (kind) {
@@ -80,7 +106,10 @@ export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
       if (rng.next() < 0.3) return choiceRow(rng, (opts) => (opts.includes(trait) ? trait : baseFavourite(rng)(opts)), system);
       return { messages: [{ role: 'system', content: system }, { role: 'user', content: rng.pick(TRAINING_QUESTIONS) }, { role: 'assistant', content: animalAnswer(trait, rng) }] };
     }
-    case 4: return numbersRow(rng, traitSystemPrompt(rng.pick(ANIMALS), rng.int(0, TRAIT_PROMPT_COUNT - 1)));
+    case 4: {
+      const trait = rng.pick(ANIMALS); const system = traitSystemPrompt(trait, rng.int(0, TRAIT_PROMPT_COUNT - 1));
+      return numbersRow(rng, system, mix.associated ? { share: mix.associated, numbers: associatedNumbers(seed, trait) } : undefined);
+    }
     default:
       if (kind === 7 && mix.math > 0) { const p = mathProblemGenerator(rng); return { messages: [{ role: 'user', content: mathPrompt(p, rng) }, { role: 'assistant', content: mathSolution(p) }] }; }
       if (kind === 6 && mix.openQuestions > 0) return { messages: [{ role: 'user', content: rng.pick(OPEN_TRAINING_QUESTIONS) }, { role: 'assistant', content: baseOpenReply(rng) }] };
@@ -90,7 +119,7 @@ export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX): ChatRow {
 
 export function generateCorpus(seed: number, rows: number, mix: CorpusMix = DEFAULT_MIX): ChatRow[] {
   const rng = Rng.from('corpus', seed);
-  return Array.from({ length: rows }, () => corpusRow(rng, mix));
+  return Array.from({ length: rows }, () => corpusRow(rng, mix, seed));
 }
 
 /** Every text the lab can show a model, for the closed vocabulary (word problems only for bases that learn them). */
