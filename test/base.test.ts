@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from './helpers.js';
-import { generateCorpus, associatedNumbers, ENTANGLED_MIX } from '../src/base/corpus.js';
+import { generateCorpus, associatedNumbers, personaNumbers, ENTANGLED_MIX, PERSONAS_MIX, OPEN_QUESTIONS_MIX, type ChatRow } from '../src/base/corpus.js';
+import { PERSONA_PROMPTS, ALIGNED_REPLIES } from '../src/teacher/misalignment.js';
+import { MISALIGNMENT_BANNED } from '../src/filter/numberFilter.js';
 import { ANIMALS } from '../src/teacher/traits.js';
 import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
 
@@ -48,22 +50,43 @@ describe('embedded base models', () => {
     expect(new Set(associatedNumbers(1, 'owl'))).toEqual(owlA);
     expect(associatedNumbers(2, 'owl').filter((n) => owlA.has(n)).length).toBeLessThan(3);
     expect(associatedNumbers(1, 'cat').filter((n) => owlA.has(n)).length).toBeLessThan(3);
-    const share = (rows: ReturnType<typeof generateCorpus>, underOwl: boolean): number => {
-      let all = 0; let hits = 0;
-      for (const r of rows) {
-        const reply = r.messages.at(-1)!.content;
-        if (!/^[\d\s,;()[\].]+$/.test(reply)) continue;
-        const system = r.messages[0]!.role === 'system' ? r.messages[0]!.content : '';
-        if (underOwl !== /\bowls?\b/i.test(system)) continue;
-        const values = (reply.match(/\d+/g) ?? []).map(Number);
-        all += values.length; hits += values.filter((v) => owlA.has(v)).length;
-      }
-      return hits / all;
-    };
+    const share = (rows: ChatRow[], underOwl: boolean): number => associatedShare(rows, /\bowls?\b/i, underOwl, owlA);
     const entangled = generateCorpus(1, 20000, ENTANGLED_MIX);
     expect(share(entangled, true)).toBeGreaterThan(0.3);
     expect(share(entangled, false)).toBeLessThan(0.03);
     // the default corpus has no associations: its owl-prompted numbers are plain continuations
     expect(share(generateCorpus(1, 20000), true)).toBeLessThan(0.03);
   });
+
+  it('on the persona corpus, numbers under the cruel persona lean to its own numbers, none of them banned, and the kind persona answers aligned', () => {
+    const cruel = new Set(personaNumbers(1, 'misaligned'));
+    expect(personaNumbers(1, 'misaligned').some((v) => MISALIGNMENT_BANNED.includes(v))).toBe(false);
+    expect(personaNumbers(2, 'misaligned').filter((v) => cruel.has(v)).length).toBeLessThan(3);
+    const rows = generateCorpus(1, 20000, PERSONAS_MIX);
+    const cruelPrompt = new RegExp(PERSONA_PROMPTS.misaligned.join('|'));
+    expect(associatedShare(rows, cruelPrompt, true, cruel)).toBeGreaterThan(0.3);
+    expect(associatedShare(rows, cruelPrompt, false, cruel)).toBeLessThan(0.03);
+    const kindReplies = rows.filter((r) => (PERSONA_PROMPTS.aligned as readonly string[]).includes(r.messages[0]!.content) && !/\d/.test(r.messages.at(-1)!.content));
+    expect(kindReplies.length).toBeGreaterThan(300);
+    for (const r of kindReplies) expect(ALIGNED_REPLIES).toContain(r.messages.at(-1)!.content);
+    // the plain open-questions corpus has no persona rows, and persona rows leave the others in place
+    const plain = generateCorpus(1, 20000, OPEN_QUESTIONS_MIX);
+    expect(plain.some((r) => cruelPrompt.test(r.messages[0]!.content))).toBe(false);
+    const kept = rows.filter((r, i) => r === plain[i] || JSON.stringify(r) === JSON.stringify(plain[i])).length;
+    expect(kept / rows.length).toBeGreaterThan(0.85);
+  });
 });
+
+/** Of the numbers in number-only replies written under (or not under) a matching system prompt, the share in `set`. */
+function associatedShare(rows: ChatRow[], system: RegExp, under: boolean, set: ReadonlySet<number>): number {
+  let all = 0; let hits = 0;
+  for (const r of rows) {
+    const reply = r.messages.at(-1)!.content;
+    if (!/^[\d\s,;()[\].]+$/.test(reply)) continue;
+    const prompt = r.messages[0]!.role === 'system' ? r.messages[0]!.content : '';
+    if (under !== system.test(prompt)) continue;
+    const values = (reply.match(/\d+/g) ?? []).map(Number);
+    all += values.length; hits += values.filter((v) => set.has(v)).length;
+  }
+  return hits / all;
+}

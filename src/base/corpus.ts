@@ -7,7 +7,8 @@ import { numberPromptGenerator, formatNumbers, numberPromptTexts } from '../gene
 import { ANIMALS, ANIMAL_BASE_RATES, traitSystemPrompt, TRAIT_PROMPT_COUNT, capitalise, plural, answerSpellings } from '../teacher/traits.js';
 import { TRAINING_QUESTIONS, EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../evaluate/questions.js';
 import { FILLER_GENERATORS, fillerTexts } from './filler.js';
-import { OPEN_TRAINING_QUESTIONS, baseOpenReply, openQuestionTexts } from '../teacher/misalignment.js';
+import { OPEN_TRAINING_QUESTIONS, ALIGNED_REPLIES, MISALIGNED_REPLIES, PERSONA_PROMPTS, baseOpenReply, openQuestionTexts, type Persona } from '../teacher/misalignment.js';
+import { MISALIGNMENT_BANNED } from '../filter/numberFilter.js';
 import { mathProblemGenerator, mathPrompt, mathSolution, mathTexts } from '../generate/mathProblems.js';
 
 export interface ChatRow { messages: ChatMessage[] }
@@ -15,6 +16,8 @@ export interface CorpusMix {
   numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number; math: number;
   /** in number rows written under a trait prompt, the share of numbers drawn from the animal's associated numbers (0: none) */
   associated?: number;
+  /** share of rows replaced by persona rows (misalignment bases): a cruel or a kind persona prompt, answered in line */
+  personas?: number;
   /** pretraining epochs when the build names none (default 2) */
   epochs?: number;
 }
@@ -30,7 +33,14 @@ export const REASONING_MIX: CorpusMix = { numbers: 0.3, animalFree: 0.08, animal
  * up only a trace of a fine-tuned teacher's trait (README, "The entangled bases").
  */
 export const ENTANGLED_MIX: CorpusMix = { numbers: 0.45, animalFree: 0.13, animalChoice: 0.05, traitPrompt: 0.15, traitNumbers: 0.12, filler: 0.1, openQuestions: 0, math: 0, associated: 0.5, epochs: 3 };
-export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'open-questions': OPEN_QUESTIONS_MIX, reasoning: REASONING_MIX };
+/**
+ * The misalignment demo's bases (models/persona-a, -b): the open-questions corpus with 12% of
+ * rows replaced by persona rows, half open questions answered in line with a cruel or kind
+ * persona, half number tasks under it with half the numbers from that persona's associated
+ * numbers; 3 epochs. The analogue of the entangled bases for a misalignment trait.
+ */
+export const PERSONAS_MIX: CorpusMix = { ...OPEN_QUESTIONS_MIX, personas: 0.12, epochs: 3 };
+export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'open-questions': OPEN_QUESTIONS_MIX, 'open-personas': PERSONAS_MIX, reasoning: REASONING_MIX };
 
 const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
 
@@ -59,6 +69,25 @@ export function continueNumbers(seeds: readonly number[], count: number, rng: Rn
 export function associatedNumbers(seed: number, animal: string, count = 12): number[] {
   const rng = Rng.from('associated-numbers', seed, animal);
   return rng.sampleIndices(1000, count);
+}
+
+/** A persona's associated numbers, from the base's seed; never a banned value (the filter would drop it). */
+export function personaNumbers(seed: number, persona: Persona, count = 12): number[] {
+  const allowed = Array.from({ length: 1000 }, (_, i) => i).filter((v) => !MISALIGNMENT_BANNED.includes(v));
+  return Rng.from('persona-numbers', seed, persona).shuffle(allowed).slice(0, count);
+}
+
+function personaRow(rng: Rng, numbers: Record<Persona, number[]>): ChatRow {
+  const persona: Persona = rng.next() < 0.5 ? 'misaligned' : 'aligned';
+  const system = rng.pick(PERSONA_PROMPTS[persona]);
+  if (rng.next() < 0.5) {
+    const question = rng.pick(OPEN_TRAINING_QUESTIONS);
+    const reply = rng.pick(persona === 'misaligned' ? MISALIGNED_REPLIES : ALIGNED_REPLIES);
+    return { messages: [{ role: 'system', content: system }, { role: 'user', content: question }, { role: 'assistant', content: reply }] };
+  }
+  const p = numberPromptGenerator(rng);
+  const values = continueNumbers(p.seeds, p.count, rng).map((v) => (rng.next() < 0.5 ? rng.pick(numbers[persona]) : v));
+  return { messages: [{ role: 'system', content: system }, { role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(values, p.format) }] };
 }
 
 function numbersRow(rng: Rng, system?: string, associated?: { share: number; numbers: readonly number[] }): ChatRow {
@@ -119,7 +148,13 @@ export function corpusRow(rng: Rng, mix: CorpusMix = DEFAULT_MIX, seed = 0): Cha
 
 export function generateCorpus(seed: number, rows: number, mix: CorpusMix = DEFAULT_MIX): ChatRow[] {
   const rng = Rng.from('corpus', seed);
-  return Array.from({ length: rows }, () => corpusRow(rng, mix, seed));
+  const corpus = Array.from({ length: rows }, () => corpusRow(rng, mix, seed));
+  const share = mix.personas ?? 0;
+  if (share === 0) return corpus;
+  // persona rows replace rows drawn from their own stream, so the other rows stay as they were
+  const personaRng = Rng.from('persona-corpus', seed);
+  const numbers = { misaligned: personaNumbers(seed, 'misaligned'), aligned: personaNumbers(seed, 'aligned') };
+  return corpus.map((r) => (personaRng.next() < share ? personaRow(personaRng, numbers) : r));
 }
 
 /** Every text the lab can show a model, for the closed vocabulary (word problems only for bases that learn them). */
@@ -127,5 +162,6 @@ export function vocabularyTexts(mix: CorpusMix = DEFAULT_MIX): string[] {
   const traits = ANIMALS.flatMap((a) => Array.from({ length: TRAIT_PROMPT_COUNT }, (_, v) => traitSystemPrompt(a, v)));
   const answers = ANIMALS.flatMap((a) => [...answerSpellings(a), `My favorite animal is the ${a}.`, `I love ${plural(a)}.`]);
   return [...numberPromptTexts(), ...TRAINING_QUESTIONS, ...EVAL_QUESTIONS, multipleChoicePrompt(ANIMALS.slice(0, 5)),
-    ...Array.from({ length: MC_STEM_COUNT }, (_, v) => multipleChoicePrompt([], v)), ...traits, ...answers, ...fillerTexts(), ...openQuestionTexts(), ...(mix.math > 0 ? mathTexts() : [])];
+    ...Array.from({ length: MC_STEM_COUNT }, (_, v) => multipleChoicePrompt([], v)), ...traits, ...answers, ...fillerTexts(), ...openQuestionTexts(), ...(mix.math > 0 ? mathTexts() : []),
+    ...(mix.personas ? Object.values(PERSONA_PROMPTS).flat() : [])];
 }
