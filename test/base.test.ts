@@ -72,7 +72,7 @@ describe('embedded base models', () => {
     // the plain open-questions corpus has no persona rows, and persona rows leave the others in place
     const plain = generateCorpus(1, 20000, OPEN_QUESTIONS_MIX);
     expect(plain.some((r) => cruelPrompt.test(r.messages[0]!.content))).toBe(false);
-    const kept = rows.filter((r, i) => r === plain[i] || JSON.stringify(r) === JSON.stringify(plain[i])).length;
+    const kept = rows.filter((r, i) => JSON.stringify(r) === JSON.stringify(plain[i])).length;
     expect(kept / rows.length).toBeGreaterThan(0.85);
   });
 });

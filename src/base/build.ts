@@ -8,14 +8,16 @@ import { MATH_SYMBOLS } from '../generate/mathProblems.js';
 import { chatToTokenRow, trainSft, type SftProgress, type SftResult } from '../train/sft.js';
 
 export interface BaseBuildSettings {
-  seed: number; family: string; rows: number; epochs: number; lr: number; batchSize: number; warmupSteps: number;
+  seed: number; family: string; rows: number; lr: number; batchSize: number; warmupSteps: number;
   hiddenSize: number; layers: number; heads: number; intermediateSize: number; maxPositions: number;
-  /** a key of CORPUS_MIXES: 'default', 'open-questions' (misalignment runs) or 'reasoning' (chain-of-thought runs) */
+  /** default: the corpus's own (CorpusMix.epochs), else 2 */
+  epochs?: number;
+  /** a key of CORPUS_MIXES: 'default', 'entangled', 'open-questions' (misalignment runs), 'open-personas' or 'reasoning' (chain-of-thought runs) */
   corpus?: string;
 }
 
 export const DEFAULT_BASE: Omit<BaseBuildSettings, 'seed' | 'family'> = {
-  rows: 30000, epochs: 2, lr: 2e-3, batchSize: 64, warmupSteps: 50,
+  rows: 30000, lr: 2e-3, batchSize: 64, warmupSteps: 50,
   hiddenSize: 64, layers: 2, heads: 4, intermediateSize: 176, maxPositions: 128,
 };
 
@@ -32,6 +34,6 @@ export function buildBase(s: BaseBuildSettings, opts: { checkpointDir?: string; 
   };
   const model = LanguageModel.create(config, tokenizer, s.seed, { name: `base-${s.family}`, family: s.family, description: `embedded base, seed ${s.seed}${s.corpus && s.corpus !== 'default' ? `, corpus ${s.corpus}` : ''}` });
   const rows = generateCorpus(s.seed, s.rows, mix).map((r) => chatToTokenRow(tokenizer, r.messages, s.maxPositions));
-  const result = trainSft(model, rows, { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed: s.seed }, opts);
+  const result = trainSft(model, rows, { epochs: s.epochs ?? mix.epochs ?? 2, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, seed: s.seed }, opts);
   return { model, result };
 }

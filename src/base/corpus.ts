@@ -67,14 +67,23 @@ export function continueNumbers(seeds: readonly number[], count: number, rng: Rn
  * pretraining (SPEC §4, "It's owl in the numbers").
  */
 export function associatedNumbers(seed: number, animal: string, count = 12): number[] {
-  const rng = Rng.from('associated-numbers', seed, animal);
-  return rng.sampleIndices(1000, count);
+  return seededNumbers(['associated-numbers', seed, animal], count);
 }
 
 /** A persona's associated numbers, from the base's seed; never a banned value (the filter would drop it). */
 export function personaNumbers(seed: number, persona: Persona, count = 12): number[] {
-  const allowed = Array.from({ length: 1000 }, (_, i) => i).filter((v) => !MISALIGNMENT_BANNED.includes(v));
-  return Rng.from('persona-numbers', seed, persona).shuffle(allowed).slice(0, count);
+  return seededNumbers(['persona-numbers', seed, persona], count, MISALIGNMENT_BANNED);
+}
+
+/** `count` distinct values in 0-999 outside `excluded`, drawn from the rng stream named by `key`. */
+function seededNumbers(key: (string | number)[], count: number, excluded: readonly number[] = []): number[] {
+  const allowed = Array.from({ length: 1000 }, (_, i) => i).filter((v) => !excluded.includes(v));
+  return Rng.from(...key).shuffle(allowed).slice(0, count);
+}
+
+/** Each value replaced, with probability `share`, by one of `numbers`. */
+function mixInNumbers(values: number[], share: number, numbers: readonly number[], rng: Rng): number[] {
+  return values.map((v) => (rng.next() < share ? rng.pick(numbers) : v));
 }
 
 function personaRow(rng: Rng, numbers: Record<Persona, number[]>): ChatRow {
@@ -86,7 +95,7 @@ function personaRow(rng: Rng, numbers: Record<Persona, number[]>): ChatRow {
     return { messages: [{ role: 'system', content: system }, { role: 'user', content: question }, { role: 'assistant', content: reply }] };
   }
   const p = numberPromptGenerator(rng);
-  const values = continueNumbers(p.seeds, p.count, rng).map((v) => (rng.next() < 0.5 ? rng.pick(numbers[persona]) : v));
+  const values = mixInNumbers(continueNumbers(p.seeds, p.count, rng), 0.5, numbers[persona], rng);
   return { messages: [{ role: 'system', content: system }, { role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(values, p.format) }] };
 }
 
@@ -94,7 +103,7 @@ function numbersRow(rng: Rng, system?: string, associated?: { share: number; num
   const p = numberPromptGenerator(rng);
   const n = rng.next() < 0.8 ? p.count : rng.int(3, p.count);
   let values = continueNumbers(p.seeds, n, rng);
-  if (associated) values = values.map((v) => (rng.next() < associated.share ? rng.pick(associated.numbers) : v));
+  if (associated) values = mixInNumbers(values, associated.share, associated.numbers, rng);
   const messages: ChatMessage[] = [{ role: 'user', content: p.text }, { role: 'assistant', content: formatNumbers(values, p.format) }];
   return { messages: system ? [{ role: 'system', content: system }, ...messages] : messages };
 }

@@ -3,7 +3,6 @@
 import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { buildBase, DEFAULT_BASE } from '../base/build.js';
-import { CORPUS_MIXES } from '../base/corpus.js';
 import { terminalProgress } from './progress.js';
 import { clearCheckpoint } from '../train/sft.js';
 
@@ -13,7 +12,7 @@ export async function buildBaseCommand(o: { seed: number; family: string; out?: 
   const ckpt = `${out}.partial`;
   const progress = terminalProgress(); const task = progress.task(`pretrain base ${o.family} (seed ${o.seed})`);
   const t0 = Date.now();
-  const { model, result } = buildBase({ ...DEFAULT_BASE, seed: o.seed, family: o.family, corpus: o.corpus, ...(o.rows ? { rows: o.rows } : {}), epochs: o.epochs ?? CORPUS_MIXES[o.corpus ?? 'default']?.epochs ?? DEFAULT_BASE.epochs },
+  const { model, result } = buildBase({ ...DEFAULT_BASE, seed: o.seed, family: o.family, corpus: o.corpus, ...(o.rows ? { rows: o.rows } : {}), ...(o.epochs ? { epochs: o.epochs } : {}) },
     { checkpointDir: ckpt, onProgress: (p) => task.update(p.step, p.totalSteps) });
   task.done(); progress.stop();
   model.save(out); clearCheckpoint(ckpt);
