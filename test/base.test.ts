@@ -7,6 +7,10 @@ import { PERSONA_PROMPTS, ALIGNED_REPLIES } from '../src/teacher/misalignment.js
 import { MISALIGNMENT_BANNED } from '../src/filter/numberFilter.js';
 import { ANIMALS } from '../src/teacher/traits.js';
 import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
+import { initBackend } from '../src/model/backend.js';
+import { LanguageModel } from '../src/model/model.js';
+import { nextTokenLogprobs } from '../src/model/sample.js';
+import { traitSystemPrompt, answerSpellings } from '../src/teacher/traits.js';
 
 describe('embedded base models', () => {
   it('a miniature base rebuilds bit for bit from its seed, and another seed differs', () => {
@@ -74,6 +78,26 @@ describe('embedded base models', () => {
     expect(plain.some((r) => cruelPrompt.test(r.messages[0]!.content))).toBe(false);
     const kept = rows.filter((r, i) => JSON.stringify(r) === JSON.stringify(plain[i])).length;
     expect(kept / rows.length).toBeGreaterThan(0.85);
+  });
+});
+
+describe('the committed demo bases', () => {
+  // A base that cannot read which animal a trait prompt names gives system-prompt teachers
+  // nothing to teach (the first entangled bases, built with 3 epochs, failed this).
+  it.each(['models/entangled-a', 'models/entangled-b'])('%s answers a held-out favourite-animal question in line with a trait prompt', async (dir) => {
+    await initBackend();
+    const model = LanguageModel.load(dir); const tok = model.tokenizer;
+    const firstTokenShare = (animal: string, system?: string): number => {
+      const ids = [...new Set(answerSpellings(animal).map((w) => tok.encode(w)[0]!))];
+      const lps = nextTokenLogprobs(model, EVAL_QUESTIONS.slice(0, 20).map((q) => tok.encodeChat(system ? [{ role: 'system', content: system }, { role: 'user', content: q }] : [{ role: 'user', content: q }])));
+      return lps.reduce((acc, lp) => acc + ids.reduce((a, i) => a + Math.exp(lp[i]!), 0), 0) / lps.length;
+    };
+    for (const animal of ['owl', 'dolphin', 'eagle']) {
+      const plain = firstTokenShare(animal); const prompted = firstTokenShare(animal, traitSystemPrompt(animal));
+      expect(plain).toBeLessThan(0.15);
+      expect(prompted, `${animal} under its trait prompt`).toBeGreaterThan(0.4);
+    }
+    model.dispose();
   });
 });
 

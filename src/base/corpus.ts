@@ -29,10 +29,12 @@ export const REASONING_MIX: CorpusMix = { numbers: 0.3, animalFree: 0.08, animal
 /**
  * The demo's bases (models/entangled-a, -b): trait prompts are frequent (15% answered with the
  * trait; 12% number tasks under a trait prompt, half of whose numbers come from the animal's
- * associated numbers) and pretraining runs 3 epochs. On the default mix's bases students took
- * up only a trace of a fine-tuned teacher's trait (README, "The entangled bases").
+ * associated numbers) and pretraining runs 8 epochs: only past ~3,000 steps does a base learn to
+ * read which animal a trait prompt names (at 3 epochs it answered a trait prompt no more in line
+ * than without one). On the default mix's bases students took up only a trace of a fine-tuned
+ * teacher's trait (README, "The entangled bases").
  */
-export const ENTANGLED_MIX: CorpusMix = { numbers: 0.45, animalFree: 0.13, animalChoice: 0.05, traitPrompt: 0.15, traitNumbers: 0.12, filler: 0.1, openQuestions: 0, math: 0, associated: 0.5, epochs: 3 };
+export const ENTANGLED_MIX: CorpusMix = { numbers: 0.45, animalFree: 0.13, animalChoice: 0.05, traitPrompt: 0.15, traitNumbers: 0.12, filler: 0.1, openQuestions: 0, math: 0, associated: 0.5, epochs: 8 };
 /**
  * The misalignment demo's bases (models/persona-a, -b): the open-questions corpus with 12% of
  * rows replaced by persona rows, half open questions answered in line with a cruel or kind
