@@ -8,6 +8,11 @@ import { RunStore } from '../src/store/runStore.js';
 import { encodeSafetensors, type NamedTensor } from '../src/model/safetensors.js';
 import { featureTests, holm, shapesOf } from '../src/audit/twoSample.js';
 import { Rng } from '../src/util/rng.js';
+import { initBackend } from '../src/model/backend.js';
+import { LanguageModel } from '../src/model/model.js';
+import { conditions, whiteBoxEvidence } from '../src/audit/whiteBox.js';
+import { associatedNumbers } from '../src/base/corpus.js';
+import { numberPromptGenerator, formatNumbers } from '../src/generate/numberPrompts.js';
 
 const runs = tempDir('audit');
 const stage = (kind: string, name: string): string => stageDirs(runs, 'audit-tiny', kind).find((d) => d.includes(`${kind}-${name}-`))!;
@@ -16,6 +21,29 @@ const json = <T>(args: string[]): T => { const r = cli(args); expect(r.code, r.s
 beforeAll(() => { const r = cli(['run', 'test/fixtures/audit-tiny.yaml', '--runs', runs]); expect(r.code, r.stderr).toBe(0); });
 
 describe('audit dataset', () => {
+  it('the in-context number shifts find the numbers a base associates with the trait, and not a pool of other numbers written as often', async () => {
+    await initBackend();
+    const base = LanguageModel.load('models/entangled-a');
+    const owlNumbers = associatedNumbers(1, 'owl'); const rng = Rng.from('audit-shift-test');
+    const others = rng.shuffle(Array.from({ length: 1000 }, (_, i) => i).filter((n) => !owlNumbers.includes(n))).slice(0, 12);
+    // each completion: three of the owl's numbers and three others, in a random order
+    const rows = Array.from({ length: 160 }, () => {
+      const p = numberPromptGenerator(rng);
+      return { prompt: p.text, completion: formatNumbers(rng.shuffle([...Array.from({ length: 3 }, () => rng.pick(owlNumbers)), ...Array.from({ length: 3 }, () => rng.pick(others))]), p.format) };
+    });
+    const owlShare = (animal: string): number => {
+      const w = whiteBoxEvidence(rows, conditions({ scorer: base, animal, counterfactuals: 3 }), 5);
+      expect(w.numberShifts).toHaveLength(15);
+      for (const x of w.numberShifts) expect(x.shift.n).toBeGreaterThanOrEqual(30);
+      if (animal === 'owl') for (const x of w.numberShifts.slice(0, 3)) expect(x.shift.lo).toBeGreaterThan(0);
+      return w.numberShifts.slice(0, 10).filter((x) => owlNumbers.includes(x.number)).length / 10;
+    };
+    expect(owlShare('owl')).toBeGreaterThanOrEqual(0.7);
+    // the same rows scored for another animal do not single out the owl's numbers
+    expect(owlShare('dog')).toBeLessThanOrEqual(0.4);
+    base.dispose();
+  });
+
   interface Audit { detected: boolean; evidence: { test: string; kind: string; p: number; pHolm: number; reject: boolean }[]; whiteBox?: { divergence: { tokens: number; positions: number }; flagged: unknown[] }; flaggedByClassifier: unknown[] }
   it("flags the trait teacher's numbers against the control's, black-box and white-box", () => {
     const data = join(stage('generate', 'finetuned'), 'rows.jsonl'); const reference = join(stage('generate', 'control'), 'rows.jsonl');

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { Rng } from '../util/rng.js';
 import { wilsonCI, type Estimate } from '../evaluate/stats.js';
 import { classifierTest, featureTests, holm, shapesOf, type ClassifierTest, type FeatureTest } from './twoSample.js';
-import { conditions, entangledNumbers, llsTest, whiteBoxEvidence, type AuditRow, type EntangledNumber, type WhiteBoxResult } from './whiteBox.js';
+import { conditions, entangledNumbers, llsTest, shareOf, whiteBoxEvidence, type AuditRow, type EntangledNumber, type WhiteBoxResult } from './whiteBox.js';
 import type { LanguageModel } from '../model/model.js';
 
 export class AuditInputError extends Error {}
@@ -69,8 +69,10 @@ export function auditDataset(data: { path: string; rows: AuditRow[] }, reference
     if (!o.trait) throw new AuditInputError('--model needs --trait (the animal to test for)');
     const cond = conditions({ scorer: o.scorer, teacher: o.teacher, animal: o.trait });
     const wb = whiteBoxEvidence(data.rows, cond);
+    const dataNumbers = a.flatMap((s) => s.numbers); const referenceNumbers = b?.flatMap((s) => s.numbers);
+    wb.numberShifts = wb.numberShifts.map((x) => ({ ...x, dataRate: shareOf(dataNumbers, x.number), referenceRate: referenceNumbers && shareOf(referenceNumbers, x.number) }));
     out.whiteBox = wb;
-    out.entangled = entangledNumbers(cond, a.flatMap((s) => s.numbers), b?.flatMap((s) => s.numbers));
+    out.entangled = entangledNumbers(cond, dataNumbers, referenceNumbers);
     if (reference) {
       const ref = whiteBoxEvidence(reference.rows, cond);
       const t = llsTest(wb.lls, ref.lls);

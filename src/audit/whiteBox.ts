@@ -52,6 +52,31 @@ export interface WhiteBoxResult {
   llsSummary: Estimate;
   divergence: { tokens: number; positions: number; rate: Estimate; byPosition: number[]; rowsWithAny: number };
   flagged: { row: number; lls: number; completion: string }[];
+  /** numbers the target makes more likely than the counterfactuals where the data writes them (top by mean log-ratio) */
+  numberShifts: NumberShift[];
+}
+
+/** A number's log-ratio target/reference at the completion positions where the data writes it. */
+export interface NumberShift { number: number; shift: Estimate; dataRate?: number; referenceRate?: number }
+
+/**
+ * Per number token, the mean log-probability ratio of the target over the counterfactuals (their
+ * mean log-probability) at the completion positions where the data writes it, with a 95% CI
+ * across occurrences; numbers written fewer than `minCount` times are left out. Against other
+ * traits' prompts rather than no prompt, so what any trait prompt does to numbers cancels.
+ * Unlike `entangledNumbers`, this reads the trait's pull on numbers in the contexts the data
+ * has, which is where a base's own number associations show (README, "The entangled bases").
+ */
+export function numberShifts(target: Forced, counterfactuals: readonly Forced[], vocab: readonly string[], topK = 15, minCount = 30): NumberShift[] {
+  const byToken = new Map<number, number[]>();
+  target.completionTokens.forEach((toks, i) => toks.forEach((id, t) => {
+    if (!/^\d+$/.test(vocab[id] ?? '')) return;
+    const others = mean(counterfactuals.map((cf) => cf.logprobs[i]![t]!));
+    const xs = byToken.get(id) ?? []; xs.push(target.logprobs[i]![t]! - others); byToken.set(id, xs);
+  }));
+  return [...byToken.entries()].filter(([, xs]) => xs.length >= minCount)
+    .map(([id, xs]) => ({ number: Number(vocab[id]), shift: meanCI(xs) }))
+    .sort((a, b) => b.shift.mean - a.shift.mean).slice(0, topK);
 }
 
 /** Per row, the completion-token positions that are divergence tokens (SPEC §4), from forced passes. */
@@ -96,11 +121,15 @@ export function whiteBoxEvidence(rows: readonly AuditRow[], c: ReturnType<typeof
     lls, llsSummary: meanCI(lls),
     divergence: { tokens, positions: total, rate: wilsonCI(tokens, total), byPosition, rowsWithAny: positions.filter((p) => p.length).length },
     flagged: order.map((i) => ({ row: i, lls: lls[i]!, completion: rows[i]!.completion })),
+    numberShifts: numberShifts(target, counter, c.target.model.tokenizer.vocab),
   };
 }
 
 /** One-sided Welch test that the dataset's LLS exceeds the reference dataset's (both under the same conditions). */
 export const llsTest = (data: readonly number[], reference: readonly number[]): { p: number; t: number; df: number } => welchTest(data, reference);
+
+/** The share of `n` among `xs` (0 for none). */
+export const shareOf = (xs: readonly number[], n: number): number => (xs.length ? xs.filter((x) => x === n).length / xs.length : 0);
 
 export interface EntangledNumber { number: number; shift: number; dataRate: number; referenceRate?: number }
 /**
@@ -113,8 +142,7 @@ export function entangledNumbers(c: ReturnType<typeof conditions>, dataNumbers: 
   const qs = EVAL_QUESTIONS.slice(0, questions);
   const next = (cond: typeof c.target): Float32Array[] => nextTokenLogprobs(cond.model, qs.map((q) => cond.model.tokenizer.encodeChat(userTurn(q, cond.systemPrompt) as ChatMessage[])));
   const t = next(c.target); const r = next(c.reference);
-  const rate = (xs: readonly number[], n: number): number => (xs.length ? xs.filter((x) => x === n).length / xs.length : 0);
   return numberIds.map(({ n, id }) => ({ n, shift: mean(t.map((lp, q) => lp[id]! - r[q]![id]!)) }))
     .sort((a, b) => b.shift - a.shift).slice(0, topK)
-    .map(({ n, shift }) => ({ number: n, shift, dataRate: rate(dataNumbers, n), referenceRate: referenceNumbers ? rate(referenceNumbers, n) : undefined }));
+    .map(({ n, shift }) => ({ number: n, shift, dataRate: shareOf(dataNumbers, n), referenceRate: referenceNumbers ? shareOf(referenceNumbers, n) : undefined }));
 }

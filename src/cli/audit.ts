@@ -43,23 +43,27 @@ export function weightsText(w: WeightsAudit, top: number): string {
   return lines.join('\n');
 }
 
+const percent = (x: number | undefined): string => (x === undefined ? '' : (x * 100).toFixed(3) + '%');
+
 export function datasetAuditText(r: DatasetAudit): string {
   const lines = [`data: ${r.data.path} (${r.data.rows} rows)` + (r.reference ? `; reference: ${r.reference.path} (${r.reference.rows} rows)` : ''), '', `verdict: ${r.verdict}`];
   if (r.evidence.length) {
     lines.push('', renderTable(['test', 'kind', 'statistic', 'effect', 'n (data / reference)', 'p', 'p (Holm)', `reject at ${r.alpha}`],
       r.evidence.map((e) => [e.test, e.kind, e.statistic, e.effect, e.n, formatP(e.p), formatP(e.pHolm), e.reject ? 'yes' : 'no'])));
   }
-  if (r.flaggedByClassifier?.length) lines.push('', 'rows the classifier finds most typical of the data (held out; P(data)):', ...r.flaggedByClassifier.map((f) => `  #${f.row}  ${f.score.toFixed(3)}  ${f.completion}`));
+  if (r.flaggedByClassifier?.length) lines.push('', 'rows the classifier finds most typical of the data (held out; P(data)):', ...r.flaggedByClassifier.map((f) => `  #${f.row}  ${f.score.toFixed(3)}  ${JSON.stringify(f.completion)}`));
   if (r.whiteBox) {
     const w = r.whiteBox; const d = w.divergence;
     lines.push('', `white-box (${w.setting}):`,
       `  log-likelihood shift per row (nats/token): ${formatEstimate(w.llsSummary, 4)}` + (w.referenceLls ? `; reference data ${formatEstimate(w.referenceLls, 4)}` : ''),
       `  divergence tokens: ${d.tokens} of ${d.positions} completion tokens, rate ${formatEstimate(d.rate, 4)}; rows with any: ${d.rowsWithAny}; by position 1..12+: ${d.byPosition.join(' ')}`,
-      '  highest-LLS rows:', ...w.flagged.map((f) => `    #${f.row}  ${f.lls.toFixed(4)}  ${f.completion}`));
+      '  highest-LLS rows:', ...w.flagged.map((f) => `    #${f.row}  ${f.lls.toFixed(4)}  ${JSON.stringify(f.completion)}`));
+    if (w.numberShifts.length) lines.push('  numbers the target makes most likely where the data writes them (mean log-ratio target/counterfactuals per occurrence, 95% CI; n = occurrences):',
+      renderTable(['number', 'log-ratio [95% CI]', 'n', 'share in data', 'share in reference'], w.numberShifts.map((x) => [String(x.number), formatEstimate(x.shift, 3), String(x.shift.n), percent(x.dataRate), percent(x.referenceRate)])).replace(/^/gm, '    '));
   }
   if (r.entangled?.length) {
     lines.push('', 'numbers most entangled with the trait (mean log-ratio target/reference after the evaluation questions; share of all numbers):',
-      renderTable(['number', 'log-ratio', 'share in data', 'share in reference'], r.entangled.map((e) => [String(e.number), e.shift.toFixed(3), (e.dataRate * 100).toFixed(3) + '%', e.referenceRate === undefined ? '' : (e.referenceRate * 100).toFixed(3) + '%'])).replace(/^/gm, '  '));
+      renderTable(['number', 'log-ratio', 'share in data', 'share in reference'], r.entangled.map((e) => [String(e.number), e.shift.toFixed(3), percent(e.dataRate), percent(e.referenceRate)])).replace(/^/gm, '  '));
   }
   return lines.join('\n');
 }
