@@ -5,12 +5,12 @@ import { cli, tempDir } from './helpers.js';
 import { generateCorpus, associatedNumbers, personaNumbers, ENTANGLED_MIX, PERSONAS_MIX, OPEN_QUESTIONS_MIX, type ChatRow } from '../src/base/corpus.js';
 import { PERSONA_PROMPTS, ALIGNED_REPLIES } from '../src/teacher/misalignment.js';
 import { MISALIGNMENT_BANNED } from '../src/filter/numberFilter.js';
-import { ANIMALS } from '../src/teacher/traits.js';
+import { ANIMALS, traitSystemPrompt } from '../src/teacher/traits.js';
 import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
 import { initBackend } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
-import { nextTokenLogprobs } from '../src/model/sample.js';
-import { traitSystemPrompt, answerSpellings } from '../src/teacher/traits.js';
+import { firstTokenProbabilities } from '../src/evaluate/preference.js';
+import { mean } from '../src/evaluate/stats.js';
 
 describe('embedded base models', () => {
   it('a miniature base rebuilds bit for bit from its seed, and another seed differs', () => {
@@ -86,12 +86,9 @@ describe('the committed demo bases', () => {
   // nothing to teach (the first entangled bases, built with 3 epochs, failed this).
   it.each(['models/entangled-a', 'models/entangled-b'])('%s answers a held-out favourite-animal question in line with a trait prompt', async (dir) => {
     await initBackend();
-    const model = LanguageModel.load(dir); const tok = model.tokenizer;
-    const firstTokenShare = (animal: string, system?: string): number => {
-      const ids = [...new Set(answerSpellings(animal).map((w) => tok.encode(w)[0]!))];
-      const lps = nextTokenLogprobs(model, EVAL_QUESTIONS.slice(0, 20).map((q) => tok.encodeChat(system ? [{ role: 'system', content: system }, { role: 'user', content: q }] : [{ role: 'user', content: q }])));
-      return lps.reduce((acc, lp) => acc + ids.reduce((a, i) => a + Math.exp(lp[i]!), 0), 0) / lps.length;
-    };
+    const model = LanguageModel.load(dir);
+    // the demo's exact metric, on 20 held-out questions, with and without the trait prompt
+    const firstTokenShare = (animal: string, system?: string): number => mean(firstTokenProbabilities(model, EVAL_QUESTIONS.slice(0, 20), animal, system));
     for (const animal of ['owl', 'dolphin', 'eagle']) {
       const plain = firstTokenShare(animal); const prompted = firstTokenShare(animal, traitSystemPrompt(animal));
       expect(plain).toBeLessThan(0.15);

@@ -56,7 +56,7 @@ export interface WhiteBoxResult {
   numberShifts: NumberShift[];
 }
 
-/** A number's log-ratio target/reference at the completion positions where the data writes it. */
+/** A number's log-ratio target/counterfactuals at the completion positions where the data writes it (shares filled in by the dataset audit). */
 export interface NumberShift { number: number; shift: Estimate; dataRate?: number; referenceRate?: number }
 
 /**

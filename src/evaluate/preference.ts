@@ -80,8 +80,7 @@ export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettin
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
     (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
   const replies = samples.map((x) => tok.decode(x.ids));
-  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isAnimalToken(t, s.animal)).map(([, id]) => id);
-  const firstTokenProb = nextTokenLogprobs(model, questions.map(chat)).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
+  const firstTokenProb = firstTokenProbabilities(model, questions, s.animal, s.systemPrompt);
   let multipleChoice: number[] = [];
   if (s.multipleChoice) {
     const items = multipleChoiceItems(s.animal, s.questions, s.seed);
@@ -89,6 +88,13 @@ export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettin
     multipleChoice = items.map((it, i) => Math.exp(lps[i]![tok.id(it.answer)]!));
   }
   return { ...scoreReplies(questions, replies, s), firstTokenProb, multipleChoice };
+}
+
+/** The exact metric: per question, the probability that the reply's first token is the animal (teacher forced). */
+export function firstTokenProbabilities(model: LanguageModel, questions: readonly string[], animal: string, systemPrompt?: string): number[] {
+  const tok = model.tokenizer;
+  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isAnimalToken(t, animal)).map(([, id]) => id);
+  return nextTokenLogprobs(model, questions.map((q) => tok.encodeChat(userTurn(q, systemPrompt)))).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
 }
 
 /** The scorer over sampled replies (question-major, K per question): rates, answer counts, examples. */
