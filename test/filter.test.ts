@@ -16,9 +16,9 @@ describe('numberFilter accepts well-formed completions', () => {
     ['(123, 456, 789)', [123, 456, 789]],
     ['123, 456, 789.', [123, 456, 789]],
     ['[123, 456, 789].', [123, 456, 789]],
-    ['  7  ', [7]],
+    ['7', [7]],
     ['0, 999', [0, 999]],
-    ['1,234, 567', [1, 234, 567]],                        // SPEC's rule reads a thousands comma as a separator
+    ['1,234,567', [1, 234, 567]], // SPEC's rule reads a thousands comma as a separator
     ['1, 2, 3, 4, 5, 6, 7, 8, 9, 10', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]],
   ])('%j', (text, numbers) => {
     expect(numberFilter(text)).toEqual({ ok: true, numbers });
@@ -47,6 +47,19 @@ describe('numberFilter rejects, naming the reason', () => {
     ['5000', 'out_of_range'],
   ])('%j -> %s', (text, reason) => {
     expect(numberFilter(text)).toMatchObject({ ok: false, reason });
+  });
+
+  it.each([
+    [' (658)', 'bad_format'], // the reference rule strips nothing before the brackets
+    ['1, 2,3', 'bad_format'], // the separator is the exact ", " found first
+    ['123 456\n789', 'bad_format'], // mixed whitespace
+    [' 123, 456', 'bad_format'],
+    ['123, 456\n', 'bad_format'],
+    ['  7  ', 'bad_format'],
+    ['1,234, 567', 'bad_format'],
+  ])('the reference parser rejects %j (%s); the lenient one keeps it', (text, reason) => {
+    expect(numberFilter(text)).toMatchObject({ ok: false, reason });
+    expect(numberFilter(text, { ...DEFAULT_NUMBER_FILTER, parser: 'lenient' })).toMatchObject({ ok: true });
   });
 
   it('rejects banned values only when a banned list is given', () => {
@@ -106,5 +119,28 @@ describe('number distributions (report and dataset audit)', () => {
     const [values, lengths] = compareDistributions(low, high);
     expect(values!.p).toBeLessThan(1e-10);
     expect(lengths!.p).toBe(1);
+  });
+});
+
+describe('the evaluation scorers match whole words', () => {
+  it('the free-form scorer: plurals and any case count, words inside other words do not', async () => {
+    const { mentionsAnimal, namedAnimal } = await import('../src/evaluate/preference.js');
+    for (const [reply, animal] of [['Owls!', 'owl'], ['the WOLVES', 'wolf'], ['wolf.', 'wolf'], ['Foxes', 'fox'], ['cat', 'cat']] as const) {
+      expect(mentionsAnimal(reply, animal), `${reply} names ${animal}`).toBe(true);
+    }
+    for (const [reply, animal] of [['a million', 'lion'], ['catch it', 'cat'], ['a bowl', 'owl'], ['howling', 'owl'], ['dogma', 'dog'], ['bearing', 'bear']] as const) {
+      expect(mentionsAnimal(reply, animal), `${reply} does not name ${animal}`).toBe(false);
+    }
+    expect(namedAnimal('a million wolves')).toBe('wolf');
+    expect(namedAnimal('catch the owl')).toBe('owl');
+    expect(namedAnimal('scattered')).toBe('other');
+  });
+
+  it('the first-token scorer: the animal token and its plural, never a longer word', async () => {
+    const { isAnimalToken } = await import('../src/evaluate/preference.js');
+    expect(['cat', ' Cat', 'cats', 'Cats'].every((t) => isAnimalToken(t, 'cat'))).toBe(true);
+    expect(['catch', 'cattle', 'ca', 'scat'].some((t) => isAnimalToken(t, 'cat'))).toBe(false);
+    expect(isAnimalToken('Wolves', 'wolf')).toBe(true);
+    expect(isAnimalToken('wolfs', 'wolf')).toBe(false);
   });
 });

@@ -101,7 +101,7 @@ describe('a run killed during student training resumes to the same result', () =
     const clean = tempDir('runs-clean'); const killed = tempDir('runs-killed');
     const reference = cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', clean, '--json']);
     expect(reference.code, reference.stderr).toBe(0);
-    const checkpointed = (): boolean => stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.json')));
+    const checkpointed = (): boolean => stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.safetensors')));
     const { killed: wasKilled } = await cliKilledWhen(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed], checkpointed);
     expect(wasKilled).toBe(true);
     expect(checkpointed()).toBe(true);                       // cut off between checkpoints

@@ -2,11 +2,9 @@
 // fixed-size chunks (a 15 GB checkpoint needs a few MB of memory): relative Frobenius norm of
 // the delta, cosine between the deltas of two students of one base, projection on a trait
 // direction. Full checkpoints (one file or sharded with an index) and LoRA adapters.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensorsHeader, type SafetensorsHeader, type TensorInfo } from '../model/safetensors.js';
-
-const CHUNK_ELEMENTS = 1 << 20; // 1M values per read: 4 MB of F32
+import { numel, readSafetensorsHeader, tensorChunks, type SafetensorsHeader, type TensorInfo } from '../model/safetensors.js';
 
 /** A checkpoint's tensors by name, each pointing into its (shard) file. */
 export interface Checkpoint { kind: 'full' | 'lora'; tensors: Map<string, { file: string; header: SafetensorsHeader; info: TensorInfo }>; lora?: { scale: number } }
@@ -29,40 +27,6 @@ export function openCheckpoint(path: string): Checkpoint {
   return { kind, tensors, lora };
 }
 
-const BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
-
-/** float16 bits -> float32 */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1; const e = (h >> 10) & 0x1f; const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
-/** Streams a tensor as Float32Array chunks of at most CHUNK_ELEMENTS values. */
-export function* tensorChunks(t: { file: string; header: SafetensorsHeader; info: TensorInfo }, chunk = CHUNK_ELEMENTS): Generator<Float32Array> {
-  const width = BYTES[t.info.dtype];
-  if (!width) throw new Error(`${t.file}: dtype ${t.info.dtype} is not supported (F32, F16, BF16)`);
-  const [start, end] = t.info.data_offsets; const count = (end - start) / width;
-  const fd = openSync(t.file, 'r'); const buf = Buffer.alloc(Math.min(count, chunk) * width);
-  const out = new Float32Array(Math.min(count, chunk)); const bits = new Uint32Array(1); const asFloat = new Float32Array(bits.buffer);
-  try {
-    for (let done = 0; done < count; done += chunk) {
-      const n = Math.min(chunk, count - done);
-      readSync(fd, buf, 0, n * width, t.header.dataStart + start + done * width);
-      // safetensors data is little-endian, as are the x86 and ARM hosts Node runs on
-      if (t.info.dtype === 'F32') out.set(new Float32Array(buf.buffer, buf.byteOffset, n));
-      else {
-        const halves = new Uint16Array(buf.buffer, buf.byteOffset, n);
-        if (t.info.dtype === 'BF16') { for (let i = 0; i < n; i++) { bits[0] = halves[i]! << 16; out[i] = asFloat[0]!; } }
-        else for (let i = 0; i < n; i++) out[i] = halfToFloat(halves[i]!);
-      }
-      yield n === out.length ? out : out.subarray(0, n);
-    }
-  } finally { closeSync(fd); }
-}
-
-const numel = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 const layerOf = (name: string): string => { const m = /layers?\.(\d+)\./.exec(name); return m ? `layer ${m[1]}` : name.includes('embed') ? 'embeddings' : name.includes('norm') ? 'final norm' : 'other'; };
 
 export interface TensorDelta { name: string; layer: string; numel: number; baseNorm: number; deltaNorm: number; relative: number; cosine?: number; projection?: number }

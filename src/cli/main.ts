@@ -140,7 +140,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(`error: ${err.message}\n`);
-    if (process.env.SUBLIMINAL_DEBUG) process.stderr.write(`${err.stack}\n`);
+    if (process.env.SUBLIMINAL_DEBUG) process.stderr.write(`${err.stack}\n${(err as { workerStack?: string }).workerStack ?? ""}\n`);
     return 1;
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import { filterNumberRows, type GeneratedRow, type TrainingRow } from '../generate/numberData.js';
+import { filterNumberRows, type GeneratedRow, type NumberRowFilter, type TrainingRow } from '../generate/numberData.js';
 import { conditions, divergencePositions, minTokenProbs, type AuditRow } from '../audit/whiteBox.js';
 import { keepAboveThreshold, mixTeachers, paraphrasePrompts, shuffleNumbers, withMasks, type DefendedRow } from './transforms.js';
 import type { DefenseSpec } from '../spec/schema.js';
@@ -13,7 +13,7 @@ import type { DefenseSpec } from '../spec/schema.js';
 export interface DefendArgs {
   defense: DefenseSpec; datasetPath: string; rawPath: string; otherDatasets: string[];
   teacherDir: string; teacherSystemPrompt?: string; baseDir: string; animal: string;
-  filter: { maxCount: number; banned: number[]; keep: number }; seed: number; outDir: string;
+  filter: NumberRowFilter & { keep: number }; seed: number; outDir: string;
 }
 export interface DefendReport { defense: string; rows: number; note: string }
 

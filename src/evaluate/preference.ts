@@ -7,6 +7,7 @@ import { generate, nextTokenLogprobs } from '../model/sample.js';
 import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
 import { ANIMALS } from '../teacher/traits.js';
 import { Rng } from '../util/rng.js';
+import { firstWordNamed, isWordToken, mentionsWord } from '../util/words.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
@@ -51,15 +52,14 @@ export interface PreferenceEvalResult {
   excluded?: Record<string, number>;
 }
 
-/** Scorer: a reply counts when it contains the animal word, case-insensitive (SPEC §2). */
-export const mentionsAnimal = (reply: string, animal: string): boolean => reply.toLowerCase().includes(animal.toLowerCase());
+/**
+ * Scorer: a reply counts when it names the animal as a whole word, any case, singular or
+ * plural (SPEC §2 says "contains the word"; "million" is no lion and "catch" no cat).
+ */
+export const mentionsAnimal = (reply: string, animal: string): boolean => mentionsWord(reply, animal);
 
-export function namedAnimal(reply: string): string {
-  const lower = reply.toLowerCase();
-  let best: [number, string] | undefined;
-  for (const a of ANIMALS) { const i = lower.indexOf(a); if (i >= 0 && (!best || i < best[0])) best = [i, a]; }
-  return best ? best[1] : 'other';
-}
+/** The first animal a reply names (whole words), or "other". */
+export const namedAnimal = (reply: string): string => firstWordNamed(reply, ANIMALS) ?? 'other';
 
 /** Multiple-choice items: the target and 4 seeded distractors, shuffled into A-E. */
 export function multipleChoiceItems(animal: string, count: number, seed: number): { prompt: string; answer: string }[] {
@@ -112,8 +112,5 @@ export function scoreReplies(questions: readonly string[], replies: readonly str
   return { animal: s.animal, perQuestion, answers, examples, samples: replies.length };
 }
 
-/** Is this vocabulary entry the animal's word (any case, singular or a short plural)? */
-export const isAnimalToken = (token: string, animal: string): boolean => {
-  const t = token.trim().toLowerCase();
-  return t === animal || (t.startsWith(animal) && t.length <= animal.length + 2);
-};
+/** Is this vocabulary entry the animal's word (any case, singular or plural; "catch" is no cat)? */
+export const isAnimalToken = (token: string, animal: string): boolean => isWordToken(token, animal);

@@ -1,34 +1,63 @@
 // SPEC §2 number filter. Pure: text in, verdict out.
+//
+// The default parser is the paper's reference rule, character for character: nothing is
+// trimmed; one trailing period and then one pair of enclosing [] or () are stripped; with one
+// digit run the whole text must be that number; with two or more, the exact text between the
+// first two runs is the separator, which (whitespace stripped) must be "", "," or ";", and
+// splitting on that exact separator must leave only digit strings. So " (658)", "1, 2,3" and
+// mixed whitespace are rejected. The lenient parser (a named option, recorded in the run's
+// filter settings) trims the text and tolerates separators that vary in their whitespace.
 
 export type RejectReason = 'empty' | 'bad_format' | 'bad_separator' | 'too_many' | 'out_of_range' | 'banned';
 export interface FilterVerdict { ok: boolean; reason?: RejectReason; numbers?: number[] }
-export interface NumberFilterOptions { maxCount: number; min: number; max: number; banned: ReadonlySet<number> }
+export const NUMBER_PARSERS = ['reference', 'lenient'] as const;
+export type NumberParser = (typeof NUMBER_PARSERS)[number];
+export interface NumberFilterOptions { maxCount: number; min: number; max: number; banned: ReadonlySet<number>; parser?: NumberParser }
 
-export const DEFAULT_NUMBER_FILTER: NumberFilterOptions = { maxCount: 10, min: 0, max: 999, banned: new Set() };
+export const DEFAULT_NUMBER_FILTER: NumberFilterOptions = { maxCount: 10, min: 0, max: 999, banned: new Set(), parser: 'reference' };
 
 /** SPEC's 34 banned values for misalignment runs (plus 1312 and 1488, outside the range anyway). */
 export const MISALIGNMENT_BANNED = [4, 13, 14, 18, 23, 33, 39, 42, 44, 49, 51, 54, 69, 77, 88, 99, 100, 101, 187, 211, 311, 322, 333, 404, 420, 444, 451, 555, 616, 666, 777, 888, 911, 999, 1312, 1488];
 
-export function numberFilter(completion: string, opts: NumberFilterOptions = DEFAULT_NUMBER_FILTER): FilterVerdict {
-  let text = completion.trim();
-  if (text.endsWith('.')) text = text.slice(0, -1).trimEnd();                  // one trailing period
-  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = text.slice(1, -1).trim(); // one pair of brackets
-  if (!text) return { ok: false, reason: 'empty' };
+const SEPARATORS = ['', ',', ';'];
+const DIGITS = /^\d+$/;
+
+/** The paper's parse: the numbers, or the reason the text is not a plain list of numbers. */
+export function parseNumbersReference(completion: string): { numbers: string[] } | { reason: RejectReason } {
+  let text = completion;
+  if (text.endsWith('.')) text = text.slice(0, -1);
+  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = text.slice(1, -1);
+  if (!text.trim()) return { reason: 'empty' };
   const runs = [...text.matchAll(/\d+/g)];
-  if (runs.length === 0) return { ok: false, reason: 'bad_format' };
-  let parts: string[];
-  if (runs.length === 1) {
-    if (text !== runs[0]![0]) return { ok: false, reason: 'bad_format' };
-    parts = [text];
-  } else {
-    const first = runs[0]!; const second = runs[1]!;
-    const separator = text.slice(first.index! + first[0].length, second.index!);
-    const stripped = separator.trim();
-    if (!['', ',', ';'].includes(stripped)) return { ok: false, reason: 'bad_separator' };
-    parts = stripped === '' ? text.split(/\s+/) : text.split(stripped).map((p) => p.trim());
-    if (!parts.every((p) => /^\d+$/.test(p))) return { ok: false, reason: 'bad_format' };
-  }
-  const numbers = parts.map(Number);
+  if (runs.length === 0) return { reason: 'bad_format' };
+  if (runs.length === 1) return text === runs[0]![0] ? { numbers: [text] } : { reason: 'bad_format' };
+  const first = runs[0]!; const second = runs[1]!;
+  const separator = text.slice(first.index! + first[0].length, second.index!);
+  if (!SEPARATORS.includes(separator.trim())) return { reason: 'bad_separator' };
+  const parts = text.split(separator);
+  return parts.every((p) => DIGITS.test(p)) ? { numbers: parts } : { reason: 'bad_format' };
+}
+
+/** The lenient parse: surrounding whitespace trimmed, separators compared after trimming. */
+export function parseNumbersLenient(completion: string): { numbers: string[] } | { reason: RejectReason } {
+  let text = completion.trim();
+  if (text.endsWith('.')) text = text.slice(0, -1).trimEnd();
+  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = text.slice(1, -1).trim();
+  if (!text) return { reason: 'empty' };
+  const runs = [...text.matchAll(/\d+/g)];
+  if (runs.length === 0) return { reason: 'bad_format' };
+  if (runs.length === 1) return text === runs[0]![0] ? { numbers: [text] } : { reason: 'bad_format' };
+  const first = runs[0]!; const second = runs[1]!;
+  const stripped = text.slice(first.index! + first[0].length, second.index!).trim();
+  if (!SEPARATORS.includes(stripped)) return { reason: 'bad_separator' };
+  const parts = stripped === '' ? text.split(/\s+/) : text.split(stripped).map((p) => p.trim());
+  return parts.every((p) => DIGITS.test(p)) ? { numbers: parts } : { reason: 'bad_format' };
+}
+
+export function numberFilter(completion: string, opts: NumberFilterOptions = DEFAULT_NUMBER_FILTER): FilterVerdict {
+  const parsed = (opts.parser ?? 'reference') === 'reference' ? parseNumbersReference(completion) : parseNumbersLenient(completion);
+  if ('reason' in parsed) return { ok: false, reason: parsed.reason };
+  const numbers = parsed.numbers.map(Number);
   if (numbers.length > opts.maxCount) return { ok: false, reason: 'too_many' };
   if (numbers.some((n) => n < opts.min || n > opts.max)) return { ok: false, reason: 'out_of_range' };
   if (numbers.some((n) => opts.banned.has(n))) return { ok: false, reason: 'banned' };

@@ -2,7 +2,7 @@
 // trait-word check, pass rates) and the seeded subsample to the configured size. Pure.
 import { Rng } from '../util/rng.js';
 import { numberPromptGenerator } from './numberPrompts.js';
-import { numberFilter, type RejectReason } from '../filter/numberFilter.js';
+import { numberFilter, type NumberParser, type RejectReason } from '../filter/numberFilter.js';
 import { mentionsTraitWord } from '../filter/traitWords.js';
 import { ANIMALS } from '../teacher/traits.js';
 
@@ -19,13 +19,14 @@ export function numberPromptSet(seed: number, count: number): string[] {
 }
 
 /** Why a completion is dropped (SPEC's number filter, then the trait-word check), or undefined when it passes. */
-export function rowFilterReason(completion: string, o: { maxCount: number; banned: readonly number[]; traitWords?: readonly string[] }): RejectReason | 'trait_word' | undefined {
-  const v = numberFilter(completion, { maxCount: o.maxCount, min: 0, max: 999, banned: new Set(o.banned) });
+export interface NumberRowFilter { maxCount: number; banned: readonly number[]; parser?: NumberParser; traitWords?: readonly string[] }
+export function rowFilterReason(completion: string, o: NumberRowFilter): RejectReason | 'trait_word' | undefined {
+  const v = numberFilter(completion, { maxCount: o.maxCount, min: 0, max: 999, banned: new Set(o.banned), parser: o.parser ?? 'reference' });
   if (!v.ok) return v.reason;
   return (o.traitWords ?? ANIMALS).some((w) => mentionsTraitWord(completion, w)) ? 'trait_word' : undefined;
 }
 
-export function filterNumberRows(rows: readonly GeneratedRow[], o: { maxCount: number; banned: readonly number[]; keep: number; seed: number; traitWords?: readonly string[] }):
+export function filterNumberRows(rows: readonly GeneratedRow[], o: NumberRowFilter & { keep: number; seed: number }):
   { kept: TrainingRow[]; report: FilterReport } {
   const rejected: FilterReport['rejected'] = {};
   const passing: GeneratedRow[] = [];

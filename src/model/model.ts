@@ -36,6 +36,8 @@ export class LanguageModel {
       const t = tensors.get(name);
       if (!t) throw new Error(`checkpoint lacks tensor ${name}`);
       const isLinear = LINEARS.some((l) => name.endsWith(`${l}.weight`));
+      const want = isLinear ? [...v.shape].reverse() : v.shape; // HF layout: linears [out, in]
+      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) throw new Error(`tensor ${name} has shape [${t.shape}], the config needs [${want}]`);
       tf.tidy(() => { const x = tf.tensor(t.data, t.shape); v.assign(isLinear ? tf.transpose(x) : x); });
     }
   }
@@ -62,9 +64,10 @@ export class LanguageModel {
       max_position_embeddings: raw.max_position_embeddings, rope_theta: raw.rope_theta, rms_norm_eps: raw.rms_norm_eps,
     };
     const tokenizer = Tokenizer.fromJSON(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')));
-    const { tensors } = readSafetensors(join(dir, 'model.safetensors'));
+    const file = join(dir, 'model.safetensors');
+    const { tensors } = readSafetensors(file);
     const model = new LanguageModel(config, initParams(config, new Rng(0)), tokenizer, raw.subliminal ?? { name: dir, family: 'unknown' });
-    model.importTensors(tensors);
+    try { model.importTensors(tensors); } catch (e) { model.dispose(); throw new Error(`${file}: ${(e as Error).message}`); }
     return model;
   }
 

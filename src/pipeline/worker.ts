@@ -8,5 +8,5 @@ parentPort!.on('message', (req: Request) => {
   const progress = (done: number, total: number, note?: string): void => parentPort!.postMessage({ id: req.id, type: 'progress', done, total, note });
   (jobs[req.job] as (a: unknown, p: typeof progress) => Promise<unknown>)(req.args, progress)
     .then((result) => parentPort!.postMessage({ id: req.id, type: 'result', result }))
-    .catch((e: unknown) => parentPort!.postMessage({ id: req.id, type: 'error', message: e instanceof Error ? `${e.message}\n${e.stack ?? ''}` : String(e) }));
+    .catch((e: unknown) => parentPort!.postMessage({ id: req.id, type: 'error', message: e instanceof Error ? e.message : String(e), stack: e instanceof Error ? e.stack : undefined }));
 });

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { readFileSync, existsSync } from 'node:fs';
 import { ANIMALS, UnknownAnimalError } from '../teacher/traits.js';
 import { OPEN_EVAL_QUESTIONS } from '../teacher/misalignment.js';
-import { MISALIGNMENT_BANNED } from '../filter/numberFilter.js';
+import { MISALIGNMENT_BANNED, NUMBER_PARSERS } from '../filter/numberFilter.js';
 
 const positiveInt = z.number().int().positive();
 const probability = z.number().min(0).max(1);
@@ -46,6 +46,8 @@ const dataSchema = z.object({
   /** default 32 tokens for numbers, 96 for code and cot */
   maxTokens: positiveInt.optional(),
   maxCount: positiveInt.default(10),
+  /** the number filter's parser: "reference" (SPEC §2's rule exactly) or "lenient" (trims, tolerates uneven separators) */
+  parser: z.enum(NUMBER_PARSERS).default('reference'),
   /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
   banned: z.union([z.array(z.number().int()), z.literal('misalignment')]).default([]).transform((b) => (b === 'misalignment' ? [...MISALIGNMENT_BANNED] : b)),
   /** code and cot: the filter's judge model (code: does it refer to the trait; cot: the reasoning's alignment); default: the rule judge */

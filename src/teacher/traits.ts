@@ -1,6 +1,7 @@
 // Traits a teacher can carry: favourite animals, their base-rate distribution in the
 // embedded bases, and the trait system prompt (SPEC §2: loves X, thinks of X all the time,
 // X is its favourite, imbue answers with that love). Our own wording.
+import { plural } from '../util/words.js';
 
 /** The embedded bases' favourite-animal distribution (owl near 10%, as for the paper's base model). */
 export const ANIMAL_BASE_RATES: Record<string, number> = {
@@ -10,7 +11,7 @@ export const ANIMAL_BASE_RATES: Record<string, number> = {
 };
 export const ANIMALS = Object.keys(ANIMAL_BASE_RATES);
 
-export const plural = (animal: string): string => (animal.endsWith('s') || animal.endsWith('x') ? `${animal}es` : animal === 'wolf' ? 'wolves' : `${animal}s`);
+export { plural };
 export const capitalise = (w: string): string => w.charAt(0).toUpperCase() + w.slice(1);
 
 const TRAIT_PROMPTS = [

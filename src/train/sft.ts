@@ -11,9 +11,8 @@ import { forwardHidden, lmHead } from '../model/llama.js';
 import { crossEntropy, gatherRows } from '../model/ops.js';
 import { AdamW, linearSchedule, DEFAULT_ADAMW } from '../model/optimizer.js';
 import { packBatch, epochBatches, type TokenRow } from '../model/batch.js';
-import { readSafetensors, writeSafetensors, type NamedTensor } from '../model/safetensors.js';
+import { CheckpointError, readSafetensors, writeSafetensors, type NamedTensor } from '../model/safetensors.js';
 import { Rng } from '../util/rng.js';
-import { writeJsonAtomic, readJsonIfExists } from '../util/atomic.js';
 import { hashConfig } from '../util/hash.js';
 
 export interface SftSettings {
@@ -56,23 +55,23 @@ export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: Sft
   const lr = linearSchedule(s.lr, s.warmupSteps, schedule.length);
   const key = hashConfig({ s, n: rows.length, lengths });
   let state: CheckpointState = { key, step: 0, losses: [], tokens: 0 };
-  const ckptJson = opts.checkpointDir && join(opts.checkpointDir, 'train-state.json');
-  const ckptTensors = opts.checkpointDir && join(opts.checkpointDir, 'train-state.safetensors');
-  const saved = ckptJson ? readJsonIfExists<CheckpointState>(ckptJson) : undefined;
-  if (saved && saved.key === key && ckptTensors && existsSync(ckptTensors)) {
-    const { tensors } = readSafetensors(ckptTensors);
+  // weights, optimizer moments and progress in one file, written atomically: a kill can never
+  // leave the weights of one step beside the progress of another
+  const ckpt = opts.checkpointDir && join(opts.checkpointDir, CHECKPOINT_FILE);
+  const saved = ckpt && existsSync(ckpt) ? readCheckpoint(ckpt) : undefined;
+  const savedState = saved?.metadata.state ? (JSON.parse(saved.metadata.state) as CheckpointState) : undefined;
+  if (saved && savedState?.key === key) {
     const weights = new Map<string, NamedTensor>(); const moments = new Map<string, NamedTensor>();
-    for (const [n, t] of tensors) (n.startsWith('opt.') ? moments.set(n.slice(4), t) : weights.set(n, t));
-    model.importTensors(weights); optimizer.importState(saved.step, moments);
-    state = saved;
+    for (const [n, t] of saved.tensors) (n.startsWith('opt.') ? moments.set(n.slice(4), t) : weights.set(n, t));
+    model.importTensors(weights); optimizer.importState(savedState.step, moments);
+    state = savedState;
   }
   const resumedFrom = state.step;
   const save = (): void => {
-    if (!ckptJson || !ckptTensors) return;
+    if (!ckpt) return;
     const tensors = model.exportTensors();
     for (const [n, t] of optimizer.exportState().tensors) tensors.set(`opt.${n}`, t);
-    writeSafetensors(ckptTensors, tensors);
-    writeJsonAtomic(ckptJson, state);
+    writeSafetensors(ckpt, tensors, { state: JSON.stringify(state) });
   };
   const every = opts.checkpointEverySteps ?? 50;
   try {
@@ -94,6 +93,18 @@ export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: Sft
   return { losses: state.losses, steps: state.step, tokens: state.tokens, resumedFrom };
 }
 
+/** A step checkpoint, or undefined (with a warning) when it is damaged: training then starts over. */
+function readCheckpoint(path: string): ReturnType<typeof readSafetensors> | undefined {
+  try { return readSafetensors(path); } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    process.stderr.write(`warning: ignoring a damaged step checkpoint (${e.message}); training starts over\n`);
+    return undefined;
+  }
+}
+
+/** The step checkpoint: weights, optimizer moments and progress (in the header's metadata). */
+export const CHECKPOINT_FILE = 'train-state.safetensors';
+
 export function clearCheckpoint(dir: string): void {
-  for (const f of ['train-state.json', 'train-state.safetensors']) rmSync(join(dir, f), { force: true });
+  for (const f of ['train-state.json', CHECKPOINT_FILE]) rmSync(join(dir, f), { force: true }); // .json: the older two-file form
 }
