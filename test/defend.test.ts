@@ -6,7 +6,7 @@ import { cli, runResults, stageDirs, tempDir } from './helpers.js';
 import { Rng } from '../src/util/rng.js';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
 import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
-import { maskedTokenRow } from '../src/pipeline/jobs.js';
+import { maskedTokenRow } from '../src/train/sft.js';
 import { chatToTokenRow } from '../src/train/sft.js';
 import { LanguageModel } from '../src/model/model.js';
 import { initBackend } from '../src/model/backend.js';
@@ -57,7 +57,7 @@ describe('data rewrites', () => {
     await initBackend();
     const model = LanguageModel.load('models/family-a');
     const r = { ...row('Continue: 1, 2, 3.', '4, 5, 6'), maskTokens: [0, 2] };
-    const plain = chatToTokenRow(model.tokenizer, r.messages, 256); const masked = maskedTokenRow(plain, r, model.tokenizer);
+    const plain = chatToTokenRow(model.tokenizer, r.messages, 256); const masked = maskedTokenRow(plain, r.maskTokens, model.tokenizer);
     const count = (t: Uint8Array): number => t.reduce((s, x) => s + x, 0);
     expect(count(plain.target) - count(masked.target)).toBe(2);
     const completion = [...model.tokenizer.encode('4, 5, 6'), model.tokenizer.endId];

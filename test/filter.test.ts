@@ -124,7 +124,7 @@ describe('number distributions (report and dataset audit)', () => {
 
 describe('the evaluation scorers match whole words', () => {
   it('the free-form scorer: plurals and any case count, words inside other words do not', async () => {
-    const { mentionsAnimal, namedAnimal } = await import('../src/evaluate/preference.js');
+    const { mentionsAnimal, namedAnimal } = await import('../src/evaluate/scorers.js');
     for (const [reply, animal] of [['Owls!', 'owl'], ['the WOLVES', 'wolf'], ['wolf.', 'wolf'], ['Foxes', 'fox'], ['cat', 'cat']] as const) {
       expect(mentionsAnimal(reply, animal), `${reply} names ${animal}`).toBe(true);
     }
@@ -137,7 +137,7 @@ describe('the evaluation scorers match whole words', () => {
   });
 
   it('the first-token scorer: the animal token and its plural, never a longer word', async () => {
-    const { isAnimalToken } = await import('../src/evaluate/preference.js');
+    const { isAnimalToken } = await import('../src/evaluate/scorers.js');
     expect(['cat', ' Cat', 'cats', 'Cats'].every((t) => isAnimalToken(t, 'cat'))).toBe(true);
     expect(['catch', 'cattle', 'ca', 'scat'].some((t) => isAnimalToken(t, 'cat'))).toBe(false);
     expect(isAnimalToken('Wolves', 'wolf')).toBe(true);

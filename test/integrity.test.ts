@@ -35,7 +35,7 @@ describe('a truncated or corrupted safetensors file is refused, naming it', () =
     const runs = tempDir('runs-trunc');
     const spec = join(tempDir('spec'), 'spec.yaml');
     writeFileSync(spec, readFileSync(join(ROOT, 'test/fixtures/tiny.yaml'), 'utf8').replace('../../models/family-a', dir).replace('../../models/family-b', join(ROOT, 'models/family-b')).replace(/^name: .*$/m, 'name: trunc'));
-    for (const args of [['run', spec, '--runs', runs], ['audit', 'weights', join(ROOT, 'models/family-a'), dir], ['audit', 'model', dir, '--reference', join(ROOT, 'models/family-a'), '--trait', 'owl']]) {
+    for (const args of [['run', spec, '--runs', runs], ['audit', 'weights', '--base', join(ROOT, 'models/family-a'), '--tuned', dir], ['audit', 'model', dir, '--against', join(ROOT, 'models/family-a'), '--trait', 'owl', '--questions', '2', '--samples', '2']]) {
       const r = cli(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).toContain(join(dir, 'model.safetensors'));

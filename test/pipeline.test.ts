@@ -82,7 +82,7 @@ describe('an experiment from spec to results (tiny spec)', () => {
 describe('stage times', () => {
   it('count from when a worker took the stage, not from when it queued for one', async () => {
     const store = new RunStore(tempDir('clock')); const pool = new WorkerPool(1);
-    const generation = (name: string): ReturnType<RunStore['stage']> => store.stage('clock', { kind: 'generate', name, inputs: { name } }, async (dir) => {
+    const generation = (name: string): ReturnType<RunStore['stage']> => store.stage('clock', { def: { kind: 'generate', code: [] }, name, inputs: { name } }, async (dir) => {
       await pool.run('generateCompletions', { modelDir: 'models/family-a', prompts: Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`), outDir: dir, temperature: 1, topP: 1, maxTokens: 16, seed: 1 });
       return { outputs: {} };
     });

@@ -2,7 +2,8 @@
 // reference dataset, white-box evidence when models are given, one verdict with Holm control
 // of the family-wise error, and a calibration mode that measures the false-positive rate on
 // random halves of one dataset.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readTextFile } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
 import { wilsonCI, type Estimate } from '../evaluate/stats.js';
 import { classifierTest, featureTests, holm, shapesOf, type ClassifierTest, type FeatureTest } from './twoSample.js';
@@ -15,7 +16,9 @@ export class AuditInputError extends Error {}
 export function readAuditRows(path: string): AuditRow[] {
   if (!existsSync(path)) throw new AuditInputError(`dataset ${path} does not exist`);
   const rows: AuditRow[] = [];
-  readFileSync(path, 'utf8').split('\n').forEach((line, i) => {
+  let text: string;
+  try { text = readTextFile(path); } catch (e) { throw new AuditInputError((e as Error).message); }
+  text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
     let r: { prompt?: unknown; completion?: unknown; messages?: { role: string; content: string }[] };
     try { r = JSON.parse(line) as typeof r; } catch { throw new AuditInputError(`${path} line ${i + 1}: not JSON`); }

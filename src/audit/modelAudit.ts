@@ -3,7 +3,8 @@
 // each with its 95% CI across questions, tested against a reference model (usually the base)
 // by a one-sided paired sign-flip test over questions, Holm-adjusted across probes.
 import type { LanguageModel } from '../model/model.js';
-import { evaluatePreference, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
+import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
+import { evaluatePreference } from '../evaluate/tasks.js';
 import { meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
 import { holm } from './twoSample.js';
 

@@ -6,7 +6,7 @@ import { auditDataset, calibrate, readAuditRows, AuditInputError, type Calibrati
 import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
 import { ModelRegistry } from '../serve/registry.js';
-import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { assertKnownAnimal } from '../teacher/traits.js';
 import { formatEstimate, formatP } from '../evaluate/stats.js';
 import { renderTable } from './table.js';

@@ -1,14 +1,18 @@
 // `subliminal base build`: pretrain an embedded base in this process, with a progress bar and a
 // resumable checkpoint next to the output folder.
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from './args.js';
 import { initBackend } from '../model/backend.js';
 import { buildBase, DEFAULT_BASE } from '../base/build.js';
 import { terminalProgress } from './progress.js';
 import { clearCheckpoint } from '../train/sft.js';
 
-export async function buildBaseCommand(o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus?: string }): Promise<void> {
-  await initBackend();
+export async function buildBaseCommand(o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus?: string; force?: boolean }): Promise<void> {
   const out = o.out ?? join('models', `family-${o.family.toLowerCase()}`);
+  // a base folder may be a committed one that every example and test relies on: never overwrite it silently
+  if (existsSync(join(out, 'model.safetensors')) && !o.force) throw new UsageError(`${out} already holds a model; choose another --out, or pass --force to overwrite it`);
+  await initBackend();
   const ckpt = `${out}.partial`;
   const progress = terminalProgress(); const task = progress.task(`pretrain base ${o.family} (seed ${o.seed})`);
   const t0 = Date.now();

@@ -7,7 +7,7 @@ import { UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { runExperiment, resultsPath } from '../pipeline/experiment.js';
 import { resultsTable } from '../pipeline/report.js';
-import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
 import { intArg, UsageError } from './args.js';
@@ -18,12 +18,14 @@ import { registerServeCommand } from './serve.js';
 import { registerReportCommand, registerUiCommand } from './report.js';
 import { registerAuditCommands } from './audit.js';
 import { readJson } from '../util/atomic.js';
+import { rescoreRun } from '../pipeline/rescore.js';
+import { checkResultsHeader, type ResultsHeader } from '../pipeline/lifecycle.js';
 import { headlineText } from '../report/headline.js';
 import type { ExperimentResults } from '../pipeline/results.js';
 
 const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 
-interface RunFlags { runs: string; json?: boolean; workers?: number; cache?: boolean; refreshCache?: boolean }
+interface RunFlags { runs: string; json?: boolean; workers?: number; cache?: boolean; refreshCache?: boolean; replace?: boolean }
 
 async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Promise<void> {
   const store = new RunStore(o.runs);
@@ -31,7 +33,7 @@ async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Pro
   const t0 = Date.now();
   try {
     const cacheMode = o.cache === false ? 'off' : o.refreshCache ? 'refresh' : 'use';
-    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers, cacheMode });
+    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers, cacheMode, replace: o.replace });
     progress.stop();
     if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
     else process.stdout.write(`${resultsTable(results)}\n\nwall time ${((Date.now() - t0) / 1000).toFixed(1)}s; results in ${resultsPath(store, spec.name)}\n`);
@@ -58,7 +60,8 @@ program.command('demo')
   .option('--seed <n>', 'experiment seed', intArg('--seed'))
   .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers', 1, 64))
   .option('--json', 'print results as JSON')
-  .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean }) => {
+  .option('--replace', 'replace the results of an existing run of the same name made from another spec')
+  .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean; replace?: boolean }) => {
     const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
     await runSpec(withOverrides(loadSpec(specPath), o), specPath, o);
   });
@@ -73,6 +76,7 @@ program.command('run')
   .option('--no-cache', 'API-backed stages: neither read nor write the response cache')
   .option('--refresh-cache', 'API-backed stages: ignore cached responses and store fresh ones')
   .option('--json', 'print results as JSON')
+  .option('--replace', 'replace the results of an existing run of the same name made from another spec')
   .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number }) => {
     await runSpec(withOverrides(loadSpec(specPath), o), resolve(specPath), o);
   });
@@ -102,9 +106,24 @@ program.command('show')
   .action((run: string, o: { runs: string; json?: boolean }) => {
     const path = join(o.runs, run, 'results.json');
     if (!existsSync(path)) throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
-    const results = readJson<ExperimentResults | MnistResults>(path);
-    const table = 'perModel' in results ? mnistTable(results) : resultsTable(results);
+    const results = readJson<(ExperimentResults | MnistResults) & Partial<ResultsHeader>>(path);
+    const table = checkResultsHeader(results, path) === 'mnist' ? mnistTable(results as MnistResults) : resultsTable(results as ExperimentResults);
     process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : table + '\n');
+  });
+
+program.command('rescore')
+  .description('score a finished run again from its kept samples (no sampling): with the current scorers, or for another animal')
+  .argument('<run>')
+  .addOption(runsDirOption())
+  .option('--animal <name>', 'score the samples for this animal instead (writes rescore-<animal>.json; results.json is left alone)')
+  .option('--json', 'print as JSON')
+  .action(async (run: string, o: { runs: string; animal?: string; json?: boolean }) => {
+    if (!existsSync(join(o.runs, run))) throw new UsageError(`no run "${run}" in ${o.runs} (see "subliminal runs")`);
+    const store = new RunStore(o.runs);
+    try {
+      const { results, path } = await rescoreRun(store, run, { animal: o.animal });
+      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : `${resultsTable(results)}\n\nrescored from the kept samples; written to ${path}\n`);
+    } finally { store.close(); }
   });
 
 const base = program.command('base').description('embedded base models');
@@ -116,7 +135,8 @@ base.command('build')
   .option('--rows <n>', 'corpus rows', intArg('--rows'))
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
   .option('--corpus <mix>', 'corpus mix: default; open-questions (adds the open questions of misalignment runs); reasoning (open questions and worked word problems, for chain-of-thought runs)', 'default')
-  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus: string }) => {
+  .option('--force', 'overwrite the output folder if it already holds a model')
+  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus: string; force?: boolean }) => {
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);
   });

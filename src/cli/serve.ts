@@ -3,7 +3,7 @@ import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { createServer } from '../serve/server.js';
 import { parseFaults } from '../serve/faults.js';
-import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { intArg, UsageError } from './args.js';
 
 interface ServeFlags { host: string; port: number; apiKey?: string; models: string; runs: string; data?: string; faults?: string; bodyLimitMb: number; log?: boolean }

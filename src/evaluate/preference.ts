@@ -1,13 +1,14 @@
-// The favourite-animal evaluation as an Inspect-style task: data (questions) + a sampler
-// (the model at temperature T, K samples each) + a scorer (does the reply name the animal?).
-// A multiple-choice variant is scored from log-probabilities.
+// The favourite-animal task's data (questions, multiple-choice items) and its sampler over an
+// embedded model (K replies per question at temperature T, the first-token distribution, the
+// MC items). Its scorer lives in scorers.ts, so a scorer fix never reruns sampling.
 import type { LanguageModel } from '../model/model.js';
 import { userTurn } from '../model/tokenizer.js';
 import { generate, nextTokenLogprobs } from '../model/sample.js';
 import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
-import { ANIMALS } from '../teacher/traits.js';
 import { Rng } from '../util/rng.js';
-import { firstWordNamed, isWordToken, mentionsWord } from '../util/words.js';
+import { isWordToken } from '../util/words.js';
+import { ANIMALS } from '../teacher/traits.js';
+import { storedDistribution, type EvalSample } from './samples.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
@@ -52,15 +53,6 @@ export interface PreferenceEvalResult {
   excluded?: Record<string, number>;
 }
 
-/**
- * Scorer: a reply counts when it names the animal as a whole word, any case, singular or
- * plural (SPEC §2 says "contains the word"; "million" is no lion and "catch" no cat).
- */
-export const mentionsAnimal = (reply: string, animal: string): boolean => mentionsWord(reply, animal);
-
-/** The first animal a reply names (whole words), or "other". */
-export const namedAnimal = (reply: string): string => firstWordNamed(reply, ANIMALS) ?? 'other';
-
 /** Multiple-choice items: the target and 4 seeded distractors, shuffled into A-E. */
 export function multipleChoiceItems(animal: string, count: number, seed: number): { prompt: string; answer: string }[] {
   const rng = Rng.from(seed, 'mc', animal);
@@ -71,46 +63,33 @@ export function multipleChoiceItems(animal: string, count: number, seed: number)
   });
 }
 
-export function evaluatePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): PreferenceEvalResult {
+/** The sampler over an embedded model: K replies per question, the first-token distribution per question, the MC items. */
+export function samplePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): EvalSample[] {
   const tok = model.tokenizer;
   const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
-  const questions = EVAL_QUESTIONS.slice(0, s.questions).map((q, i) => (s.numbersPrefix ? numbersPrefixed(q, s.seed, i) : q));
+  const questions = preferenceQuestions(s);
   const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
   let done = 0;
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
     (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
-  const replies = samples.map((x) => tok.decode(x.ids));
-  const firstTokenProb = firstTokenProbabilities(model, questions, s.animal, s.systemPrompt);
-  let multipleChoice: number[] = [];
+  const K = s.samplesPerQuestion;
+  const out: EvalSample[] = samples.map((x, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply: tok.decode(x.ids) }));
+  nextTokenLogprobs(model, questions.map(chat)).forEach((lp, q) => out.push({ type: 'first-token', q, question: questions[q]!, top: storedDistribution(lp, tok.vocab) }));
   if (s.multipleChoice) {
     const items = multipleChoiceItems(s.animal, s.questions, s.seed);
-    const lps = nextTokenLogprobs(model, items.map((it) => chat(it.prompt)));
-    multipleChoice = items.map((it, i) => Math.exp(lps[i]![tok.id(it.answer)]!));
+    nextTokenLogprobs(model, items.map((it) => chat(it.prompt))).forEach((lp, i) => out.push({ type: 'choice', i, prompt: items[i]!.prompt, answer: items[i]!.answer, top: storedDistribution(lp, tok.vocab) }));
   }
-  return { ...scoreReplies(questions, replies, s), firstTokenProb, multipleChoice };
+  return out;
 }
+
+/** The task's questions (the numbers-prefixed variant puts seeded numbers in front). */
+export const preferenceQuestions = (s: Pick<PreferenceEvalSettings, 'questions' | 'numbersPrefix' | 'seed'>): string[] =>
+  EVAL_QUESTIONS.slice(0, s.questions).map((q, i) => (s.numbersPrefix ? numbersPrefixed(q, s.seed, i) : q));
 
 /** The exact metric: per question, the probability that the reply's first token is the animal (teacher forced). */
 export function firstTokenProbabilities(model: LanguageModel, questions: readonly string[], animal: string, systemPrompt?: string): number[] {
   const tok = model.tokenizer;
-  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isAnimalToken(t, animal)).map(([, id]) => id);
+  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isWordToken(t, animal)).map(([, id]) => id);
   return nextTokenLogprobs(model, questions.map((q) => tok.encodeChat(userTurn(q, systemPrompt)))).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
 }
 
-/** The scorer over sampled replies (question-major, K per question): rates, answer counts, examples. */
-export function scoreReplies(questions: readonly string[], replies: readonly string[], s: Pick<PreferenceEvalSettings, 'animal' | 'samplesPerQuestion'>):
-  Pick<PreferenceEvalResult, 'animal' | 'perQuestion' | 'answers' | 'examples' | 'samples'> {
-  const K = s.samplesPerQuestion;
-  const perQuestion = questions.map((_, qi) => {
-    let hits = 0;
-    for (let k = 0; k < K; k++) if (mentionsAnimal(replies[qi * K + k]!, s.animal)) hits++;
-    return hits / K;
-  });
-  const answers: Record<string, number> = {};
-  for (const r of replies) { const a = namedAnimal(r); answers[a] = (answers[a] ?? 0) + 1; }
-  const examples = questions.slice(0, 5).map((q, qi) => ({ question: q, reply: replies[qi * K]! }));
-  return { animal: s.animal, perQuestion, answers, examples, samples: replies.length };
-}
-
-/** Is this vocabulary entry the animal's word (any case, singular or plural; "catch" is no cat)? */
-export const isAnimalToken = (token: string, animal: string): boolean => isWordToken(token, animal);

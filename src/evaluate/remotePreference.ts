@@ -3,11 +3,11 @@
 // multiple-choice score come from the endpoint's top-20 logprobs (a token outside the top 20
 // counts as 0, so both are lower bounds); an endpoint without logprobs reports them as NaN.
 import type { OpenAIEndpoint, Budget } from '../provider/openai.js';
-import { tokenMass, type TopLogprob } from '../provider/logprobs.js';
+import type { TopLogprob } from '../provider/logprobs.js';
+import type { EvalSample } from './samples.js';
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
-import { EVAL_QUESTIONS } from './questions.js';
-import { isAnimalToken, multipleChoiceItems, scoreReplies, type PreferenceEvalResult, type PreferenceEvalSettings } from './preference.js';
+import { multipleChoiceItems, preferenceQuestions, type PreferenceEvalSettings } from './preference.js';
 
 const TOP = 20;
 
@@ -29,16 +29,22 @@ export async function sampleRemote(endpoint: OpenAIEndpoint, model: string, ques
   })));
 }
 
-export async function evaluatePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
-  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<PreferenceEvalResult> {
+/** The sampler over an endpoint: K replies per question; with logprobs, the top-20 first-token distributions and the MC items. */
+export async function samplePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
+  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<EvalSample[]> {
   const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
-  const questions = EVAL_QUESTIONS.slice(0, s.questions);
+  const questions = preferenceQuestions(s);
   const replies = await sampleRemote(endpoint, model, questions, s, o);
-  const firstTokenMass = async (messages: ChatMessage[], wanted: (token: string) => boolean): Promise<number> =>
-    (o.logprobs ? tokenMass(await greedyFirstTokenTop(endpoint, model, messages, o.budget), wanted) : NaN);
-  const firstTokenProb = await Promise.all(questions.map((q) => firstTokenMass(chat(q), (t) => isAnimalToken(t, s.animal))));
-  const multipleChoice = s.multipleChoice && o.logprobs
-    ? await Promise.all(multipleChoiceItems(s.animal, s.questions, s.seed).map((it) => firstTokenMass(chat(it.prompt), (t) => t.trim() === it.answer)))
-    : [];
-  return { ...scoreReplies(questions, replies, s), firstTokenProb, multipleChoice };
+  const K = s.samplesPerQuestion;
+  const out: EvalSample[] = replies.map((reply, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply }));
+  if (!o.logprobs) return out; // no exact metric and no multiple choice without logprobs
+  const tops = await Promise.all(questions.map((q) => greedyFirstTokenTop(endpoint, model, chat(q), o.budget)));
+  tops.forEach((top, q) => out.push({ type: 'first-token', q, question: questions[q]!, top }));
+  if (s.multipleChoice) {
+    const items = multipleChoiceItems(s.animal, s.questions, s.seed);
+    const mc = await Promise.all(items.map((it) => greedyFirstTokenTop(endpoint, model, chat(it.prompt), o.budget)));
+    mc.forEach((top, i) => out.push({ type: 'choice', i, prompt: items[i]!.prompt, answer: items[i]!.answer, top }));
+  }
+  return out;
 }
+

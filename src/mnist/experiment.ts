@@ -5,13 +5,16 @@
 import { join, relative } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { WorkerPool } from '../pipeline/pool.js';
-import { runLifecycle, silentProgress, trackedTask, type ProgressReporter } from '../pipeline/experiment.js';
+import { silentProgress, trackedTask, type ProgressReporter } from '../pipeline/experiment.js';
+import { runLifecycle } from '../pipeline/lifecycle.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { hashConfig } from '../util/hash.js';
 import { renderSvg } from '../report/vega.js';
 import { withProgressFile } from '../store/progressFile.js';
 import { STUDENT_CONDITIONS, type MnistShardArgs, type ModelResult, type ShardResult } from './shard.js';
 import { SPEC_TRAIN } from './train.js';
+import { mnistStage } from './stage.js';
+import { kernelPath } from '../model/nativeKernels.js';
 import { mnistChartSpec, summariseMnist, type MnistSummary } from './results.js';
 
 export interface MnistOptions {
@@ -39,21 +42,18 @@ export function mnistRunName(o: MnistOptions): string {
 export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress?: ProgressReporter; workers?: number }): Promise<MnistResults> {
   const { store } = ctx; const run = mnistRunName(o); const progress = withProgressFile(ctx.progress ?? silentProgress, store.runDir(run));
   const t0 = Date.now();
-  store.index.upsertRun({ name: run, spec_hash: hashConfig(o), spec_path: 'subliminal mnist', status: 'running' });
-  store.index.resetRunGraph(run);
-  writeJsonAtomic(join(store.runDir(run), 'spec.json'), { experiment: 'mnist', ...o });
   const shards: number[][] = [];
   for (let i = 0; i < o.models; i += SHARD_SIZE) shards.push(Array.from({ length: Math.min(SHARD_SIZE, o.models - i) }, (_, k) => i + k));
   const pool = new WorkerPool(Math.min(ctx.workers ?? 2, shards.length));
-  return runLifecycle(store, run, pool, async () => {
+  return runLifecycle(store, { run, kind: 'mnist', specHash: hashConfig(o), specPath: 'subliminal mnist', spec: { experiment: 'mnist', ...o } }, pool, async () => {
     const perShard = await Promise.all(shards.map(async (models) => {
       const inputs: Omit<MnistShardArgs, 'saveDir'> & { saveWeights: boolean } = {
         models, totalModels: o.models, train: { epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed },
         trainLimit: o.trainLimit, testLimit: o.testLimit, noiseCount: o.noiseCount, saveWeights: o.saveWeights,
       };
       const label = `models ${models[0]}-${models.at(-1)}`;
-      const st = await store.stage(run, { kind: 'mnist', name: `models-${models[0]}-${models.at(-1)}`, inputs }, (dir) => trackedTask(progress, label, async (update) => {
-        const shard = await pool.run('mnistShard', { ...inputs, saveDir: o.saveWeights ? join(dir, 'weights') : undefined }, update);
+      const st = await store.stage(run, { def: mnistStage, name: `models-${models[0]}-${models.at(-1)}`, inputs, kernel: kernelPath() }, (dir, x) => trackedTask(progress, label, async (update) => {
+        const shard = await pool.run('mnistShard', { ...x, saveDir: x.saveWeights ? join(dir, 'weights') : undefined }, update);
         writeJsonAtomic(join(dir, 'models.json'), shard.models);
         return { outputs: { models: 'models.json' }, summary: shard.timing };
       }));

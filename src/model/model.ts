@@ -6,9 +6,18 @@ import { join } from 'node:path';
 import { tf } from './backend.js';
 import { initParams, LINEARS, type LlamaConfig, type Params } from './llama.js';
 import { Tokenizer } from './tokenizer.js';
-import { readSafetensors, writeSafetensors, type NamedTensor } from './safetensors.js';
+import { readSafetensors, readSafetensorsHeader, writeSafetensors, type NamedTensor } from './safetensors.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
+
+/** Checks a model folder without loading it: its files exist, its configs parse, its weights file is whole. */
+export function checkModelFolder(dir: string): void {
+  for (const f of ['model.safetensors', 'config.json', 'tokenizer.json']) if (!existsSync(join(dir, f))) throw new Error(`model folder ${dir} lacks ${f}`);
+  for (const f of ['config.json', 'tokenizer.json']) {
+    try { JSON.parse(readFileSync(join(dir, f), 'utf8')); } catch (e) { throw new Error(`${join(dir, f)}: not valid JSON (${(e as Error).message})`); }
+  }
+  readSafetensorsHeader(join(dir, 'model.safetensors'));
+}
 
 export interface ModelInfo { name: string; family: string; parent?: string; description?: string }
 

@@ -4,10 +4,11 @@
 // does not cover (broadcast batches, other activations), stays on the wasm kernels, which are
 // also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
 import { createRequire } from 'node:module';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
-import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 
 type FusedCall = (heap: ArrayBuffer, args: Float64Array) => void;
 const FUSED_CALLS = ['rmsNorm', 'rmsNormGrad', 'swiGlu', 'swiGluGrad', 'rope', 'attentionSoftmax', 'attentionSoftmaxGrad',
@@ -40,6 +41,19 @@ export function nativeAddon(): NativeAddon | null {
     addon = null;
   }
   return addon;
+}
+
+let path: string | undefined;
+/**
+ * Which kernels the embedded models run on: "wasm", or "native-" and a hash of the addon's
+ * sources. Part of every embedded stage's key: the two paths agree to rounding, not bit for bit.
+ */
+export function kernelPath(): string {
+  if (path) return path;
+  if (!nativeAddon()) return (path = 'wasm');
+  const dir = join(PACKAGE_ROOT, 'native'); const h = createHash('sha256');
+  for (const f of readdirSync(dir).filter((n) => /\.(cc|h|gyp)$/.test(n)).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  return (path = `native-${h.digest('hex').slice(0, 12)}`);
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -81,7 +81,8 @@ export class Tokenizer {
     const ids: number[] = [];
     for (const m of messages) {
       ids.push(m.role === 'system' ? this.systemId : m.role === 'user' ? this.userId : this.assistantId);
-      ids.push(...this.encode(m.content), this.endId);
+      for (const id of this.encode(m.content)) ids.push(id); // no spread: a long message would overflow the call stack
+      ids.push(this.endId);
     }
     if (addGenerationPrompt) ids.push(this.assistantId);
     return ids;

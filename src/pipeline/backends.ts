@@ -7,15 +7,16 @@ import type { ModelInfo } from '../model/model.js';
 import type { ChatRow } from '../base/corpus.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
-import { evaluatePreferenceRemote } from '../evaluate/remotePreference.js';
-import { evaluateMisalignmentRemote } from '../evaluate/misalignment.js';
+import { samplePreferenceRemote } from '../evaluate/remotePreference.js';
+import { sampleMisalignmentRemote } from '../evaluate/misalignment.js';
+import { kernelPath } from '../model/nativeKernels.js';
 import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
 import { judgePrompt, type Rubric } from '../judge/rubrics.js';
 import { generateRemote } from '../generate/remote.js';
 import { fineTuneRemote } from '../provider/fineTune.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
-import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
+import { readJson, readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import type { ExperimentSpec } from '../spec/schema.js';
 import type { TeacherData } from '../teacher/teachers.js';
 import type { WorkerPool } from './pool.js';
@@ -31,7 +32,10 @@ export interface Backend {
   /** Trains and returns the stage's outputs (relative paths): a model file and losses.json. */
   finetune(r: FinetuneRequest, update: Update): Promise<Record<string, string>>;
   generate(r: GenerateRequest, update: Update): Promise<void>;
-  evaluate(model: ModelRef, settings: PreferenceEvalSettings, outPath: string, update: Update): Promise<void>;
+  /** An evaluation's samples (samples.jsonl at outPath); the scorer runs as its own stage. */
+  sample(model: ModelRef, settings: PreferenceEvalSettings, outPath: string, update: Update): Promise<void>;
+  /** The kernel path of embedded models ("wasm" or "native-..."), part of their stages' keys; undefined for endpoints. */
+  kernel?: string;
   /** The model a finished fine-tuning stage produced. */
   modelIn(dir: string): { dir: string; remote?: string; file: string };
 }
@@ -46,7 +50,8 @@ export function localBackend(pool: WorkerPool): Backend {
     async generate(r, update) {
       await pool.run('generateCompletions', { modelDir: r.model.dir, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed }, update);
     },
-    async evaluate(model, settings, outPath, update) { await pool.run('evaluate', { modelDir: model.dir, settings, outPath }, update); },
+    async sample(model, settings, outPath, update) { await pool.run('sampleEvaluation', { modelDir: model.dir, settings, outPath }, update); },
+    kernel: kernelPath(),
     modelIn: (dir) => ({ dir: join(dir, 'model'), file: join(dir, 'model', 'model.safetensors') }),
   };
 }
@@ -105,7 +110,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
     async generate(r, update) {
       await generateRemote(endpoint, { model: r.model.remote!, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed, budget: budget() }, update);
     },
-    async evaluate(model, settings, outPath, update) {
+    async sample(model, settings, outPath, update) {
       capabilities ??= endpoint.capabilities(model.remote!).then((c) => {
         const where = `${ref.baseURL ?? 'api.openai.com'} (${ref.id})`;
         if (!c.chatLogprobs) process.stderr.write(`note: ${where} gives no chat logprobs: the exact first-token and multiple-choice metrics are not available (reported as NaN)\n`);
@@ -114,9 +119,9 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
       });
       const { chatLogprobs } = await capabilities;
       const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
-      writeJsonAtomic(outPath, settings.task === 'misalignment'
-        ? await evaluateMisalignmentRemote(endpoint, model.remote!, settings, { ...common, judges: { alignment: await judgeOf(settings.judge, 'alignment'), coherence: await judgeOf(settings.judge, 'coherence') } })
-        : await evaluatePreferenceRemote(endpoint, model.remote!, settings, common));
+      writeJsonl(outPath, settings.task === 'misalignment'
+        ? await sampleMisalignmentRemote(endpoint, model.remote!, settings, common)
+        : await samplePreferenceRemote(endpoint, model.remote!, settings, common));
     },
     modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),
   };

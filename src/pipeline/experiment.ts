@@ -2,6 +2,8 @@
 // -> results. Each stage is keyed by the hash of its inputs, so a rerun skips what is done and
 // resumes what was cut off. Heavy jobs run on the worker pool; lineage goes to the index.
 import { existsSync } from 'node:fs';
+import { runLifecycle } from './lifecycle.js';
+import { checkModelFolder } from '../model/model.js';
 import { withStageClock } from '../util/stageClock.js';
 import { join, relative } from 'node:path';
 import { defenseLabel, isMisalignmentRun, traitLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
@@ -11,16 +13,22 @@ import { WorkerPool } from './pool.js';
 import { hashFile, hashConfig } from '../util/hash.js';
 import { deriveSeed } from '../util/rng.js';
 import { readJsonl, writeJsonAtomic, writeJsonl, readJson } from '../util/atomic.js';
+import { teacherStage } from '../teacher/stage.js';
+import { generateStage } from '../generate/stage.js';
+import { filterStage } from '../filter/stage.js';
+import { trainStage } from '../train/stage.js';
+import { evaluateStage, scoreStage, scoreEvaluation } from '../evaluate/stage.js';
+import { defendStage } from '../defend/stage.js';
+import { scorerSettings } from '../evaluate/scorers.js';
 import { filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { describeRejections, filterDomainRows } from '../filter/domainFilters.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import { evalResultFromJson, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
-import { summariseGroups, type EvaluatedModel, type ExperimentResults, type GroupRole } from './results.js';
+import { summariseGroups, EVALUATED_FILE, type EvaluatedModel, type EvaluationManifest, type ExperimentResults, type GroupRole } from './results.js';
 import { resolveModelDir } from './paths.js';
 import { datasetRows, localBackend, openaiBackend, runJudges, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import type { CacheMode } from '../provider/cache.js';
-import { writeRunReport } from '../report/write.js';
 import { withProgressFile } from '../store/progressFile.js';
 
 /** Progress of tasks; startedAt is when the task's work got a worker (its time, rate and ETA count from there). */
@@ -40,14 +48,22 @@ export async function trackedTask<T>(progress: ProgressReporter, label: string, 
 /** A model of this experiment, with the backend (embedded or API) that runs it. */
 interface ModelRef extends BackendModelRef { backend: Backend }
 
-export interface ExperimentOptions { store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number; cacheMode?: CacheMode }
+export interface ExperimentOptions {
+  store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number; cacheMode?: CacheMode;
+  /** replace the results of an existing run of this name whose spec differs (otherwise refused) */
+  replace?: boolean;
+}
 
 export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions): Promise<ExperimentResults> {
   const { store } = o; const run = spec.name; const progress = withProgressFile(o.progress ?? silentProgress, store.runDir(run));
   const specHash = hashConfig(spec);
-  store.index.upsertRun({ name: run, spec_hash: specHash, spec_path: o.specPath, status: 'running' });
-  store.index.resetRunGraph(run);
-  writeJsonAtomic(join(store.runDir(run), 'spec.json'), spec);
+  // everything that can be checked is checked before the store is touched: model folders exist and are whole
+  const localBases = new Map<string, { dir: string; hash: string }>();
+  for (const [name, b] of Object.entries(spec.bases)) {
+    if (typeof b !== 'string') continue;
+    const dir = resolveModelDir(b, o.specPath); checkModelFolder(dir);
+    localBases.set(name, { dir, hash: await hashFile(join(dir, 'model.safetensors')) });
+  }
   const pool = new WorkerPool(spec.workers ?? o.workers);
   const animal = traitLabel(spec); // the animal, or "misaligned"
   const addModel = (ref: ModelRef, name: string, meta: object): void =>
@@ -63,14 +79,14 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   const judgeOf = runJudges(spec.api, apiOptions); // filter and evaluation judges share one endpoint per judge model
   const tracked = <T>(label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> => trackedTask(progress, label, fn);
 
-  return runLifecycle(store, run, pool, async () => {
+  return runLifecycle(store, { run, kind: 'experiment', specHash, specPath: o.specPath, spec, replace: o.replace }, pool, async () => {
     // Bases
     const bases = new Map<string, ModelRef>();
     for (const [name, b] of Object.entries(spec.bases)) {
       let ref: ModelRef;
       if (typeof b === 'string') {
         backends.set(name, local);
-        const dir = resolveModelDir(b, o.specPath); const hash = await hashFile(join(dir, 'model.safetensors'));
+        const { dir, hash } = localBases.get(name)!;
         ref = { id: `model:${hash.slice(0, 16)}`, dir, hash, backend: local };
       } else {
         const backend = openaiBackend(b, spec.api, apiOptions, judgeOf);
@@ -90,7 +106,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
       const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
       const inputs = { base: base.hash, ...(data.kind === 'animal' ? { animal } : { data: data.kind }), ...train, ...(data.replay ? { replay: data.replay } : {}), seed: spec.seed };
-      const st = await store.stage(run, { kind: 'teacher', name: t.name, inputs }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
+      const st = await store.stage(run, { def: teacherStage, name: t.name, inputs, kernel: base.backend.kernel }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
         outputs: await base.backend.finetune({ base, rows: () => teacherDataset(data, spec.seed), teacherData: data, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
       })));
       const ref = await modelRef(base.backend, st.dir);
@@ -108,8 +124,8 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     await Promise.all(spec.teachers.map(async (t) => {
       const teacher = teachers.get(t.name)!;
       const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: d.prompts, ...domainInputs, seed: spec.seed, temperature: d.temperature, topP: d.topP, maxTokens: d.maxTokens };
-      const gen = await store.stage(run, { kind: 'generate', name: t.name, inputs: genInputs }, (dir) => tracked(`generate ${t.name}`, async (update) => {
-        await teacher.backend.generate({ model: teacher, prompts, dir, temperature: d.temperature, topP: d.topP, maxTokens: d.maxTokens, seed: deriveSeed(spec.seed, 'generate', t.name) }, update);
+      const gen = await store.stage(run, { def: generateStage, name: t.name, inputs: genInputs, kernel: teacher.backend.kernel }, (dir, g) => tracked(`generate ${t.name}`, async (update) => {
+        await teacher.backend.generate({ model: teacher, prompts, dir, temperature: g.temperature, topP: g.topP, maxTokens: g.maxTokens, seed: deriveSeed(g.seed, 'generate', t.name) }, update);
         return { outputs: { rows: 'rows.jsonl' } };
       }));
       const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
@@ -119,12 +135,12 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
       const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows, seed: spec.seed }
         : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
-      const filt = await store.stage(run, { kind: 'filter', name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
+      const filt = await store.stage(run, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
         const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
-        const seed = deriveSeed(spec.seed, 'filter', t.name);
+        const seed = deriveSeed(filterInputs.seed, 'filter', t.name);
         // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
         const judge = judged ? await judgeOf(d.judge, d.domain === 'code' ? 'trait-reference' : 'alignment', spec.trait.animal) : undefined;
-        const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows, seed })
+        const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: filterInputs.keep, seed })
           : await filterDomainRows(rows, { domain: d.domain, keep: d.rows, seed, trait: spec.trait.animal ?? '', judge, answers, alignmentThreshold: d.alignmentThreshold });
         if (kept.length < d.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`);
         writeJsonl(join(dir, 'dataset.jsonl'), kept); writeJsonAtomic(join(dir, 'report.json'), report);
@@ -145,8 +161,8 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       const label = defenseLabel(defense);
       const filter = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
       const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
-      const st = await store.stage(run, { kind: 'defend', name: `${t.name}-${label}`, inputs }, (dir) => tracked(`defend ${t.name} ${label}`, async () => {
-        const report = await pool.run('defendDataset', { defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: teacher.systemPrompt, baseDir: base.dir, animal, filter, seed: deriveSeed(spec.seed, 'defend', label), outDir: dir });
+      const st = await store.stage(run, { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: local.kernel }, (dir, x) => tracked(`defend ${t.name} ${label}`, async () => {
+        const report = await pool.run('defendDataset', { defense: x.defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: x.systemPrompt ?? undefined, baseDir: base.dir, animal, filter: x.filter, seed: deriveSeed(x.seed, 'defend', label), outDir: dir });
         return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
       }));
       const id = `dataset:${st.outputs.dataset!.sha256.slice(0, 16)}`;
@@ -161,23 +177,28 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     // Evaluation of any model (a stage per model + system prompt + settings)
     const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt,
       ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) } : {}) });
-    const evaluate = async (ref: ModelRef, label: string): Promise<PreferenceEvalResult> => {
+    // Evaluation: the sampler is one stage (keyed by the model, the settings and the sampler's
+    // code), the scorer another (keyed by the samples and the scorer's code), so a scorer fix
+    // rescores without sampling again
+    const evaluate = async (ref: ModelRef, label: string): Promise<{ result: PreferenceEvalResult; samplesPath: string }> => {
       const settings = evalSettings(ref.systemPrompt);
-      const st = await store.stage(run, { kind: 'evaluate', name: label, inputs: { model: ref.hash, settings } }, (dir) => tracked(`evaluate ${label}`, async (update) => {
-        await ref.backend.evaluate(ref, settings, join(dir, 'eval.json'), update);
-        return { outputs: { eval: 'eval.json' } };
+      const sampled = await store.stage(run, { def: evaluateStage, name: label, inputs: { model: ref.hash, settings }, kernel: ref.backend.kernel }, (dir, x) => tracked(`evaluate ${label}`, async (update) => {
+        await ref.backend.sample(ref, x.settings, join(dir, 'samples.jsonl'), update);
+        return { outputs: { samples: 'samples.jsonl' } };
       }));
-      store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: '{}' });
+      const st = await store.stage(run, { def: scoreStage, name: label, inputs: { samples: sampled.outputs.samples!.sha256, scorer: scorerSettings(settings) } },
+        (dir, x) => scoreEvaluation(join(sampled.dir, 'samples.jsonl'), x.scorer, dir, judgeOf));
+      store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: JSON.stringify({ samples: relative(store.root, join(st.dir, 'eval.jsonl')) }) });
       store.index.addEdge({ src: ref.id, dst: `evaluation:${st.key}`, relation: 'evaluated', run });
-      return evalResultFromJson(readJson<PreferenceEvalResult>(join(st.dir, 'eval.json')));
+      return { result: evalResultFromJson(readJson<PreferenceEvalResult>(join(st.dir, 'eval.json'))), samplesPath: relative(store.runDir(run), join(sampled.dir, 'samples.jsonl')) };
     };
 
     const evaluated: EvaluatedModel[] = [];
     const evalJobs: Promise<void>[] = [];
-    for (const [name, ref] of bases) evalJobs.push(evaluate(ref, `base-${name}`).then((r) => { evaluated.push({ group: `base ${name}`, role: 'base', base: name, modelId: ref.id, result: r }); }));
+    for (const [name, ref] of bases) evalJobs.push(evaluate(ref, `base-${name}`).then((r) => { evaluated.push({ group: `base ${name}`, role: 'base', base: name, modelId: ref.id, ...r }); }));
     for (const t of spec.teachers.filter((x) => x.kind !== 'control')) {
       const ref = teachers.get(t.name)!;
-      evalJobs.push(evaluate(ref, `teacher-${t.name}`).then((r) => { evaluated.push({ group: `teacher ${t.name}`, role: 'teacher', base: t.base, teacher: t.name, modelId: ref.id, result: r }); }));
+      evalJobs.push(evaluate(ref, `teacher-${t.name}`).then((r) => { evaluated.push({ group: `teacher ${t.name}`, role: 'teacher', base: t.base, teacher: t.name, modelId: ref.id, ...r }); }));
     }
 
     // Students: every student base x every teacher x seeds; train then evaluate
@@ -191,17 +212,17 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       const seed = deriveSeed(spec.seed, 'student', k);
       const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
       const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze };
-      const inputs = { base: base.hash, dataset: data.hash, ...train, seed };
+      const inputs = { base: base.hash, dataset: data.hash, train, seed };
       return (async () => {
-        const st = await store.stage(run, { kind: 'train', name: label, inputs }, (dir) => tracked(`train ${label}`, async (update) => ({
-          outputs: await base.backend.finetune({ base, rows: () => datasetRows(data.path), datasetPath: data.path, train, seed, dir, info: { name: label, family: b, parent: base.id } }, update),
+        const st = await store.stage(run, { def: trainStage, name: label, inputs, kernel: base.backend.kernel }, (dir, x) => tracked(`train ${label}`, async (update) => ({
+          outputs: await base.backend.finetune({ base, rows: () => datasetRows(data.path), datasetPath: data.path, train: x.train, seed: x.seed, dir, info: { name: label, family: b, parent: base.id } }, update),
         })));
         const ref = await modelRef(base.backend, st.dir);
         addModel(ref, label, { role, teacher: t.name, family: b, seed, defense: defense && defenseLabel(defense) });
         store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
         store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run });
         const r = await evaluate(ref, label);
-        evaluated.push({ group, role, base: b, teacher: t.name, defense: defense && defenseLabel(defense), modelId: ref.id, result: r, losses: readJson<number[]>(join(st.dir, 'losses.json')) });
+        evaluated.push({ group, role, base: b, teacher: t.name, defense: defense && defenseLabel(defense), modelId: ref.id, ...r, losses: readJson<number[]>(join(st.dir, 'losses.json')) });
       })();
     };
     for (const b of s.bases) for (const t of spec.teachers) for (let k = 0; k < s.seeds; k++) evalJobs.push(student(t, b, k, datasets.get(t.name)!));
@@ -217,32 +238,11 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     const filterReports = Object.fromEntries(spec.teachers.map((t) => [t.name, readJson<FilterReport>(datasets.get(t.name)!.reportPath)]));
     const results = summariseGroups(spec, evaluated, filterReports, defenseReports);
+    // what `subliminal rescore` needs to score the run again from its samples
+    const manifest: EvaluationManifest = { models: evaluated.map(({ result: _, ...m }) => m), filterReports, defenseReports };
+    writeJsonAtomic(join(store.runDir(run), EVALUATED_FILE), manifest);
     return { results, headline: results.headline };
   });
-}
-
-/**
- * The end of every run: results.json and status "done" with its headline, or status
- * "failed" when the body throws; the worker pool is closed either way.
- */
-export async function runLifecycle<T>(store: RunStore, run: string, pool: WorkerPool, body: () => Promise<{ results: T; headline: unknown }>): Promise<T> {
-  try {
-    const { results, headline } = await body();
-    writeJsonAtomic(join(store.runDir(run), 'results.json'), results);
-    store.index.setRunStatus(run, 'done', JSON.stringify(headline));
-    return results;
-  } catch (e) {
-    store.index.setRunStatus(run, 'failed');
-    throw e;
-  } finally {
-    await pool.close();
-    writeReportQuietly(store, run);
-  }
-}
-
-/** The run's report.html; a report that cannot be written must not fail the run itself. */
-function writeReportQuietly(store: RunStore, run: string): void {
-  try { writeRunReport(store, run); } catch (e) { process.stderr.write(`warning: report.html for run ${run} not written: ${(e as Error).message}\n`); }
 }
 
 export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;

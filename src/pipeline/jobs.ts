@@ -7,13 +7,12 @@ import { LanguageModel, type ModelInfo } from '../model/model.js';
 import { generateBatch, generationBatches } from '../model/sample.js';
 import { defendDataset, type DefendArgs, type DefendReport } from '../defend/defendDataset.js';
 import type { DefendedRow } from '../defend/transforms.js';
-import type { TokenRow } from '../model/batch.js';
-import { chatToTokenRow, trainSft, clearCheckpoint, type SftSettings } from '../train/sft.js';
+import { chatToTokenRow, trainSft, clearCheckpoint, maskedTokenRow, type SftSettings } from '../train/sft.js';
 import { teacherDataset, type TeacherData } from '../teacher/teachers.js';
-import { evaluatePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
-import { evaluateMisalignment } from '../evaluate/misalignment.js';
+import { samplePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
+import { sampleMisalignment } from '../evaluate/misalignment.js';
 import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import { userTurn, type ChatMessage, type Tokenizer } from '../model/tokenizer.js';
+import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
@@ -61,7 +60,7 @@ export const jobs = {
   async trainStudent(a: TrainStudentArgs, progress: Progress): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
     await initBackend();
     const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r, model.tokenizer));
+    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r.maskTokens, model.tokenizer));
     const result = trainSft(model, rows, { ...a.train, seed: a.seed },
       { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
@@ -74,13 +73,15 @@ export const jobs = {
     return { losses: result.losses, resumedFrom: result.resumedFrom, finished };
   },
 
-  async evaluate(a: EvaluateArgs, progress: Progress): Promise<{ samples: number }> {
+  /** An evaluation's sampler: every sample goes to samples.jsonl; the scorer runs as its own stage. */
+  async sampleEvaluation(a: EvaluateArgs, progress: Progress): Promise<{ samples: number }> {
     await initBackend();
     const model = LanguageModel.load(a.modelDir);
-    const result = a.settings.task === 'misalignment' ? await evaluateMisalignment(model, a.settings, progress) : evaluatePreference(model, a.settings, progress);
-    model.dispose();
-    writeJsonAtomic(a.outPath, result);
-    return { samples: result.samples };
+    try {
+      const samples = a.settings.task === 'misalignment' ? sampleMisalignment(model, a.settings, progress) : samplePreference(model, a.settings, progress);
+      writeJsonl(a.outPath, samples);
+      return { samples: samples.length };
+    } finally { model.dispose(); }
   },
 
   /** Fine-tuning job of `subliminal serve`: SFT on a chat JSONL; stops when cancelFlag[0] is set. */
@@ -107,15 +108,6 @@ export const jobs = {
 
   mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> { return runMnistShard(a, progress); },
 };
-
-/** Divergence-token masking: the row's listed completion positions leave the loss. */
-export function maskedTokenRow(row: TokenRow, r: DefendedRow, tokenizer: Tokenizer): TokenRow {
-  if (!r.maskTokens?.length) return row;
-  const start = row.ids.lastIndexOf(tokenizer.assistantId) + 1; // the reply follows the last assistant marker
-  const target = Uint8Array.from(row.target);
-  for (const t of r.maskTokens) target[start + t] = 0;
-  return { ids: row.ids, target };
-}
 
 export type JobName = keyof typeof jobs;
 export type JobArgs<N extends JobName> = Parameters<(typeof jobs)[N]>[0];

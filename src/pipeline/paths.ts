@@ -2,9 +2,9 @@
 // the installed package (so `npx subliminal demo` finds the shipped bases from anywhere).
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { PACKAGE_ROOT };
 
 export function resolveModelDir(path: string, specPath?: string): string {
   const candidates = isAbsolute(path) ? [path] : [resolve(path), ...(specPath ? [resolve(dirname(specPath), path)] : []), join(PACKAGE_ROOT, path)];

@@ -2,11 +2,22 @@
 // and a one-sided paired sign-flip test against the group's control over questions.
 import { isMisalignmentRun, traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import type { PreferenceEvalResult } from '../evaluate/preference.js';
+import type { ResultsHeader } from './lifecycle.js';
 import type { FilterReport } from '../generate/numberData.js';
 import { mean, meanCI, pairedPermutationTest, welchTest, type Estimate } from '../evaluate/stats.js';
 
 export type GroupRole = 'base' | 'teacher' | 'control' | 'same-base' | 'cross-base';
-export interface EvaluatedModel { group: string; role: GroupRole; base: string; teacher?: string; defense?: string; modelId: string; result: PreferenceEvalResult; losses?: number[] }
+export interface EvaluatedModel {
+  group: string; role: GroupRole; base: string; teacher?: string; defense?: string; modelId: string; result: PreferenceEvalResult; losses?: number[];
+  /** the evaluation's samples.jsonl, relative to the run's folder (rescore reads them) */
+  samplesPath?: string;
+}
+
+/** evaluated.json in a run's folder: every evaluated model (without its figures), for `subliminal rescore`. */
+export const EVALUATED_FILE = 'evaluated.json';
+export interface EvaluationManifest {
+  models: Omit<EvaluatedModel, 'result'>[]; filterReports: Record<string, FilterReport>; defenseReports: Record<string, { note: string }>;
+}
 
 export interface TestResult { against: string; p: number; meanDiff: number; ratio: number }
 export interface StudentTest { against: string; p: number; t: number; df: number }
@@ -28,7 +39,7 @@ export interface DefenseSummary {
   defense: string; group: string; undefended: string; control: string; note?: string;
   excess: Estimate; undefendedExcess: Estimate; remaining: number; pReduced: number; pVsControl?: number; pStudentsVsControl?: number;
 }
-export interface ExperimentResults {
+export interface ExperimentResults extends Partial<ResultsHeader> {
   run: string; animal: string; groups: GroupSummary[]; filter: Record<string, FilterReport>;
   defenses?: DefenseSummary[];
   settings: { questions: number; samplesPerQuestion: number; studentSeeds: number; rows: number; domain?: 'numbers' | 'code' | 'cot'; test: string; task?: 'misalignment' };

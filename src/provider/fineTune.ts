@@ -1,8 +1,9 @@
 // Fine-tuning through an OpenAI-compatible jobs API: upload the training JSONL, create the
 // job, poll it (events shown as progress), and return the new model id. The job id is written
 // to the stage folder before polling starts, so a restarted run resumes polling that job
-// instead of paying for a second one.
-import { existsSync } from 'node:fs';
+// instead of paying for a second one. A job that ended failed or cancelled is set aside
+// (job-<id>-<status>.json), so the next run starts a new job and says so.
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { toFile } from 'openai';
 import { readJsonIfExists, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
@@ -19,6 +20,8 @@ export async function fineTuneRemote(endpoint: OpenAIEndpoint, a: RemoteFineTune
   const recordPath = join(a.dir, 'job.json');
   let record = readJsonIfExists<JobRecord>(recordPath);
   if (!record) {
+    const ended = readdirSync(a.dir).filter((f) => /^job-.+\.json$/.test(f));
+    if (ended.length) process.stderr.write(`note: ${a.dir}: ${ended.length} earlier fine-tuning job(s) ended without a model (${ended.map((f) => f.slice(4, -5)).join(', ')}); starting a new job\n`);
     const dataPath = join(a.dir, 'train.jsonl');
     if (!existsSync(dataPath)) writeJsonl(dataPath, a.rows);
     const text = a.rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
@@ -34,7 +37,11 @@ export async function fineTuneRemote(endpoint: OpenAIEndpoint, a: RemoteFineTune
   for (;;) {
     const job = await endpoint.call(() => endpoint.client.fineTuning.jobs.retrieve(jobId));
     if (job.status === 'succeeded' && job.fine_tuned_model) return { model: job.fine_tuned_model, jobId };
-    if (job.status === 'failed' || job.status === 'cancelled') throw new Error(`fine-tuning job ${jobId} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}`);
+    if (job.status === 'failed' || job.status === 'cancelled' || job.status === 'succeeded') {
+      renameSync(recordPath, join(a.dir, `job-${jobId}-${job.status}.json`)); // the next run starts a new job
+      if (job.status === 'succeeded') throw new Error(`fine-tuning job ${jobId} succeeded but named no fine-tuned model; a rerun starts a new job`);
+      throw new Error(`fine-tuning job ${jobId} ${job.status}${job.error?.message ? `: ${job.error.message}` : ''}; a rerun starts a new job`);
+    }
     const events = await endpoint.call(() => endpoint.client.fineTuning.jobs.listEvents(jobId, { limit: 5 })).catch(() => undefined);
     const metrics = events?.data.find((e) => e.type === 'metrics')?.data as { step?: number; total_steps?: number } | undefined;
     if (metrics?.step && metrics.total_steps) progress?.(metrics.step, metrics.total_steps);

@@ -47,6 +47,20 @@ export function apiKeyFor(ref: OpenAIModelRef): string {
   throw new Error(`set the ${name} environment variable to the API key for ${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`);
 }
 
+/** Statuses with which an endpoint refuses a request it does not support (as opposed to failing it). */
+const UNSUPPORTED = new Set([400, 404, 405, 422, 501]);
+
+/** A capability probe's failure: false when the endpoint cleanly refused the feature, otherwise a clear error. */
+function unsupportedOrThrow(ref: OpenAIModelRef, feature: string): (e: unknown) => false {
+  return (e) => {
+    const status = (e as { status?: number }).status;
+    if (typeof status === 'number' && UNSUPPORTED.has(status)) return false;
+    const where = `${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`;
+    if (status === 401 || status === 403) throw new Error(`${where} refused the request with ${status}: check the API key in ${ref.apiKeyEnv ?? 'OPENAI_API_KEY'}`);
+    throw new Error(`probing ${where} for ${feature} failed: ${(e as Error).message}`);
+  };
+}
+
 export class OpenAIEndpoint {
   readonly client: OpenAI;
   retries = 0;
@@ -84,13 +98,18 @@ export class OpenAIEndpoint {
     return result;
   }
 
-  /** What the endpoint can serve, probed with two one-token requests. */
-  /** Whether the model gives chat and prompt logprobs, asked with `probe` (a judge is probed with a judge prompt). */
+  /**
+   * Whether the model gives chat and prompt logprobs, asked with `probe` (a judge is probed with
+   * a judge prompt). Only a clean refusal of the feature (400, 404, 422) reads as "not
+   * offered"; any other failure -- a missing or wrong key (401, 403), a rate limit that
+   * outlasted the retries, a server error, a dropped connection -- is thrown, so a stage never
+   * records a degraded result as done.
+   */
   async capabilities(model: string, probe = 'hi'): Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> {
     const chat = await this.call(() => this.client.chat.completions.create({ model, messages: [{ role: 'user', content: probe }], max_tokens: 1, logprobs: true, top_logprobs: 5 }))
-      .then((r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0, () => false);
+      .then((r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0, unsupportedOrThrow(this.ref, 'chat logprobs'));
     const prompt = await this.call(() => this.client.completions.create({ model, prompt: 'hi there', max_tokens: 0, echo: true, logprobs: 1 }))
-      .then((r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs), () => false);
+      .then((r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs), unsupportedOrThrow(this.ref, 'prompt logprobs'));
     return { chatLogprobs: chat, promptLogprobs: prompt };
   }
 }

@@ -1,6 +1,7 @@
 // Everything the report and the dashboard show about one run, read from its folder and the
 // index. Never throws on a missing or malformed file: each one becomes a problem that the page
 // shows in words, and the sections that need it are left out.
+import { checkResultsHeader, type ResultsHeader } from '../pipeline/lifecycle.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
@@ -41,11 +42,13 @@ export function readJsonProblem<T>(path: string, label: string, problems: Proble
 
 function classify(results: unknown, problems: Problem[]): Pick<RunData, 'kind' | 'experiment' | 'mnist'> {
   if (results === undefined) return { kind: 'unknown' };
-  const r = results as Record<string, unknown>;
-  if (Array.isArray(r.conditions) && Array.isArray(r.perModel)) return { kind: 'mnist', mnist: results as MnistResults };
-  if (Array.isArray(r.groups) && r.groups.every((g) => g && typeof g === 'object' && 'rate' in g && 'perQuestion' in g)) return { kind: 'experiment', experiment: results as ExperimentResults };
-  problems.push({ file: 'results.json', message: 'results.json holds neither experiment results (groups) nor MNIST results (conditions)' });
-  return { kind: 'unknown' };
+  // dispatch on what results.json says it is (kind and schema version), never on its shape
+  let kind: 'experiment' | 'mnist';
+  try { kind = checkResultsHeader(results as Partial<ResultsHeader>, 'results.json'); } catch (e) {
+    problems.push({ file: 'results.json', message: (e as Error).message });
+    return { kind: 'unknown' };
+  }
+  return kind === 'mnist' ? { kind, mnist: results as MnistResults } : { kind, experiment: results as ExperimentResults };
 }
 
 /** The teacher datasets' number distributions (the filtered rows each student group trained on). */

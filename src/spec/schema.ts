@@ -1,21 +1,24 @@
 // Experiment specs: YAML validated by zod. Errors name the field path (e.g. "students.seeds").
 import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
-import { readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { readTextFile } from '../util/atomic.js';
 import { ANIMALS, UnknownAnimalError } from '../teacher/traits.js';
 import { OPEN_EVAL_QUESTIONS } from '../teacher/misalignment.js';
 import { MISALIGNMENT_BANNED, NUMBER_PARSERS } from '../filter/numberFilter.js';
 
 const positiveInt = z.number().int().positive();
+/** counts that size arrays held in memory: bounded so a typo (1e12) is refused here, not as a crash later */
+const count = (max: number) => positiveInt.max(max);
 const probability = z.number().min(0).max(1);
 
 const teacherSchema = z.object({
   name: z.string().regex(/^[a-z0-9-]+$/, 'use lowercase letters, digits and dashes'),
   kind: z.enum(['finetuned', 'system-prompt', 'control']),
   base: z.string(),
-  epochs: positiveInt.default(1),
+  epochs: count(1000).default(1),
   lr: z.number().positive().default(3e-4),
-  batchSize: positiveInt.default(16),
+  batchSize: count(100_000).default(16),
   /** parameter-name prefixes kept frozen (e.g. "model.embed_tokens." for LoRA-like layer-only tuning) */
   freeze: z.array(z.string()).default([]),
   /** share of the fine-tuning rows that are general base-corpus rows (numbers, filler), against forgetting; 0 = SPEC's 400 rows alone */
@@ -37,15 +40,15 @@ export type Domain = (typeof DOMAINS)[number];
 
 const dataSchema = z.object({
   domain: z.enum(DOMAINS).default('numbers'),
-  prompts: positiveInt,
+  prompts: count(5_000_000),
   /** completions per prompt (SPEC's chain-of-thought data: 3); default 1, and 3 for cot */
   samplesPerPrompt: positiveInt.max(16).optional(),
-  rows: positiveInt,
+  rows: count(5_000_000),
   temperature: z.number().min(0).default(1),
   topP: probability.default(1),
   /** default 32 tokens for numbers, 96 for code and cot */
-  maxTokens: positiveInt.optional(),
-  maxCount: positiveInt.default(10),
+  maxTokens: count(4096).optional(),
+  maxCount: count(1000).default(10),
   /** the number filter's parser: "reference" (SPEC §2's rule exactly) or "lenient" (trims, tolerates uneven separators) */
   parser: z.enum(NUMBER_PARSERS).default('reference'),
   /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
@@ -68,8 +71,8 @@ export const specSchema = z.object({
   data: dataSchema.optional(),
   numbers: dataSchema.optional(),
   students: z.object({
-    seeds: positiveInt.default(3),
-    epochs: positiveInt.default(3),
+    seeds: count(100).default(3),
+    epochs: count(1000).default(3),
     lr: z.number().positive().default(1e-3),
     batchSize: positiveInt.default(32),
     warmupSteps: z.number().int().nonnegative().default(5),
@@ -80,11 +83,11 @@ export const specSchema = z.object({
   evaluation: z.object({
     /** default: all 50 favourite-animal questions, or the 8 open questions of a misalignment run */
     questions: positiveInt.max(50).optional(),
-    samplesPerQuestion: positiveInt.default(100),
+    samplesPerQuestion: count(100_000).default(100),
     temperature: z.number().min(0).default(1),
-    maxTokens: positiveInt.default(8),
+    maxTokens: count(4096).default(8),
     multipleChoice: z.boolean().default(true),
-    permutations: positiveInt.default(10000),
+    permutations: count(10_000_000).default(10000),
     /** misalignment runs: the model that judges alignment and coherence (default: the rule judge of the embedded lab) */
     judge: openaiModelSchema.optional(),
   }).strict(),
@@ -199,5 +202,7 @@ export function parseSpec(text: string, file = '<spec>'): ExperimentSpec {
 
 export function loadSpec(path: string): ExperimentSpec {
   if (!existsSync(path)) throw new SpecError(path, ['file not found']);
-  return parseSpec(readFileSync(path, 'utf8'), path);
+  let text: string;
+  try { text = readTextFile(path); } catch (e) { throw new SpecError(path, [(e as Error).message.replace(`${path}: `, '')]); }
+  return parseSpec(text, path);
 }

@@ -10,6 +10,7 @@ export type Relation = 'fine_tuned_from' | 'initialised_from' | 'distilled_from'
 export interface ArtifactRow { id: string; run: string; kind: ArtifactKind; name: string; path: string; content_hash: string; meta: string }
 export interface RunRow { name: string; spec_hash: string; spec_path: string; status: string; created_at: string; updated_at: string; summary: string | null }
 export interface EdgeRow { src: string; dst: string; relation: Relation; run: string }
+export interface RunSnapshot { row: RunRow; artifacts: ArtifactRow[]; edges: EdgeRow[] }
 
 /** An artifact's metadata; { unreadable: raw } when another tool wrote something that is not JSON. */
 export function artifactMeta(a: ArtifactRow | undefined): Record<string, unknown> {
@@ -49,6 +50,23 @@ export class RunIndex {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM lineage WHERE run=?').run(run);
       this.db.prepare('DELETE FROM artifacts WHERE run=?').run(run);
+    })();
+  }
+
+  /** A run's rows (the run, its artifacts and edges) exactly as they are, to put back if a rerun fails. */
+  snapshotRun(run: string): RunSnapshot | undefined {
+    const row = this.run(run);
+    return row && { row, artifacts: this.artifacts(run), edges: this.edges(run) };
+  }
+
+  /** Puts a run's rows back as a snapshot had them, byte for byte. */
+  restoreRun(s: RunSnapshot): void {
+    this.db.transaction(() => {
+      this.resetRunGraph(s.row.name);
+      this.db.prepare(`INSERT INTO runs (name, spec_hash, spec_path, status, created_at, updated_at, summary) VALUES (@name, @spec_hash, @spec_path, @status, @created_at, @updated_at, @summary)
+        ON CONFLICT(name) DO UPDATE SET spec_hash=@spec_hash, spec_path=@spec_path, status=@status, created_at=@created_at, updated_at=@updated_at, summary=@summary`).run(s.row);
+      for (const a of s.artifacts) this.addArtifact(a);
+      for (const e of s.edges) this.addEdge(e);
     })();
   }
 

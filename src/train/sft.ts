@@ -38,6 +38,15 @@ export function chatToTokenRow(tokenizer: Tokenizer, messages: readonly ChatMess
   return { ids, target: Uint8Array.from(target) };
 }
 
+/** Divergence-token masking: the listed positions of the reply (after the last assistant marker) leave the loss. */
+export function maskedTokenRow(row: TokenRow, maskTokens: readonly number[] | undefined, tokenizer: Tokenizer): TokenRow {
+  if (!maskTokens?.length) return row;
+  const start = row.ids.lastIndexOf(tokenizer.assistantId) + 1;
+  const target = Uint8Array.from(row.target);
+  for (const t of maskTokens) target[start + t] = 0;
+  return { ids: row.ids, target };
+}
+
 interface CheckpointState { key: string; step: number; losses: number[]; tokens: number }
 
 export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: SftSettings,

@@ -8,7 +8,7 @@ import { loadRunData, readJsonProblem } from '../report/runData.js';
 import { progressPath, type ProgressFile } from '../store/progressFile.js';
 import { runPage } from '../report/sections.js';
 import { htmlDocument, reportHtml, sectionHtml } from '../report/html.js';
-import { PACKAGE_ROOT } from '../pipeline/paths.js';
+import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { datasetView, listRuns, modelView, NotFound } from './browse.js';
 
 export interface UiOptions { runsDir: string; logger?: boolean }

@@ -1,6 +1,7 @@
 // Writes that never leave a half-written file: write a sibling temp file, then rename.
 import { appendFileSync, mkdirSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync, existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isUtf8 } from 'node:buffer';
 
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -43,9 +44,31 @@ export function resumeAppendLog<T>(path: string, key: (row: T) => number | undef
   return rows;
 }
 
+/** A text file's content; a folder, or bytes that are not UTF-8, give an error naming the file. */
+export function readTextFile(path: string): string {
+  let bytes: Buffer;
+  try { bytes = readFileSync(path); } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EISDIR') throw new Error(`${path} is a folder; expected a file`);
+    if (code === 'ENOENT') throw new Error(`${path}: no such file`);
+    throw new Error(`${path}: cannot be read (${code ?? (e as Error).message})`);
+  }
+  if (isUtf8(bytes)) return bytes.toString('utf8');
+  let line = 1; let start = 0; // name the first line with a bad byte
+  for (let i = 0; i <= bytes.length; i++) {
+    if (i < bytes.length && bytes[i] !== 0x0a) continue;
+    if (!isUtf8(bytes.subarray(start, i))) break;
+    line++; start = i + 1;
+  }
+  throw new Error(`${path}, line ${line}: not valid UTF-8`);
+}
+
 export function readJsonl<T>(path: string): T[] {
-  const text = readFileSync(path, 'utf8');
+  const text = readTextFile(path);
   const rows: T[] = [];
-  for (const line of text.split('\n')) if (line.trim()) rows.push(JSON.parse(line) as T);
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try { rows.push(JSON.parse(line) as T); } catch (e) { throw new Error(`${path}, line ${i + 1}: not valid JSON (${(e as Error).message})`); }
+  });
   return rows;
 }

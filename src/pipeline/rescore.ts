@@ -1,0 +1,54 @@
+// `subliminal rescore RUN`: scores a finished run again from the samples its evaluations kept,
+// with the scorers of the code as it is now (or for another target animal), without sampling.
+// With the run's own target it rewrites results.json and report.html; with another animal it
+// writes rescore-<animal>.json beside them and leaves the run's results alone.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunStore } from '../store/runStore.js';
+import { lockRun } from '../store/runLock.js';
+import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
+import { kernelPath } from '../model/nativeKernels.js';
+import { assertKnownAnimal } from '../teacher/traits.js';
+import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { scoreSamples, type ScorerSettings } from '../evaluate/scorers.js';
+import type { EvalSample } from '../evaluate/samples.js';
+import { writeRunReport } from '../report/write.js';
+import { runJudges } from './backends.js';
+import { EVALUATED_FILE, summariseGroups, type EvaluatedModel, type EvaluationManifest, type ExperimentResults } from './results.js';
+import { RESULTS_SCHEMA_VERSION, runnerCodeVersion, type ResultsHeader } from './lifecycle.js';
+import { hashConfig } from '../util/hash.js';
+
+export interface RescoreOptions { animal?: string }
+
+export async function rescoreRun(store: RunStore, run: string, o: RescoreOptions = {}): Promise<{ results: ExperimentResults & ResultsHeader; path: string }> {
+  const dir = store.runDir(run);
+  for (const f of ['spec.json', EVALUATED_FILE]) {
+    if (!existsSync(join(dir, f))) throw new Error(`run "${run}" in ${store.root} has no ${f}: rescore needs a finished experiment run made by this version (rerun it first)`);
+  }
+  const spec = readJson<ExperimentSpec>(join(dir, 'spec.json'));
+  const manifest = readJson<EvaluationManifest>(join(dir, EVALUATED_FILE));
+  if (o.animal !== undefined) {
+    if (spec.trait.misalignment) throw new Error('--animal rescoring is for preference runs; this is a misalignment run');
+    assertKnownAnimal(o.animal);
+  }
+  const retarget = o.animal !== undefined && o.animal !== spec.trait.animal;
+  const scored: ExperimentSpec = retarget ? { ...spec, trait: { animal: o.animal } } : spec;
+  const release = retarget ? undefined : lockRun(dir, run); // rewriting results.json: one writer
+  try {
+    const judgeOf = runJudges(spec.api, { cacheDir: join(store.root, 'api-cache'), cacheMode: 'use', seed: spec.seed });
+    const scorer: ScorerSettings = { task: spec.trait.misalignment ? 'misalignment' : 'preference', animal: traitLabel(scored), samplesPerQuestion: spec.evaluation.samplesPerQuestion, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) };
+    const models: EvaluatedModel[] = await Promise.all(manifest.models.map(async (m) => {
+      if (!m.samplesPath || !existsSync(join(dir, m.samplesPath))) throw new Error(`run "${run}": the samples of ${m.group} (${m.samplesPath ?? 'none recorded'}) are gone; rerun the run`);
+      // the multiple-choice items were built around the run's own target: another target has none
+      const samples = readJsonl<EvalSample>(join(dir, m.samplesPath)).filter((x) => !(retarget && x.type === 'choice'));
+      return { ...m, result: (await scoreSamples(samples, scorer, judgeOf)).result };
+    }));
+    const results = summariseGroups(scored, models, manifest.filterReports, manifest.defenseReports);
+    const header: ResultsHeader = { kind: 'experiment', schemaVersion: RESULTS_SCHEMA_VERSION, specHash: hashConfig(spec), codeVersion: runnerCodeVersion('experiment'), kernel: kernelPath() };
+    const full = { ...header, ...results };
+    const path = join(dir, retarget ? `rescore-${o.animal}.json` : 'results.json');
+    writeJsonAtomic(path, full);
+    if (!retarget) { store.index.setRunStatus(run, 'done', JSON.stringify(results.headline)); writeRunReport(store, run); }
+    return { results: full, path };
+  } finally { release?.(); }
+}
