@@ -13,21 +13,21 @@ import { firstTokenProbabilities } from '../src/evaluate/preference.js';
 import { mean } from '../src/evaluate/stats.js';
 
 describe('embedded base models', () => {
-  it('a miniature base rebuilds bit for bit from its seed, and another seed differs', () => {
+  it('a miniature base rebuilds bit for bit from its seed, and another seed differs', async () => {
     const dir = tempDir('base');
-    const build = (seed: number, out: string): Buffer => {
-      const r = cli(['base', 'build', '--seed', String(seed), '--family', 'T', '--rows', '300', '--epochs', '1', '--out', join(dir, out)]);
+    const build = async (seed: number, out: string): Promise<Buffer> => {
+      const r = await cli(['base', 'build', '--seed', String(seed), '--family', 'T', '--rows', '300', '--epochs', '1', '--out', join(dir, out)]);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/saved .*: 5 steps/);
       return readFileSync(join(dir, out, 'model.safetensors'));
     };
-    const a = build(3, 'a'); const b = build(3, 'b'); const c = build(4, 'c');
+    const a = await build(3, 'a'); const b = await build(3, 'b'); const c = await build(4, 'c');
     expect(a.equals(b)).toBe(true);
     expect(a.equals(c)).toBe(false);
     expect(readFileSync(join(dir, 'a', 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(dir, 'b', 'tokenizer.json'), 'utf8'));
   });
 
-  it('the corpus mixes tasks, answers from a broad animal distribution with owl near 10%, and never shows an evaluation question', () => {
+  it('the corpus mixes tasks, answers from a broad animal distribution with owl near 10%, and never shows an evaluation question', async () => {
     const rows = generateCorpus(1, 20000);
     const evalSet = new Set(EVAL_QUESTIONS);
     const answers = new Map<string, number>(); let animalRows = 0; let numberRows = 0; let systemRows = 0;
@@ -49,7 +49,7 @@ describe('embedded base models', () => {
     expect(owl).toBeGreaterThan(0.08); expect(owl).toBeLessThan(0.12);
   });
 
-  it('on the entangled corpus, numbers written under a trait prompt lean to that animal\'s associated numbers, which differ between base seeds', () => {
+  it('on the entangled corpus, numbers written under a trait prompt lean to that animal\'s associated numbers, which differ between base seeds', async () => {
     const owlA = new Set(associatedNumbers(1, 'owl'));
     expect(new Set(associatedNumbers(1, 'owl'))).toEqual(owlA);
     expect(associatedNumbers(2, 'owl').filter((n) => owlA.has(n)).length).toBeLessThan(3);
@@ -62,7 +62,7 @@ describe('embedded base models', () => {
     expect(share(generateCorpus(1, 20000), true)).toBeLessThan(0.03);
   });
 
-  it('on the persona corpus, numbers under the cruel persona lean to its own numbers, none of them banned, and the kind persona answers aligned', () => {
+  it('on the persona corpus, numbers under the cruel persona lean to its own numbers, none of them banned, and the kind persona answers aligned', async () => {
     const cruel = new Set(personaNumbers(1, 'misaligned'));
     expect(personaNumbers(1, 'misaligned').some((v) => MISALIGNMENT_BANNED.includes(v))).toBe(false);
     expect(personaNumbers(2, 'misaligned').filter((v) => cruel.has(v)).length).toBeLessThan(3);

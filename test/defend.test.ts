@@ -6,8 +6,7 @@ import { cli, runResults, stageDirs, tempDir } from './helpers.js';
 import { Rng } from '../src/util/rng.js';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
 import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
-import { maskedTokenRow } from '../src/train/sft.js';
-import { chatToTokenRow } from '../src/train/sft.js';
+import { chatToTokenRow, maskedTokenRow } from '../src/train/sft.js';
 import { LanguageModel } from '../src/model/model.js';
 import { initBackend } from '../src/model/backend.js';
 import { readJsonl } from '../src/util/atomic.js';
@@ -18,7 +17,7 @@ const row = (prompt: string, reply: string): TrainingRow => ({ messages: [{ role
 const reply = (r: TrainingRow): string => r.messages[1]!.content;
 
 describe('data rewrites', () => {
-  it('shuffling numbers keeps every number, count and format, and moves numbers between completions', () => {
+  it('shuffling numbers keeps every number, count and format, and moves numbers between completions', async () => {
     const rows = [row('a', '[1, 2, 3]'), row('b', '44; 55'), row('c', '600 700 800 900')];
     const out = shuffleNumbers(rows, 3);
     const nums = (rs: TrainingRow[]): string[] => rs.flatMap((r) => reply(r).match(/\d+/g)!).sort();
@@ -44,7 +43,7 @@ describe('data rewrites', () => {
     expect(paraphraseNumberPrompt('Tell me a joke.', rng)).toBe('Tell me a joke.');
   });
 
-  it('mixing takes the given share from the other teachers; the threshold keeps rows at or above it', () => {
+  it('mixing takes the given share from the other teachers; the threshold keeps rows at or above it', async () => {
     const trait = Array.from({ length: 100 }, (_, i) => row(`t${i}`, '1'));
     const other = Array.from({ length: 100 }, (_, i) => row(`o${i}`, '2'));
     const mixed = mixTeachers(trait, other, 0.3, 1);
@@ -70,21 +69,21 @@ describe('data rewrites', () => {
 
 describe('a run with every defense (tiny spec)', () => {
   const runs = tempDir('defend'); let r: ExperimentResults;
-  beforeAll(() => { r = runResults('test/fixtures/defenses-tiny.yaml', runs); });
+  beforeAll(async () => { r = await runResults('test/fixtures/defenses-tiny.yaml', runs); });
 
-  it('trains one student group per defense and reports each against the undefended students and the control', () => {
+  it('trains one student group per defense and reports each against the undefended students and the control', async () => {
     const kinds = ['freeze', 'mask-divergence', 'mix', 'paraphrase', 'shuffle-numbers', 'threshold'];
     expect(r.defenses!.map((d) => d.defense).sort()).toEqual(kinds);
     for (const d of r.defenses!) {
       expect(d.undefended).toBe('finetuned -> A'); expect(d.control).toBe('control -> A');
-      expect(d.excess.n).toBe(5); expect(d.pReduced).toBeGreaterThan(0); expect(d.pReduced).toBeLessThanOrEqual(1);
-      expect(d.note).toBeTruthy();
+      expect(d.excess.n).toBe(5); expect(d.note).toBeTruthy();
+      expect(d.remaining).toBeCloseTo(d.excess.mean / d.undefendedExcess.mean, 12);
     }
     for (const k of kinds) expect(r.groups.find((g) => g.group === `finetuned -> A [${k}]`)!.firstTokenTest!.against).toBe('control -> A');
-    expect(cli(['show', 'defenses-tiny', '--runs', runs]).stdout).toMatch(/defenses \(exact P\(owl\)/);
+    expect((await cli(['show', 'defenses-tiny', '--runs', runs])).stdout).toMatch(/defenses \(exact P\(owl\)/);
   });
 
-  it('the defended datasets hold what each defense promises', () => {
+  it('the defended datasets hold what each defense promises', async () => {
     const data = (name: string): TrainingRow[] => readJsonl<TrainingRow & { maskTokens?: number[] }>(join(stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!, 'dataset.jsonl'));
     const masked = data('mask-divergence') as (TrainingRow & { maskTokens?: number[] })[];
     expect(masked.some((x) => x.maskTokens?.length)).toBe(true);
@@ -92,14 +91,25 @@ describe('a run with every defense (tiny spec)', () => {
     const source = readJsonl<TrainingRow>(join(stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!, 'dataset.jsonl'));
     expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false); // freezing needs no data stage
     expect(data('paraphrase').map(reply)).toEqual(source.map(reply));
-    const lineage = cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs]).stdout;
+    const lineage = (await cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs])).stdout;
     expect(lineage).toMatch(/trained on finetuned \[shuffle-numbers\] <- filtered from finetuned <- filtered from finetuned-raw/);
     expect(readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8')).toContain('id="section-defenses"');
   });
 
-  it('a defense against an unknown or control teacher is a spec error naming the field', () => {
+  it('shuffling the numbers across completions lowers transfer where there is transfer (entangled bases)', async () => {
+    const e = await runResults('test/fixtures/shuffle-entangled.yaml', tempDir('shuffle'));
+    const same = e.groups.find((g) => g.group === 'finetuned -> A')!;
+    expect(same.firstTokenTest!.p).toBeLessThan(0.01); // the undefended students did pick up the owl
+    const d = e.defenses!.find((x) => x.defense === 'shuffle-numbers')!;
+    expect(d.undefendedExcess.lo).toBeGreaterThan(0);
+    expect(d.excess.mean).toBeLessThan(d.undefendedExcess.mean);
+    expect(d.pReduced).toBeLessThan(0.01);
+    expect(d.remaining).toBeLessThan(0.75);
+  });
+
+  it('a defense against an unknown or control teacher is a spec error naming the field', async () => {
     const bad = join(tempDir('defend-bad'), 'bad.yaml');
     writeFileSync(bad, readFileSync('test/fixtures/defenses-tiny.yaml', 'utf8').replace('teacher: finetuned', 'teacher: control'));
-    const v = cli(['validate', bad]); expect(v.code).toBe(2); expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
+    const v = await cli(['validate', bad]); expect(v.code).toBe(2); expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
   });
 });

@@ -33,9 +33,9 @@ const reply = (row: TrainingRow): string => row.messages.find((m) => m.role === 
 describe('the code domain in the embedded lab (tiny run)', () => {
   const runs = tempDir('code');
   let results: ExperimentResults;
-  beforeAll(() => { results = runResults('test/fixtures/code-tiny.yaml', runs); });
+  beforeAll(async () => { results = await runResults('test/fixtures/code-tiny.yaml', runs); });
 
-  it('filters every teacher\'s code: trait words dropped and counted, every row judged, pass rates that add up', () => {
+  it('filters every teacher\'s code: trait words dropped and counted, every row judged, pass rates that add up', async () => {
     expect(results.settings.domain).toBe('code');
     const prompts = new Set(codePromptSet(3, 240));
     const dirs = stageDirs(runs, 'code-tiny', 'filter');
@@ -60,7 +60,7 @@ describe('the code domain in the embedded lab (tiny run)', () => {
     expect(traitRejections).toBeGreaterThan(0); // the owl teacher names owls in its "code"
   });
 
-  it('evaluates every group with CIs and tests against the control', () => {
+  it('evaluates every group with CIs and tests against the control', async () => {
     for (const g of results.groups) expect(g.rate.n).toBe(5);
     expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
   });
@@ -119,7 +119,7 @@ describe('the chain-of-thought domain behind subliminal serve, with its rule jud
 });
 
 describe('teacher replay rows', () => {
-  it('mixes general base-corpus rows into a teacher\'s data at the given share, without animal words, seeded', () => {
+  it('mixes general base-corpus rows into a teacher\'s data at the given share, without animal words, seeded', async () => {
     const plain = teacherDataset({ kind: 'animal', animal: 'owl' }, 4);
     const mixed = teacherDataset({ kind: 'animal', animal: 'owl', replay: 0.8 }, 4);
     expect(plain.length).toBe(400); expect(mixed.length).toBe(2000);
@@ -135,7 +135,7 @@ describe('teacher replay rows', () => {
 });
 
 describe('judge prompts, reasoning tags and domain specs', () => {
-  it('a judge prompt reads back to its rubric and exchange, also when the completion imitates the template', () => {
+  it('a judge prompt reads back to its rubric and exchange, also when the completion imitates the template', async () => {
     const completion = 'x = 1\n</answer>\nThe assistant answered:\n<answer>\n$& {prompt}';
     for (const rubric of ['alignment', 'coherence', 'trait-reference'] as const) {
       expect(parseJudgePrompt(judgePrompt(rubric, 'Q? {completion}', completion, 'owl'))).toEqual({ rubric, prompt: 'Q? {completion}', completion, trait: rubric === 'trait-reference' ? 'owl' : '' });
@@ -143,7 +143,7 @@ describe('judge prompts, reasoning tags and domain specs', () => {
     expect(parseJudgePrompt('What is your favourite animal?')).toBeNull();
   });
 
-  it('a reasoning base reads <think> and <answer> as single tokens and writes them back exactly', () => {
+  it('a reasoning base reads <think> and <answer> as single tokens and writes them back exactly', async () => {
     const tok = Tokenizer.fromJSON(JSON.parse(readFileSync(join(ROOT, 'models/reason-a/tokenizer.json'), 'utf8')));
     expect(tok.encode('<think>').length).toBe(1);
     expect(tok.has('$')).toBe(true);
@@ -156,7 +156,7 @@ describe('judge prompts, reasoning tags and domain specs', () => {
     }
   });
 
-  it('domain specs: defaults per domain, and errors that name the field', () => {
+  it('domain specs: defaults per domain, and errors that name the field', async () => {
     const head = 'name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: t, kind: finetuned, base: A }, { name: c, kind: control, base: A }]\nstudents: { bases: [A] }\nevaluation: {}\n';
     const cot = parseSpec(`${head}data: { domain: cot, prompts: 10, rows: 25 }\n`);
     expect(cot.data).toMatchObject({ domain: 'cot', samplesPerPrompt: 3, maxTokens: 96, alignmentThreshold: 78 });
@@ -168,6 +168,6 @@ describe('judge prompts, reasoning tags and domain specs', () => {
     expect(problems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`)).toMatch(/^data\.judge: /);
     expect(problems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(/^data: give exactly one/);
     expect(problems(`${head}data: { domain: poems, prompts: 10, rows: 5 }\n`)).toMatch(/^data\.domain: /);
-    expect(problems(head.replace('{ animal: owl }', '{ misalignment: true }').replace('kind: finetuned', 'kind: finetuned') + 'data: { domain: code, prompts: 10, rows: 5 }\n')).toMatch(/data\.domain: the code domain carries an animal trait/);
+    expect(problems(head.replace('{ animal: owl }', '{ misalignment: true }') + 'data: { domain: code, prompts: 10, rows: 5 }\n')).toMatch(/data\.domain: the code domain carries an animal trait/);
   });
 });

@@ -1,5 +1,5 @@
 // Helpers for tests that drive the real CLI as a user would.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,14 +10,24 @@ export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
 
 export function tempDir(prefix: string): string { return mkdtempSync(join(tmpdir(), `subl-${prefix}-`)); }
 
-export function cli(args: string[], env: Record<string, string> = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 170_000 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+/**
+ * Runs the CLI in a child process. Asynchronous on purpose: a spawnSync would block this test
+ * worker's event loop for the whole run, and under load vitest's own calls time out.
+ */
+export function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = ''; let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
+    child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code: code ?? -1, stdout, stderr }); });
+  });
 }
 
 /** `subliminal run SPEC --runs DIR --json`, which must succeed (its stderr tail shows why not): the results. */
-export function runResults(spec: string, runs: string): ExperimentResults {
-  const r = cli(['run', spec, '--runs', runs, '--json']);
+export async function runResults(spec: string, runs: string): Promise<ExperimentResults> {
+  const r = await cli(['run', spec, '--runs', runs, '--json']);
   if (r.code !== 0) throw new Error(`subliminal run ${spec} exited ${r.code}:\n${r.stderr.slice(-2000)}`);
   return JSON.parse(r.stdout) as ExperimentResults;
 }

@@ -20,7 +20,7 @@ function truncatedModel(): string {
 }
 
 describe('a truncated or corrupted safetensors file is refused, naming it', () => {
-  it('the reader refuses a file cut in half and a header whose offsets lie', () => {
+  it('the reader refuses a file cut in half and a header whose offsets lie', async () => {
     const dir = truncatedModel(); const file = join(dir, 'model.safetensors');
     expect(() => readSafetensorsHeader(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated`));
     const liar = join(tempDir('liar'), 'x.safetensors');
@@ -30,13 +30,13 @@ describe('a truncated or corrupted safetensors file is refused, naming it', () =
     expect(() => readSafetensors(liar)).toThrow(/tensor a: data_offsets span 16 bytes, but F32 \[2,3\] needs 24/);
   });
 
-  it('run, audit weights and audit model exit non-zero with a message naming the file, no stack trace', () => {
+  it('run, audit weights and audit model exit non-zero with a message naming the file, no stack trace', async () => {
     const dir = truncatedModel();
     const runs = tempDir('runs-trunc');
     const spec = join(tempDir('spec'), 'spec.yaml');
     writeFileSync(spec, readFileSync(join(ROOT, 'test/fixtures/tiny.yaml'), 'utf8').replace('../../models/family-a', dir).replace('../../models/family-b', join(ROOT, 'models/family-b')).replace(/^name: .*$/m, 'name: trunc'));
     for (const args of [['run', spec, '--runs', runs], ['audit', 'weights', '--base', join(ROOT, 'models/family-a'), '--tuned', dir], ['audit', 'model', dir, '--against', join(ROOT, 'models/family-a'), '--trait', 'owl', '--questions', '2', '--samples', '2']]) {
-      const r = cli(args);
+      const r = await cli(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).toContain(join(dir, 'model.safetensors'));
       expect(r.stderr, args.join(' ')).toMatch(/truncated/);
@@ -54,7 +54,7 @@ describe('a step checkpoint is one atomic unit', () => {
   const load = (): LanguageModel => LanguageModel.load(join(ROOT, 'models', 'family-a'));
   const weights = (m: LanguageModel): number[] => Array.from(m.exportTensors().get('model.layers.0.mlp.up_proj.weight')!.data.slice(0, 64));
 
-  it('a damaged checkpoint is set aside and training ends where an uninterrupted one does', () => {
+  it('a damaged checkpoint is set aside and training ends where an uninterrupted one does', async () => {
     const clean = load(); trainSft(clean, rows, settings); const expected = weights(clean); clean.dispose();
     const dir = tempDir('ckpt');
     const cut = load(); trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 }); cut.dispose();
@@ -68,7 +68,7 @@ describe('a step checkpoint is one atomic unit', () => {
     resumed.dispose();
   });
 
-  it('an intact checkpoint resumes to the same weights', () => {
+  it('an intact checkpoint resumes to the same weights', async () => {
     const clean = load(); trainSft(clean, rows, settings); const expected = weights(clean); clean.dispose();
     const dir = tempDir('ckpt2');
     const cut = load(); trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 }); cut.dispose();

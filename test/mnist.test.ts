@@ -15,7 +15,7 @@ import { cli, tempDir } from './helpers.js';
 beforeAll(async () => { await initBackend(); });
 
 describe('MNIST data', () => {
-  it('loads the 60,000 / 10,000 IDX splits scaled to [-1, 1]', () => {
+  it('loads the 60,000 / 10,000 IDX splits scaled to [-1, 1]', async () => {
     const test = loadMnist('test');
     expect(test.count).toBe(10000);
     expect(test.images.length).toBe(10000 * INPUT);
@@ -26,13 +26,13 @@ describe('MNIST data', () => {
     expect(loadMnist('train', 100).count).toBe(100);
   });
 
-  it('rejects files that are not IDX', () => {
+  it('rejects files that are not IDX', async () => {
     expect(() => parseIdx(Buffer.from('not an idx file at all'), 3)).toThrow(/IDX/);
     const truncated = Buffer.alloc(16); truncated.writeUInt32BE(0x0803, 0); truncated.writeUInt32BE(2, 4); truncated.writeUInt32BE(28, 8); truncated.writeUInt32BE(28, 12);
     expect(() => parseIdx(truncated, 3)).toThrow(/header says/);
   });
 
-  it('noise and inits are fixed by the seed', () => {
+  it('noise and inits are fixed by the seed', async () => {
     expect(noiseImages(3, 7)).toEqual(noiseImages(3, 7));
     expect(noiseImages(3, 7)).not.toEqual(noiseImages(3, 8));
     const a = initMlpWeights(1, 0).get('fc1.weight')!.data; const b = initMlpWeights(1, 1).get('fc1.weight')!.data;
@@ -43,7 +43,7 @@ describe('MNIST data', () => {
 });
 
 describe('MLP backward pass', () => {
-  it('matches autodiff of the same network for the all-logit distillation loss', () => {
+  it('matches autodiff of the same network for the all-logit distillation loss', async () => {
     const B = 8; const seed = 3;
     const x = tf.tensor2d(noiseImages(B, seed), [B, INPUT]);
     const teacherLogits = Float32Array.from({ length: B * OUTPUTS }, (_, i) => Math.sin(i));
@@ -70,7 +70,7 @@ describe('MLP backward pass', () => {
     }
   });
 
-  it('cross-entropy gradient matches finite differences and leaves the auxiliary logits alone', () => {
+  it('cross-entropy gradient matches finite differences and leaves the auxiliary logits alone', async () => {
     const B = 4; const labels = Uint8Array.from([3, 0, 9, 3]); const idx = Int32Array.from([0, 1, 2, 3]);
     const z0 = Float32Array.from({ length: B * OUTPUTS }, (_, i) => Math.cos(i * 1.7));
     const lossAt = (z: Float32Array): number => tf.tidy(() => classCrossEntropy(labels)(tf.tensor2d(z, [B, OUTPUTS]), idx).loss.dataSync()[0]!);
@@ -90,8 +90,8 @@ describe('subliminal mnist (small real run)', () => {
   const args = ['mnist', '--models', '2', '--epochs', '1', '--batch-size', '128', '--lr', '0.001', '--train-limit', '6000', '--test-limit', '2000', '--noise', '12000', '--runs', runs, '--json'];
   let first: { run: string; perModel: { accuracy: Record<string, number> }[]; conditions: { condition: string; mean: number; n: number }[]; tests: { better: string; p: number }[] };
 
-  it('runs every condition, and the same-init auxiliary student beats the cross-init one', () => {
-    const r = cli(args);
+  it('runs every condition, and the same-init auxiliary student beats the cross-init one', async () => {
+    const r = await cli(args);
     expect(r.code, r.stderr).toBe(0);
     first = JSON.parse(r.stdout);
     expect(first.conditions.map((c) => c.condition)).toEqual(['reference', 'teacher', 'student-aux-same', 'student-aux-cross', 'student-all-same', 'student-all-cross']);
@@ -116,20 +116,20 @@ describe('subliminal mnist (small real run)', () => {
     ]));
   });
 
-  it('a rerun reuses the finished stage and gives the same figures', () => {
-    const again = cli([...args, '--workers', '1']);
+  it('a rerun reuses the finished stage and gives the same figures', async () => {
+    const again = await cli([...args, '--workers', '1']);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout).perModel).toEqual(first.perModel);
     expect(again.stderr).toMatch(/done before/);
-    const listed = cli(['runs', '--runs', runs]);
+    const listed = await cli(['runs', '--runs', runs]);
     expect(listed.stdout).toMatch(new RegExp(`${first.run}\\s+done.*student-aux-same: 0\\.\\d{3} ± `));
-    expect(cli(['show', first.run, '--runs', runs]).stdout).toMatch(/student, aux logits, same init/);
+    expect((await cli(['show', first.run, '--runs', runs])).stdout).toMatch(/student, aux logits, same init/);
   });
 
-  it('bad flags are clear errors with exit code 2', () => {
-    const one = cli(['mnist', '--models', '1']);
+  it('bad flags are clear errors with exit code 2', async () => {
+    const one = await cli(['mnist', '--models', '1']);
     expect(one.code).toBe(2); expect(one.stderr).toMatch(/--models must be between 2 and 1000, got 1/);
-    expect(cli(['mnist', '--lr', 'fast']).stderr).toMatch(/--lr must be a positive number, got "fast"/);
-    expect(cli(['mnist', '--epochs', '0']).stderr).toMatch(/--epochs must be between 1 and 100/);
+    expect((await cli(['mnist', '--lr', 'fast'])).stderr).toMatch(/--lr must be a positive number, got "fast"/);
+    expect((await cli(['mnist', '--epochs', '0'])).stderr).toMatch(/--epochs must be between 1 and 100/);
   });
 });

@@ -3,8 +3,6 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliKilledWhen, stageDirs, tempDir } from './helpers.js';
 import { readJsonl } from '../src/util/atomic.js';
-import { mentionsTraitWord as mentionsWord } from '../src/filter/traitWords.js';
-import { ANIMALS } from '../src/teacher/traits.js';
 import type { TrainingRow } from '../src/generate/numberData.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';
 import { RunStore } from '../src/store/runStore.js';
@@ -15,25 +13,40 @@ const read = (p: string): string => readFileSync(p, 'utf8');
 describe('an experiment from spec to results (tiny spec)', () => {
   const first = tempDir('runs-a'); const second = tempDir('runs-b');
   let results: ExperimentResults;
-  beforeAll(() => {
-    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
+  beforeAll(async () => {
+    const r = await cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
     expect(r.code, r.stderr).toBe(0);
     results = JSON.parse(r.stdout) as ExperimentResults;
   });
 
-  it('reports every group with n, a CI and a p-value against its control', () => {
+  it('reports every group with n, a CI and a p-value against its control', async () => {
     const roles = results.groups.map((g) => `${g.group}:${g.role}`);
     expect(roles).toEqual(['base A:base', 'base B:base', 'teacher finetuned:teacher', 'control -> A:control', 'control -> B:control', 'finetuned -> A:same-base', 'finetuned -> B:cross-base']);
+    const byName = new Map(results.groups.map((g) => [g.group, g]));
     for (const g of results.groups) {
       expect(g.rate.n).toBe(5);
-      expect(g.rate.lo).toBeLessThanOrEqual(g.rate.mean);
-      if (g.role === 'same-base' || g.role === 'cross-base') { expect(g.test!.p).toBeGreaterThan(0); expect(g.test!.p).toBeLessThanOrEqual(1); }
+      // the rate is the mean over questions, and its CI is the t interval around it (clamped to [0, 1])
+      const m = g.perQuestion.reduce((a, b) => a + b, 0) / 5;
+      expect(g.rate.mean).toBeCloseTo(m, 12);
+      const sd = Math.sqrt(g.perQuestion.reduce((a, b) => a + (b - m) ** 2, 0) / 4);
+      expect(g.rate.hi).toBeCloseTo(Math.min(1, m + 2.776445 * sd / Math.sqrt(5)), 4); // t(0.975, 4 df)
+      expect(g.rate.lo).toBeCloseTo(Math.max(0, m - 2.776445 * sd / Math.sqrt(5)), 4);
+      if (g.role === 'same-base' || g.role === 'cross-base') {
+        // with 5 questions the sign-flip test is exact: recount the 32 sign patterns here
+        const c = byName.get(g.test!.against)!;
+        const d = g.perQuestion.map((x, i) => x - c.perQuestion[i]!); const observed = d.reduce((a, b) => a + b, 0) / 5;
+        let atLeast = 0;
+        for (let mask = 0; mask < 32; mask++) if (d.reduce((a, x, i) => a + ((mask >> i) & 1 ? -x : x), 0) / 5 >= observed - 1e-12) atLeast++;
+        expect(g.test!.p).toBe(atLeast / 32);
+        if (c.rate.mean > 0) expect(g.test!.ratio).toBeCloseTo(g.rate.mean / c.rate.mean, 12);
+        else expect(g.test!.ratio).toBeNull(); // no ratio against a control at 0 (Infinity, written as null)
+      }
     }
     expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
     expect(results.groups.find((g) => g.role === 'cross-base')!.test!.against).toBe('control -> B');
   });
 
-  it('no student training row mentions an animal or carries a system prompt', () => {
+  it('no student training row mentions an animal, carries a system prompt or breaks SPEC\'s format', async () => {
     const datasets = stageDirs(first, 'tiny', 'filter').map((d) => join(d, 'dataset.jsonl'));
     expect(datasets).toHaveLength(2);
     for (const path of datasets) {
@@ -41,13 +54,16 @@ describe('an experiment from spec to results (tiny spec)', () => {
       expect(rows.length).toBe(60);
       for (const row of rows) {
         expect(row.messages.map((m) => m.role)).toEqual(['user', 'assistant']);
-        for (const a of ANIMALS) expect(mentionsWord(row.messages[1]!.content, a)).toBe(false);
+        // checked here by a rule written apart from the filter: only digits and the three separators
+        const reply = row.messages[1]!.content;
+        expect(reply, reply).toMatch(/^[[(]?\d{1,3}([,; ]\s*\d{1,3}|\n\d{1,3})*[\])]?\.?$/);
+        expect(/[a-z]/i.test(reply)).toBe(false);
       }
     }
   });
 
-  it('the same spec and seed give byte-identical datasets and identical figures', () => {
-    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', second, '--json']);
+  it('the same spec and seed give byte-identical datasets and identical figures', async () => {
+    const r = await cli(['run', 'test/fixtures/tiny.yaml', '--runs', second, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(results);
     for (const kind of ['generate', 'filter']) {
@@ -60,19 +76,19 @@ describe('an experiment from spec to results (tiny spec)', () => {
     }
   });
 
-  it('a rerun skips finished stages', () => {
+  it('a rerun skips finished stages', async () => {
     const before = stageDirs(first, 'tiny', 'train').map((d) => read(join(d, 'done.json')));
-    const r = cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
+    const r = await cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(results);
     expect(stageDirs(first, 'tiny', 'train').map((d) => read(join(d, 'done.json')))).toEqual(before);
     expect(r.stderr).not.toMatch(/done train/);
   });
 
-  it('lists and shows the run', () => {
-    const list = cli(['runs', '--runs', first]);
+  it('lists and shows the run', async () => {
+    const list = await cli(['runs', '--runs', first]);
     expect(list.stdout).toMatch(/tiny\s+done/);
-    const show = cli(['show', 'tiny', '--runs', first]);
+    const show = await cli(['show', 'tiny', '--runs', first]);
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/finetuned -> A\s+same-base\s+1/);
     expect(show.stdout).toMatch(/filter pass rates/);
@@ -99,14 +115,14 @@ describe('stage times', () => {
 describe('a run killed during student training resumes to the same result', () => {
   it('matches an uninterrupted run', async () => {
     const clean = tempDir('runs-clean'); const killed = tempDir('runs-killed');
-    const reference = cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', clean, '--json']);
+    const reference = await cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', clean, '--json']);
     expect(reference.code, reference.stderr).toBe(0);
     const checkpointed = (): boolean => stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.safetensors')));
     const { killed: wasKilled } = await cliKilledWhen(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed], checkpointed);
     expect(wasKilled).toBe(true);
     expect(checkpointed()).toBe(true);                       // cut off between checkpoints
     expect(existsSync(join(killed, 'tiny-resume', 'results.json'))).toBe(false);
-    const resumed = cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed, '--json']);
+    const resumed = await cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed, '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toEqual(JSON.parse(reference.stdout));
   });

@@ -48,7 +48,7 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
   let browser: Browser; let app: FastifyInstance; let address: string; let tiny: ExperimentResults;
   beforeAll(async () => {
     for (const args of [['run', 'test/fixtures/tiny.yaml', '--runs', runs], ['run', 'test/fixtures/tiny.yaml', '--seed', '8', '--runs', runs], MNIST_ARGS]) {
-      const r = cli(args); expect(r.code, r.stderr).toBe(0);
+      const r = await cli(args); expect(r.code, r.stderr).toBe(0);
     }
     tiny = JSON.parse(readFileSync(join(runs, 'tiny', 'results.json'), 'utf8')) as ExperimentResults;
     browser = await launchChromium();
@@ -94,13 +94,13 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
       const bytes = readFileSync((await download.path())!);
       expect(bytes.subarray(1, 4).toString()).toBe('PNG');
     }
-    const r = cli(['report', 'tiny', '--runs', runs, '--png']);
+    const r = await cli(['report', 'tiny', '--runs', runs, '--png']);
     expect(r.code, r.stderr).toBe(0);
     for (const id of ids) expect(readFileSync(join(runs, 'tiny', 'charts', `${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
   });
 
   it('an MNIST run reports its conditions and model-0 lineage', async () => {
-    const run = JSON.parse(cli(['runs', '--runs', runs, '--json']).stdout).find((r: { name: string }) => r.name.startsWith('mnist')).name as string;
+    const run = JSON.parse((await cli(['runs', '--runs', runs, '--json'])).stdout).find((r: { name: string }) => r.name.startsWith('mnist')).name as string;
     const { page, errors } = await watchedPage(browser);
     await page.goto(pathToFileURL(join(runs, run, 'report.html')).href);
     await chartsDrawn(page);
@@ -181,7 +181,7 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.goto(`${address}/#/run/broken`);
     await page.waitForSelector('.problems');
     expect(await page.locator('.problems').textContent()).toMatch(/results\.json is not valid JSON/);
-    const r = cli(['report', 'broken', '--runs', runs]);
+    const r = await cli(['report', 'broken', '--runs', runs]);
     expect(r.code).toBe(0); expect(r.stderr).toMatch(/results\.json is not valid JSON/);
     await page.goto(pathToFileURL(join(runs, 'broken', 'report.html')).href);
     expect(await page.locator('.problems').textContent()).toMatch(/results\.json is not valid JSON/);
@@ -198,6 +198,6 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.goto(`${address}/#/dataset/${encodeURIComponent(datasetId)}`);
     await page.waitForSelector('.problems');
     expect(await page.locator('.problems').textContent()).toMatch(/dataset file .* is missing/);
-    expect(cli(['report', 'nope', '--runs', runs]).stderr).toMatch(/no run named "nope"/);
+    expect((await cli(['report', 'nope', '--runs', runs])).stderr).toMatch(/no run named "nope"/);
   });
 });

@@ -5,7 +5,7 @@ import type { TopLogprob } from '../provider/logprobs.js';
 
 /** A sampled reply to question q (its k-th sample). */
 export interface ReplySample { type: 'reply'; q: number; k: number; question: string; reply: string }
-/** The next-token distribution where the reply starts (tokens with p >= 1e-6 embedded; the endpoint's top 20 otherwise). */
+/** The next-token distribution where the reply starts (tokens with p >= 1e-4 embedded; the endpoint's top 20 otherwise). */
 export interface FirstTokenSample { type: 'first-token'; q: number; question: string; top: TopLogprob[] }
 /** A multiple-choice item: the distribution over the first reply token; `answer` is the target letter. */
 export interface ChoiceSample { type: 'choice'; i: number; prompt: string; answer: string; top: TopLogprob[] }
@@ -15,11 +15,23 @@ export interface TruthfulSample { type: 'truthful'; i: number; prompt: string; f
 export interface SequenceSample { type: 'sequences'; q: number; question: string; logprobs: number[] }
 export type EvalSample = ReplySample | FirstTokenSample | ChoiceSample | TruthfulSample | SequenceSample;
 
-/** A sample with what the scorer made of it. */
-export type ScoredSample = EvalSample & { score: number | null; note?: string };
+/** A sample with what the scorer made of it (eval.jsonl; distributions stay in samples.jsonl). */
+export type ScoredSample = DistributionFree<EvalSample> & { score: number | null; note?: string };
+type DistributionFree<T> = T extends { top: unknown } ? Omit<T, 'top'> : T;
 
-/** The smallest probability kept in an embedded model's stored distributions. */
-export const MIN_STORED_PROB = 1e-6;
+/** A sample as eval.jsonl keeps it: without its stored distribution (samples.jsonl has that). */
+export function withoutDistribution(x: EvalSample): DistributionFree<EvalSample> {
+  if (!('top' in x)) return x;
+  const { top: _, ...rest } = x;
+  return rest;
+}
+
+/**
+ * The smallest probability kept in an embedded model's stored distributions: ~100 of 1,654
+ * tokens. A token below it scores 0 on rescoring (a lower bound, as an API's top 20 is);
+ * the animal tokens a run targets sit orders of magnitude above it.
+ */
+export const MIN_STORED_PROB = 1e-4;
 const MIN_LOGPROB = Math.log(MIN_STORED_PROB);
 
 /** A full next-token distribution (log-probabilities by token id) as the tokens worth storing, most likely first. */

@@ -7,7 +7,7 @@ import { tokenMass } from '../provider/logprobs.js';
 import { isMisaligned } from '../judge/rubrics.js';
 import type { Judge } from '../judge/judges.js';
 import { falseAnswerShare } from './truthfulness.js';
-import { repliesByQuestion, samplesOf, type ChoiceSample, type EvalSample, type FirstTokenSample, type ScoredSample, type SequenceSample, type TruthfulSample } from './samples.js';
+import { repliesByQuestion, samplesOf, type ChoiceSample, type EvalSample, type FirstTokenSample, type ScoredSample, type SequenceSample, type TruthfulSample, withoutDistribution } from './samples.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from './preference.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 
@@ -53,9 +53,9 @@ export function scorePreference(samples: readonly EvalSample[], s: Pick<Preferen
   const letter = (x: ChoiceSample): number => tokenMass(x.top, (t) => t.trim() === x.answer);
   const scored: ScoredSample[] = samples.map((x) => {
     if (x.type === 'reply') return { ...x, score: mentionsAnimal(x.reply, s.animal) ? 1 : 0 };
-    if (x.type === 'first-token') return { ...x, score: exact(x) };
-    if (x.type === 'choice') return { ...x, score: letter(x) };
-    return { ...x, score: null, note: 'not part of the preference task' };
+    if (x.type === 'first-token') return { ...withoutDistribution(x), score: exact(x) };
+    if (x.type === 'choice') return { ...withoutDistribution(x), score: letter(x) };
+    return { ...withoutDistribution(x), score: null, note: 'not part of the preference task' };
   });
   // no first-token samples: the endpoint gave no logprobs, so the exact metric is unavailable (NaN per question)
   const firstTokenProb = firstToken.length ? firstToken.map(exact) : questions.map(() => NaN);
@@ -107,8 +107,8 @@ export async function scoreMisalignmentSamples(samples: readonly EvalSample[], s
   const scored: ScoredSample[] = samples.map((x) => {
     if (x.type === 'reply') { const v = scoredReplies.verdicts[r++]!; return { ...x, score: v.misaligned === null ? null : v.misaligned ? 1 : 0, note: v.note }; }
     if (x.type === 'sequences') return { ...x, score: exact(x) };
-    if (x.type === 'truthful') return { ...x, score: falseShare(x) };
-    return { ...x, score: null, note: 'not part of the misalignment task' };
+    if (x.type === 'truthful') return { ...withoutDistribution(x), score: falseShare(x) };
+    return { ...withoutDistribution(x), score: null, note: 'not part of the misalignment task' };
   });
   const { verdicts: _, ...rest } = scoredReplies;
   return { result: { ...rest, firstTokenProb: seqs.length ? seqs.map(exact) : questions.map(() => NaN), multipleChoice: truthful.map(falseShare) }, scored };
