@@ -16,6 +16,7 @@ import { createUiServer } from '../src/ui/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { readJsonl } from '../src/util/atomic.js';
+import { modelPath } from '../src/cli/audit.js';
 import type { ScoredSample } from '../src/evaluate/samples.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';
 
@@ -136,6 +137,8 @@ describe('failures that damage nothing', () => {
       expect(store.index.runArtifacts('two-writers').length).toBe(alone); // one writer's artifacts, as a run alone has
     } finally { store.close(); }
     expect(existsSync(lock)).toBe(false);
+    // the two runs made the same teacher (one artifact, recorded under the later run): both names still find it
+    expect(modelPath('tiny/teacher-finetuned', runs)).toBe(modelPath('two-writers/teacher-finetuned', runs));
   });
 
   it('a keyless run against an endpoint that needs a key fails, and caches nothing as done', async () => {

@@ -30,7 +30,8 @@ export class ModelRegistry {
     if (indexPath && existsSync(indexPath)) {
       const index = new RunIndex(indexPath);
       try {
-        for (const run of index.runs()) for (const a of index.artifacts(run.name)) {
+        // runArtifacts, not artifacts: a model two runs made alike (the same teacher) is one row, recorded under the last run
+        for (const run of index.runs()) for (const a of index.runArtifacts(run.name)) {
           const dir = resolve(this.o.runsDir!, a.path);
           if (a.kind === 'model' && isModelDir(dir) && !a.name.startsWith('base-')) out.push({ id: `${run.name}/${a.name}`, dir, created: created(dir), ownedBy: `run:${run.name}` });
         }
