@@ -133,14 +133,16 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
       // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
       const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
-      const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows, seed: spec.seed }
+      // the number filter's settings: one object, hashed into the key and handed to the filter
+      const numberSettings = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
+      const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, ...numberSettings, seed: spec.seed }
         : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
       const filt = await store.stage(run, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
         const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
         const seed = deriveSeed(filterInputs.seed, 'filter', t.name);
         // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
         const judge = judged ? await judgeOf(d.judge, d.domain === 'code' ? 'trait-reference' : 'alignment', spec.trait.animal) : undefined;
-        const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: filterInputs.keep, seed })
+        const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } = d.domain === 'numbers' ? filterNumberRows(rows, { ...numberSettings, seed })
           : await filterDomainRows(rows, { domain: d.domain, keep: d.rows, seed, trait: spec.trait.animal ?? '', judge, answers, alignmentThreshold: d.alignmentThreshold });
         if (kept.length < d.rows) throw new Error(`teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`);
         writeJsonl(join(dir, 'dataset.jsonl'), kept); writeJsonAtomic(join(dir, 'report.json'), report);
@@ -159,7 +161,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       if (defense.kind === 'freeze') { defenseReports[defenseLabel(defense)] = { defense: 'freeze', rows: 0, note: `data unchanged; the students freeze ${defense.layers.join(', ')}` }; return source; }
       const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
       const label = defenseLabel(defense);
-      const filter = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
+      const filter = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows }; // the number filter's settings, as the filter stage has them
       const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
       const st = await store.stage(run, { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: local.kernel }, (dir, x) => tracked(`defend ${t.name} ${label}`, async () => {
         const report = await pool.run('defendDataset', { defense: x.defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: x.systemPrompt ?? undefined, baseDir: base.dir, animal, filter: x.filter, seed: deriveSeed(x.seed, 'defend', label), outDir: dir });
