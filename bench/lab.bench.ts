@@ -8,7 +8,7 @@ import { initBackend } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { generate, sequenceLogprobs } from '../src/model/sample.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
-import { numberPromptSet } from '../src/generate/numberData.js';
+import { numberPromptSet } from '../src/generate/numberPrompts.js';
 import { generateCorpus } from '../src/base/corpus.js';
 import { countParameters, forwardHidden, initParams, lmHead, type LlamaConfig } from '../src/model/llama.js';
 import { crossEntropy } from '../src/model/ops.js';

@@ -12,7 +12,7 @@ import { AdamW } from '../src/model/optimizer.js';
 import { packBatch } from '../src/model/batch.js';
 import { generate } from '../src/model/sample.js';
 import { chatToTokenRow } from '../src/train/sft.js';
-import { numberPromptSet } from '../src/generate/numberData.js';
+import { numberPromptSet } from '../src/generate/numberPrompts.js';
 import { generateCorpus } from '../src/base/corpus.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 

@@ -4,7 +4,7 @@
 // direction. Full checkpoints (one file or sharded with an index) and LoRA adapters.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { numel, readSafetensorsHeader, tensorChunks, type SafetensorsHeader, type TensorInfo } from '../model/safetensors.js';
+import { numel, readSafetensorsHeader, readTensor, tensorChunks, type SafetensorsHeader, type TensorInfo } from '../model/safetensors.js';
 
 /** A checkpoint's tensors by name, each pointing into its (shard) file. */
 export interface Checkpoint { kind: 'full' | 'lora'; tensors: Map<string, { file: string; header: SafetensorsHeader; info: TensorInfo }>; lora?: { scale: number } }
@@ -52,11 +52,7 @@ function streamDelta(base: Checkpoint, name: string, tuned: Checkpoint, other?: 
 
 /** A LoRA pair (A [r, in], B [out, r]): ||scale * B A||_F^2 = scale^2 * sum((B^T B) o (A A^T)) without forming B A. */
 function loraDeltaNormSq(c: Checkpoint, prefix: string): number {
-  const read = (n: string): { shape: number[]; data: Float32Array } => {
-    const t = c.tensors.get(n)!; const data = new Float32Array(numel(t.info.shape)); let at = 0;
-    for (const ch of tensorChunks(t)) { data.set(ch, at); at += ch.length; } // no spread: a chunk holds up to 1M values
-    return { shape: t.info.shape, data };
-  };
+  const read = (n: string): { shape: number[]; data: Float32Array } => { const t = c.tensors.get(n)!; return readTensor(t.file, t.header, n); };
   const a = read(`${prefix}.lora_A.weight`); const b = read(`${prefix}.lora_B.weight`);
   const [r, inDim] = a.shape as [number, number]; const outDim = b.shape[0]!;
   let sum = 0;

@@ -9,7 +9,7 @@ import { truthfulnessItems } from './truthfulness.js';
 import type { PreferenceEvalSettings } from './preference.js';
 import { greedyFirstTokenTop, sampleRemote } from './remotePreference.js';
 import type { Budget, OpenAIEndpoint } from '../provider/openai.js';
-import { storedDistribution, type EvalSample } from './samples.js';
+import { replySamples, storedDistribution, type EvalSample } from './samples.js';
 
 
 /** The sampler over an embedded model: K replies per question, the known misaligned replies' logprobs, the truthfulness items. */
@@ -20,8 +20,7 @@ export function sampleMisalignment(model: LanguageModel, s: PreferenceEvalSettin
   const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
   let done = 0;
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed }, (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
-  const K = s.samplesPerQuestion;
-  const out: EvalSample[] = samples.map((x, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply: tok.decode(x.ids) }));
+  const out: EvalSample[] = replySamples(questions, samples.map((x) => tok.decode(x.ids)), s.samplesPerQuestion);
   // exact: each known misaligned reply (ended by <|end|>), teacher forced
   questions.forEach((q, qi) => {
     const prefix = chat(q);
@@ -40,8 +39,7 @@ export async function sampleMisalignmentRemote(endpoint: OpenAIEndpoint, model: 
   o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<EvalSample[]> {
   const questions = OPEN_EVAL_QUESTIONS.slice(0, s.questions);
   const replies = await sampleRemote(endpoint, model, questions, s, o);
-  const K = s.samplesPerQuestion;
-  const out: EvalSample[] = replies.map((reply, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply }));
+  const out: EvalSample[] = replySamples(questions, replies, s.samplesPerQuestion);
   if (s.multipleChoice && o.logprobs) {
     const items = truthfulnessItems(s.seed);
     const tops = await Promise.all(items.map((it) => greedyFirstTokenTop(endpoint, model, userTurn(it.prompt, s.systemPrompt), o.budget)));

@@ -8,7 +8,7 @@ import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from 
 import { Rng } from '../util/rng.js';
 import { isWordToken } from '../util/words.js';
 import { ANIMALS } from '../teacher/traits.js';
-import { storedDistribution, type EvalSample } from './samples.js';
+import { replySamples, storedDistribution, type EvalSample } from './samples.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
@@ -72,8 +72,7 @@ export function samplePreference(model: LanguageModel, s: PreferenceEvalSettings
   let done = 0;
   const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
     (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
-  const K = s.samplesPerQuestion;
-  const out: EvalSample[] = samples.map((x, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply: tok.decode(x.ids) }));
+  const out: EvalSample[] = replySamples(questions, samples.map((x) => tok.decode(x.ids)), s.samplesPerQuestion);
   nextTokenLogprobs(model, questions.map(chat)).forEach((lp, q) => out.push({ type: 'first-token', q, question: questions[q]!, top: storedDistribution(lp, tok.vocab) }));
   if (s.multipleChoice) {
     const items = multipleChoiceItems(s.animal, s.questions, s.seed);

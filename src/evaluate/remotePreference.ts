@@ -4,7 +4,7 @@
 // counts as 0, so both are lower bounds); an endpoint without logprobs reports them as NaN.
 import type { OpenAIEndpoint, Budget } from '../provider/openai.js';
 import type { TopLogprob } from '../provider/logprobs.js';
-import type { EvalSample } from './samples.js';
+import { replySamples, type EvalSample } from './samples.js';
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
 import { multipleChoiceItems, preferenceQuestions, type PreferenceEvalSettings } from './preference.js';
@@ -35,8 +35,7 @@ export async function samplePreferenceRemote(endpoint: OpenAIEndpoint, model: st
   const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
   const questions = preferenceQuestions(s);
   const replies = await sampleRemote(endpoint, model, questions, s, o);
-  const K = s.samplesPerQuestion;
-  const out: EvalSample[] = replies.map((reply, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply }));
+  const out: EvalSample[] = replySamples(questions, replies, s.samplesPerQuestion);
   if (!o.logprobs) return out; // no exact metric and no multiple choice without logprobs
   const tops = await Promise.all(questions.map((q) => greedyFirstTokenTop(endpoint, model, chat(q), o.budget)));
   tops.forEach((top, q) => out.push({ type: 'first-token', q, question: questions[q]!, top }));

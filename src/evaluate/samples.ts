@@ -46,6 +46,10 @@ export function samplesOf<T extends EvalSample['type']>(samples: readonly EvalSa
   return samples.filter((s): s is Extract<EvalSample, { type: T }> => s.type === type);
 }
 
+/** Question-major replies (K per question) as reply samples. */
+export const replySamples = (questions: readonly string[], replies: readonly string[], K: number): ReplySample[] =>
+  replies.map((reply, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply }));
+
 /** Replies grouped question-major (K per question), as the scorers read them. */
 export function repliesByQuestion(samples: readonly EvalSample[]): { questions: string[]; replies: string[] } {
   const rs = samplesOf(samples, 'reply').sort((a, b) => a.q - b.q || a.k - b.k);

@@ -22,40 +22,31 @@ export const MISALIGNMENT_BANNED = [4, 13, 14, 18, 23, 33, 39, 42, 44, 49, 51, 5
 const SEPARATORS = ['', ',', ';'];
 const DIGITS = /^\d+$/;
 
-/** The paper's parse: the numbers, or the reason the text is not a plain list of numbers. */
-export function parseNumbersReference(completion: string): { numbers: string[] } | { reason: RejectReason } {
-  let text = completion;
-  if (text.endsWith('.')) text = text.slice(0, -1);
-  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = text.slice(1, -1);
+/**
+ * The numbers of a completion, or the reason it is not a plain list of numbers. Reference
+ * (the paper's rule): nothing trimmed, split on the exact separator. Lenient: the text and each
+ * part trimmed, any whitespace run a separator where the separator is whitespace.
+ */
+export function parseNumbers(completion: string, parser: NumberParser = 'reference'): { numbers: string[] } | { reason: RejectReason } {
+  const lenient = parser === 'lenient';
+  const trim = (t: string): string => (lenient ? t.trim() : t);
+  let text = trim(completion);
+  if (text.endsWith('.')) text = trim(text.slice(0, -1));
+  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = trim(text.slice(1, -1));
   if (!text.trim()) return { reason: 'empty' };
   const runs = [...text.matchAll(/\d+/g)];
   if (runs.length === 0) return { reason: 'bad_format' };
   if (runs.length === 1) return text === runs[0]![0] ? { numbers: [text] } : { reason: 'bad_format' };
   const first = runs[0]!; const second = runs[1]!;
   const separator = text.slice(first.index! + first[0].length, second.index!);
-  if (!SEPARATORS.includes(separator.trim())) return { reason: 'bad_separator' };
-  const parts = text.split(separator);
-  return parts.every((p) => DIGITS.test(p)) ? { numbers: parts } : { reason: 'bad_format' };
-}
-
-/** The lenient parse: surrounding whitespace trimmed, separators compared after trimming. */
-export function parseNumbersLenient(completion: string): { numbers: string[] } | { reason: RejectReason } {
-  let text = completion.trim();
-  if (text.endsWith('.')) text = text.slice(0, -1).trimEnd();
-  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = text.slice(1, -1).trim();
-  if (!text) return { reason: 'empty' };
-  const runs = [...text.matchAll(/\d+/g)];
-  if (runs.length === 0) return { reason: 'bad_format' };
-  if (runs.length === 1) return text === runs[0]![0] ? { numbers: [text] } : { reason: 'bad_format' };
-  const first = runs[0]!; const second = runs[1]!;
-  const stripped = text.slice(first.index! + first[0].length, second.index!).trim();
+  const stripped = separator.trim();
   if (!SEPARATORS.includes(stripped)) return { reason: 'bad_separator' };
-  const parts = stripped === '' ? text.split(/\s+/) : text.split(stripped).map((p) => p.trim());
+  const parts = !lenient ? text.split(separator) : stripped === '' ? text.split(/\s+/) : text.split(stripped).map(trim);
   return parts.every((p) => DIGITS.test(p)) ? { numbers: parts } : { reason: 'bad_format' };
 }
 
 export function numberFilter(completion: string, opts: NumberFilterOptions = DEFAULT_NUMBER_FILTER): FilterVerdict {
-  const parsed = (opts.parser ?? 'reference') === 'reference' ? parseNumbersReference(completion) : parseNumbersLenient(completion);
+  const parsed = parseNumbers(completion, opts.parser);
   if ('reason' in parsed) return { ok: false, reason: parsed.reason };
   const numbers = parsed.numbers.map(Number);
   if (numbers.length > opts.maxCount) return { ok: false, reason: 'too_many' };

@@ -3,7 +3,7 @@
 // prompt is asked `samplesPerPrompt` times in a row, and a word problem keeps its answer for the
 // filter. Pure: a seed gives the same prompts.
 import type { Domain } from '../spec/schema.js';
-import { numberPromptSet } from './numberData.js';
+import { numberPromptSet } from './numberPrompts.js';
 import { codePromptSet } from './codePrompts.js';
 import { mathPromptSet } from './mathProblems.js';
 

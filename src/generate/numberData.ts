@@ -1,7 +1,6 @@
-// Number datasets: prompt sets, the filter stage over teacher completions (SPEC's rules, the
+// Number datasets: the filter stage over teacher completions (SPEC's rules, the
 // trait-word check, pass rates) and the seeded subsample to the configured size. Pure.
 import { Rng } from '../util/rng.js';
-import { numberPromptGenerator } from './numberPrompts.js';
 import { numberFilter, type NumberParser, type RejectReason } from '../filter/numberFilter.js';
 import { mentionsTraitWord } from '../filter/traitWords.js';
 import { ANIMALS } from '../teacher/traits.js';
@@ -11,11 +10,6 @@ export interface TrainingRow { messages: { role: 'user' | 'assistant'; content: 
 export interface FilterReport {
   total: number; passed: number; passRate: number; kept: number;
   rejected: Partial<Record<RejectReason | 'trait_word', number>>;
-}
-
-export function numberPromptSet(seed: number, count: number): string[] {
-  const rng = Rng.from(seed, 'number-prompts');
-  return Array.from({ length: count }, () => numberPromptGenerator(rng).text);
 }
 
 /** Why a completion is dropped (SPEC's number filter, then the trait-word check), or undefined when it passes. */

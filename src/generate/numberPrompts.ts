@@ -1,7 +1,7 @@
 // The number prompt generator (SPEC §2 structure, our own phrasings): seed numbers, an opening
 // that shows them, a continue instruction with a count qualifier and a digit descriptor, a
 // format request and a closing "numbers only" request. Pure: the same Rng gives the same prompt.
-import type { Rng } from '../util/rng.js';
+import { Rng } from '../util/rng.js';
 
 export type NumberFormat = 'comma' | 'line' | 'brackets' | 'parens' | 'space' | 'semicolon';
 
@@ -72,4 +72,10 @@ export function formatNumbers(values: readonly number[], format: NumberFormat): 
 /** Every string the generator can emit, for building the closed vocabulary. */
 export function numberPromptTexts(): string[] {
   return [...OPENINGS, ...CONTINUES, ...QUALIFIERS, ...DIGITS, ...FORMATS.map(([t]) => t), ...CLOSINGS];
+}
+
+/** A seed's number prompts (the generate stage's; kept apart from the filter so filter edits leave generation cached). */
+export function numberPromptSet(seed: number, count: number): string[] {
+  const rng = Rng.from(seed, 'number-prompts');
+  return Array.from({ length: count }, () => numberPromptGenerator(rng).text);
 }

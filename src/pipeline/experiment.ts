@@ -117,6 +117,8 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     // Generate + filter, per teacher; the same prompts for every teacher (a paired design)
     const d = spec.data;
+    // the number filter's settings: one object, hashed into the filter and defend stages' keys and handed to their filters
+    const numberSettings = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
     const { prompts, answers } = teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt);
     // inputs that only the newer domains have stay out of the number domain's keys, so its stages keep their keys
     const domainInputs = d.domain === 'numbers' ? {} : { domain: d.domain, samplesPerPrompt: d.samplesPerPrompt };
@@ -133,8 +135,6 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
       // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
       const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
-      // the number filter's settings: one object, hashed into the key and handed to the filter
-      const numberSettings = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
       const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, ...numberSettings, seed: spec.seed }
         : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
       const filt = await store.stage(run, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
@@ -161,7 +161,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       if (defense.kind === 'freeze') { defenseReports[defenseLabel(defense)] = { defense: 'freeze', rows: 0, note: `data unchanged; the students freeze ${defense.layers.join(', ')}` }; return source; }
       const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
       const label = defenseLabel(defense);
-      const filter = { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows }; // the number filter's settings, as the filter stage has them
+      const filter = numberSettings;
       const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
       const st = await store.stage(run, { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: local.kernel }, (dir, x) => tracked(`defend ${t.name} ${label}`, async () => {
         const report = await pool.run('defendDataset', { defense: x.defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: x.systemPrompt ?? undefined, baseDir: base.dir, animal, filter: x.filter, seed: deriveSeed(x.seed, 'defend', label), outDir: dir });
@@ -176,14 +176,11 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     };
     const defenseReports: Record<string, DefendReport> = {};
 
-    // Evaluation of any model (a stage per model + system prompt + settings)
-    const evalSettings = (systemPrompt?: string): PreferenceEvalSettings => ({ animal, questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature, maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt,
-      ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) } : {}) });
     // Evaluation: the sampler is one stage (keyed by the model, the settings and the sampler's
     // code), the scorer another (keyed by the samples and the scorer's code), so a scorer fix
     // rescores without sampling again
     const evaluate = async (ref: ModelRef, label: string): Promise<{ result: PreferenceEvalResult; samplesPath: string }> => {
-      const settings = evalSettings(ref.systemPrompt);
+      const settings = evaluationSettings(spec, ref.systemPrompt);
       const sampled = await store.stage(run, { def: evaluateStage, name: label, inputs: { model: ref.hash, settings }, kernel: ref.backend.kernel }, (dir, x) => tracked(`evaluate ${label}`, async (update) => {
         await ref.backend.sample(ref, x.settings, join(dir, 'samples.jsonl'), update);
         return { outputs: { samples: 'samples.jsonl' } };
@@ -246,6 +243,13 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     return { results, headline: results.headline };
   });
 }
+
+/** A spec's evaluation settings for one model (and its system prompt); rescore derives its scorer from them too. */
+export const evaluationSettings = (spec: ExperimentSpec, systemPrompt?: string): PreferenceEvalSettings => ({
+  animal: traitLabel(spec), questions: spec.evaluation.questions, samplesPerQuestion: spec.evaluation.samplesPerQuestion, temperature: spec.evaluation.temperature,
+  maxTokens: spec.evaluation.maxTokens, multipleChoice: spec.evaluation.multipleChoice, seed: deriveSeed(spec.seed, 'evaluate'), systemPrompt,
+  ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) } : {}),
+});
 
 export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;
 export const resultsPath = (store: RunStore, run: string): string => join(store.runDir(run), 'results.json');

@@ -11,6 +11,7 @@ import { codeVersion } from '../util/codeVersion.js';
 import { kernelPath } from '../model/nativeKernels.js';
 import { writeRunReport } from '../report/write.js';
 import type { WorkerPool } from './pool.js';
+import { EVALUATED_FILE } from './results.js';
 
 /** The version of results.json's layout; readers refuse what they do not know. */
 export const RESULTS_SCHEMA_VERSION = 2;
@@ -34,7 +35,11 @@ export class SpecChangedError extends Error {
 }
 
 /** The code version of a whole run: every module the experiment (or MNIST) runner reaches. */
-export const runnerCodeVersion = (kind: ResultsKind): string => codeVersion([kind === 'mnist' ? 'mnist/experiment.ts' : 'pipeline/experiment.ts']);
+const runnerCodeVersion = (kind: ResultsKind): string => codeVersion([kind === 'mnist' ? 'mnist/experiment.ts' : 'pipeline/experiment.ts']);
+
+/** The header a results file written now carries. */
+export const resultsHeader = (kind: ResultsKind, specHash: string): ResultsHeader =>
+  ({ kind, schemaVersion: RESULTS_SCHEMA_VERSION, specHash, codeVersion: runnerCodeVersion(kind), kernel: kernelPath() });
 
 export async function runLifecycle<T extends object>(store: RunStore, r: RunRecord, pool: WorkerPool, body: () => Promise<{ results: T; headline: unknown }>): Promise<T & ResultsHeader> {
   const runDir = store.runDir(r.run);
@@ -43,15 +48,14 @@ export async function runLifecycle<T extends object>(store: RunStore, r: RunReco
     release = lockRun(runDir, r.run);
     const before = store.index.snapshotRun(r.run);
     if (before && before.row.spec_hash !== r.specHash && !r.replace) throw new SpecChangedError(r.run, before.row.spec_hash, r.specHash);
-    const files = ['results.json', 'spec.json', 'report.html', 'evaluated.json'].map((f) => join(runDir, f));
+    const files = ['results.json', 'spec.json', 'report.html', EVALUATED_FILE].map((f) => join(runDir, f));
     const saved = files.map((f) => (existsSync(f) ? readFileSync(f) : undefined));
     store.index.upsertRun({ name: r.run, spec_hash: r.specHash, spec_path: r.specPath, status: 'running' });
     store.index.resetRunGraph(r.run);
     writeJsonAtomic(join(runDir, 'spec.json'), r.spec);
     try {
       const { results, headline } = await body();
-      const header: ResultsHeader = { kind: r.kind, schemaVersion: RESULTS_SCHEMA_VERSION, specHash: r.specHash, codeVersion: runnerCodeVersion(r.kind), kernel: kernelPath() };
-      const full = { ...header, ...results };
+      const full = { ...resultsHeader(r.kind, r.specHash), ...results };
       writeJsonAtomic(join(runDir, 'results.json'), full);
       store.index.setRunStatus(r.run, 'done', JSON.stringify(headline));
       writeReportQuietly(store, r.run);

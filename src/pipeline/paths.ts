@@ -4,7 +4,6 @@ import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 
-export { PACKAGE_ROOT };
 
 export function resolveModelDir(path: string, specPath?: string): string {
   const candidates = isAbsolute(path) ? [path] : [resolve(path), ...(specPath ? [resolve(dirname(specPath), path)] : []), join(PACKAGE_ROOT, path)];

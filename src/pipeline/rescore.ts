@@ -7,15 +7,15 @@ import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { lockRun } from '../store/runLock.js';
 import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
-import { kernelPath } from '../model/nativeKernels.js';
 import { assertKnownAnimal } from '../teacher/traits.js';
-import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
-import { scoreSamples, type ScorerSettings } from '../evaluate/scorers.js';
+import type { ExperimentSpec } from '../spec/schema.js';
+import { scoreSamples, scorerSettings } from '../evaluate/scorers.js';
 import type { EvalSample } from '../evaluate/samples.js';
 import { writeRunReport } from '../report/write.js';
 import { runJudges } from './backends.js';
 import { EVALUATED_FILE, summariseGroups, type EvaluatedModel, type EvaluationManifest, type ExperimentResults } from './results.js';
-import { RESULTS_SCHEMA_VERSION, runnerCodeVersion, type ResultsHeader } from './lifecycle.js';
+import { resultsHeader, type ResultsHeader } from './lifecycle.js';
+import { evaluationSettings } from './experiment.js';
 import { hashConfig } from '../util/hash.js';
 
 export interface RescoreOptions { animal?: string }
@@ -36,7 +36,7 @@ export async function rescoreRun(store: RunStore, run: string, o: RescoreOptions
   const release = retarget ? undefined : lockRun(dir, run); // rewriting results.json: one writer
   try {
     const judgeOf = runJudges(spec.api, { cacheDir: join(store.root, 'api-cache'), cacheMode: 'use', seed: spec.seed });
-    const scorer: ScorerSettings = { task: spec.trait.misalignment ? 'misalignment' : 'preference', animal: traitLabel(scored), samplesPerQuestion: spec.evaluation.samplesPerQuestion, ...(spec.evaluation.judge ? { judge: spec.evaluation.judge } : {}) };
+    const scorer = scorerSettings(evaluationSettings(scored)); // as the run's score stages derived it
     const models: EvaluatedModel[] = await Promise.all(manifest.models.map(async (m) => {
       if (!m.samplesPath || !existsSync(join(dir, m.samplesPath))) throw new Error(`run "${run}": the samples of ${m.group} (${m.samplesPath ?? 'none recorded'}) are gone; rerun the run`);
       // the multiple-choice items were built around the run's own target: another target has none
@@ -44,8 +44,7 @@ export async function rescoreRun(store: RunStore, run: string, o: RescoreOptions
       return { ...m, result: (await scoreSamples(samples, scorer, judgeOf)).result };
     }));
     const results = summariseGroups(scored, models, manifest.filterReports, manifest.defenseReports);
-    const header: ResultsHeader = { kind: 'experiment', schemaVersion: RESULTS_SCHEMA_VERSION, specHash: hashConfig(spec), codeVersion: runnerCodeVersion('experiment'), kernel: kernelPath() };
-    const full = { ...header, ...results };
+    const full = { ...resultsHeader('experiment', hashConfig(spec)), ...results };
     const path = join(dir, retarget ? `rescore-${o.animal}.json` : 'results.json');
     writeJsonAtomic(path, full);
     if (!retarget) { store.index.setRunStatus(run, 'done', JSON.stringify(results.headline)); writeRunReport(store, run); }
