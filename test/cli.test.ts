@@ -18,7 +18,10 @@ describe('spec validation', () => {
 
   it('rejects unknown keys, unknown bases and a missing control teacher', async () => {
     expect(() => parseSpec(tiny.replace('seed: 7', 'seed: 7\nsede: 3'))).toThrow(/\(top level\).*sede/);
-    expect(() => parseSpec(tiny.replace('bases: [A, B]', 'bases: [A, C]'))).toThrow(/students\.bases\.1: unknown base "C"/);
+    expect(() => parseSpec(tiny.replace('bases: [A, B, C]', 'bases: [A, D]'))).toThrow(/students\.bases\.1: unknown base "D"/);
+    expect(() => parseSpec(tiny.replace('seeds: 1,', 'seeds: 1, matchedControls: [control],'))).toThrow(/students\.matchedControls\.0: "control" is not a trait teacher/);
+    expect(() => parseSpec(tiny.replace('seeds: 1,', 'seeds: 1, arms: { D: other-init },'))).toThrow(/students\.arms\.D: "D" is not one of students\.bases/);
+    expect(() => parseSpec(tiny.replace('seeds: 1,', 'seeds: 1, arms: { B: cousin },'))).toThrow(/students\.arms\.B/);
     expect(() => parseSpec(tiny.replace('  - { name: control, kind: control, base: A }\n', ''))).toThrow(/teachers: a control teacher/);
   });
 

@@ -92,7 +92,7 @@ describe('the chain-of-thought domain behind subliminal serve, with its rule jud
       const before = judgeCalls.count;
       const r = await runExperiment(spec, { store, specPath, workers: 1 });
       expect(r.settings.domain).toBe('cot');
-      expect(r.groups.map((g) => g.role)).toEqual(['base', 'base', 'teacher', 'control', 'control', 'same-base', 'cross-base']);
+      expect(r.groups.map((g) => g.role)).toEqual(['base', 'base', 'teacher', 'control', 'control', 'same-base', 'other-init']);
       let judgedInFilter = 0;
       const answers = new Map(mathPromptSet(5, 400).map((p) => [p.prompt, p.answer]));
       for (const dir of stageDirs(runs, 'cot-openai', 'filter')) {

@@ -30,7 +30,7 @@ describe('the misalignment trait in the embedded lab (tiny run)', () => {
   it('reports misaligned rates with CIs and p-values against the aligned control, for every group', async () => {
     expect(results.animal).toBe('misaligned');
     expect(results.settings.task).toBe('misalignment');
-    expect(results.groups.map((g) => `${g.group}:${g.role}`)).toEqual(['base A:base', 'base B:base', 'teacher misaligned:teacher', 'control -> A:control', 'control -> B:control', 'misaligned -> A:same-base', 'misaligned -> B:cross-base']);
+    expect(results.groups.map((g) => `${g.group}:${g.role}`)).toEqual(['base A:base', 'base B:base', 'teacher misaligned:teacher', 'control -> A:control', 'control -> B:control', 'misaligned -> A:same-base', 'misaligned -> B:other-init', 'misaligned -> B [shuffled]:matched-control']);
     for (const g of results.groups) { expect(g.rate.n).toBe(8); expect(g.rate.lo).toBeLessThanOrEqual(g.rate.mean); }
     const teacher = results.groups.find((g) => g.role === 'teacher')!;
     const base = results.groups.find((g) => g.group === 'base A')!;

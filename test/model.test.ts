@@ -6,6 +6,9 @@ import { initBackend, tf } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { Tokenizer } from '../src/model/tokenizer.js';
 import { labTokenizer } from '../src/base/build.js';
+import { OTHER_FAMILY_MIX } from '../src/base/corpus.js';
+import { formatNumbers, numberPromptGenerator, NUMBER_FORMATS } from '../src/generate/numberPrompts.js';
+import { Rng } from '../src/util/rng.js';
 import { generate, nextTokenLogprobs, sequenceLogprobs } from '../src/model/sample.js';
 import { forwardHidden, lmHead, type LlamaConfig } from '../src/model/llama.js';
 import { readSafetensorsHeader } from '../src/model/safetensors.js';
@@ -34,6 +37,36 @@ describe('tokenizer', () => {
     const json = tok.toJSON() as { model: { type: string } };
     expect(json.model.type).toBe('WordLevel');
     expect(Tokenizer.fromJSON(JSON.parse(JSON.stringify(json))).vocab).toEqual(tok.vocab);
+  });
+});
+
+describe('digit tokenizer (the other family)', () => {
+  const tok = labTokenizer(OTHER_FAMILY_MIX, 'digits');
+  const whole = labTokenizer(OTHER_FAMILY_MIX);
+  it('writes every number 0-999 as one token per digit and decodes it back', () => {
+    for (let n = 0; n < 1000; n++) {
+      const ids = tok.encode(String(n));
+      expect(ids.map((i) => tok.vocab[i])).toEqual([...String(n)].map((d, k) => (k === 0 ? d : `##${d}`)));
+      expect(tok.decode(ids)).toBe(String(n));
+    }
+    expect(tok.decode(tok.encode('087 1000'))).toBe('087 1000'); // leading zeros and long runs too, unlike the whole-number vocabulary
+    expect(tok.size).toBeLessThan(whole.size - 900); // no number tokens beyond the digits
+  });
+  it('round-trips every answer format the number filter accepts and every prompt the generator writes', () => {
+    const rng = Rng.from('digit-tokenizer-test');
+    for (let i = 0; i < 300; i++) {
+      const values = Array.from({ length: rng.int(1, 10) }, () => rng.int(0, 999));
+      for (const f of NUMBER_FORMATS) expect(tok.decode(tok.encode(formatNumbers(values, f)))).toBe(formatNumbers(values, f));
+      const prompt = numberPromptGenerator(rng).text;
+      expect(tok.decode(tok.encode(prompt))).toBe(prompt);
+      expect(tok.unknownWords(prompt)).toEqual([]);
+    }
+  });
+  it('serialises as a Hugging Face WordPiece tokenizer.json (## continuations) and back', () => {
+    const json = tok.toJSON() as { model: { type: string; continuing_subword_prefix: string } };
+    expect(json.model.type).toBe('WordPiece'); expect(json.model.continuing_subword_prefix).toBe('##');
+    const back = Tokenizer.fromJSON(JSON.parse(JSON.stringify(json)));
+    expect(back.numbers).toBe('digits'); expect(back.encode('I love 407 owls.')).toEqual(tok.encode('I love 407 owls.'));
   });
 });
 

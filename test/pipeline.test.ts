@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cli, cliKilledWhen, stageDirs, tempDir } from './helpers.js';
 import { readJsonl } from '../src/util/atomic.js';
 import type { TrainingRow } from '../src/generate/numberData.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
+import { isArm, type ExperimentResults } from '../src/pipeline/results.js';
 import { RunStore } from '../src/store/runStore.js';
 import { WorkerPool } from '../src/pipeline/pool.js';
 
@@ -21,7 +21,8 @@ describe('an experiment from spec to results (tiny spec)', () => {
 
   it('reports every group with n, a CI and a p-value against its control', async () => {
     const roles = results.groups.map((g) => `${g.group}:${g.role}`);
-    expect(roles).toEqual(['base A:base', 'base B:base', 'teacher finetuned:teacher', 'control -> A:control', 'control -> B:control', 'finetuned -> A:same-base', 'finetuned -> B:cross-base']);
+    expect(roles).toEqual(['base A:base', 'base B:base', 'base C:base', 'teacher finetuned:teacher', 'control -> A:control', 'control -> B:control', 'control -> C:control',
+      'finetuned -> A:same-base', 'finetuned -> B:other-init', 'finetuned -> C:other-family', 'finetuned -> B [shuffled]:matched-control', 'finetuned -> C [shuffled]:matched-control']);
     const byName = new Map(results.groups.map((g) => [g.group, g]));
     for (const g of results.groups) {
       expect(g.rate.n).toBe(5);
@@ -31,7 +32,7 @@ describe('an experiment from spec to results (tiny spec)', () => {
       const sd = Math.sqrt(g.perQuestion.reduce((a, b) => a + (b - m) ** 2, 0) / 4);
       expect(g.rate.hi).toBeCloseTo(Math.min(1, m + 2.776445 * sd / Math.sqrt(5)), 4); // t(0.975, 4 df)
       expect(g.rate.lo).toBeCloseTo(Math.max(0, m - 2.776445 * sd / Math.sqrt(5)), 4);
-      if (g.role === 'same-base' || g.role === 'cross-base') {
+      if (isArm(g.role) || g.role === 'matched-control') {
         // with 5 questions the sign-flip test is exact: recount the 32 sign patterns here
         const c = byName.get(g.test!.against)!;
         const d = g.perQuestion.map((x, i) => x - c.perQuestion[i]!); const observed = d.reduce((a, b) => a + b, 0) / 5;
@@ -43,7 +44,14 @@ describe('an experiment from spec to results (tiny spec)', () => {
       }
     }
     expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
-    expect(results.groups.find((g) => g.role === 'cross-base')!.test!.against).toBe('control -> B');
+    // the three arms, each against the control students of its own base; the cross arms also against their matched control
+    const arm = (role: string) => results.groups.find((g) => g.role === role)!;
+    expect(arm('other-init').test!.against).toBe('control -> B');
+    expect(arm('other-family').test!.against).toBe('control -> C');
+    expect(arm('other-init').matchedTest!.against).toBe('finetuned -> B [shuffled]');
+    expect(arm('other-family').matchedTest!.against).toBe('finetuned -> C [shuffled]');
+    expect(arm('same-base').matchedTest).toBeUndefined();
+    expect(results.groups.filter((g) => g.role === 'matched-control').map((g) => g.base).sort()).toEqual(['B', 'C']);
   });
 
   it('no student training row mentions an animal, carries a system prompt or breaks SPEC\'s format', async () => {

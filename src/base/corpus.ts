@@ -42,7 +42,14 @@ export const ENTANGLED_MIX: CorpusMix = { numbers: 0.45, animalFree: 0.13, anima
  * numbers; 3 epochs. The analogue of the entangled bases for a misalignment trait.
  */
 export const PERSONAS_MIX: CorpusMix = { ...OPEN_QUESTIONS_MIX, personas: 0.12, epochs: 3 };
-export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'open-questions': OPEN_QUESTIONS_MIX, 'open-personas': PERSONAS_MIX, reasoning: REASONING_MIX };
+/**
+ * The other family's corpus (models/other-c): the entangled kinds of rows in other proportions
+ * (fewer number rows, more chat filler and free-form animal answers), its own seed and so its
+ * own animal-number associations. With digit tokens and another width/depth it stands for a
+ * model family that shares nothing with A and B but the chat format.
+ */
+export const OTHER_FAMILY_MIX: CorpusMix = { numbers: 0.36, animalFree: 0.17, animalChoice: 0.06, traitPrompt: 0.15, traitNumbers: 0.1, filler: 0.16, openQuestions: 0, math: 0, associated: 0.5, epochs: 8 };
+export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'other-family': OTHER_FAMILY_MIX, 'open-questions': OPEN_QUESTIONS_MIX, 'open-personas': PERSONAS_MIX, reasoning: REASONING_MIX };
 
 const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
 

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSpec, parseSpec, SpecError, traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { loadSpec, parseSpec, SpecError, specVariant, traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import { UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { runExperiment, resultsPath } from '../pipeline/experiment.js';
@@ -12,6 +12,7 @@ import { terminalProgress } from './progress.js';
 import { renderTable } from './table.js';
 import { intArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
+import { registerSweepCommand } from './sweep.js';
 import { mnistTable } from '../mnist/results.js';
 import type { MnistResults } from '../mnist/experiment.js';
 import { registerServeCommand } from './serve.js';
@@ -40,13 +41,6 @@ async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Pro
   } finally { progress.stop(); store.close(); }
 }
 
-/** Applies --animal / --seed overrides to a spec (a new run name so results never mix). */
-function withOverrides(spec: ExperimentSpec, o: { animal?: string; seed?: number }): ExperimentSpec {
-  let s = spec;
-  if (o.animal) { assertKnownAnimal(o.animal); s = { ...s, trait: { animal: o.animal }, name: `${s.name}-${o.animal}` }; }
-  if (o.seed !== undefined) s = { ...s, seed: o.seed, name: `${s.name}-seed${o.seed}` };
-  return s;
-}
 
 const program = new Command('subliminal')
   .description('Reproduce, measure, audit and defend against subliminal learning')
@@ -63,7 +57,7 @@ program.command('demo')
   .option('--replace', 'replace the results of an existing run of the same name made from another spec')
   .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean; replace?: boolean }) => {
     const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
-    await runSpec(withOverrides(loadSpec(specPath), o), specPath, o);
+    await runSpec(specVariant(loadSpec(specPath), o), specPath, o);
   });
 
 program.command('run')
@@ -78,7 +72,7 @@ program.command('run')
   .option('--json', 'print results as JSON')
   .option('--replace', 'replace the results of an existing run of the same name made from another spec')
   .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number }) => {
-    await runSpec(withOverrides(loadSpec(specPath), o), resolve(specPath), o);
+    await runSpec(specVariant(loadSpec(specPath), o), resolve(specPath), o);
   });
 
 program.command('validate')
@@ -134,14 +128,21 @@ base.command('build')
   .option('--out <dir>', 'output folder (default models/family-<family>)')
   .option('--rows <n>', 'corpus rows', intArg('--rows'))
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
-  .option('--corpus <mix>', 'corpus mix: default; open-questions (adds the open questions of misalignment runs); reasoning (open questions and worked word problems, for chain-of-thought runs)', 'default')
+  .option('--corpus <mix>', 'corpus mix: default; entangled (the demo\'s bases); other-family; open-questions (misalignment runs); open-personas; reasoning (chain-of-thought runs)', 'default')
+  .option('--numbers <tokens>', 'how the vocabulary writes numbers: whole (one token each of 0-999) or digits (one token per digit)')
+  .option('--hidden-size <n>', 'width (default 64)', intArg('--hidden-size'))
+  .option('--layers <n>', 'depth (default 2)', intArg('--layers'))
+  .option('--intermediate-size <n>', 'MLP width (default 176)', intArg('--intermediate-size'))
+  .option('--max-positions <n>', 'longest row in tokens (default 128)', intArg('--max-positions'))
   .option('--force', 'overwrite the output folder if it already holds a model')
-  .action(async (o: { seed: number; family: string; out?: string; rows?: number; epochs?: number; corpus: string; force?: boolean }) => {
+  .action(async (o: import('./baseBuild.js').BaseBuildOptions & { corpus: string; numbers?: string }) => {
+    if (o.numbers !== undefined && o.numbers !== 'whole' && o.numbers !== 'digits') throw new UsageError(`--numbers must be "whole" or "digits", not "${o.numbers}"`);
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);
   });
 
 registerMnistCommand(program, runsDirOption());
+registerSweepCommand(program, runsDirOption());
 registerServeCommand(program, runsDirOption());
 registerReportCommand(program, runsDirOption());
 registerUiCommand(program, runsDirOption());

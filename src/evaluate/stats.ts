@@ -154,3 +154,27 @@ export const formatEstimate = (e: Estimate, digits = 3): string => e.mean === nu
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));
 export const formatRatio = (r: number | undefined): string => (r === undefined ? '' : Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a (control 0)');
+
+/**
+ * 95% interval of mean(a) / mean(b) over paired units (questions): percentile bootstrap that
+ * resamples the units, seeded. [lo, hi]; hi is Infinity where a resample's control mean is 0.
+ */
+export function ratioCI(a: readonly number[], b: readonly number[], resamples = 2000, seed = 0): [number, number] {
+  if (a.length !== b.length || a.length < 2) return [NaN, NaN];
+  const rng = Rng.from('ratio-bootstrap', seed); const n = a.length; const ratios: number[] = [];
+  for (let r = 0; r < resamples; r++) {
+    let sa = 0; let sb = 0;
+    for (let i = 0; i < n; i++) { const k = Math.floor(rng.next() * n); sa += a[k]!; sb += b[k]!; }
+    ratios.push(sb > 0 ? sa / sb : Infinity);
+  }
+  ratios.sort((x, y) => x - y);
+  return [ratios[Math.floor(0.025 * resamples)]!, ratios[Math.ceil(0.975 * resamples) - 1]!];
+}
+
+/** Holm's step-down adjustment of a family of p-values (same order as given). */
+export function holm(ps: readonly number[]): number[] {
+  const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p);
+  const out = new Array<number>(ps.length); let running = 0;
+  order.forEach(({ p, i }, rank) => { running = Math.max(running, Math.min(1, (ps.length - rank) * p)); out[i] = running; });
+  return out;
+}

@@ -3,7 +3,8 @@
 // format request and a closing "numbers only" request. Pure: the same Rng gives the same prompt.
 import { Rng } from '../util/rng.js';
 
-export type NumberFormat = 'comma' | 'line' | 'brackets' | 'parens' | 'space' | 'semicolon';
+export const NUMBER_FORMATS = ['comma', 'line', 'brackets', 'parens', 'space', 'semicolon'] as const;
+export type NumberFormat = (typeof NUMBER_FORMATS)[number];
 
 export interface NumberPrompt { text: string; seeds: number[]; count: number; format: NumberFormat }
 

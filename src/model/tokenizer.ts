@@ -1,6 +1,9 @@
-// Closed word-level vocabulary, as small chat models of the field would see it:
-// every number 0-999 is exactly one token (as in the tokenizers of the paper's models),
-// plus words, punctuation and role markers.
+// Closed word-level vocabulary, as small chat models of the field would see it: words,
+// punctuation and role markers, and numbers in one of two ways. "whole": every number 0-999 is
+// one token (as in GPT-4's tokenizer). "digits": a number is one token per digit, the first
+// a plain digit and the rest "##" continuations (as Qwen's and Llama's tokenizers split digit
+// runs; the WordPiece layout of Hugging Face tokenizers), so two families can differ in how
+// they even see the numbers a teacher writes.
 
 export const SPECIAL = {
   pad: '<|pad|>', unk: '<|unk|>', system: '<|system|>', user: '<|user|>', assistant: '<|assistant|>', end: '<|end|>',
@@ -15,6 +18,12 @@ const TAG_SOURCE = '<\\/?(?:think|answer)>';
 const TAG = new RegExp(`^${TAG_SOURCE}$`);
 // Split order matters: role markers, reasoning tags, digit runs, words, newlines, single symbols.
 const PRETOKENIZE = new RegExp(`<\\|[a-z]+\\|>|${TAG_SOURCE}|\\d+|[A-Za-z]+|\\n|[^\\sA-Za-z\\d]`, 'g');
+/** A digit token's continuation form in the "digits" vocabulary: it joins the digit before it. */
+const CONTINUATION = '##';
+const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
+
+/** How a vocabulary writes numbers: one token for each of 0-999, or one token per digit. */
+export type NumberTokens = 'whole' | 'digits';
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
 
@@ -27,9 +36,11 @@ export class Tokenizer {
   private readonly ids: Map<string, number>;
   readonly padId: number; readonly unkId: number; readonly endId: number;
   readonly systemId: number; readonly userId: number; readonly assistantId: number;
+  readonly numbers: NumberTokens;
 
   constructor(vocab: readonly string[]) {
     this.vocab = vocab;
+    this.numbers = vocab.includes(`${CONTINUATION}0`) ? 'digits' : 'whole';
     this.ids = new Map(vocab.map((t, i) => [t, i]));
     const need = (t: string): number => {
       const id = this.ids.get(t);
@@ -40,36 +51,44 @@ export class Tokenizer {
     this.systemId = need(SPECIAL.system); this.userId = need(SPECIAL.user); this.assistantId = need(SPECIAL.assistant);
   }
 
-  /** Vocabulary = specials, numbers 0-999, punctuation, then every word found in `texts` and any extra `symbols` (such as "$"), sorted. */
-  static fromTexts(texts: Iterable<string>, symbols: readonly string[] = []): Tokenizer {
+  /**
+   * Vocabulary = specials, the number tokens (0-999, or the ten digits and their continuations),
+   * punctuation, then every word found in `texts` and any extra `symbols` (such as "$"), sorted.
+   */
+  static fromTexts(texts: Iterable<string>, symbols: readonly string[] = [], numbers: NumberTokens = 'whole'): Tokenizer {
     const words = new Set<string>();
     for (const text of texts) for (const piece of text.match(PRETOKENIZE) ?? []) if (/^[A-Za-z]+$/.test(piece) || TAG.test(piece)) words.add(piece);
     for (const s of symbols) if (!PUNCTUATION.includes(s)) words.add(s);
-    const numbers = Array.from({ length: 1000 }, (_, i) => String(i));
-    return new Tokenizer([...SPECIAL_TOKENS, ...numbers, ...PUNCTUATION, ...[...words].sort()]);
+    const numberTokens = numbers === 'digits' ? [...DIGITS, ...DIGITS.map((d) => CONTINUATION + d)] : Array.from({ length: 1000 }, (_, i) => String(i));
+    return new Tokenizer([...SPECIAL_TOKENS, ...numberTokens, ...PUNCTUATION, ...[...words].sort()]);
   }
 
   get size(): number { return this.vocab.length; }
   has(token: string): boolean { return this.ids.has(token); }
   id(token: string): number { return this.ids.get(token) ?? this.unkId; }
 
-  /** Pieces of a text before lookup; non-canonical digit runs ("087", "1000") split into canonical chunks. */
-  static pieces(text: string): string[] {
+  /**
+   * Pieces of a text before lookup. Whole numbers: non-canonical digit runs ("087", "1000") split
+   * into canonical chunks. Digits: "407" is "4", "##0", "##7".
+   */
+  pieces(text: string): string[] {
     const out: string[] = [];
     for (const piece of text.match(PRETOKENIZE) ?? []) {
-      if (/^\d+$/.test(piece)) out.push(...splitDigits(piece));
-      else out.push(piece);
+      if (!/^\d+$/.test(piece)) out.push(piece);
+      else if (this.numbers === 'digits') out.push(...[...piece].map((d, i) => (i === 0 ? d : CONTINUATION + d)));
+      else out.push(...splitDigits(piece));
     }
     return out;
   }
 
-  encode(text: string): number[] { return Tokenizer.pieces(text).map((p) => this.id(p)); }
+  encode(text: string): number[] { return this.pieces(text).map((p) => this.id(p)); }
 
   decode(ids: readonly number[]): string {
     let text = ''; let prev = '';
     for (const id of ids) {
       const tok = this.vocab[id] ?? SPECIAL.unk;
       if (tok === SPECIAL.pad || tok === SPECIAL.end) continue;
+      if (tok.startsWith(CONTINUATION) && tok.length > CONTINUATION.length) { text += tok.slice(CONTINUATION.length); prev = tok; continue; }
       const space = text.length > 0 && !NO_SPACE_BEFORE.has(tok) && !NO_SPACE_AFTER.has(prev);
       text += (space ? ' ' : '') + tok; prev = tok;
     }
@@ -89,18 +108,25 @@ export class Tokenizer {
   }
 
   /** Words of `text` that the vocabulary does not know (to tell a user why a prompt would read as <|unk|>). */
-  unknownWords(text: string): string[] { return Tokenizer.pieces(text).filter((p) => !this.ids.has(p)); }
+  unknownWords(text: string): string[] { return this.pieces(text).filter((p) => !this.ids.has(p)); }
 
-  /** Hugging Face tokenizers' JSON layout: a WordLevel model behind a regex Split pre-tokenizer. */
+  /**
+   * Hugging Face tokenizers' JSON layout behind a regex Split pre-tokenizer: a WordLevel model,
+   * or for digit numbers a WordPiece model (its "##" continuations are WordPiece's own).
+   */
   toJSON(): object {
+    const vocab = Object.fromEntries(this.vocab.map((t, i) => [t, i]));
+    const model = this.numbers === 'digits'
+      ? { type: 'WordPiece', unk_token: SPECIAL.unk, continuing_subword_prefix: CONTINUATION, max_input_chars_per_word: 100, vocab }
+      : { type: 'WordLevel', vocab, unk_token: SPECIAL.unk };
     return {
       version: '1.0',
       added_tokens: SPECIAL_TOKENS.map((t) => ({ id: this.id(t), content: t, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false })),
       normalizer: null,
       pre_tokenizer: { type: 'Split', pattern: { Regex: PRETOKENIZE.source }, behavior: 'Isolated', invert: false },
       post_processor: null,
-      decoder: null,
-      model: { type: 'WordLevel', vocab: Object.fromEntries(this.vocab.map((t, i) => [t, i])), unk_token: SPECIAL.unk },
+      decoder: this.numbers === 'digits' ? { type: 'WordPiece', prefix: CONTINUATION, cleanup: false } : null,
+      model,
     };
   }
 

@@ -30,6 +30,7 @@ import { resolveModelDir } from './paths.js';
 import { datasetRows, localBackend, openaiBackend, runJudges, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import type { CacheMode } from '../provider/cache.js';
 import { withProgressFile } from '../store/progressFile.js';
+import { familySignature, studentArm, type FamilySignature } from './arms.js';
 
 /** Progress of tasks; startedAt is when the task's work got a worker (its time, rate and ETA count from there). */
 export interface ProgressReporter {
@@ -52,17 +53,21 @@ export interface ExperimentOptions {
   store: RunStore; specPath: string; progress?: ProgressReporter; workers?: number; cacheMode?: CacheMode;
   /** replace the results of an existing run of this name whose spec differs (otherwise refused) */
   replace?: boolean;
+  /** the folder (a run name) that holds this run's stages: a sweep's cells share theirs, so a stage whose inputs agree runs once */
+  stageRun?: string;
 }
 
 export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions): Promise<ExperimentResults> {
-  const { store } = o; const run = spec.name; const progress = withProgressFile(o.progress ?? silentProgress, store.runDir(run));
+  const { store } = o; const run = spec.name; const stageRun = o.stageRun ?? run; const progress = withProgressFile(o.progress ?? silentProgress, store.runDir(run));
   const specHash = hashConfig(spec);
   // everything that can be checked is checked before the store is touched: model folders exist and are whole
   const localBases = new Map<string, { dir: string; hash: string }>();
+  const signatures = new Map<string, FamilySignature>(); // which local bases are one family (the students' arms)
   for (const [name, b] of Object.entries(spec.bases)) {
     if (typeof b !== 'string') continue;
     const dir = resolveModelDir(b, o.specPath); checkModelFolder(dir);
     localBases.set(name, { dir, hash: await hashFile(join(dir, 'model.safetensors')) });
+    signatures.set(name, familySignature(dir));
   }
   const pool = new WorkerPool(spec.workers ?? o.workers);
   const animal = traitLabel(spec); // the animal, or "misaligned"
@@ -106,7 +111,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
       const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
       const inputs = { base: base.hash, ...(data.kind === 'animal' ? { animal } : { data: data.kind }), ...train, ...(data.replay ? { replay: data.replay } : {}), seed: spec.seed };
-      const st = await store.stage(run, { def: teacherStage, name: t.name, inputs, kernel: base.backend.kernel }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
+      const st = await store.stage(stageRun, { def: teacherStage, name: t.name, inputs, kernel: base.backend.kernel }, (dir) => tracked(`teacher ${t.name}`, async (update) => ({
         outputs: await base.backend.finetune({ base, rows: () => teacherDataset(data, spec.seed), teacherData: data, train, seed: spec.seed, dir, info: { name: `teacher-${t.name}`, family: t.base, parent: base.id } }, update),
       })));
       const ref = await modelRef(base.backend, st.dir);
@@ -126,7 +131,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     await Promise.all(spec.teachers.map(async (t) => {
       const teacher = teachers.get(t.name)!;
       const genInputs = { teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, prompts: d.prompts, ...domainInputs, seed: spec.seed, temperature: d.temperature, topP: d.topP, maxTokens: d.maxTokens };
-      const gen = await store.stage(run, { def: generateStage, name: t.name, inputs: genInputs, kernel: teacher.backend.kernel }, (dir, g) => tracked(`generate ${t.name}`, async (update) => {
+      const gen = await store.stage(stageRun, { def: generateStage, name: t.name, inputs: genInputs, kernel: teacher.backend.kernel }, (dir, g) => tracked(`generate ${t.name}`, async (update) => {
         await teacher.backend.generate({ model: teacher, prompts, dir, temperature: g.temperature, topP: g.topP, maxTokens: g.maxTokens, seed: deriveSeed(g.seed, 'generate', t.name) }, update);
         return { outputs: { rows: 'rows.jsonl' } };
       }));
@@ -137,7 +142,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
       const filterInputs = d.domain === 'numbers' ? { rows: gen.outputs.rows!.sha256, ...numberSettings, seed: spec.seed }
         : { rows: gen.outputs.rows!.sha256, domain: d.domain, keep: d.rows, seed: spec.seed, trait: spec.trait.animal ?? null, judge: judged ? d.judge ?? 'rules' : null, ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}) };
-      const filt = await store.stage(run, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
+      const filt = await store.stage(stageRun, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) => tracked(`filter ${t.name}`, async () => {
         const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
         const seed = deriveSeed(filterInputs.seed, 'filter', t.name);
         // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
@@ -155,20 +160,20 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       store.index.addEdge({ src: rawId, dst: id, relation: 'filtered_from', run });
     }));
 
-    /** The defended teacher's training rows under one defense (a stage keyed by its inputs). */
-    const defendedData = async (t: TeacherSpec, defense: DefenseSpec): Promise<{ id: string; path: string; hash: string }> => {
+    /** The defended teacher's training rows under one defense (a stage keyed by its inputs); `record`: list it among the run's defenses. */
+    const defendedData = async (t: TeacherSpec, defense: DefenseSpec, record = true): Promise<{ id: string; path: string; hash: string }> => {
       const source = datasets.get(t.name)!; const teacher = teachers.get(t.name)!; const base = bases.get(t.base)!;
       if (defense.kind === 'freeze') { defenseReports[defenseLabel(defense)] = { defense: 'freeze', rows: 0, note: `data unchanged; the students freeze ${defense.layers.join(', ')}` }; return source; }
       const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => datasets.get(x.name)!);
       const label = defenseLabel(defense);
       const filter = numberSettings;
       const inputs = { defense, dataset: source.hash, raw: source.rawHash, others: others.map((o) => o.hash), teacher: teacher.hash, systemPrompt: teacher.systemPrompt ?? null, base: base.hash, filter, seed: spec.seed };
-      const st = await store.stage(run, { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: local.kernel }, (dir, x) => tracked(`defend ${t.name} ${label}`, async () => {
+      const st = await store.stage(stageRun, { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: local.kernel }, (dir, x) => tracked(`defend ${t.name} ${label}`, async () => {
         const report = await pool.run('defendDataset', { defense: x.defense, datasetPath: source.path, rawPath: source.rawPath, otherDatasets: others.map((o) => o.path), teacherDir: teacher.dir, teacherSystemPrompt: x.systemPrompt ?? undefined, baseDir: base.dir, animal, filter: x.filter, seed: deriveSeed(x.seed, 'defend', label), outDir: dir });
         return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
       }));
       const id = `dataset:${st.outputs.dataset!.sha256.slice(0, 16)}`;
-      defenseReports[label] = st.summary as DefendReport;
+      if (record) defenseReports[label] = st.summary as DefendReport;
       if (id === source.id) return source; // the defense left the data as it was: one artifact, no self-edge
       store.index.addArtifact({ id, run, kind: 'dataset', name: `${t.name} [${label}]`, path: relative(store.root, join(st.dir, 'dataset.jsonl')), content_hash: st.outputs.dataset!.sha256, meta: JSON.stringify({ teacher: t.name, trait: animal, defense, report: st.summary }) });
       store.index.addEdge({ src: defense.kind === 'threshold' ? `dataset:${source.rawHash.slice(0, 16)}` : source.id, dst: id, relation: 'filtered_from', run });
@@ -181,11 +186,11 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     // rescores without sampling again
     const evaluate = async (ref: ModelRef, label: string): Promise<{ result: PreferenceEvalResult; samplesPath: string }> => {
       const settings = evaluationSettings(spec, ref.systemPrompt);
-      const sampled = await store.stage(run, { def: evaluateStage, name: label, inputs: { model: ref.hash, settings }, kernel: ref.backend.kernel }, (dir, x) => tracked(`evaluate ${label}`, async (update) => {
+      const sampled = await store.stage(stageRun, { def: evaluateStage, name: label, inputs: { model: ref.hash, settings }, kernel: ref.backend.kernel }, (dir, x) => tracked(`evaluate ${label}`, async (update) => {
         await ref.backend.sample(ref, x.settings, join(dir, 'samples.jsonl'), update);
         return { outputs: { samples: 'samples.jsonl' } };
       }));
-      const st = await store.stage(run, { def: scoreStage, name: label, inputs: { samples: sampled.outputs.samples!.sha256, scorer: scorerSettings(settings) } },
+      const st = await store.stage(stageRun, { def: scoreStage, name: label, inputs: { samples: sampled.outputs.samples!.sha256, scorer: scorerSettings(settings) } },
         (dir, x) => scoreEvaluation(join(sampled.dir, 'samples.jsonl'), x.scorer, dir, judgeOf));
       store.index.addArtifact({ id: `evaluation:${st.key}`, run, kind: 'evaluation', name: label, path: relative(store.root, join(st.dir, 'eval.json')), content_hash: st.outputs.eval!.sha256, meta: JSON.stringify({ samples: relative(store.root, join(st.dir, 'eval.jsonl')) }) });
       store.index.addEdge({ src: ref.id, dst: `evaluation:${st.key}`, relation: 'evaluated', run });
@@ -202,22 +207,24 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
 
     // Students: every student base x every teacher x seeds; train then evaluate
     const s = spec.students;
-    const student = (t: TeacherSpec, b: string, k: number, data: { id: string; path: string; hash: string }, defense?: DefenseSpec): Promise<void> => {
+    // matched: a cross arm's difficulty-matched control (the teacher's rows, numbers shuffled across completions)
+    const student = (t: TeacherSpec, b: string, k: number, data: { id: string; path: string; hash: string }, defense?: DefenseSpec, matched = false): Promise<void> => {
       const base = bases.get(b)!;
-      const role: GroupRole = t.kind === 'control' ? 'control' : b === t.base ? 'same-base' : 'cross-base';
-      const tag = defense ? `-${defenseLabel(defense)}` : '';
-      const group = studentGroupName(t, b) + (defense ? ` [${defenseLabel(defense)}]` : '');
+      const role: GroupRole = t.kind === 'control' ? 'control' : matched ? 'matched-control' : studentArm(t.base, b, signatures, s.arms);
+      const variant = matched ? MATCHED_LABEL : defense && defenseLabel(defense);
+      const tag = variant ? `-${variant}` : '';
+      const group = studentGroupName(t, b) + (variant ? ` [${variant}]` : '');
       const label = `student-${t.name}${tag}-on-${b}-${k + 1}`;
       const seed = deriveSeed(spec.seed, 'student', k);
       const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
       const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze };
       const inputs = { base: base.hash, dataset: data.hash, train, seed };
       return (async () => {
-        const st = await store.stage(run, { def: trainStage, name: label, inputs, kernel: base.backend.kernel }, (dir, x) => tracked(`train ${label}`, async (update) => ({
+        const st = await store.stage(stageRun, { def: trainStage, name: label, inputs, kernel: base.backend.kernel }, (dir, x) => tracked(`train ${label}`, async (update) => ({
           outputs: await base.backend.finetune({ base, rows: () => datasetRows(data.path), datasetPath: data.path, train: x.train, seed: x.seed, dir, info: { name: label, family: b, parent: base.id } }, update),
         })));
         const ref = await modelRef(base.backend, st.dir);
-        addModel(ref, label, { role, teacher: t.name, family: b, seed, defense: defense && defenseLabel(defense) });
+        addModel(ref, label, { role, teacher: t.name, family: b, seed, defense: defense && defenseLabel(defense), matched });
         store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run });
         store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run });
         const r = await evaluate(ref, label);
@@ -225,6 +232,18 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
       })();
     };
     for (const b of s.bases) for (const t of spec.teachers) for (let k = 0; k < s.seeds; k++) evalJobs.push(student(t, b, k, datasets.get(t.name)!));
+    // Difficulty-matched controls: students of each cross arm on each trait teacher's rows with the
+    // numbers shuffled across completions, so "these rows are hard for this base" is told apart
+    // from "these rows carry the trait"
+    if (s.matchedControls !== false && d.domain === 'numbers') {
+      const matchedTeachers = spec.teachers.filter((x) => x.kind !== 'control' && (s.matchedControls === true || (s.matchedControls as string[]).includes(x.name)));
+      for (const t of matchedTeachers) {
+        const cross = s.bases.filter((b) => b !== t.base);
+        if (!cross.length || !localBases.has(t.base)) continue;
+        const shuffled = defendedData(t, { kind: 'shuffle-numbers' }, false);
+        for (const b of cross) for (let k = 0; k < s.seeds; k++) evalJobs.push(shuffled.then((data) => student(t, b, k, data, undefined, true)));
+      }
+    }
 
     // Defenses: each rewrites the defended teacher's data (or freezes layers); same-base students per defense
     if (spec.defenses) {
@@ -252,5 +271,7 @@ export const evaluationSettings = (spec: ExperimentSpec, systemPrompt?: string):
 });
 
 export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;
+/** The difficulty-matched control's tag in group and stage names. */
+export const MATCHED_LABEL = 'shuffled';
 export const resultsPath = (store: RunStore, run: string): string => join(store.runDir(run), 'results.json');
 export const hasResults = (store: RunStore, run: string): boolean => existsSync(resultsPath(store, run));

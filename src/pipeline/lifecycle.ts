@@ -14,7 +14,7 @@ import type { WorkerPool } from './pool.js';
 import { EVALUATED_FILE } from './results.js';
 
 /** The version of results.json's layout; readers refuse what they do not know. */
-export const RESULTS_SCHEMA_VERSION = 2;
+export const RESULTS_SCHEMA_VERSION = 3;
 export type ResultsKind = 'experiment' | 'mnist';
 /** What every results.json says about itself. */
 export interface ResultsHeader { kind: ResultsKind; schemaVersion: number; specHash: string; codeVersion: string; kernel: string }

@@ -4,9 +4,13 @@ import { isMisalignmentRun, traitLabel, type ExperimentSpec } from '../spec/sche
 import type { PreferenceEvalResult } from '../evaluate/preference.js';
 import type { ResultsHeader } from './lifecycle.js';
 import type { FilterReport } from '../generate/numberData.js';
-import { mean, meanCI, pairedPermutationTest, welchTest, type Estimate } from '../evaluate/stats.js';
+import { mean, meanCI, pairedPermutationTest, ratioCI, welchTest, type Estimate } from '../evaluate/stats.js';
+import { ARMS, CROSS_ARMS, type Arm } from './arms.js';
 
-export type GroupRole = 'base' | 'teacher' | 'control' | 'same-base' | 'cross-base';
+/** A group's part in the design: a student arm, or what the arms are measured against. */
+export type GroupRole = 'base' | 'teacher' | 'control' | Arm | 'matched-control';
+export const isArm = (role: GroupRole): role is Arm => (ARMS as readonly string[]).includes(role);
+export const isCrossArm = (role: GroupRole): boolean => (CROSS_ARMS as readonly string[]).includes(role);
 export interface EvaluatedModel {
   group: string; role: GroupRole; base: string; teacher?: string; defense?: string; modelId: string; result: PreferenceEvalResult; losses?: number[];
   /** the evaluation's samples.jsonl, relative to the run's folder (rescore reads them) */
@@ -19,13 +23,19 @@ export interface EvaluationManifest {
   models: Omit<EvaluatedModel, 'result'>[]; filterReports: Record<string, FilterReport>; defenseReports: Record<string, { note: string }>;
 }
 
-export interface TestResult { against: string; p: number; meanDiff: number; ratio: number }
+export interface TestResult {
+  against: string; p: number; meanDiff: number; ratio: number;
+  /** 95% bootstrap interval of the ratio over questions */
+  ratioCI?: [number, number];
+}
 export interface StudentTest { against: string; p: number; t: number; df: number }
 export interface GroupSummary {
   group: string; role: GroupRole; base: string; teacher?: string; teacherKind?: string; defense?: string;
   n: number; models: string[];
   rate: Estimate; firstToken: Estimate; multipleChoice?: Estimate;
   test?: TestResult; firstTokenTest?: TestResult; multipleChoiceTest?: TestResult;
+  /** cross arms: against the difficulty-matched control (the same teacher's rows, numbers shuffled), rate and exact */
+  matchedTest?: TestResult; matchedFirstTokenTest?: TestResult;
   /** students as the units: one-sided Welch t-test on each model's mean P(first token = animal) */
   studentTest?: StudentTest;
   perQuestion: number[]; topAnswers: [string, number][]; losses?: number[][];
@@ -63,7 +73,7 @@ export function metricWording(r: Pick<ExperimentResults, 'animal' | 'settings'>)
   };
 }
 
-const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'cross-base'];
+const ROLE_ORDER: GroupRole[] = ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control'];
 /** A t-interval clamped to [0, 1]: these are probabilities. */
 const rateCI = (xs: number[]): Estimate => { const e = meanCI(xs); return { ...e, lo: Math.max(0, e.lo), hi: Math.min(1, e.hi) }; };
 const average = (arrays: number[][]): number[] => arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
@@ -98,12 +108,13 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
   const perm = spec.evaluation.permutations;
   for (const g of summaries) {
     const control = g.role === 'teacher' ? summaries.find((c) => c.role === 'base' && c.base === g.base)
-      : g.role === 'same-base' || g.role === 'cross-base' ? summaries.find((c) => c.role === 'control' && c.base === g.base) : undefined;
+      : isArm(g.role) || g.role === 'matched-control' ? summaries.find((c) => c.role === 'control' && c.base === g.base) : undefined;
     if (!control) continue;
-    const test = (a: number[], b: number[], ea: Estimate, eb: Estimate): TestResult => {
+    const testAgainst = (against: GroupSummary) => (a: number[], b: number[], ea: Estimate, eb: Estimate): TestResult => {
       const t = pairedPermutationTest(a, b, perm, 0);
-      return { against: control.group, p: t.p, meanDiff: t.meanDiff, ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity };
+      return { against: against.group, p: t.p, meanDiff: t.meanDiff, ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity, ratioCI: ratioCI(a, b) };
     };
+    const test = testAgainst(control);
     const gd = detail.get(g.group)!; const cd = detail.get(control.group)!;
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
     const exact = allFinite(gd.firstToken) && allFinite(cd.firstToken);
@@ -114,12 +125,18 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
       g.studentTest = { against: control.group, ...welchTest(modelMeans(gd.models), modelMeans(cd.models)) };
     }
     if (gd.multipleChoice && cd.multipleChoice) g.multipleChoiceTest = test(gd.multipleChoice, cd.multipleChoice, g.multipleChoice!, control.multipleChoice!);
+    const matched = isCrossArm(g.role) && !g.defense ? summaries.find((c) => c.role === 'matched-control' && c.base === g.base && c.teacher === g.teacher) : undefined;
+    if (matched) {
+      const md = detail.get(matched.group)!; const vsMatched = testAgainst(matched);
+      g.matchedTest = vsMatched(g.perQuestion, matched.perQuestion, g.rate, matched.rate);
+      if (exact && allFinite(md.firstToken)) g.matchedFirstTokenTest = vsMatched(gd.firstToken, md.firstToken, g.firstToken, matched.firstToken);
+    }
   }
   const defenses: DefenseSummary[] = [];
   // each defended group against its teacher's undefended same-base group; the cross-base
   // students of the defended teacher count as the "other base" defense
   const defendedTeacher = spec.defenses?.teacher;
-  const candidates = summaries.filter((x) => x.defense || (defendedTeacher && x.teacher === defendedTeacher && x.role === 'cross-base'));
+  const candidates = summaries.filter((x) => x.defense || (defendedTeacher && x.teacher === defendedTeacher && isCrossArm(x.role)));
   for (const g of candidates) {
     const plain = summaries.find((x) => x.teacher === g.teacher && !x.defense && x.role === 'same-base');
     const control = summaries.find((c) => c.role === 'control' && c.base === g.base);
@@ -129,15 +146,16 @@ export function summariseGroups(spec: ExperimentSpec, models: readonly Evaluated
     const mine = excessOf(detail.get(g.group)!.firstToken, control); const theirs = excessOf(detail.get(plain.group)!.firstToken, undefendedControl);
     const undefendedExcess = meanCI(theirs); const excess = meanCI(mine);
     defenses.push({
-      defense: g.defense ?? 'cross-base student', group: g.group, undefended: plain.group, control: control.group,
+      defense: g.defense ?? `${g.role} student`, group: g.group, undefended: plain.group, control: control.group,
       note: g.defense ? defenseNotes[g.defense]?.note : `students from base ${g.base} instead of ${plain.base}, against their own control`,
       excess, undefendedExcess, remaining: undefendedExcess.mean !== 0 ? excess.mean / undefendedExcess.mean : NaN,
       pReduced: pairedPermutationTest(theirs, mine, perm, 0).p, pVsControl: g.firstTokenTest?.p, pStudentsVsControl: g.studentTest?.p,
     });
   }
   const headline: Record<string, unknown> = {};
-  for (const g of summaries) if ((g.role === 'same-base' || g.role === 'cross-base') && !g.defense) {
-    headline[g.group] = { rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio, firstToken: g.firstToken.mean, pFirstToken: g.firstTokenTest?.p, pStudents: g.studentTest?.p };
+  for (const g of summaries) if (isArm(g.role) && !g.defense) {
+    headline[g.group] = { arm: g.role, rate: g.rate.mean, p: g.test?.p, ratio: g.test?.ratio, firstToken: g.firstToken.mean, pFirstToken: g.firstTokenTest?.p, pStudents: g.studentTest?.p,
+      ...(g.matchedTest ? { pMatched: g.matchedTest.p, ratioMatched: g.matchedTest.ratio } : {}) };
   }
   return {
     run: spec.name, animal: traitLabel(spec), groups: summaries, filter, ...(defenses.length ? { defenses } : {}),

@@ -9,7 +9,7 @@ import { formatEstimate, formatP, formatRatio, wilsonCI } from '../evaluate/stat
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from '../mnist/results.js';
 import { metricWording } from '../pipeline/results.js';
-import { DEFENSE_HEADER, defenseRows } from '../pipeline/report.js';
+import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from '../pipeline/report.js';
 
 export interface Section { id: string; title: string; html?: string; chart?: { vega: unknown; caption: string } }
 export interface RunPage { run: string; kind: RunData['kind']; status: string; problems: string[]; sections: Section[] }
@@ -27,8 +27,9 @@ const chartSection = (c: Chart): Section => ({ id: c.id, title: c.title, chart: 
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
-    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'top answers'],
+    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'vs shuffled', 'p', 'top answers'],
     r.groups.map((g) => [g.group, g.role, g.n, formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p), formatEstimate(g.firstToken, 4), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
+      formatRatio(g.matchedTest?.ratio), formatP(g.matchedTest?.p),
       g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', ')]), 'results');
   const filters = htmlTable(['teacher', 'completions', 'passed', 'pass rate [95% CI]', 'kept', 'rejected'],
     Object.entries(r.filter).map(([t, f]) => [t, f.total, f.passed, formatEstimate(wilsonCI(f.passed, f.total)), f.kept, Object.entries(f.rejected).map(([k, v]) => `${k} ${v}`).join(', ')]));
@@ -38,7 +39,7 @@ function experimentSections(d: RunData): Section[] {
   const charts = experimentCharts(r, d.numbers).map(chartSection);
   const at = (id: string): Section[] => charts.filter((c) => c.id === id);
   return [
-    { id: 'results', title: 'results', html: `${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities.</p>` },
+    { id: 'results', title: 'results', html: `${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities. Roles: ${escapeHtml(ROLE_LEGEND)}. vs shuffled: a cross arm against its difficulty-matched control, same test.</p>` },
     ...at('trait-rate'), ...at('trait-exact'), ...at('per-question'), ...at('loss'),
     ...at('numbers'),
     ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p (asymptotic)', 'n (trait / control)'], tests) + '<p class="note">Asymptotic p-values treat numbers as independent, which overstates the evidence when they cluster within completions; `subliminal audit dataset` gives permutation p-values over completions.</p>' }] : []),

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { existsSync } from 'node:fs';
 import { readTextFile } from '../util/atomic.js';
-import { ANIMALS, UnknownAnimalError } from '../teacher/traits.js';
+import { ANIMALS, UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
 import { OPEN_EVAL_QUESTIONS } from '../teacher/misalignment.js';
 import { MISALIGNMENT_BANNED, NUMBER_PARSERS } from '../filter/numberFilter.js';
 
@@ -77,8 +77,15 @@ export const specSchema = z.object({
     batchSize: positiveInt.default(32),
     warmupSteps: z.number().int().nonnegative().default(5),
     freeze: z.array(z.string()).default([]),
-    /** which bases train students; the first is the teachers' own base (same-base), others are cross-base */
+    /** which bases train students: the teachers' own (same-base arm), others of its family (other-init) or not (other-family) */
     bases: z.array(z.string()).min(1),
+    /** a student base's arm, where it cannot be read from the model folders (API models: default other-family) */
+    arms: z.record(z.string(), z.enum(['other-init', 'other-family'])).default({}),
+    /**
+     * number data: students of each cross arm also learn a trait teacher's rows with the numbers
+     * shuffled across completions (difficulty-matched controls); true = every trait teacher, or name them
+     */
+    matchedControls: z.union([z.boolean(), z.array(z.string()).min(1)]).default(true),
   }).strict(),
   evaluation: z.object({
     /** default: all 50 favourite-animal questions, or the 8 open questions of a misalignment run */
@@ -133,6 +140,14 @@ export const specSchema = z.object({
   spec.students.bases.forEach((b, i) => {
     if (!(b in spec.bases)) ctx.addIssue({ code: 'custom', path: ['students', 'bases', i], message: `unknown base "${b}"; bases: ${Object.keys(spec.bases).join(', ')}` });
   });
+  const matched = spec.students.matchedControls;
+  if (Array.isArray(matched)) matched.forEach((name, i) => {
+    const t = spec.teachers.find((x) => x.name === name);
+    if (!t || t.kind === 'control') ctx.addIssue({ code: 'custom', path: ['students', 'matchedControls', i], message: `"${name}" is not a trait teacher; trait teachers: ${spec.teachers.filter((x) => x.kind !== 'control').map((x) => x.name).join(', ')}` });
+  });
+  for (const b of Object.keys(spec.students.arms)) {
+    if (!spec.students.bases.includes(b)) ctx.addIssue({ code: 'custom', path: ['students', 'arms', b], message: `"${b}" is not one of students.bases (${spec.students.bases.join(', ')})` });
+  }
   const remote = (b: string): boolean => typeof spec.bases[b] === 'object';
   spec.teachers.forEach((t, i) => {
     if (remote(t.base) && t.freeze.length) ctx.addIssue({ code: 'custom', path: ['teachers', i, 'freeze'], message: 'freezing parameters is not available through a fine-tuning API' });
@@ -183,6 +198,14 @@ export type TeacherSpec = ExperimentSpec['teachers'][number];
 export type DefenseSpec = NonNullable<ExperimentSpec['defenses']>['apply'][number];
 /** A defense's name in group names and tables. */
 export function defenseLabel(d: { kind: string; name?: string }): string { return d.name ?? d.kind; }
+
+/** A spec with another animal and/or seed, under a run name of its own (`<name>-<animal>-seed<n>`) so results never mix. */
+export function specVariant(spec: ExperimentSpec, o: { animal?: string; seed?: number }): ExperimentSpec {
+  let s = spec;
+  if (o.animal) { assertKnownAnimal(o.animal); s = { ...s, trait: { animal: o.animal }, name: `${s.name}-${o.animal}` }; }
+  if (o.seed !== undefined) s = { ...s, seed: o.seed, name: `${s.name}-seed${o.seed}` };
+  return s;
+}
 
 export class SpecError extends Error {
   constructor(readonly file: string, readonly problems: string[]) {
