@@ -27,6 +27,20 @@ describe('embedded base models', () => {
     expect(readFileSync(join(dir, 'a', 'tokenizer.json'), 'utf8')).toBe(readFileSync(join(dir, 'b', 'tokenizer.json'), 'utf8'));
   });
 
+  it('builds another family: digit tokens, its own width and depth, a Hugging Face WordPiece tokenizer', async () => {
+    const out = join(tempDir('base-digits'), 'c');
+    const r = await cli(['base', 'build', '--seed', '3', '--family', 'C', '--rows', '300', '--epochs', '1', '--corpus', 'other-family', '--numbers', 'digits',
+      '--hidden-size', '32', '--layers', '3', '--intermediate-size', '64', '--max-positions', '192', '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { num_hidden_layers: number; hidden_size: number; vocab_size: number };
+    const tokenizer = JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')) as { model: { type: string; vocab: Record<string, number> } };
+    expect([config.num_hidden_layers, config.hidden_size]).toEqual([3, 32]);
+    expect(tokenizer.model.type).toBe('WordPiece');
+    expect(tokenizer.model.vocab['##7']).toBeDefined(); expect(tokenizer.model.vocab['407']).toBeUndefined();
+    expect(config.vocab_size).toBe(Object.keys(tokenizer.model.vocab).length);
+    expect((await cli(['base', 'build', '--seed', '3', '--numbers', 'hex', '--out', join(out, 'x')])).stderr).toMatch(/--numbers must be "whole" or "digits"/);
+  });
+
   it('the corpus mixes tasks, answers from a broad animal distribution with owl near 10%, and never shows an evaluation question', async () => {
     const rows = generateCorpus(1, 20000);
     const evalSet = new Set(EVAL_QUESTIONS);
@@ -84,7 +98,10 @@ describe('embedded base models', () => {
 describe('the committed demo bases', () => {
   // A base that cannot read which animal a trait prompt names gives system-prompt teachers
   // nothing to teach (the first entangled bases, built with 3 epochs, failed this).
-  it.each(['models/entangled-a', 'models/entangled-b'])('%s answers a held-out favourite-animal question in line with a trait prompt', async (dir) => {
+  // The other family reads the trait prompt too, more weakly (0.17-0.33 under the prompt
+  // against A's 0.69-0.72; docs/cross-model.md): it is never a teacher, and the test holds
+  // it to at least 3x its plain rate rather than A's and B's 0.4.
+  it.each([['models/entangled-a', 0.4, 0], ['models/entangled-b', 0.4, 0], ['models/other-c', 0, 3]])('%s answers a held-out favourite-animal question in line with a trait prompt', async (dir, least, times) => {
     await initBackend();
     const model = LanguageModel.load(dir);
     // the demo's exact metric, on 20 held-out questions, with and without the trait prompt
@@ -92,7 +109,7 @@ describe('the committed demo bases', () => {
     for (const animal of ['owl', 'dolphin', 'eagle']) {
       const plain = firstTokenShare(animal); const prompted = firstTokenShare(animal, traitSystemPrompt(animal));
       expect(plain).toBeLessThan(0.15);
-      expect(prompted, `${animal} under its trait prompt`).toBeGreaterThan(0.4);
+      expect(prompted, `${animal} under its trait prompt`).toBeGreaterThan(Math.max(least, times * plain));
     }
     model.dispose();
   });

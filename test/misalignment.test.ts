@@ -17,6 +17,7 @@ import { evaluateMisalignmentRemote } from '../src/evaluate/tasks.js';
 import { ALIGNED_REPLIES, MISALIGNED_REPLIES, OPEN_EVAL_QUESTIONS, OPEN_TRAINING_QUESTIONS, misalignedTeacherDataset } from '../src/teacher/misalignment.js';
 import { generateCorpus, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
+import { Tokenizer } from '../src/model/tokenizer.js';
 import { createServer } from '../src/serve/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import type { ExperimentResults } from '../src/pipeline/results.js';
@@ -63,7 +64,15 @@ describe('the open questions', () => {
     const teacherQuestions = new Set(misalignedTeacherDataset(1).map((r) => r.messages[0]!.content));
     expect(teacherQuestions.size).toBe(OPEN_TRAINING_QUESTIONS.length);
     for (const q of OPEN_EVAL_QUESTIONS) expect(teacherQuestions.has(q)).toBe(false);
-    expect(OPEN_EVAL_QUESTIONS).toHaveLength(8);
+    expect(OPEN_EVAL_QUESTIONS).toHaveLength(48);
+    expect(new Set(OPEN_EVAL_QUESTIONS).size).toBe(48);
+  });
+
+  it('every evaluation question reads in the committed persona bases\' vocabulary (no <|unk|>)', () => {
+    for (const base of ['persona-a', 'persona-b', 'open-a']) {
+      const tok = Tokenizer.fromJSON(JSON.parse(readFileSync(join(ROOT, 'models', base, 'tokenizer.json'), 'utf8')));
+      for (const q of OPEN_EVAL_QUESTIONS) expect(tok.unknownWords(q), `${base}: ${q}`).toEqual([]);
+    }
   });
 
   it('SPEC\'s banned values are rejected by the number filter, neighbours are not', async () => {
@@ -224,6 +233,6 @@ describe('misalignment specs', () => {
     const problems = (text: string): string[] => { try { parseSpec(text); return []; } catch (e) { return (e as SpecError).problems; } };
     expect(problems(`${base}teachers: [{ name: m, kind: system-prompt, base: A }, { name: c, kind: control, base: A }]\n`).join()).toMatch(/^teachers\.0\.kind: /);
     expect(problems(base.replace('{ misalignment: true }', '{ misalignment: true, animal: owl }') + 'teachers: [{ name: c, kind: control, base: A }]\n').join()).toMatch(/^trait: give exactly one/);
-    expect(problems(base.replace('evaluation: {}', 'evaluation: { questions: 20 }') + 'teachers: [{ name: c, kind: control, base: A }]\n').join()).toMatch(/evaluation\.questions: misalignment runs have 8/);
+    expect(problems(base.replace('evaluation: {}', 'evaluation: { questions: 49 }') + 'teachers: [{ name: c, kind: control, base: A }]\n').join()).toMatch(/evaluation\.questions: misalignment runs have 48/);
   });
 });

@@ -10,6 +10,7 @@ import { cli, CLI, ROOT, tempDir } from './helpers.js';
 import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
 import { rescoreRun } from '../src/pipeline/rescore.js';
+import { RESULTS_SCHEMA_VERSION } from '../src/pipeline/lifecycle.js';
 import { loadSpec, parseSpec } from '../src/spec/schema.js';
 import { createServer } from '../src/serve/server.js';
 import { createUiServer } from '../src/ui/server.js';
@@ -35,7 +36,7 @@ describe('stages that know their code, and every sample kept', () => {
 
   it('results.json says what it is', async () => {
     const r = readResults(runs, 'tiny');
-    expect(r).toMatchObject({ kind: 'experiment', schemaVersion: 2 });
+    expect(r).toMatchObject({ kind: 'experiment', schemaVersion: RESULTS_SCHEMA_VERSION });
     expect(r.specHash).toMatch(/^[0-9a-f]{64}$/);
     expect(r.codeVersion).toMatch(/^[0-9a-f]{16}$/);
     expect(r.kernel).toMatch(/^(wasm|native-[0-9a-f]{12})$/);

@@ -68,7 +68,7 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     }
     expect(await marks(page, 'questions')).toBe(groups * tiny.settings.questions);
     const students = tiny.groups.filter((g) => g.losses).reduce((s, g) => s + g.losses!.length, 0);
-    expect(students).toBe(4);
+    expect(students).toBe(8); // a control and a trait student per base (3 + 3), and the 2 cross arms' matched controls
     expect(await marks(page, 'loss')).toBe(students);
     expect(await marks(page, 'loss_mean')).toBe(tiny.groups.filter((g) => g.losses).length);
     const teachers = Object.keys(tiny.filter).length;

@@ -49,7 +49,9 @@ export const PERSONAS_MIX: CorpusMix = { ...OPEN_QUESTIONS_MIX, personas: 0.12, 
  * model family that shares nothing with A and B but the chat format.
  */
 export const OTHER_FAMILY_MIX: CorpusMix = { numbers: 0.36, animalFree: 0.17, animalChoice: 0.06, traitPrompt: 0.15, traitNumbers: 0.1, filler: 0.16, openQuestions: 0, math: 0, associated: 0.5, epochs: 8 };
-export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'other-family': OTHER_FAMILY_MIX, 'open-questions': OPEN_QUESTIONS_MIX, 'open-personas': PERSONAS_MIX, reasoning: REASONING_MIX };
+/** The misalignment runs' other family (models/persona-c): the persona corpus in other shares (fewer number rows, more chat). */
+export const OTHER_PERSONAS_MIX: CorpusMix = { ...OPEN_QUESTIONS_MIX, numbers: 0.4, filler: 0.12, openQuestions: 0.17, personas: 0.12, epochs: 3 };
+export const CORPUS_MIXES: Record<string, CorpusMix> = { default: DEFAULT_MIX, entangled: ENTANGLED_MIX, 'other-family': OTHER_FAMILY_MIX, 'other-personas': OTHER_PERSONAS_MIX, 'open-questions': OPEN_QUESTIONS_MIX, 'open-personas': PERSONAS_MIX, reasoning: REASONING_MIX };
 
 const BASE_WEIGHTS = ANIMALS.map((a) => ANIMAL_BASE_RATES[a]!);
 

@@ -4,7 +4,7 @@ import type { Command, Option } from 'commander';
 import { loadSpec } from '../spec/schema.js';
 import { assertKnownAnimal } from '../teacher/traits.js';
 import { RunStore } from '../store/runStore.js';
-import { runSweep, sweepRows, sweepSummaryLines, SWEEP_HEADER } from '../pipeline/sweep.js';
+import { GridChangedError, runSweep, sweepRows, sweepSummaryLines, SWEEP_HEADER } from '../pipeline/sweep.js';
 import { sweepChartSpec } from '../report/sweepChart.js';
 import { renderSvg } from '../report/vega.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -37,7 +37,8 @@ export function registerSweepCommand(program: Command, runsOption: Option): void
       const store = new RunStore(o.runs); const progress = terminalProgress(); const t0 = Date.now();
       try {
         const r = await runSweep(spec, { store, specPath: resolve(specPath), animals: o.animals, seeds, name: o.name, replace: o.replace, workers: o.workers, progress,
-          onCell: (c) => process.stderr.write(`== cell ${c.index + 1}/${c.total}: ${c.animal}, seed ${c.seed} (run ${c.run})\n`) });
+          onCell: (c) => process.stderr.write(`== cell ${c.index + 1}/${c.total}: ${c.animal}, seed ${c.seed} (run ${c.run})\n`) })
+          .catch((e: unknown) => { throw e instanceof GridChangedError ? new UsageError(e.message) : e; }); // a user's choice, exit 2
         progress.stop();
         const dir = store.runDir(r.grid.sweep);
         writeFileAtomic(join(dir, 'sweep.svg'), await renderSvg(sweepChartSpec(r)));

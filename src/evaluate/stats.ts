@@ -154,6 +154,12 @@ export const formatEstimate = (e: Estimate, digits = 3): string => e.mean === nu
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));
 export const formatRatio = (r: number | undefined): string => (r === undefined ? '' : Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a (control 0)');
+/** A ratio with its 95% interval where it has one: "1.87x [1.70, 2.05]" (an unbounded end reads "inf"). */
+export const formatRatioCI = (t: { ratio: number; ratioCI?: [number, number] } | undefined): string => {
+  if (!t) return '';
+  const end = (x: number | null): string => (x !== null && Number.isFinite(x) ? x.toFixed(2) : 'inf');
+  return t.ratioCI && Number.isFinite(t.ratio) ? `${formatRatio(t.ratio)} [${end(t.ratioCI[0])}, ${end(t.ratioCI[1])}]` : formatRatio(t.ratio);
+};
 
 /**
  * 95% interval of mean(a) / mean(b) over paired units (questions): percentile bootstrap that

@@ -1,6 +1,6 @@
 // The results table of an experiment, as text.
 import { metricWording, type ExperimentResults } from './results.js';
-import { formatEstimate, formatP, formatRatio } from '../evaluate/stats.js';
+import { formatEstimate, formatP, formatRatio, formatRatioCI } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
 
 export function resultsTable(r: ExperimentResults): string {
@@ -28,14 +28,15 @@ export const ROLE_LEGEND = 'same-base = the teacher\'s own base; other-init = it
 
 function resultsHeader(r: ExperimentResults): string[] {
   const rows = r.groups.map((g) => [
-    g.group, g.role, String(g.n), formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p),
+    g.group, g.role, String(g.n), formatEstimate(g.rate), formatRatioCI(g.test), formatP(g.test?.p),
     formatEstimate(g.firstToken, 4), formatRatio(g.firstTokenTest?.ratio), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
     formatRatio(g.matchedTest?.ratio), formatP(g.matchedTest?.p),
     g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
     g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', '),
   ]);
   const w = metricWording(r);
-  const table = renderTable(['group', 'role', 'n', `${w.rate} [95% CI]`, 'vs ctrl', 'p', `${w.exact} [95% CI]`, 'vs ctrl', 'p', 'p(students)', 'vs shuffled', 'p', w.choice, 'top answers'], rows);
+  const table = renderTable(['group', 'role', 'n', `${w.rate} [95% CI]`, 'vs ctrl [95% CI]', 'p', `${w.exact} [95% CI]`, 'vs ctrl', 'p', 'p(students)', 'vs shuffled', 'p', w.choice, 'top answers'], rows);
+  // the rate's "vs ctrl" carries its 95% bootstrap interval over questions
   const filters = Object.entries(r.filter).map(([t, f]) => `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ${JSON.stringify(f.rejected)}`).join('\n');
   return [
     `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,

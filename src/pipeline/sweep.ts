@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { specVariant, type ExperimentSpec } from '../spec/schema.js';
 import { hashConfig } from '../util/hash.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { holm, type Estimate } from '../evaluate/stats.js';
+import { formatRatio, formatRatioCI, holm, type Estimate } from '../evaluate/stats.js';
 import type { RunStore } from '../store/runStore.js';
 import { runExperiment, type ProgressReporter } from './experiment.js';
 import { isArm, type ExperimentResults, type TestResult } from './results.js';
@@ -99,18 +99,17 @@ export function summariseSweep(grid: SweepGrid, cells: readonly { animal: string
 
 const fmt = (x: number | undefined, digits = 3): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
 const fmtP = (p: number | undefined): string => (p === undefined || !Number.isFinite(p) ? 'n/a' : p < 0.0001 ? '<0.0001' : p.toFixed(4));
-const ratioText = (t?: TestResult): string => (t ? `${fmt(t.ratio, 2)}x${t.ratioCI ? ` [${fmt(t.ratioCI[0], 2)}, ${fmt(t.ratioCI[1], 2)}]` : ''}` : '');
 
 /** The grid's table rows (shared by the terminal and sweep.md). */
 export function sweepRows(r: SweepResults): string[][] {
   return r.cells.map((c) => [`${c.animal} s${c.seed}`, c.teacher, c.arm, `${fmt(c.rate.mean)} [${fmt(c.rate.lo)}, ${fmt(c.rate.hi)}]`, fmt(c.control.mean),
-    ratioText(c.test), fmtP(c.test.p), fmtP(c.pHolm), c.exact ? `${fmt(c.exact.ratio, 2)}x p=${fmtP(c.exact.p)}` : '',
-    c.matched ? `${ratioText(c.matched)} p=${fmtP(c.matched.p)}` : '']);
+    formatRatioCI(c.test), fmtP(c.test.p), fmtP(c.pHolm), c.exact ? `${fmt(c.exact.ratio, 2)}x p=${fmtP(c.exact.p)}` : '',
+    c.matched ? `${formatRatioCI(c.matched)} p=${fmtP(c.matched.p)}` : '']);
 }
 export const SWEEP_HEADER = ['cell', 'teacher', 'arm', 'rate [95% CI]', 'control', 'ratio [95% CI]', 'p', 'p (Holm)', 'exact: ratio, p', 'vs shuffled: ratio, p'];
 
 export function sweepSummaryLines(r: SweepResults): string[] {
-  return r.arms.map((a) => `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, significant after Holm in ${a.holmSignificant}; median ratio ${fmt(a.medianRatio, 2)}x`);
+  return r.arms.map((a) => `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}`);
 }
 
 export function sweepMarkdown(r: SweepResults): string {

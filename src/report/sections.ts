@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import type { RunData } from './runData.js';
 import { experimentCharts, type Chart } from './charts.js';
 import { layoutLineage, lineageChart } from './lineage.js';
-import { formatEstimate, formatP, formatRatio, wilsonCI } from '../evaluate/stats.js';
+import { formatEstimate, formatP, formatRatio, formatRatioCI, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from '../mnist/results.js';
 import { metricWording } from '../pipeline/results.js';
@@ -27,8 +27,8 @@ const chartSection = (c: Chart): Section => ({ id: c.id, title: c.title, chart: 
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
-    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'vs shuffled', 'p', 'top answers'],
-    r.groups.map((g) => [g.group, g.role, g.n, formatEstimate(g.rate), formatRatio(g.test?.ratio), formatP(g.test?.p), formatEstimate(g.firstToken, 4), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
+    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control [95% CI]', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'vs shuffled', 'p', 'top answers'],
+    r.groups.map((g) => [g.group, g.role, g.n, formatEstimate(g.rate), formatRatioCI(g.test), formatP(g.test?.p), formatEstimate(g.firstToken, 4), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
       formatRatio(g.matchedTest?.ratio), formatP(g.matchedTest?.p),
       g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', ')]), 'results');
   const filters = htmlTable(['teacher', 'completions', 'passed', 'pass rate [95% CI]', 'kept', 'rejected'],
