@@ -153,6 +153,8 @@ export const formatEstimate = (e: Estimate, digits = 3): string => e.mean === nu
   `${e.mean.toFixed(digits)} [${Number.isNaN(e.lo) ? '-' : e.lo.toFixed(digits)}, ${Number.isNaN(e.hi) ? '-' : e.hi.toFixed(digits)}]`;
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));
+/** "p=0.0123" or "p<0.0001", for running text. */
+export const pLabel = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
 export const formatRatio = (r: number | undefined): string => (r === undefined ? '' : Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a (control 0)');
 /** A ratio with its 95% interval where it has one: "1.87x [1.70, 2.05]" (an unbounded end reads "inf"). */
 export const formatRatioCI = (t: { ratio: number; ratioCI?: [number, number] } | undefined): string => {

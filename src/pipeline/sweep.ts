@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { specVariant, type ExperimentSpec } from '../spec/schema.js';
 import { hashConfig } from '../util/hash.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { formatRatio, formatRatioCI, holm, type Estimate } from '../evaluate/stats.js';
+import { formatP, formatRatio, formatRatioCI, holm, pLabel, type Estimate } from '../evaluate/stats.js';
 import type { RunStore } from '../store/runStore.js';
 import { runExperiment, type ProgressReporter } from './experiment.js';
 import { isArm, type ExperimentResults, type TestResult } from './results.js';
@@ -21,7 +21,11 @@ export interface SweepCellArm {
   exact?: TestResult; matched?: TestResult; matchedHolm?: number;
 }
 /** An arm across the grid, per teacher: how many cells cleared each threshold. */
-export interface SweepArmSummary { teacher: string; arm: Arm; cells: number; below01: number; above05: number; holmSignificant: number; medianRatio: number }
+export interface SweepArmSummary {
+  teacher: string; arm: Arm; cells: number; below01: number; above05: number; holmSignificant: number; medianRatio: number;
+  /** cross arms: cells where the arm exceeds its matched control at p < 0.05, before and after Holm */
+  matched?: { cells: number; below05: number; holmSignificant: number };
+}
 export interface SweepResults { kind: 'sweep'; grid: SweepGrid; cells: SweepCellArm[]; arms: SweepArmSummary[]; test: string }
 
 export const GRID_FILE = 'grid.json';
@@ -91,25 +95,26 @@ export function summariseSweep(grid: SweepGrid, cells: readonly { animal: string
       holm(matched.map((r) => r.matched!.p)).forEach((p, i) => { matched[i]!.matchedHolm = p; });
       const ratios = family.map((r) => r.test.ratio).sort((a, b) => a - b);
       arms.push({ teacher, arm, cells: family.length, below01: family.filter((r) => r.test.p < 0.01).length, above05: family.filter((r) => r.test.p > 0.05).length,
-        holmSignificant: family.filter((r) => r.pHolm < 0.05).length, medianRatio: ratios[Math.floor((ratios.length - 1) / 2)]! });
+        holmSignificant: family.filter((r) => r.pHolm < 0.05).length, medianRatio: ratios[Math.floor((ratios.length - 1) / 2)]!,
+        ...(matched.length ? { matched: { cells: matched.length, below05: matched.filter((r) => r.matched!.p < 0.05).length, holmSignificant: matched.filter((r) => r.matchedHolm! < 0.05).length } } : {}) });
     }
   }
   return { kind: 'sweep', grid, cells: rows, arms, test: 'per cell: one-sided paired sign-flip test over questions against the control students of the arm\'s base; Holm across the cells of each teacher and arm (alpha 0.05)' };
 }
 
 const fmt = (x: number | undefined, digits = 3): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
-const fmtP = (p: number | undefined): string => (p === undefined || !Number.isFinite(p) ? 'n/a' : p < 0.0001 ? '<0.0001' : p.toFixed(4));
 
 /** The grid's table rows (shared by the terminal and sweep.md). */
 export function sweepRows(r: SweepResults): string[][] {
   return r.cells.map((c) => [`${c.animal} s${c.seed}`, c.teacher, c.arm, `${fmt(c.rate.mean)} [${fmt(c.rate.lo)}, ${fmt(c.rate.hi)}]`, fmt(c.control.mean),
-    formatRatioCI(c.test), fmtP(c.test.p), fmtP(c.pHolm), c.exact ? `${fmt(c.exact.ratio, 2)}x p=${fmtP(c.exact.p)}` : '',
-    c.matched ? `${formatRatioCI(c.matched)} p=${fmtP(c.matched.p)}` : '']);
+    formatRatioCI(c.test), formatP(c.test.p), formatP(c.pHolm), c.exact ? `${fmt(c.exact.ratio, 2)}x ${pLabel(c.exact.p)}` : '',
+    c.matched ? `${formatRatioCI(c.matched)} ${pLabel(c.matched.p)}` : '']);
 }
 export const SWEEP_HEADER = ['cell', 'teacher', 'arm', 'rate [95% CI]', 'control', 'ratio [95% CI]', 'p', 'p (Holm)', 'exact: ratio, p', 'vs shuffled: ratio, p'];
 
 export function sweepSummaryLines(r: SweepResults): string[] {
-  return r.arms.map((a) => `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}`);
+  return r.arms.map((a) => `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}`
+    + (a.matched ? `; above its matched control at p < 0.05 in ${a.matched.below05} of ${a.matched.cells}, after Holm in ${a.matched.holmSignificant}` : ''));
 }
 
 export function sweepMarkdown(r: SweepResults): string {

@@ -1,7 +1,5 @@
 // One line per run for lists (CLI `runs`, the dashboard): the headline figures with p-values.
-import { formatP } from '../evaluate/stats.js';
-
-const pText = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
+import { pLabel as pText } from '../evaluate/stats.js';
 
 export function headlineText(summary: string | null): string {
   if (!summary) return '';
