@@ -100,6 +100,8 @@ describe('an experiment from spec to results (tiny spec)', () => {
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/finetuned -> A\s+same-base\s+1/);
     expect(show.stdout).toMatch(/filter pass rates/);
+    // the finding first, built from the results: every arm of the trait teacher, in one sentence
+    expect(show.stdout.split('\n')[1]).toMatch(/^finding: Teacher "finetuned": Students sharing its base .*; students of its family from another initialisation .*; students of another family /);
   });
 });
 

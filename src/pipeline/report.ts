@@ -2,6 +2,7 @@
 import { metricWording, type ExperimentResults } from './results.js';
 import { formatEstimate, formatP, formatRatio, formatRatioCI } from '../evaluate/stats.js';
 import { renderTable } from '../cli/table.js';
+import { findingSentences } from './finding.js';
 
 export function resultsTable(r: ExperimentResults): string {
   return [
@@ -40,6 +41,7 @@ function resultsHeader(r: ExperimentResults): string[] {
   const filters = Object.entries(r.filter).map(([t, f]) => `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ${JSON.stringify(f.rejected)}`).join('\n');
   return [
     `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
+    ...findingSentences(r).map((f) => `finding: ${f}`),
     '', table, '',
     `rates: mean over questions of the ${w.rateLegend}; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
     `${w.exact}: ${w.exactLegend}`,

@@ -10,6 +10,7 @@ import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from '../mnist/results.js';
 import { metricWording } from '../pipeline/results.js';
 import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from '../pipeline/report.js';
+import { findingSentences } from '../pipeline/finding.js';
 
 export interface Section { id: string; title: string; html?: string; chart?: { vega: unknown; caption: string } }
 export interface RunPage { run: string; kind: RunData['kind']; status: string; problems: string[]; sections: Section[] }
@@ -39,7 +40,7 @@ function experimentSections(d: RunData): Section[] {
   const charts = experimentCharts(r, d.numbers).map(chartSection);
   const at = (id: string): Section[] => charts.filter((c) => c.id === id);
   return [
-    { id: 'results', title: 'results', html: `${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities. Roles: ${escapeHtml(ROLE_LEGEND)}. vs shuffled: a cross arm against its difficulty-matched control, same test.</p>` },
+    { id: 'results', title: 'results', html: `${findingSentences(r).map((f) => `<p class="finding">${escapeHtml(f)}</p>`).join('')}${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities. Roles: ${escapeHtml(ROLE_LEGEND)}. vs shuffled: a cross arm against its difficulty-matched control, same test.</p>` },
     ...at('trait-rate'), ...at('trait-exact'), ...at('per-question'), ...at('loss'),
     ...at('numbers'),
     ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p (asymptotic)', 'n (trait / control)'], tests) + '<p class="note">Asymptotic p-values treat numbers as independent, which overstates the evidence when they cluster within completions; `subliminal audit dataset` gives permutation p-values over completions.</p>' }] : []),
