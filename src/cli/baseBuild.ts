@@ -6,7 +6,6 @@ import { UsageError } from './args.js';
 import { initBackend } from '../model/backend.js';
 import { buildBase, DEFAULT_BASE } from '../base/build.js';
 import { terminalProgress } from './progress.js';
-import { clearCheckpoint } from '../train/sft.js';
 import type { NumberTokens } from '../model/tokenizer.js';
 
 export interface BaseBuildOptions {
@@ -27,7 +26,7 @@ export async function buildBaseCommand(o: BaseBuildOptions): Promise<void> {
   const { model, result } = buildBase({ ...DEFAULT_BASE, seed: o.seed, family: o.family, corpus: o.corpus, ...given },
     { checkpointDir: ckpt, onProgress: (p) => task.update(p.step, p.totalSteps) });
   task.done(); progress.stop();
-  model.save(out); clearCheckpoint(ckpt); rmSync(ckpt, { recursive: true, force: true }); // the folder held only the checkpoint
+  model.save(out); rmSync(ckpt, { recursive: true, force: true }); // the folder holds only the resumable checkpoint
   const tail = result.losses.slice(-50);
   process.stdout.write(`saved ${out}: ${result.steps} steps, ${result.tokens} tokens, final loss ${(tail.reduce((a, b) => a + b, 0) / tail.length).toFixed(3)}, ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
 }

@@ -15,6 +15,12 @@ export function tQuantile975(df: number): number {
 
 export function mean(xs: readonly number[]): number { return xs.reduce((a, b) => a + b, 0) / xs.length; }
 
+/** The middle value (the mean of the two middle values for an even count). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b); const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 export function sd(xs: readonly number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
@@ -153,8 +159,11 @@ export const formatEstimate = (e: Estimate, digits = 3): string => e.mean === nu
   `${e.mean.toFixed(digits)} [${Number.isNaN(e.lo) ? '-' : e.lo.toFixed(digits)}, ${Number.isNaN(e.hi) ? '-' : e.hi.toFixed(digits)}]`;
 
 export const formatP = (p: number | undefined): string => (p === undefined ? '' : p < 1e-4 ? '<0.0001' : p.toFixed(4));
-/** "p=0.0123" or "p<0.0001", for running text. */
-export const pLabel = (p?: number): string => { const f = formatP(p); return f.startsWith('<') ? `p${f}` : `p=${f}`; };
+/** "p=0.0123" or "p<0.0001" for tables; spaced ("p = 0.0123", "p < 0.0001") for sentences. */
+export const pLabel = (p?: number, spaced = false): string => {
+  const f = formatP(p); const [op, value] = f.startsWith('<') ? ['<', f.slice(1)] : ['=', f];
+  return spaced ? `p ${op} ${value}` : `p${op}${value}`;
+};
 export const formatRatio = (r: number | undefined): string => (r === undefined ? '' : Number.isFinite(r) ? `${r.toFixed(2)}x` : 'n/a (control 0)');
 /** A ratio with its 95% interval where it has one: "1.87x [1.70, 2.05]" (an unbounded end reads "inf"). */
 export const formatRatioCI = (t: { ratio: number; ratioCI?: [number, number] } | undefined): string => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { specVariant, type ExperimentSpec } from '../spec/schema.js';
 import { hashConfig } from '../util/hash.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
-import { formatP, formatRatio, formatRatioCI, holm, pLabel, type Estimate } from '../evaluate/stats.js';
+import { formatP, formatRatio, formatRatioCI, holm, median, pLabel, type Estimate } from '../evaluate/stats.js';
 import type { RunStore } from '../store/runStore.js';
 import { runExperiment, type ProgressReporter } from './experiment.js';
 import { isArm, type ExperimentResults, type TestResult } from './results.js';
@@ -93,9 +93,8 @@ export function summariseSweep(grid: SweepGrid, cells: readonly { animal: string
       holm(family.map((r) => r.test.p)).forEach((p, i) => { family[i]!.pHolm = p; });
       const matched = family.filter((r) => r.matched);
       holm(matched.map((r) => r.matched!.p)).forEach((p, i) => { matched[i]!.matchedHolm = p; });
-      const ratios = family.map((r) => r.test.ratio).sort((a, b) => a - b);
       arms.push({ teacher, arm, cells: family.length, below01: family.filter((r) => r.test.p < 0.01).length, above05: family.filter((r) => r.test.p > 0.05).length,
-        holmSignificant: family.filter((r) => r.pHolm < 0.05).length, medianRatio: ratios[Math.floor((ratios.length - 1) / 2)]!,
+        holmSignificant: family.filter((r) => r.pHolm < 0.05).length, medianRatio: median(family.map((r) => r.test.ratio)),
         ...(matched.length ? { matched: { cells: matched.length, below05: matched.filter((r) => r.matched!.p < 0.05).length, holmSignificant: matched.filter((r) => r.matchedHolm! < 0.05).length } } : {}) });
     }
   }

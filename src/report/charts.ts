@@ -11,7 +11,8 @@ import type { TeacherNumbers } from './runData.js';
 export interface Chart { id: string; title: string; caption: string; spec: TopLevelSpec }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const ROLE_COLORS = { domain: ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control'], range: ['#bab0ac', '#4c78a8', '#72b7b2', '#f58518', '#54a24b', '#b279a2', '#9d755d'] };
+/** Each group role's colour, shared by every chart that colours by role or arm. */
+export const ROLE_COLORS = { domain: ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control'], range: ['#bab0ac', '#4c78a8', '#72b7b2', '#f58518', '#54a24b', '#b279a2', '#9d755d'] };
 const finite = (x: number): boolean => Number.isFinite(x);
 
 type Encoding = Record<string, unknown>;

@@ -2,6 +2,8 @@
 // its 95% bootstrap interval; the line at 1 is "no transfer".
 import type { TopLevelSpec } from './vega.js';
 import type { SweepResults } from '../pipeline/sweep.js';
+import { ARMS } from '../pipeline/arms.js';
+import { ROLE_COLORS } from './charts.js';
 
 export function sweepChartSpec(r: SweepResults): TopLevelSpec {
   const values = r.cells.map((c) => ({
@@ -11,9 +13,9 @@ export function sweepChartSpec(r: SweepResults): TopLevelSpec {
   const cells = [...new Set(values.map((v) => v.cell))];
   // one definition of each shared channel: layers must agree on sort and scale
   const x = { field: 'cell', type: 'nominal', sort: cells, title: null } as const;
-  const arms = ['same-base', 'other-init', 'other-family'];
+  const arms = [...ARMS];
   const xOffset = { field: 'arm', type: 'nominal', sort: arms } as const;
-  const color = { field: 'arm', type: 'nominal', scale: { domain: arms, range: ['#f58518', '#54a24b', '#b279a2'] } } as const;
+  const color = { field: 'arm', type: 'nominal', scale: { domain: arms, range: arms.map((a) => ROLE_COLORS.range[ROLE_COLORS.domain.indexOf(a)]!) } } as const;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${r.grid.sweep}: students' trait rate / their control's, per cell (95% bootstrap CI over questions)`,
