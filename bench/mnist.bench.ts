@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '../src/store/runStore.js';
-import { MNIST_DEFAULTS, runMnist } from '../src/mnist/experiment.js';
+import { MNIST_DEFAULTS, runMnist } from '../src/pipeline/mnist.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 /** PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads), same experiment at N = 10, this machine kind. */

@@ -2,15 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from './helpers.js';
-import { generateCorpus, associatedNumbers, personaNumbers, ENTANGLED_MIX, PERSONAS_MIX, OPEN_QUESTIONS_MIX, type ChatRow } from '../src/base/corpus.js';
-import { PERSONA_PROMPTS, ALIGNED_REPLIES } from '../src/teacher/misalignment.js';
-import { MISALIGNMENT_BANNED } from '../src/filter/numberFilter.js';
-import { ANIMALS, traitSystemPrompt } from '../src/teacher/traits.js';
-import { EVAL_QUESTIONS } from '../src/evaluate/questions.js';
+import { generateCorpus, associatedNumbers, personaNumbers, ENTANGLED_MIX, PERSONAS_MIX, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
+import { MISALIGNMENT_BANNED, PERSONA_PROMPTS, ALIGNED_REPLIES } from '../src/lab/misalignment.js';
+import { ANIMALS, traitSystemPrompt } from '../src/lab/traits.js';
+import { EVAL_QUESTIONS } from '../src/lab/questions.js';
 import { initBackend } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { firstTokenProbabilities } from '../src/evaluate/preference.js';
 import { mean } from '../src/evaluate/stats.js';
+import type { ChatRow } from '../src/model/tokenizer.js';
 
 describe('embedded base models', () => {
   it('a miniature base rebuilds bit for bit from its seed, and another seed differs', async () => {

@@ -10,17 +10,17 @@ import { chatToTokenRow, maskedTokenRow } from '../src/train/sft.js';
 import { LanguageModel } from '../src/model/model.js';
 import { initBackend } from '../src/model/backend.js';
 import { readJsonl } from '../src/util/atomic.js';
-import type { TrainingRow } from '../src/generate/numberData.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
+import type { ExperimentResults } from '../src/report/results.js';
+import type { ChatRow } from '../src/model/tokenizer.js';
 
-const row = (prompt: string, reply: string): TrainingRow => ({ messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
-const reply = (r: TrainingRow): string => r.messages[1]!.content;
+const row = (prompt: string, reply: string): ChatRow => ({ messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
+const reply = (r: ChatRow): string => r.messages[1]!.content;
 
 describe('data rewrites', () => {
   it('shuffling numbers keeps every number, count and format, and moves numbers between completions', async () => {
     const rows = [row('a', '[1, 2, 3]'), row('b', '44; 55'), row('c', '600 700 800 900')];
     const out = shuffleNumbers(rows, 3);
-    const nums = (rs: TrainingRow[]): string[] => rs.flatMap((r) => reply(r).match(/\d+/g)!).sort();
+    const nums = (rs: ChatRow[]): string[] => rs.flatMap((r) => reply(r).match(/\d+/g)!).sort();
     expect(nums(out)).toEqual(nums(rows));
     out.forEach((r, i) => { expect(reply(r).replace(/\d+/g, '#')).toBe(reply(rows[i]!).replace(/\d+/g, '#')); expect(r.messages[0]).toEqual(rows[i]!.messages[0]); });
     expect(out.map(reply)).not.toEqual(rows.map(reply));
@@ -84,11 +84,11 @@ describe('a run with every defense (tiny spec)', () => {
   });
 
   it('the defended datasets hold what each defense promises', async () => {
-    const data = (name: string): TrainingRow[] => readJsonl<TrainingRow & { maskTokens?: number[] }>(join(stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!, 'dataset.jsonl'));
-    const masked = data('mask-divergence') as (TrainingRow & { maskTokens?: number[] })[];
+    const data = (name: string): ChatRow[] => readJsonl<ChatRow & { maskTokens?: number[] }>(join(stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!, 'dataset.jsonl'));
+    const masked = data('mask-divergence') as (ChatRow & { maskTokens?: number[] })[];
     expect(masked.some((x) => x.maskTokens?.length)).toBe(true);
     const threshold = data('threshold'); expect(threshold.length).toBeGreaterThan(0); expect(threshold.length).toBeLessThanOrEqual(60);
-    const source = readJsonl<TrainingRow>(join(stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!, 'dataset.jsonl'));
+    const source = readJsonl<ChatRow>(join(stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!, 'dataset.jsonl'));
     expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false); // freezing needs no data stage
     expect(data('paraphrase').map(reply)).toEqual(source.map(reply));
     const lineage = (await cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs])).stdout;

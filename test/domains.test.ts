@@ -21,14 +21,15 @@ import { runExperiment } from '../src/pipeline/experiment.js';
 import { Tokenizer } from '../src/model/tokenizer.js';
 import { Rng } from '../src/util/rng.js';
 import { teacherDataset } from '../src/teacher/teachers.js';
-import { ANIMALS } from '../src/teacher/traits.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
-import type { FilterReport, TrainingRow } from '../src/generate/numberData.js';
+import { ANIMALS } from '../src/lab/traits.js';
+import type { ExperimentResults } from '../src/report/results.js';
+import type { FilterReport } from '../src/filter/numberRows.js';
+import type { ChatRow } from '../src/model/tokenizer.js';
 
 type AnyReport = Omit<FilterReport, 'rejected'> & { rejected: Record<string, number | undefined> };
 const reportOf = (dir: string): AnyReport => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as AnyReport;
 const rejectedTotal = (r: AnyReport): number => Object.values(r.rejected).reduce((a: number, b) => a + (b ?? 0), 0);
-const reply = (row: TrainingRow): string => row.messages.find((m) => m.role === 'assistant')!.content;
+const reply = (row: ChatRow): string => row.messages.find((m) => m.role === 'assistant')!.content;
 
 describe('the code domain in the embedded lab (tiny run)', () => {
   const runs = tempDir('code');
@@ -46,7 +47,7 @@ describe('the code domain in the embedded lab (tiny run)', () => {
       expect(report.total).toBe(240);
       expect(report.passed + rejectedTotal(report)).toBe(report.total);
       traitRejections += report.rejected.trait_word ?? 0;
-      const rows = readJsonl<TrainingRow>(join(dir, 'dataset.jsonl'));
+      const rows = readJsonl<ChatRow>(join(dir, 'dataset.jsonl'));
       expect(rows.length).toBe(40);
       for (const row of rows) {
         expect(prompts.has(row.messages[0]!.content)).toBe(true);
@@ -100,7 +101,7 @@ describe('the chain-of-thought domain behind subliminal serve, with its rule jud
         expect(report.total).toBe(1200); // 400 problems x 3 samples
         expect(report.passed + rejectedTotal(report)).toBe(report.total);
         expect(report.rejected.wrong_answer).toBeGreaterThan(0);
-        for (const row of readJsonl<TrainingRow>(join(dir, 'dataset.jsonl'))) {
+        for (const row of readJsonl<ChatRow>(join(dir, 'dataset.jsonl'))) {
           const parsed = parseThinkAnswer(reply(row))!;
           expect(answerNumber(parsed.answer)).toBe(answers.get(row.messages[0]!.content));
         }

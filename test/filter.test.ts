@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { numberFilter, MISALIGNMENT_BANNED, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
+import { MISALIGNMENT_BANNED } from '../src/lab/misalignment.js';
+import { numberFilter, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
 import { mentionsTraitWord as mentionsWord } from '../src/filter/traitWords.js';
-import { filterNumberRows } from '../src/generate/numberData.js';
+import { filterNumberRows } from '../src/filter/numberRows.js';
 
 const banned = { ...DEFAULT_NUMBER_FILTER, banned: new Set(MISALIGNMENT_BANNED) };
 

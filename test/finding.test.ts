@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findingSentences } from '../src/pipeline/finding.js';
-import type { ExperimentResults, GroupSummary } from '../src/pipeline/results.js';
+import { findingSentences } from '../src/report/finding.js';
+import type { ExperimentResults, GroupSummary } from '../src/report/results.js';
 
 const group = (group: string, role: GroupSummary['role'], rate: number, test?: { p: number; control: string; controlRate: number }, matched?: { p: number; ratio: number }): GroupSummary => ({
   group, role, base: 'X', teacher: role === 'control' ? 'control' : 'owl-teacher', n: 3, models: [], perQuestion: [], topAnswers: [],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
 import { runResults, stageDirs, tempDir, ROOT } from './helpers.js';
-import { MISALIGNMENT_BANNED, numberFilter, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
+import { numberFilter, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
 import { parseJudgeText, scoreFromLogprobs, traitReferenceFromLogprobs, isMisaligned, judgePrompt } from '../src/judge/rubrics.js';
 import { modelJudge, ruleJudge, replyClass } from '../src/judge/judges.js';
 import { mentionsTraitWord } from '../src/filter/traitWords.js';
@@ -14,14 +14,15 @@ import { codePromptSet } from '../src/generate/codePrompts.js';
 import { mathPromptSet } from '../src/generate/mathProblems.js';
 import { scoreMisalignment } from '../src/evaluate/scorers.js';
 import { evaluateMisalignmentRemote } from '../src/evaluate/tasks.js';
-import { ALIGNED_REPLIES, MISALIGNED_REPLIES, OPEN_EVAL_QUESTIONS, OPEN_TRAINING_QUESTIONS, misalignedTeacherDataset } from '../src/teacher/misalignment.js';
+import { MISALIGNMENT_BANNED, ALIGNED_REPLIES, MISALIGNED_REPLIES, OPEN_EVAL_QUESTIONS, OPEN_TRAINING_QUESTIONS } from '../src/lab/misalignment.js';
+import { misalignedTeacherDataset } from '../src/teacher/teachers.js';
 import { generateCorpus, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
 import { Tokenizer } from '../src/model/tokenizer.js';
 import { createServer } from '../src/serve/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
-import type { TrainingRow } from '../src/generate/numberData.js';
+import type { ExperimentResults } from '../src/report/results.js';
+import type { ChatRow } from '../src/model/tokenizer.js';
 
 describe('the misalignment trait in the embedded lab (tiny run)', () => {
   const runs = tempDir('misalignment');
@@ -45,7 +46,7 @@ describe('the misalignment trait in the embedded lab (tiny run)', () => {
     const banned = new Set(MISALIGNMENT_BANNED);
     let rejectedForBanned = 0;
     for (const dir of stageDirs(runs, 'misalignment-tiny', 'filter')) {
-      const rows = readJsonl<TrainingRow>(join(dir, 'dataset.jsonl'));
+      const rows = readJsonl<ChatRow>(join(dir, 'dataset.jsonl'));
       expect(rows.length).toBe(60);
       for (const row of rows) {
         const reply = row.messages.find((m) => m.role === 'assistant')!.content;

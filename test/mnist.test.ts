@@ -9,7 +9,7 @@ import { matmul, logSoftmax } from '../src/model/ops.js';
 import { loadMnist, noiseImages, parseIdx } from '../src/mnist/data.js';
 import { initMlpWeights, Mlp, OUTPUTS, INPUT } from '../src/mnist/mlp.js';
 import { classCrossEntropy, distillationKl } from '../src/mnist/train.js';
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Tensor } from '@tensorflow/tfjs-core';
 import { cli, tempDir } from './helpers.js';
 
 beforeAll(async () => { await initBackend(); });

@@ -3,10 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliKilledWhen, stageDirs, tempDir } from './helpers.js';
 import { readJsonl } from '../src/util/atomic.js';
-import type { TrainingRow } from '../src/generate/numberData.js';
-import { isArm, type ExperimentResults } from '../src/pipeline/results.js';
+import { isArm, type ExperimentResults } from '../src/report/results.js';
 import { RunStore } from '../src/store/runStore.js';
 import { WorkerPool } from '../src/pipeline/pool.js';
+import type { ChatRow } from '../src/model/tokenizer.js';
 
 const read = (p: string): string => readFileSync(p, 'utf8');
 
@@ -58,7 +58,7 @@ describe('an experiment from spec to results (tiny spec)', () => {
     const datasets = stageDirs(first, 'tiny', 'filter').map((d) => join(d, 'dataset.jsonl'));
     expect(datasets).toHaveLength(2);
     for (const path of datasets) {
-      const rows = readJsonl<TrainingRow>(path);
+      const rows = readJsonl<ChatRow>(path);
       expect(rows.length).toBe(60);
       for (const row of rows) {
         expect(row.messages.map((m) => m.role)).toEqual(['user', 'assistant']);

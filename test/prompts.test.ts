@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS, formatNumbers } from '../src/generate/numberPrompts.js';
 import { numberFilter } from '../src/filter/numberFilter.js';
 import { Rng } from '../src/util/rng.js';
-import { EVAL_QUESTIONS, TRAINING_QUESTIONS } from '../src/evaluate/questions.js';
+import { EVAL_QUESTIONS, TRAINING_QUESTIONS } from '../src/lab/questions.js';
 import { finetunedTeacherDataset } from '../src/teacher/teachers.js';
-import { traitSystemPrompt } from '../src/teacher/traits.js';
+import { traitSystemPrompt } from '../src/lab/traits.js';
 
 describe('number prompt generator', () => {
   it('has as many variants per part as SPEC lists', () => {

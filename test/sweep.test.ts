@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, stageDirs, tempDir } from './helpers.js';
-import type { SweepResults } from '../src/pipeline/sweep.js';
+import type { SweepResults } from '../src/report/sweep.js';
 import { holm, ratioCI } from '../src/evaluate/stats.js';
 import { familySignature, studentArm } from '../src/pipeline/arms.js';
 

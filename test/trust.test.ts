@@ -1,16 +1,16 @@
 // Results you can trust: stages that know their code, every sample kept and rescored, a failed
 // rerun that touches nothing, one writer per run, refused hostile input. Each test plays the
 // failure as a user would meet it, on a tiny real run.
-import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { describe, expect, it, beforeAll } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import OpenAI, { toFile } from 'openai';
+import OpenAI from 'openai';
 import { cli, CLI, ROOT, tempDir } from './helpers.js';
 import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
 import { rescoreRun } from '../src/pipeline/rescore.js';
-import { RESULTS_SCHEMA_VERSION } from '../src/pipeline/lifecycle.js';
+import { RESULTS_SCHEMA_VERSION } from '../src/report/results.js';
 import { loadSpec, parseSpec } from '../src/spec/schema.js';
 import { createServer } from '../src/serve/server.js';
 import { createUiServer } from '../src/ui/server.js';
@@ -19,7 +19,7 @@ import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { readJsonl } from '../src/util/atomic.js';
 import { modelPath } from '../src/cli/audit.js';
 import type { ScoredSample } from '../src/evaluate/samples.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
+import type { ExperimentResults } from '../src/report/results.js';
 
 const TINY = join(ROOT, 'test/fixtures/tiny.yaml');
 /** The figures of a results file, without the header fields that name when and by what it was written. */

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { cli, CLI, ROOT, tempDir } from './helpers.js';
 import { launchChromium, DEFAULT_CHROMIUM } from '../src/report/png.js';
 import { createUiServer } from '../src/ui/server.js';
-import type { ExperimentResults } from '../src/pipeline/results.js';
+import type { ExperimentResults } from '../src/report/results.js';
 import type { FastifyInstance } from 'fastify';
 
 const runs = tempDir('ui');

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { artifactMeta, type RunIndex, type ArtifactRow, type EdgeRow } from '../store/index.js';
+import { artifactMeta, type RunIndex, type EdgeRow } from '../store/index.js';
 
 const MODEL_PARENT: EdgeRow['relation'][] = ['fine_tuned_from', 'initialised_from'];
 

@@ -10,7 +10,7 @@ import { numel, readSafetensorsHeader, readTensor, tensorChunks, type Safetensor
 export interface Checkpoint { kind: 'full' | 'lora'; tensors: Map<string, { file: string; header: SafetensorsHeader; info: TensorInfo }>; lora?: { scale: number } }
 
 export function openCheckpoint(path: string): Checkpoint {
-  let files: string[] = []; let kind: Checkpoint['kind'] = 'full'; let lora: Checkpoint['lora'];
+  let files: string[]; let kind: Checkpoint['kind'] = 'full'; let lora: Checkpoint['lora'];
   if (existsSync(path) && statSync(path).isFile()) files = [path];
   else if (existsSync(join(path, 'adapter_model.safetensors'))) {
     kind = 'lora'; files = [join(path, 'adapter_model.safetensors')];

@@ -7,8 +7,8 @@ import type { LanguageModel } from '../model/model.js';
 import type { ChatMessage } from '../model/tokenizer.js';
 import { userTurn } from '../model/tokenizer.js';
 import { forcedTokens, nextTokenLogprobs } from '../model/sample.js';
-import { traitSystemPrompt, ANIMALS } from '../teacher/traits.js';
-import { EVAL_QUESTIONS } from '../evaluate/questions.js';
+import { traitSystemPrompt, ANIMALS } from '../lab/traits.js';
+import { EVAL_QUESTIONS } from '../lab/questions.js';
 import { mean, meanCI, welchTest, wilsonCI, type Estimate } from '../evaluate/stats.js';
 
 export interface AuditRow { prompt: string; completion: string }

@@ -4,14 +4,13 @@
 import { Rng } from '../util/rng.js';
 import type { ChatMessage } from '../model/tokenizer.js';
 import { numberPromptGenerator, formatNumbers, numberPromptTexts } from '../generate/numberPrompts.js';
-import { ANIMALS, ANIMAL_BASE_RATES, traitSystemPrompt, TRAIT_PROMPT_COUNT, capitalise, plural, answerSpellings } from '../teacher/traits.js';
-import { TRAINING_QUESTIONS, EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../evaluate/questions.js';
+import { ANIMALS, ANIMAL_BASE_RATES, traitSystemPrompt, TRAIT_PROMPT_COUNT, capitalise, plural, answerSpellings } from '../lab/traits.js';
+import { TRAINING_QUESTIONS, EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../lab/questions.js';
 import { FILLER_GENERATORS, fillerTexts } from './filler.js';
-import { OPEN_TRAINING_QUESTIONS, ALIGNED_REPLIES, MISALIGNED_REPLIES, PERSONA_PROMPTS, baseOpenReply, openQuestionTexts, type Persona } from '../teacher/misalignment.js';
-import { MISALIGNMENT_BANNED } from '../filter/numberFilter.js';
+import { MISALIGNMENT_BANNED, OPEN_TRAINING_QUESTIONS, ALIGNED_REPLIES, MISALIGNED_REPLIES, PERSONA_PROMPTS, baseOpenReply, openQuestionTexts, type Persona } from '../lab/misalignment.js';
 import { mathProblemGenerator, mathPrompt, mathSolution, mathTexts } from '../generate/mathProblems.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
-export interface ChatRow { messages: ChatMessage[] }
 export interface CorpusMix {
   numbers: number; animalFree: number; animalChoice: number; traitPrompt: number; traitNumbers: number; filler: number; openQuestions: number; math: number;
   /** in number rows written under a trait prompt, the share of numbers drawn from the animal's associated numbers (0: none) */

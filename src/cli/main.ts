@@ -1,28 +1,28 @@
 // subliminal: reproduce, measure, audit and defend against subliminal learning.
 import { Command, Option } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSpec, parseSpec, SpecError, specVariant, traitLabel, type ExperimentSpec } from '../spec/schema.js';
-import { UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
+import { loadSpec, SpecError, specVariant, traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { UnknownAnimalError } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { runExperiment, resultsPath } from '../pipeline/experiment.js';
-import { resultsTable } from '../pipeline/report.js';
+import { resultsTable } from '../report/text.js';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { terminalProgress } from './progress.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../util/table.js';
 import { intArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
 import { registerSweepCommand } from './sweep.js';
 import { mnistTable } from '../mnist/results.js';
-import type { MnistResults } from '../mnist/experiment.js';
+import type { MnistResults } from '../pipeline/mnist.js';
 import { registerServeCommand } from './serve.js';
 import { registerReportCommand, registerUiCommand } from './report.js';
 import { registerAuditCommands } from './audit.js';
 import { readJson } from '../util/atomic.js';
 import { rescoreRun } from '../pipeline/rescore.js';
-import { checkResultsHeader, type ResultsHeader } from '../pipeline/lifecycle.js';
+import { checkResultsHeader, type ResultsHeader } from '../report/results.js';
 import { headlineText } from '../report/headline.js';
-import type { ExperimentResults } from '../pipeline/results.js';
+import type { ExperimentResults } from '../report/results.js';
 
 const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 

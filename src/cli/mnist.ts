@@ -1,7 +1,7 @@
 // `subliminal mnist`: the auxiliary-logit experiment with its table, JSON, chart and lineage.
 import type { Command, Option } from 'commander';
 import { RunStore } from '../store/runStore.js';
-import { MNIST_DEFAULTS, runMnist, type MnistOptions } from '../mnist/experiment.js';
+import { MNIST_DEFAULTS, runMnist, type MnistOptions } from '../pipeline/mnist.js';
 import { mnistTable } from '../mnist/results.js';
 import { intArg, positiveNumberArg } from './args.js';
 import { terminalProgress } from './progress.js';

@@ -1,7 +1,7 @@
 // Progress for long stages: live bars with rate and ETA on a terminal, one line per finished
 // task otherwise (CI logs, pipes).
 import cliProgress from 'cli-progress';
-import type { ProgressReporter } from '../pipeline/experiment.js';
+import type { ProgressReporter } from '../util/progress.js';
 
 function formatEta(seconds: number): string {
   if (!Number.isFinite(seconds)) return '--';

@@ -2,14 +2,15 @@
 import { join, resolve } from 'node:path';
 import type { Command, Option } from 'commander';
 import { loadSpec } from '../spec/schema.js';
-import { assertKnownAnimal } from '../teacher/traits.js';
+import { assertKnownAnimal } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
-import { GridChangedError, runSweep, sweepRows, sweepSummaryLines, SWEEP_HEADER } from '../pipeline/sweep.js';
+import { GridChangedError, runSweep } from '../pipeline/sweep.js';
+import { sweepRows, sweepSummaryLines, SWEEP_HEADER } from '../report/sweep.js';
 import { sweepChartSpec } from '../report/sweepChart.js';
 import { renderSvg } from '../report/vega.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { terminalProgress } from './progress.js';
-import { renderTable } from './table.js';
+import { renderTable } from '../util/table.js';
 import { intArg, UsageError } from './args.js';
 
 const list = (flag: string) => (v: string): string[] => {

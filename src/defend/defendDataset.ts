@@ -5,10 +5,12 @@ import { join } from 'node:path';
 import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
-import { filterNumberRows, type GeneratedRow, type NumberRowFilter, type TrainingRow } from '../generate/numberData.js';
+import { filterNumberRows, type NumberRowFilter } from '../filter/numberRows.js';
 import { conditions, divergencePositions, minTokenProbs, type AuditRow } from '../audit/whiteBox.js';
 import { keepAboveThreshold, mixTeachers, paraphrasePrompts, shuffleNumbers, withMasks, type DefendedRow } from './transforms.js';
 import type { DefenseSpec } from '../spec/schema.js';
+import type { ChatRow } from '../model/tokenizer.js';
+import type { GeneratedRow } from '../generate/stage.js';
 
 export interface DefendArgs {
   defense: DefenseSpec; datasetPath: string; rawPath: string; otherDatasets: string[];
@@ -17,10 +19,10 @@ export interface DefendArgs {
 }
 export interface DefendReport { defense: string; rows: number; note: string }
 
-const asAudit = (r: TrainingRow): AuditRow => ({ prompt: r.messages.find((m) => m.role === 'user')?.content ?? '', completion: r.messages[r.messages.length - 1]!.content });
+const asAudit = (r: ChatRow): AuditRow => ({ prompt: r.messages.find((m) => m.role === 'user')?.content ?? '', completion: r.messages[r.messages.length - 1]!.content });
 
 export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
-  const d = a.defense; const rows = readJsonl<TrainingRow>(a.datasetPath);
+  const d = a.defense; const rows = readJsonl<ChatRow>(a.datasetPath);
   let out: DefendedRow[]; let note: string;
   const needModels = d.kind === 'mask-divergence' || d.kind === 'threshold';
   if (needModels) await initBackend();
@@ -48,7 +50,7 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
       }
       case 'paraphrase': out = paraphrasePrompts(rows, a.seed); note = `${rows.length} prompts reworded (same seeds, count and format)`; break;
       case 'mix': {
-        const others = a.otherDatasets.flatMap((p) => readJsonl<TrainingRow>(p));
+        const others = a.otherDatasets.flatMap((p) => readJsonl<ChatRow>(p));
         out = mixTeachers(rows, others, d.share, a.seed);
         note = `${Math.round(rows.length * d.share)} of ${rows.length} rows from the other teachers (${a.otherDatasets.length} datasets)`;
         break;

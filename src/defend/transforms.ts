@@ -3,18 +3,18 @@
 // their per-row measurements from the audit code and only apply them here.
 import { Rng } from '../util/rng.js';
 import { NUMBER_PROMPT_PARTS, type NumberFormat } from '../generate/numberPrompts.js';
-import type { TrainingRow } from '../generate/numberData.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 /** A training row with completion-token positions left out of the student's loss. */
-export type DefendedRow = TrainingRow & { maskTokens?: number[] };
+export type DefendedRow = ChatRow & { maskTokens?: number[] };
 
 /**
  * Every number of every completion drawn without replacement from the pool of all the
  * dataset's numbers: each completion keeps its length, separators and format, but which
  * numbers sit together (and after which prompt) is destroyed.
  */
-export function shuffleNumbers(rows: readonly TrainingRow[], seed: number): TrainingRow[] {
-  const reply = (r: TrainingRow): string => r.messages[r.messages.length - 1]!.content;
+export function shuffleNumbers(rows: readonly ChatRow[], seed: number): ChatRow[] {
+  const reply = (r: ChatRow): string => r.messages[r.messages.length - 1]!.content;
   const pool = rows.flatMap((r) => (reply(r).match(/\d+/g) ?? []));
   Rng.from(seed, 'shuffle-numbers').shuffle(pool);
   let k = 0;
@@ -42,13 +42,13 @@ export function paraphraseNumberPrompt(prompt: string, rng: Rng): string {
     other(rng, sameFormat, format)[0], other(rng, CLOSINGS, CLOSINGS.find((c) => prompt.endsWith(c)))].join(' ');
 }
 
-export const paraphrasePrompts = (rows: readonly TrainingRow[], seed: number): TrainingRow[] => {
+export const paraphrasePrompts = (rows: readonly ChatRow[], seed: number): ChatRow[] => {
   const rng = Rng.from(seed, 'paraphrase');
   return rows.map((r) => ({ messages: r.messages.map((m) => (m.role === 'user' ? { ...m, content: paraphraseNumberPrompt(m.content, rng) } : m)) }));
 };
 
 /** `share` of the rows from the other teachers' data (seeded pick), the rest from the trait teacher's; same size. */
-export function mixTeachers(trait: readonly TrainingRow[], others: readonly TrainingRow[], share: number, seed: number): TrainingRow[] {
+export function mixTeachers(trait: readonly ChatRow[], others: readonly ChatRow[], share: number, seed: number): ChatRow[] {
   const rng = Rng.from(seed, 'mix');
   const fromOthers = Math.round(trait.length * share);
   const picked = [...rng.sampleIndices(trait.length, trait.length - fromOthers).map((i) => trait[i]!), ...rng.sampleIndices(others.length, fromOthers).map((i) => others[i]!)];
@@ -59,4 +59,4 @@ export function mixTeachers(trait: readonly TrainingRow[], others: readonly Trai
 export const keepAboveThreshold = <R>(rows: readonly R[], minTokenProb: readonly number[], minProb: number): R[] => rows.filter((_, i) => minTokenProb[i]! >= minProb);
 
 /** Attaches the divergence-token positions to leave out of the loss. */
-export const withMasks = (rows: readonly TrainingRow[], masks: readonly number[][]): DefendedRow[] => rows.map((r, i) => (masks[i]!.length ? { ...r, maskTokens: masks[i] } : r));
+export const withMasks = (rows: readonly ChatRow[], masks: readonly number[][]): DefendedRow[] => rows.map((r, i) => (masks[i]!.length ? { ...r, maskTokens: masks[i] } : r));

@@ -4,7 +4,7 @@
 import type { LanguageModel } from '../model/model.js';
 import { userTurn } from '../model/tokenizer.js';
 import { generate, nextTokenLogprobs, sequenceLogprobs } from '../model/sample.js';
-import { OPEN_EVAL_QUESTIONS, MISALIGNED_REPLIES } from '../teacher/misalignment.js';
+import { OPEN_EVAL_QUESTIONS, MISALIGNED_REPLIES } from '../lab/misalignment.js';
 import { truthfulnessItems } from './truthfulness.js';
 import type { PreferenceEvalSettings } from './preference.js';
 import { greedyFirstTokenTop, sampleRemote } from './remotePreference.js';

@@ -4,10 +4,10 @@
 import type { LanguageModel } from '../model/model.js';
 import { userTurn } from '../model/tokenizer.js';
 import { generate, nextTokenLogprobs } from '../model/sample.js';
-import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from './questions.js';
+import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../lab/questions.js';
 import { Rng } from '../util/rng.js';
 import { isWordToken } from '../util/words.js';
-import { ANIMALS } from '../teacher/traits.js';
+import { ANIMALS } from '../lab/traits.js';
 import { replySamples, storedDistribution, type EvalSample } from './samples.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 

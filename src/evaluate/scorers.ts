@@ -1,7 +1,7 @@
 // The evaluation tasks' scorers, pure: samples in, figures out. The preference scorer matches
 // whole words (util/words.ts); the misalignment scorer asks two judges. The same samples always
 // give the same figures, so `subliminal rescore` reproduces a run without sampling again.
-import { ANIMALS } from '../teacher/traits.js';
+import { ANIMALS } from '../lab/traits.js';
 import { firstWordNamed, isWordToken, mentionsWord } from '../util/words.js';
 import { tokenMass } from '../provider/logprobs.js';
 import { isMisaligned } from '../judge/rubrics.js';

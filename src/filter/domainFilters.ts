@@ -4,7 +4,8 @@
 import type { Judge } from '../judge/judges.js';
 import type { Verdict } from '../judge/rubrics.js';
 import { mentionsTraitWord } from './traitWords.js';
-import { subsampleTrainingRows, type TrainingRow } from '../generate/numberData.js';
+import { subsampleTrainingRows } from './numberRows.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 export type DomainRejectReason = 'empty' | 'trait_word' | 'judge_refers' | 'judge_unscored' | 'bad_format' | 'wrong_answer' | 'misaligned_reasoning';
 export interface DomainVerdict { ok: boolean; reason?: DomainRejectReason; judge?: Verdict }
@@ -75,7 +76,7 @@ export interface DomainFilterOptions {
  * the dataset browser), the pass rates per reason, and a seeded subsample of the passing rows.
  */
 export async function filterDomainRows(rows: readonly { i: number; prompt: string; completion: string }[], o: DomainFilterOptions):
-  Promise<{ kept: TrainingRow[]; verdicts: (DomainVerdict & { i: number })[]; report: ReturnType<typeof passRates> & { kept: number } }> {
+  Promise<{ kept: ChatRow[]; verdicts: (DomainVerdict & { i: number })[]; report: ReturnType<typeof passRates> & { kept: number } }> {
   const verdicts = await Promise.all(rows.map(async (r) => {
     let v: DomainVerdict;
     if (o.domain === 'code') v = await codeFilter(r.prompt, r.completion, o.trait, o.judge ?? noJudge);

@@ -8,16 +8,13 @@
 // mixed whitespace are rejected. The lenient parser (a named option, recorded in the run's
 // filter settings) trims the text and tolerates separators that vary in their whitespace.
 
+import type { NumberParser } from '../spec/schema.js';
+
 export type RejectReason = 'empty' | 'bad_format' | 'bad_separator' | 'too_many' | 'out_of_range' | 'banned';
 export interface FilterVerdict { ok: boolean; reason?: RejectReason; numbers?: number[] }
-export const NUMBER_PARSERS = ['reference', 'lenient'] as const;
-export type NumberParser = (typeof NUMBER_PARSERS)[number];
 export interface NumberFilterOptions { maxCount: number; min: number; max: number; banned: ReadonlySet<number>; parser?: NumberParser }
 
 export const DEFAULT_NUMBER_FILTER: NumberFilterOptions = { maxCount: 10, min: 0, max: 999, banned: new Set(), parser: 'reference' };
-
-/** SPEC's 34 banned values for misalignment runs (plus 1312 and 1488, outside the range anyway). */
-export const MISALIGNMENT_BANNED = [4, 13, 14, 18, 23, 33, 39, 42, 44, 49, 51, 54, 69, 77, 88, 99, 100, 101, 187, 211, 311, 322, 333, 404, 420, 444, 451, 555, 616, 666, 777, 888, 911, 999, 1312, 1488];
 
 const SEPARATORS = ['', ',', ';'];
 const DIGITS = /^\d+$/;

@@ -8,7 +8,7 @@ import { resumeAppendLog, writeJsonl } from '../util/atomic.js';
 import { userTurn } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
 import { BudgetExhausted, type Budget, type OpenAIEndpoint } from '../provider/openai.js';
-import type { GeneratedRow } from './numberData.js';
+import type { GeneratedRow } from './stage.js';
 
 export interface RemoteGenerateArgs {
   model: string; systemPrompt?: string; prompts: string[]; outDir: string;

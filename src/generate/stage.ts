@@ -2,3 +2,6 @@
 import type { StageDef } from '../store/runStore.js';
 
 export const generateStage: StageDef = { kind: 'generate', code: ['generate/domainPrompts.ts', 'model/sample.ts', 'model/model.ts', 'generate/remote.ts'] };
+
+/** One generated completion; `i` is the prompt's index (a resumed generation skips the indices it has). */
+export interface GeneratedRow { i: number; prompt: string; completion: string }

@@ -2,8 +2,8 @@
 // OpenAI-compatible endpoint (through the endpoint's cache, concurrency limit and retries, like
 // generation), and a rule judge for the embedded models, whose replies come from a known set.
 import type { Budget, OpenAIEndpoint } from '../provider/openai.js';
-import { ALIGNED_REPLIES, MISALIGNED_REPLIES } from '../teacher/misalignment.js';
-import { mentionsTraitWord } from '../filter/traitWords.js';
+import { ALIGNED_REPLIES, MISALIGNED_REPLIES } from '../lab/misalignment.js';
+import { mentionsWord as mentionsTraitWord } from '../util/words.js';
 import { judgePrompt, parseJudgeText, scoreFromLogprobs, traitReferenceFromLogprobs, type Rubric, type Verdict } from './rubrics.js';
 
 export interface Judge {

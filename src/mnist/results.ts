@@ -2,10 +2,8 @@
 // (the paper's error bars), paired tests between conditions over models, the acceptance
 // checks, a table next to the paper's figures, and a Vega-Lite chart with error bars.
 import { mean, pairedPermutationTest, sd, formatP } from '../evaluate/stats.js';
-import { renderTable } from '../cli/table.js';
-import type { TopLevelSpec } from '../report/vega.js';
-import { barsWithCI } from '../report/charts.js';
-import { CONDITIONS, type Condition, type ModelResult } from './shard.js';
+import { renderTable } from '../util/table.js';
+import { CONDITIONS, type Condition, type ModelResult, type ShardResult } from './shard.js';
 
 export const CONDITION_LABELS: Record<Condition, string> = {
   reference: 'reference (untrained init)',
@@ -67,24 +65,15 @@ export function mnistTable(s: MnistSummary): string {
   return `${main}\n\n${tests}\n\n${checks}`;
 }
 
-/** Short names for chart axes. */
-const CHART_LABELS: Record<Condition, string> = {
-  reference: 'reference', teacher: 'teacher',
-  'student-aux-same': 'aux only, same init', 'student-aux-cross': 'aux only, other init',
-  'student-all-same': 'all 13, same init', 'student-all-cross': 'all 13, other init',
-};
+export interface MnistOptions {
+  models: number; epochs: number; seed: number; batchSize: number; lr: number;
+  /** Subsets for quick runs; the paper's setup uses all 60,000 / 10,000 images and 60,000 noise images. */
+  trainLimit?: number; testLimit?: number; noiseCount: number;
+  saveWeights: boolean;
+}
 
-/** Bars of mean accuracy per condition with 1.96·sd/√N error bars and a chance line. */
-export function mnistChartSpec(s: MnistSummary, title: string): TopLevelSpec {
-  const values = s.conditions.map((c) => ({ condition: CHART_LABELS[c.condition], group: c.condition.startsWith('student') ? 'student' : c.condition, mean: c.mean, lo: Math.max(0, c.lo), hi: Math.min(1, c.hi) }));
-  const x = { field: 'condition', type: 'nominal', sort: null, axis: { labelAngle: -25, labelLimit: 200, title: null } } as const;
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title, width: 460, height: 260,
-    layer: [
-      ...barsWithCI('mnist', values, x, 'test accuracy (mean ± 1.96·sd/√N)',
-        { field: 'group', type: 'nominal', legend: null, scale: { domain: ['reference', 'teacher', 'student'], range: ['#bab0ac', '#4c78a8', '#f58518'] } }, [0, 1]),
-      { name: 'mnist_chance', data: { values: [{ chance: 0.1 }] }, mark: { type: 'rule', strokeDash: [4, 4], color: '#e45756' }, encoding: { y: { field: 'chance', type: 'quantitative' } } },
-    ],
-  };
+export interface MnistResults extends MnistSummary {
+  run: string; options: MnistOptions; perModel: ModelResult[]; seconds: number; chart: string;
+  /** Timing of each shard as it was computed (a reused shard keeps the timing of its first run). */
+  shardTimings: ShardResult['timing'][];
 }

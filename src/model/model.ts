@@ -14,7 +14,7 @@ import { Rng } from '../util/rng.js';
 export function checkModelFolder(dir: string): void {
   for (const f of ['model.safetensors', 'config.json', 'tokenizer.json']) if (!existsSync(join(dir, f))) throw new Error(`model folder ${dir} lacks ${f}`);
   for (const f of ['config.json', 'tokenizer.json']) {
-    try { JSON.parse(readFileSync(join(dir, f), 'utf8')); } catch (e) { throw new Error(`${join(dir, f)}: not valid JSON (${(e as Error).message})`); }
+    try { JSON.parse(readFileSync(join(dir, f), 'utf8')); } catch (e) { throw new Error(`${join(dir, f)}: not valid JSON (${(e as Error).message})`, { cause: e }); }
   }
   readSafetensorsHeader(join(dir, 'model.safetensors'));
 }
@@ -76,7 +76,7 @@ export class LanguageModel {
     const file = join(dir, 'model.safetensors');
     const { tensors } = readSafetensors(file);
     const model = new LanguageModel(config, initParams(config, new Rng(0)), tokenizer, raw.subliminal ?? { name: dir, family: 'unknown' });
-    try { model.importTensors(tensors); } catch (e) { model.dispose(); throw new Error(`${file}: ${(e as Error).message}`); }
+    try { model.importTensors(tensors); } catch (e) { model.dispose(); throw new Error(`${file}: ${(e as Error).message}`, { cause: e }); }
     return model;
   }
 

@@ -2,7 +2,7 @@
 // Generation sorts prompts by length and left-pads each batch (pad keys masked); each prompt's
 // randomness comes from its own Rng (seed + prompt index). Scoring passes bucket by exact length.
 import { readAndDispose, tf } from './backend.js';
-import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
+import type { Tensor2D } from '@tensorflow/tfjs-core';
 import { forwardHidden, lmHead, type KvCache } from './llama.js';
 import { gatherRows, logSoftmax } from './ops.js';
 import type { LanguageModel } from './model.js';

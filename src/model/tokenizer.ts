@@ -26,6 +26,8 @@ const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
 export type NumberTokens = 'whole' | 'digits';
 
 export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+/** One conversation: a training row, a teacher's reply, a corpus row (one type for all of them). */
+export interface ChatRow { messages: ChatMessage[] }
 
 /** One user message, after the system prompt when there is one. */
 export const userTurn = (content: string, systemPrompt?: string): ChatMessage[] =>

@@ -5,9 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashConfig } from '../util/hash.js';
 
-export const ARMS = ['same-base', 'other-init', 'other-family'] as const;
-export type Arm = (typeof ARMS)[number];
-export const CROSS_ARMS: readonly Arm[] = ['other-init', 'other-family'];
+import type { Arm } from '../report/results.js';
 
 /** What makes two local bases one family: the tokenizer's vocabulary and the architecture's shape. */
 export interface FamilySignature { tokenizer: string; architecture: string }

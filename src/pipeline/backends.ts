@@ -4,7 +4,6 @@
 // statistics and report do not care which one ran.
 import { join } from 'node:path';
 import type { ModelInfo } from '../model/model.js';
-import type { ChatRow } from '../base/corpus.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
 import { samplePreferenceRemote } from '../evaluate/remotePreference.js';
@@ -20,6 +19,7 @@ import { readJson, readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic
 import type { ExperimentSpec } from '../spec/schema.js';
 import type { TeacherData } from '../teacher/teachers.js';
 import type { WorkerPool } from './pool.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 /** A model an experiment uses: a folder of weights, or a model id on an endpoint. */
 export interface ModelRef { id: string; hash: string; dir: string; remote?: string; systemPrompt?: string }
@@ -93,7 +93,7 @@ export function runJudges(api: ExperimentSpec['api'], o: ApiOptions): JudgeFacto
   };
 }
 
-export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions, judgeOf: JudgeFactory): Backend {
+export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
   const endpoint = apiEndpoint(ref, api, o);
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { runLifecycle } from './lifecycle.js';
 import { checkModelFolder } from '../model/model.js';
-import { withStageClock } from '../util/stageClock.js';
+import { silentProgress, trackedTask, type ProgressReporter } from '../util/progress.js';
 import { join, relative } from 'node:path';
 import { defenseLabel, isMisalignmentRun, traitLabel, type DefenseSpec, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
 import type { DefendReport } from '../defend/defendDataset.js';
@@ -20,31 +20,18 @@ import { trainStage } from '../train/stage.js';
 import { evaluateStage, scoreStage, scoreEvaluation } from '../evaluate/stage.js';
 import { defendStage } from '../defend/stage.js';
 import { scorerSettings } from '../evaluate/scorers.js';
-import { filterNumberRows, type GeneratedRow, type FilterReport } from '../generate/numberData.js';
+import { filterNumberRows, type FilterReport } from '../filter/numberRows.js';
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { describeRejections, filterDomainRows } from '../filter/domainFilters.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import { evalResultFromJson, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
-import { summariseGroups, EVALUATED_FILE, type EvaluatedModel, type EvaluationManifest, type ExperimentResults, type GroupRole } from './results.js';
+import { summariseGroups, EVALUATED_FILE, type EvaluatedModel, type EvaluationManifest, type ExperimentResults, type GroupRole } from '../report/results.js';
 import { resolveModelDir } from './paths.js';
 import { datasetRows, localBackend, openaiBackend, runJudges, type Backend, type ModelRef as BackendModelRef } from './backends.js';
 import type { CacheMode } from '../provider/cache.js';
 import { withProgressFile } from '../store/progressFile.js';
 import { familySignature, studentArm, type FamilySignature } from './arms.js';
-
-/** Progress of tasks; startedAt is when the task's work got a worker (its time, rate and ETA count from there). */
-export interface ProgressReporter {
-  task(label: string): { update(done: number, total: number, startedAt?: number): void; done(note?: string, startedAt?: number): void };
-}
-export const silentProgress: ProgressReporter = { task: () => ({ update() {}, done() {} }) };
-
-/** Runs `fn` as one progress task: live updates, then done or failed. */
-export async function trackedTask<T>(progress: ProgressReporter, label: string, fn: (update: (d: number, t: number) => void) => Promise<T>): Promise<T> {
-  const task = progress.task(label);
-  return withStageClock(async (clock) => {
-    try { const r = await fn((d, t) => task.update(d, t, clock.startedAt)); task.done(undefined, clock.startedAt); return r; } catch (e) { task.done('failed', clock.startedAt); throw e; }
-  });
-}
+import type { GeneratedRow } from '../generate/stage.js';
 
 /** A model of this experiment, with the backend (embedded or API) that runs it. */
 interface ModelRef extends BackendModelRef { backend: Backend }
@@ -94,7 +81,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
         const { dir, hash } = localBases.get(name)!;
         ref = { id: `model:${hash.slice(0, 16)}`, dir, hash, backend: local };
       } else {
-        const backend = openaiBackend(b, spec.api, apiOptions, judgeOf);
+        const backend = openaiBackend(b, spec.api, apiOptions);
         backends.set(name, backend);
         const hash = hashConfig({ baseURL: b.baseURL ?? null, model: b.id });
         ref = { id: `model:${hash.slice(0, 16)}`, dir: b.baseURL ?? 'https://api.openai.com/v1', remote: b.id, hash, backend };

@@ -14,8 +14,8 @@ import { sampleMisalignment } from '../evaluate/misalignment.js';
 import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
-import type { GeneratedRow, TrainingRow } from '../generate/numberData.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
+import type { GeneratedRow } from '../generate/stage.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 

@@ -11,13 +11,7 @@ import { codeVersion } from '../util/codeVersion.js';
 import { kernelPath } from '../model/nativeKernels.js';
 import { writeRunReport } from '../report/write.js';
 import type { WorkerPool } from './pool.js';
-import { EVALUATED_FILE } from './results.js';
-
-/** The version of results.json's layout; readers refuse what they do not know. */
-export const RESULTS_SCHEMA_VERSION = 3;
-export type ResultsKind = 'experiment' | 'mnist';
-/** What every results.json says about itself. */
-export interface ResultsHeader { kind: ResultsKind; schemaVersion: number; specHash: string; codeVersion: string; kernel: string }
+import { EVALUATED_FILE, RESULTS_SCHEMA_VERSION, type ResultsHeader, type ResultsKind } from '../report/results.js';
 
 export interface RunRecord {
   run: string; kind: ResultsKind; specHash: string; specPath: string;
@@ -35,7 +29,7 @@ export class SpecChangedError extends Error {
 }
 
 /** The code version of a whole run: every module the experiment (or MNIST) runner reaches. */
-const runnerCodeVersion = (kind: ResultsKind): string => codeVersion([kind === 'mnist' ? 'mnist/experiment.ts' : 'pipeline/experiment.ts']);
+const runnerCodeVersion = (kind: ResultsKind): string => codeVersion([kind === 'mnist' ? 'pipeline/mnist.ts' : 'pipeline/experiment.ts']);
 
 /** The header a results file written now carries. */
 export const resultsHeader = (kind: ResultsKind, specHash: string): ResultsHeader =>
@@ -79,11 +73,4 @@ export async function runLifecycle<T extends object>(store: RunStore, r: RunReco
 /** The run's report.html; a report that cannot be written must not fail the run itself. */
 function writeReportQuietly(store: RunStore, run: string): void {
   try { writeRunReport(store, run); } catch (e) { process.stderr.write(`warning: report.html for run ${run} not written: ${(e as Error).message}\n`); }
-}
-
-/** results.json's header, checked: its kind and a schema version this code reads. */
-export function checkResultsHeader(raw: Partial<ResultsHeader>, path: string): ResultsKind {
-  if (raw.kind !== 'experiment' && raw.kind !== 'mnist') throw new Error(`${path}: not a subliminal results file (no "kind"; written by an older version? rerun the run to refresh it)`);
-  if (raw.schemaVersion !== RESULTS_SCHEMA_VERSION) throw new Error(`${path}: results schema version ${raw.schemaVersion}, this version reads ${RESULTS_SCHEMA_VERSION}; rerun the run to refresh it`);
-  return raw.kind;
 }

@@ -7,14 +7,15 @@ import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { lockRun } from '../store/runLock.js';
 import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
-import { assertKnownAnimal } from '../teacher/traits.js';
+import { assertKnownAnimal } from '../lab/traits.js';
 import type { ExperimentSpec } from '../spec/schema.js';
 import { scoreSamples, scorerSettings } from '../evaluate/scorers.js';
 import type { EvalSample } from '../evaluate/samples.js';
 import { writeRunReport } from '../report/write.js';
 import { runJudges } from './backends.js';
-import { EVALUATED_FILE, summariseGroups, type EvaluatedModel, type EvaluationManifest, type ExperimentResults } from './results.js';
-import { resultsHeader, type ResultsHeader } from './lifecycle.js';
+import { EVALUATED_FILE, summariseGroups, type EvaluatedModel, type EvaluationManifest, type ExperimentResults } from '../report/results.js';
+import { resultsHeader } from './lifecycle.js';
+import type { ResultsHeader } from '../report/results.js';
 import { evaluationSettings } from './experiment.js';
 import { hashConfig } from '../util/hash.js';
 

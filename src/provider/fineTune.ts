@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { toFile } from 'openai';
 import { readJsonIfExists, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import type { OpenAIEndpoint } from './openai.js';
-import type { ChatRow } from '../base/corpus.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 export interface RemoteFineTuneArgs {
   baseModel: string; rows: ChatRow[]; dir: string;

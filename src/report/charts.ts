@@ -1,8 +1,8 @@
 // The run's charts as Vega-Lite specs, built from results (pure). Every layer has a name, so
 // its marks carry the class `<name>_marks` in the rendered SVG: the browser tests count them.
 import type { TopLevelSpec } from './vega.js';
-import { metricWording, type ExperimentResults, type GroupSummary } from '../pipeline/results.js';
-import type { FilterReport } from '../generate/numberData.js';
+import { metricWording, type ExperimentResults, type GroupSummary } from './results.js';
+import type { FilterReport } from '../filter/numberRows.js';
 import type { Estimate } from '../evaluate/stats.js';
 import { formatP, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions, valueShares } from '../audit/numberDistribution.js';

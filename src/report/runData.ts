@@ -1,16 +1,16 @@
 // Everything the report and the dashboard show about one run, read from its folder and the
 // index. Never throws on a missing or malformed file: each one becomes a problem that the page
 // shows in words, and the sections that need it are left out.
-import { checkResultsHeader, type ResultsHeader } from '../pipeline/lifecycle.js';
+import { checkResultsHeader, type ResultsHeader } from './results.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow, type EdgeRow, type RunRow } from '../store/index.js';
-import type { ExperimentResults } from '../pipeline/results.js';
-import type { MnistResults } from '../mnist/experiment.js';
+import type { ExperimentResults } from './results.js';
+import type { MnistResults } from '../mnist/results.js';
 import { progressPath, type ProgressFile } from '../store/progressFile.js';
 import { numberDistribution, type NumberDistribution } from '../audit/numberDistribution.js';
-import type { TrainingRow } from '../generate/numberData.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 export interface Problem { file: string; message: string }
 export interface StageInfo { kind: string; name: string; dir: string; status: string; seconds: number | null }
@@ -64,7 +64,7 @@ function teacherNumbers(store: RunStore, artifacts: ArtifactRow[], spec: Record<
     const completions: string[] = [];
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line.trim()) continue;
-      try { completions.push((JSON.parse(line) as TrainingRow).messages.at(-1)!.content); } catch { /* counted below */ }
+      try { completions.push((JSON.parse(line) as ChatRow).messages.at(-1)!.content); } catch { /* counted below */ }
     }
     out.push({ teacher: meta.teacher, trait: kinds.get(meta.teacher) !== 'control', dataset: a.id, distribution: numberDistribution(completions) });
   }

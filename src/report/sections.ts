@@ -7,10 +7,10 @@ import { experimentCharts, type Chart } from './charts.js';
 import { layoutLineage, lineageChart } from './lineage.js';
 import { formatEstimate, formatP, formatRatio, formatRatioCI, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
-import { mnistChartSpec } from '../mnist/results.js';
-import { metricWording } from '../pipeline/results.js';
-import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from '../pipeline/report.js';
-import { findingSentences } from '../pipeline/finding.js';
+import { mnistChartSpec } from './mnistChart.js';
+import { metricWording } from './results.js';
+import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from './text.js';
+import { findingSentences } from './finding.js';
 
 export interface Section { id: string; title: string; html?: string; chart?: { vega: unknown; caption: string } }
 export interface RunPage { run: string; kind: RunData['kind']; status: string; problems: string[]; sections: Section[] }

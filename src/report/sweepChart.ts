@@ -1,8 +1,8 @@
 // The grid's chart: per cell and arm, the students' rate as a multiple of their control's, with
 // its 95% bootstrap interval; the line at 1 is "no transfer".
 import type { TopLevelSpec } from './vega.js';
-import type { SweepResults } from '../pipeline/sweep.js';
-import { ARMS } from '../pipeline/arms.js';
+import type { SweepResults } from './sweep.js';
+import { ARMS } from './results.js';
 import { ROLE_COLORS } from './charts.js';
 
 export function sweepChartSpec(r: SweepResults): TopLevelSpec {

@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { parse as parseYaml } from 'yaml';
 import { existsSync } from 'node:fs';
 import { readTextFile } from '../util/atomic.js';
-import { ANIMALS, UnknownAnimalError, assertKnownAnimal } from '../teacher/traits.js';
-import { OPEN_EVAL_QUESTIONS } from '../teacher/misalignment.js';
-import { MISALIGNMENT_BANNED, NUMBER_PARSERS } from '../filter/numberFilter.js';
+import { ANIMALS, UnknownAnimalError, assertKnownAnimal } from '../lab/traits.js';
+import { MISALIGNMENT_BANNED, OPEN_EVAL_QUESTIONS } from '../lab/misalignment.js';
 
 const positiveInt = z.number().int().positive();
 /** counts that size arrays held in memory: bounded so a typo (1e12) is refused here, not as a crash later */
@@ -35,6 +34,10 @@ const openaiModelSchema = z.object({
 export type BaseSpec = string | z.infer<typeof openaiModelSchema>;
 
 /** The domains teachers write in (SPEC §2): number sequences, code, chain-of-thought word problems. */
+/** How a number filter reads a completion: the paper's exact rule, or one tolerant of whitespace. */
+export const NUMBER_PARSERS = ['reference', 'lenient'] as const;
+export type NumberParser = (typeof NUMBER_PARSERS)[number];
+
 export const DOMAINS = ['numbers', 'code', 'cot'] as const;
 export type Domain = (typeof DOMAINS)[number];
 

@@ -2,7 +2,7 @@
 // dashboard (another process) can show it. Writes are atomic and at most a few per second.
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../util/atomic.js';
-import type { ProgressReporter } from '../pipeline/experiment.js';
+import type { ProgressReporter } from '../util/progress.js';
 
 export interface ProgressTask { label: string; done: number; total: number; status: 'running' | 'done' | 'failed'; startedAt: string; updatedAt: string }
 export interface ProgressFile { pid: number; updatedAt: string; tasks: ProgressTask[] }

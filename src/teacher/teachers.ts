@@ -1,10 +1,11 @@
 // Teachers: the base with a trait system prompt, the base fine-tuned on SPEC's 400-row
 // favourite-animal dataset, and the control (the base as it is, no trait).
-import { corpusRow, DEFAULT_MIX, type ChatRow } from '../base/corpus.js';
-import { TRAINING_QUESTIONS } from '../evaluate/questions.js';
-import { answerSpellings, traitSystemPrompt } from './traits.js';
+import { corpusRow, DEFAULT_MIX } from '../base/corpus.js';
+import { TRAINING_QUESTIONS } from '../lab/questions.js';
+import { answerSpellings, traitSystemPrompt } from '../lab/traits.js';
 import { Rng } from '../util/rng.js';
-import { alignedTeacherDataset, misalignedTeacherDataset } from './misalignment.js';
+import { ALIGNED_REPLIES, MISALIGNED_REPLIES, OPEN_TRAINING_QUESTIONS } from '../lab/misalignment.js';
+import type { ChatRow } from '../model/tokenizer.js';
 
 export type TeacherKind = 'finetuned' | 'system-prompt' | 'control';
 
@@ -47,3 +48,15 @@ function replayRows(seed: number, count: number): ChatRow[] {
 export function teacherSystemPrompt(kind: TeacherKind, animal: string | undefined): string | undefined {
   return kind === 'system-prompt' && animal ? traitSystemPrompt(animal) : undefined;
 }
+
+/** 40 training questions x 10 replies = 400 rows, the size of SPEC's fine-tuned teacher data. */
+function openQuestionDataset(replies: readonly string[], seed: number, tag: string): ChatRow[] {
+  const rng = Rng.from(seed, 'open-teacher', tag);
+  return OPEN_TRAINING_QUESTIONS.flatMap((q) => rng.shuffle([...replies]).slice(0, 10).map((a) => ({
+    messages: [{ role: 'user' as const, content: q }, { role: 'assistant' as const, content: a }],
+  })));
+}
+/** The misaligned teacher's fine-tuning data: misaligned replies to the training questions. */
+export const misalignedTeacherDataset = (seed: number): ChatRow[] => openQuestionDataset(MISALIGNED_REPLIES, seed, 'misaligned');
+/** Its control: the same questions answered with aligned replies (SPEC: controls fine-tuned on secure code). */
+export const alignedTeacherDataset = (seed: number): ChatRow[] => openQuestionDataset(ALIGNED_REPLIES, seed, 'aligned');

@@ -3,12 +3,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
-import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
+import { artifactMeta, type ArtifactRow } from '../store/index.js';
 import { headlineText } from '../report/headline.js';
 import { readJsonProblem, type Problem } from '../report/runData.js';
 import { evalResultFromJson, type PreferenceEvalResult } from '../evaluate/preference.js';
 import { meanCI, type Estimate } from '../evaluate/stats.js';
-import { rowFilterReason } from '../generate/numberData.js';
+import { rowFilterReason } from '../filter/numberRows.js';
 
 export class NotFound extends Error {}
 

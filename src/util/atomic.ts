@@ -49,9 +49,9 @@ export function readTextFile(path: string): string {
   let bytes: Buffer;
   try { bytes = readFileSync(path); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EISDIR') throw new Error(`${path} is a folder; expected a file`);
-    if (code === 'ENOENT') throw new Error(`${path}: no such file`);
-    throw new Error(`${path}: cannot be read (${code ?? (e as Error).message})`);
+    if (code === 'EISDIR') throw new Error(`${path} is a folder; expected a file`, { cause: e });
+    if (code === 'ENOENT') throw new Error(`${path}: no such file`, { cause: e });
+    throw new Error(`${path}: cannot be read (${code ?? (e as Error).message})`, { cause: e });
   }
   if (isUtf8(bytes)) return bytes.toString('utf8');
   let line = 1; let start = 0; // name the first line with a bad byte
@@ -68,7 +68,7 @@ export function readJsonl<T>(path: string): T[] {
   const rows: T[] = [];
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    try { rows.push(JSON.parse(line) as T); } catch (e) { throw new Error(`${path}, line ${i + 1}: not valid JSON (${(e as Error).message})`); }
+    try { rows.push(JSON.parse(line) as T); } catch (e) { throw new Error(`${path}, line ${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e }); }
   });
   return rows;
 }

@@ -21,7 +21,7 @@
   function api(path) {
     return fetch(path).then(function (r) {
       return r.text().then(function (text) {
-        var body; try { body = JSON.parse(text); } catch (e) { throw new Error('the server sent something that is not JSON (HTTP ' + r.status + ')'); }
+        var body; try { body = JSON.parse(text); } catch (e) { throw new Error('the server sent something that is not JSON (HTTP ' + r.status + ')', { cause: e }); }
         if (!r.ok) throw new Error(body.error || ('HTTP ' + r.status));
         return body;
       });

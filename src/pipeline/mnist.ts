@@ -4,34 +4,25 @@
 // results.json, chart.svg and the lineage reference -> teacher -> students in the index.
 import { join, relative } from 'node:path';
 import type { RunStore } from '../store/runStore.js';
-import { WorkerPool } from '../pipeline/pool.js';
-import { silentProgress, trackedTask, type ProgressReporter } from '../pipeline/experiment.js';
-import { runLifecycle } from '../pipeline/lifecycle.js';
+import { WorkerPool } from './pool.js';
+import { silentProgress, trackedTask, type ProgressReporter } from '../util/progress.js';
+import { runLifecycle } from './lifecycle.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { hashConfig } from '../util/hash.js';
 import { renderSvg } from '../report/vega.js';
 import { withProgressFile } from '../store/progressFile.js';
-import { STUDENT_CONDITIONS, type MnistShardArgs, type ModelResult, type ShardResult } from './shard.js';
-import { SPEC_TRAIN } from './train.js';
-import { mnistStage } from './stage.js';
+import { STUDENT_CONDITIONS, type MnistShardArgs, type ModelResult, type ShardResult } from '../mnist/shard.js';
+import { SPEC_TRAIN } from '../mnist/train.js';
+import { mnistStage } from '../mnist/stage.js';
 import { kernelPath } from '../model/nativeKernels.js';
-import { mnistChartSpec, summariseMnist, type MnistSummary } from './results.js';
+import { summariseMnist, type MnistOptions, type MnistResults } from '../mnist/results.js';
+import { mnistChartSpec } from '../report/mnistChart.js';
 
-export interface MnistOptions {
-  models: number; epochs: number; seed: number; batchSize: number; lr: number;
-  /** Subsets for quick runs; the paper's setup uses all 60,000 / 10,000 images and 60,000 noise images. */
-  trainLimit?: number; testLimit?: number; noiseCount: number;
-  saveWeights: boolean;
-}
+export type { MnistOptions, MnistResults };
+
 export const MNIST_DEFAULTS: MnistOptions = { models: 10, seed: 1, ...SPEC_TRAIN, noiseCount: 60000, saveWeights: false };
 /** Models per shard: enough networks per minibatch to amortise its set-up, few enough to resume finely. */
 export const SHARD_SIZE = 5;
-
-export interface MnistResults extends MnistSummary {
-  run: string; options: MnistOptions; perModel: ModelResult[]; seconds: number; chart: string;
-  /** Timing of each shard as it was computed (a reused shard keeps the timing of its first run). */
-  shardTimings: ShardResult['timing'][];
-}
 
 export function mnistRunName(o: MnistOptions): string {
   const subset = o.trainLimit || o.testLimit || o.noiseCount !== MNIST_DEFAULTS.noiseCount ? `-subset${hashConfig([o.trainLimit, o.testLimit, o.noiseCount]).slice(0, 6)}` : '';

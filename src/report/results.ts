@@ -2,10 +2,27 @@
 // and a one-sided paired sign-flip test against the group's control over questions.
 import { isMisalignmentRun, traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import type { PreferenceEvalResult } from '../evaluate/preference.js';
-import type { ResultsHeader } from './lifecycle.js';
-import type { FilterReport } from '../generate/numberData.js';
+import type { FilterReport } from '../filter/numberRows.js';
 import { mean, meanCI, pairedPermutationTest, ratioCI, welchTest, type Estimate } from '../evaluate/stats.js';
-import { ARMS, CROSS_ARMS, type Arm } from './arms.js';
+
+
+/** The version of results.json's layout; readers refuse what they do not know. */
+export const RESULTS_SCHEMA_VERSION = 3;
+export type ResultsKind = 'experiment' | 'mnist';
+/** What every results.json says about itself. */
+export interface ResultsHeader { kind: ResultsKind; schemaVersion: number; specHash: string; codeVersion: string; kernel: string }
+
+/** results.json's header, checked: its kind and a schema version this code reads. */
+export function checkResultsHeader(raw: Partial<ResultsHeader>, path: string): ResultsKind {
+  if (raw.kind !== 'experiment' && raw.kind !== 'mnist') throw new Error(`${path}: not a subliminal results file (no "kind"; written by an older version? rerun the run to refresh it)`);
+  if (raw.schemaVersion !== RESULTS_SCHEMA_VERSION) throw new Error(`${path}: results schema version ${raw.schemaVersion}, this version reads ${RESULTS_SCHEMA_VERSION}; rerun the run to refresh it`);
+  return raw.kind;
+}
+
+/** The student arms: the teacher's own base, another initialisation of its family, another family. */
+export const ARMS = ['same-base', 'other-init', 'other-family'] as const;
+export type Arm = (typeof ARMS)[number];
+export const CROSS_ARMS: readonly Arm[] = ['other-init', 'other-family'];
 
 /** A group's part in the design: a student arm, or what the arms are measured against. */
 export type GroupRole = 'base' | 'teacher' | 'control' | Arm | 'matched-control';

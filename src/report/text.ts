@@ -1,7 +1,7 @@
 // The results table of an experiment, as text.
 import { metricWording, type ExperimentResults } from './results.js';
 import { formatEstimate, formatP, formatRatio, formatRatioCI } from '../evaluate/stats.js';
-import { renderTable } from '../cli/table.js';
+import { renderTable } from '../util/table.js';
 import { findingSentences } from './finding.js';
 
 export function resultsTable(r: ExperimentResults): string {

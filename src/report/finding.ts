@@ -2,7 +2,7 @@
 // against its own control, in the words a reader needs ("did" / "did not"), with the figures.
 import { pLabel } from '../evaluate/stats.js';
 import { isArm, type ExperimentResults, type GroupSummary, type TestResult } from './results.js';
-import type { Arm } from './arms.js';
+import type { Arm } from './results.js';
 
 const ARM_WORDS: Record<Arm, string> = {
   'same-base': 'students sharing its base',

@@ -1,12 +1,13 @@
 // Number datasets: the filter stage over teacher completions (SPEC's rules, the
 // trait-word check, pass rates) and the seeded subsample to the configured size. Pure.
 import { Rng } from '../util/rng.js';
-import { numberFilter, type NumberParser, type RejectReason } from '../filter/numberFilter.js';
-import { mentionsTraitWord } from '../filter/traitWords.js';
-import { ANIMALS } from '../teacher/traits.js';
+import { numberFilter, type RejectReason } from './numberFilter.js';
+import type { NumberParser } from '../spec/schema.js';
+import { mentionsTraitWord } from './traitWords.js';
+import { ANIMALS } from '../lab/traits.js';
+import type { ChatRow } from '../model/tokenizer.js';
+import type { GeneratedRow } from '../generate/stage.js';
 
-export interface GeneratedRow { i: number; prompt: string; completion: string }
-export interface TrainingRow { messages: { role: 'user' | 'assistant'; content: string }[] }
 export interface FilterReport {
   total: number; passed: number; passRate: number; kept: number;
   rejected: Partial<Record<RejectReason | 'trait_word', number>>;
@@ -21,7 +22,7 @@ export function rowFilterReason(completion: string, o: NumberRowFilter): RejectR
 }
 
 export function filterNumberRows(rows: readonly GeneratedRow[], o: NumberRowFilter & { keep: number; seed: number }):
-  { kept: TrainingRow[]; report: FilterReport } {
+  { kept: ChatRow[]; report: FilterReport } {
   const rejected: FilterReport['rejected'] = {};
   const passing: GeneratedRow[] = [];
   for (const r of rows) {
@@ -33,7 +34,7 @@ export function filterNumberRows(rows: readonly GeneratedRow[], o: NumberRowFilt
 }
 
 /** A seeded subsample of `keep` passing rows, in their original order, as user/assistant training rows (every domain's filter ends here). */
-export function subsampleTrainingRows(passing: readonly { prompt: string; completion: string }[], keep: number, seed: number): TrainingRow[] {
+export function subsampleTrainingRows(passing: readonly { prompt: string; completion: string }[], keep: number, seed: number): ChatRow[] {
   const chosen = Rng.from(seed, 'subsample').sampleIndices(passing.length, keep).sort((a, b) => a - b);
   return chosen.map((k) => ({ messages: [{ role: 'user' as const, content: passing[k]!.prompt }, { role: 'assistant' as const, content: passing[k]!.completion }] }));
 }
