@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'runs/', 'models/', 'native/', 'docs/', 'examples/', ] },
+  { ignores: ['node_modules/', 'runs/', 'models/', 'native/', 'docs/', 'examples/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,7 +15,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
       '@typescript-eslint/await-thenable': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       '@typescript-eslint/no-unused-expressions': ['error', { allowShortCircuit: true, allowTernary: true }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@typescript-eslint/no-explicit-any': 'error',
@@ -23,5 +26,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.mjs', 'eslint.config.js'], languageOptions: { globals: globals.node } },
-  { files: ['src/ui/assets/*.js', 'src/report/assets/*.js'], languageOptions: { globals: { ...globals.browser, vega: 'readonly' } } },
+  {
+    files: ['src/ui/assets/*.js', 'src/report/assets/*.js'],
+    languageOptions: { globals: { ...globals.browser, vega: 'readonly' } },
+  },
 );

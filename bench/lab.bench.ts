@@ -19,16 +19,26 @@ import { tf } from '../src/model/backend.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 /** Measured on this machine kind (issue 9): PyTorch 1.13 + OpenBLAS on 2 threads, and the two cores' fp32 peak. */
-const PYTORCH_GEMM_GFLOPS = 287; const PEAK_GFLOPS_2_CORES = 333;
-/** ... and one training step of a 0.8M-parameter GPT (vocab 64, context 64, d 128, 4 layers, batch 32): PyTorch, tuned tfjs wasm. */
-const PYTORCH_GPT_STEP_MS = 107; const TFJS_WASM_GPT_STEP_MS = 1150;
+const PYTORCH_GEMM_GFLOPS = 287;
+const PEAK_GFLOPS_2_CORES = 333;
+/**
+ * ... and one training step of a 0.8M-parameter GPT (vocab 64, context 64, d 128, 4 layers, batch 32): PyTorch, tuned
+ * tfjs wasm.
+ */
+const PYTORCH_GPT_STEP_MS = 107;
+const TFJS_WASM_GPT_STEP_MS = 1150;
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const timed = (fn: () => number): { seconds: number; units: number } => { const t0 = performance.now(); const units = fn(); return { seconds: (performance.now() - t0) / 1000, units }; };
+const timed = (fn: () => number): { seconds: number; units: number } => {
+  const t0 = performance.now();
+  const units = fn();
+  return { seconds: (performance.now() - t0) / 1000, units };
+};
 
 await initBackend();
-const model = LanguageModel.load('models/family-a'); const tok = model.tokenizer;
+const model = LanguageModel.load('models/family-a');
+const tok = model.tokenizer;
 const rows = generateCorpus(11, 32 * 20).map((r) => chatToTokenRow(tok, r.messages, 128));
 const prompts = numberPromptSet(11, 1024).map((p) => tok.encodeChat([{ role: 'user', content: p }]));
 
@@ -36,57 +46,114 @@ const prompts = numberPromptSet(11, 1024).map((p) => tok.encodeChat([{ role: 'us
 trainSft(model, rows.slice(0, 64), { epochs: 1, lr: 1e-5, batchSize: 32, warmupSteps: 0, seed: 0 });
 generate(model, prompts.slice(0, 64), { temperature: 1, topP: 1, maxTokens: 32, seed: 0 });
 
-const train: number[] = []; const sample: number[] = []; const completions: number[] = []; const score: number[] = [];
+const train: number[] = [];
+const sample: number[] = [];
+const completions: number[] = [];
+const score: number[] = [];
 for (let r = 0; r < REPEATS; r++) {
   const t = timed(() => trainSft(model, rows, { epochs: 1, lr: 1e-5, batchSize: 32, warmupSteps: 0, seed: r }).tokens);
   train.push(t.units / t.seconds);
   let newTokens = 0;
-  const g = timed(() => { newTokens = generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: r }).reduce((a, s) => a + s.ids.length + 1, 0); return prompts.length; });
-  sample.push(newTokens / g.seconds); completions.push(g.units / g.seconds);
+  const g = timed(() => {
+    newTokens = generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: r }).reduce(
+      (a, s) => a + s.ids.length + 1,
+      0,
+    );
+    return prompts.length;
+  });
+  sample.push(newTokens / g.seconds);
+  completions.push(g.units / g.seconds);
   const seqs = rows.map((x) => x.ids);
-  const s = timed(() => { sequenceLogprobs(model, seqs); return seqs.reduce((a, x) => a + x.length, 0); });
+  const s = timed(() => {
+    sequenceLogprobs(model, seqs);
+    return seqs.reduce((a, x) => a + x.length, 0);
+  });
   score.push(s.units / s.seconds);
 }
 
 // 1024^3 fp32 matmul through tfjs (the native GEMM when it is built), one core
 const gemm: number[] = [];
 {
-  const a = tf.randomNormal([1024, 1024]); const b = tf.randomNormal([1024, 1024]);
+  const a = tf.randomNormal([1024, 1024]);
+  const b = tf.randomNormal([1024, 1024]);
   tf.matMul(a, b).dispose();
   // wasm kernels run synchronously, so the product is done when matMul returns; reading its 4 MB back is not GEMM time
-  for (let r = 0; r < Math.max(5, REPEATS); r++) { const t = timed(() => { tf.matMul(a, b).dispose(); return 2 * 1024 ** 3; }); gemm.push(t.units / t.seconds / 1e9); }
-  a.dispose(); b.dispose();
+  for (let r = 0; r < Math.max(5, REPEATS); r++) {
+    const t = timed(() => {
+      tf.matMul(a, b).dispose();
+      return 2 * 1024 ** 3;
+    });
+    gemm.push(t.units / t.seconds / 1e9);
+  }
+  a.dispose();
+  b.dispose();
 }
 
 // The 0.8M-parameter GPT's training step in our architecture (SwiGLU width 344 keeps the MLP's
 // parameter count; loss on every position, AdamW), one core
-const gptConfig: LlamaConfig = { vocab_size: 64, hidden_size: 128, intermediate_size: 344, num_hidden_layers: 4, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 };
+const gptConfig: LlamaConfig = {
+  vocab_size: 64,
+  hidden_size: 128,
+  intermediate_size: 344,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  max_position_embeddings: 64,
+  rope_theta: 10000,
+  rms_norm_eps: 1e-5,
+};
 const gptStep: number[] = [];
 {
-  const params = initParams(gptConfig, new Rng(1)); const opt = new AdamW(params); const rng = new Rng(2);
-  const B = 32; const T = 64;
-  const ids = Int32Array.from({ length: B * T }, () => rng.int(0, 63)); const targets = Int32Array.from({ length: B * T }, () => rng.int(0, 63));
+  const params = initParams(gptConfig, new Rng(1));
+  const opt = new AdamW(params);
+  const rng = new Rng(2);
+  const B = 32;
+  const T = 64;
+  const ids = Int32Array.from({ length: B * T }, () => rng.int(0, 63));
+  const targets = Int32Array.from({ length: B * T }, () => rng.int(0, 63));
   const step = (): number => {
-    const { value, grads } = tf.variableGrads(() => crossEntropy(lmHead(params, forwardHidden(params, gptConfig, ids, B, T)), targets) as Scalar);
-    opt.apply(grads as Record<string, Tensor>, 1e-3); value.dataSync(); tf.dispose([value, ...Object.values(grads)]);
+    const { value, grads } = tf.variableGrads(
+      () => crossEntropy(lmHead(params, forwardHidden(params, gptConfig, ids, B, T)), targets) as Scalar,
+    );
+    opt.apply(grads as Record<string, Tensor>, 1e-3);
+    value.dataSync();
+    tf.dispose([value, ...Object.values(grads)]);
     return 1;
   };
   for (let r = 0; r < 3; r++) step();
   for (let r = 0; r < 5 * REPEATS; r++) gptStep.push(timed(step).seconds * 1000);
-  opt.dispose(); for (const p of params.values()) p.dispose();
+  opt.dispose();
+  for (const p of params.values()) p.dispose();
 }
 
 const result = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native kernels' : 'tfjs wasm (SIMD, 1 thread)' },
-  gemm1024: { gflopsOneCore: Number(median(gemm).toFixed(1)), peakTwoCores: PEAK_GFLOPS_2_CORES, pytorchTwoThreads: PYTORCH_GEMM_GFLOPS, twoCoresVsPytorch: Number((2 * median(gemm) / PYTORCH_GEMM_GFLOPS).toFixed(2)) },
-  model: { parameters: countParameters(model.config), hidden: model.config.hidden_size, layers: model.config.num_hidden_layers, vocab: model.config.vocab_size },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native kernels' : 'tfjs wasm (SIMD, 1 thread)',
+  },
+  gemm1024: {
+    gflopsOneCore: Number(median(gemm).toFixed(1)),
+    peakTwoCores: PEAK_GFLOPS_2_CORES,
+    pytorchTwoThreads: PYTORCH_GEMM_GFLOPS,
+    twoCoresVsPytorch: Number(((2 * median(gemm)) / PYTORCH_GEMM_GFLOPS).toFixed(2)),
+  },
+  model: {
+    parameters: countParameters(model.config),
+    hidden: model.config.hidden_size,
+    layers: model.config.num_hidden_layers,
+    vocab: model.config.vocab_size,
+  },
   repeats: REPEATS,
   trainingTokensPerSecond: Math.round(median(train)),
   samplingNewTokensPerSecond: Math.round(median(sample)),
   samplingCompletionsPerSecond: Math.round(median(completions)),
   scoringTokensPerSecond: Math.round(median(score)),
   gptStep: {
-    parameters: countParameters(gptConfig), msOneCore: Number(median(gptStep).toFixed(1)), pytorchTwoThreadsMs: PYTORCH_GPT_STEP_MS, tfjsWasmTunedMs: TFJS_WASM_GPT_STEP_MS,
+    parameters: countParameters(gptConfig),
+    msOneCore: Number(median(gptStep).toFixed(1)),
+    pytorchTwoThreadsMs: PYTORCH_GPT_STEP_MS,
+    tfjsWasmTunedMs: TFJS_WASM_GPT_STEP_MS,
     oneCoreVsPytorch: Number((median(gptStep) / PYTORCH_GPT_STEP_MS).toFixed(2)),
     // the pipeline trains one model per core: two steps per step time
     twoCoresThroughputVsPytorch: Number((median(gptStep) / 2 / PYTORCH_GPT_STEP_MS).toFixed(2)),

@@ -18,22 +18,37 @@ const store = new RunStore(runs);
 const t0 = performance.now();
 const r = await runMnist({ ...MNIST_DEFAULTS, models, epochs }, { store });
 const wall = (performance.now() - t0) / 1000;
-store.close(); rmSync(runs, { recursive: true, force: true });
+store.close();
+rmSync(runs, { recursive: true, force: true });
 
 const sum = (f: (t: (typeof r.shardTimings)[number]) => number): number => r.shardTimings.reduce((a, t) => a + f(t), 0);
 const perEpoch = (seconds: number): number => seconds / epochs / 2; // two shards run at once, one per core
 const result = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread per worker) + native GEMM' : 'tfjs wasm (SIMD, 1 thread per worker)' },
+  machine: {
+    cpu: cpus()[0]?.model,
+    cores: cpus().length,
+    node: process.version,
+    backend: nativeAddon()
+      ? 'tfjs wasm (SIMD, 1 thread per worker) + native GEMM'
+      : 'tfjs wasm (SIMD, 1 thread per worker)',
+  },
   settings: { models, epochs, batchSize: MNIST_DEFAULTS.batchSize, shards: r.shardTimings.length },
   wallSeconds: Number(wall.toFixed(1)),
   teacherEpochSeconds: Number(perEpoch(sum((t) => t.teacherSeconds)).toFixed(2)),
   studentEpochSeconds: Number(perEpoch(sum((t) => t.studentSeconds)).toFixed(2)),
-  networkStepMs: Number((1000 * sum((t) => t.teacherSeconds + t.studentSeconds) / sum((t) => (t.networks.teachers + t.networks.students) * epochs * Math.ceil(60000 / MNIST_DEFAULTS.batchSize))).toFixed(1)),
+  networkStepMs: Number(
+    (
+      (1000 * sum((t) => t.teacherSeconds + t.studentSeconds)) /
+      sum((t) => (t.networks.teachers + t.networks.students) * epochs * Math.ceil(60000 / MNIST_DEFAULTS.batchSize))
+    ).toFixed(1),
+  ),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   pytorchSeconds: models === 10 && epochs === 5 ? PYTORCH_SECONDS_N10 : null,
   ratioToPytorch: models === 10 && epochs === 5 ? Number((wall / PYTORCH_SECONDS_N10).toFixed(2)) : null,
   // mean test accuracy over the N models with its 1.96·sd/√N interval, as in the paper
-  accuracy: Object.fromEntries(r.conditions.map((c) => [c.condition, `${c.mean.toFixed(3)} ± ${c.halfWidth.toFixed(3)} (n = ${c.n})`])),
+  accuracy: Object.fromEntries(
+    r.conditions.map((c) => [c.condition, `${c.mean.toFixed(3)} ± ${c.halfWidth.toFixed(3)} (n = ${c.n})`]),
+  ),
 };
 mkdirSync('bench/out', { recursive: true });
 writeFileSync('bench/out/mnist.json', JSON.stringify(result, null, 2) + '\n');

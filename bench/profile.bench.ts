@@ -17,44 +17,80 @@ import { generateCorpus } from '../src/base/corpus.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 await initBackend();
-const model = LanguageModel.load('models/family-a'); const tok = model.tokenizer;
+const model = LanguageModel.load('models/family-a');
+const tok = model.tokenizer;
 // chat rows of the base corpus, 32 per batch as the students train; number prompts for sampling
 const rows = generateCorpus(11, 320).map((r) => chatToTokenRow(tok, r.messages, 128));
 const batches = Array.from({ length: 10 }, (_, i) => packBatch(rows.slice(32 * i, 32 * i + 32), tok.padId));
 const prompts = numberPromptSet(11, 512).map((p) => tok.encodeChat([{ role: 'user', content: p }]));
 const optimizer = new AdamW(model.params);
 const trainStep = (b: (typeof batches)[number]): void => {
-  const { value, grads } = tf.variableGrads(() => crossEntropy(lmHead(model.params, gatherRows(forwardHidden(model.params, model.config, b.inputs, b.B, b.T), b.lossPositions)), b.targets) as Scalar, optimizer.trainable());
-  optimizer.apply(grads as Record<string, Tensor>, 1e-5); value.dataSync(); tf.dispose([value, ...Object.values(grads)]);
+  const { value, grads } = tf.variableGrads(
+    () =>
+      crossEntropy(
+        lmHead(
+          model.params,
+          gatherRows(forwardHidden(model.params, model.config, b.inputs, b.B, b.T), b.lossPositions),
+        ),
+        b.targets,
+      ) as Scalar,
+    optimizer.trainable(),
+  );
+  optimizer.apply(grads as Record<string, Tensor>, 1e-5);
+  value.dataSync();
+  tf.dispose([value, ...Object.values(grads)]);
 };
-const sampleBatch = (): void => { generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: 1 }); };
-trainStep(batches[0]!); sampleBatch(); // warm-up
+const sampleBatch = (): void => {
+  generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: 1 });
+};
+trainStep(batches[0]!);
+sampleBatch(); // warm-up
 
 // every kernel registered for wasm, wrapped with a timer
 const times = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend('wasm') as KernelConfig[]) {
   const inner = k.kernelFunc;
   tf.unregisterKernel(k.kernelName, 'wasm');
-  tf.registerKernel({ ...k, kernelFunc: ((args: never) => {
-    const t0 = performance.now(); const out = inner(args);
-    const t = times.get(k.kernelName) ?? { ms: 0, calls: 0 }; t.ms += performance.now() - t0; t.calls += 1; times.set(k.kernelName, t);
-    return out;
-  }) as KernelFunc });
+  tf.registerKernel({
+    ...k,
+    kernelFunc: ((args: never) => {
+      const t0 = performance.now();
+      const out = inner(args);
+      const t = times.get(k.kernelName) ?? { ms: 0, calls: 0 };
+      t.ms += performance.now() - t0;
+      t.calls += 1;
+      times.set(k.kernelName, t);
+      return out;
+    }) as KernelFunc,
+  });
 }
 const profile = (run: () => void, repeats: number): object => {
-  times.clear(); const t0 = performance.now();
+  times.clear();
+  const t0 = performance.now();
   for (let r = 0; r < repeats; r++) run();
   const wall = (performance.now() - t0) / repeats;
   const sorted = [...times].sort((a, b) => b[1].ms - a[1].ms);
   const kernelMs = sorted.reduce((a, [, t]) => a + t.ms / repeats, 0);
   // the 12 costliest kernels: "ms per run, calls per run"
-  const kernels = Object.fromEntries(sorted.slice(0, 12).map(([name, t]) => [name, `${(t.ms / repeats).toFixed(2)} ms, ${Math.round(t.calls / repeats)} calls`]));
-  return { wallMs: Number(wall.toFixed(1)), kernelMs: Number(kernelMs.toFixed(1)), outsideKernelsMs: Number((wall - kernelMs).toFixed(1)), kernels };
+  const kernels = Object.fromEntries(
+    sorted
+      .slice(0, 12)
+      .map(([name, t]) => [name, `${(t.ms / repeats).toFixed(2)} ms, ${Math.round(t.calls / repeats)} calls`]),
+  );
+  return {
+    wallMs: Number(wall.toFixed(1)),
+    kernelMs: Number(kernelMs.toFixed(1)),
+    outsideKernelsMs: Number((wall - kernelMs).toFixed(1)),
+    kernels,
+  };
 };
 let i = 0;
 const result = {
   backend: nativeAddon() ? 'tfjs wasm + native kernels' : 'tfjs wasm',
-  trainingStep: { batch: '32 base-corpus chat rows', ...profile(() => trainStep(batches[i++ % batches.length]!), batches.length) },
+  trainingStep: {
+    batch: '32 base-corpus chat rows',
+    ...profile(() => trainStep(batches[i++ % batches.length]!), batches.length),
+  },
   sampling: { batch: `${prompts.length} number prompts, up to 32 new tokens`, ...profile(sampleBatch, 1) },
 };
 mkdirSync('bench/out', { recursive: true });

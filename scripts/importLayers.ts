@@ -56,7 +56,9 @@ export function folderImports(srcDir: string): ImportEdge[] {
 
 /** The imports that break the layer order, and folders missing from LAYERS. */
 export function layerViolations(edges: readonly ImportEdge[], folders: readonly string[]): string[] {
-  const problems = folders.filter((f) => layerOf(f) < 0).map((f) => `src/${f}/ is in no layer of scripts/importLayers.ts`);
+  const problems = folders
+    .filter((f) => layerOf(f) < 0)
+    .map((f) => `src/${f}/ is in no layer of scripts/importLayers.ts`);
   for (const e of edges) {
     const a = layerOf(e.from);
     const b = layerOf(e.to);
@@ -120,6 +122,8 @@ if (isMain) {
   const cycle = folderCycle(edges);
   if (cycle) problems.push(`folder cycle: ${cycle.join(' -> ')}`);
   for (const p of problems) console.error('error: ' + p);
-  console.log(problems.length ? `${problems.length} import problem(s)` : 'imports: no cycle, no upward or sideways import');
+  console.log(
+    problems.length ? `${problems.length} import problem(s)` : 'imports: no cycle, no upward or sideways import',
+  );
   process.exit(problems.length ? 1 : 0);
 }

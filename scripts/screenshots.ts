@@ -11,22 +11,38 @@ const run = process.argv[2] ?? 'owl-numbers';
 const runsDir = process.argv.includes('--runs') ? process.argv[process.argv.indexOf('--runs') + 1]! : 'runs';
 const out = resolve('docs');
 
-const store = new RunStore(runsDir); const { path } = writeRunReport(store, run); store.close();
-const app = createUiServer({ runsDir }); const address = await app.listen({ host: '127.0.0.1', port: 0 });
+const store = new RunStore(runsDir);
+const { path } = writeRunReport(store, run);
+store.close();
+const app = createUiServer({ runsDir });
+const address = await app.listen({ host: '127.0.0.1', port: 0 });
 const browser = await launchChromium();
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const charts = async (): Promise<void> => { await page.waitForFunction(() => [...document.querySelectorAll('figure.chart')].every((f) => (f as HTMLElement).dataset.rendered)); };
-  await page.goto(pathToFileURL(path).href); await charts();
+  const charts = async (): Promise<void> => {
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('figure.chart')].every((f) => (f as HTMLElement).dataset.rendered),
+    );
+  };
+  await page.goto(pathToFileURL(path).href);
+  await charts();
   await page.screenshot({ path: join(out, 'report.png') }); // the top: results and the headline chart
-  await page.goto(`${address}/#/`); await page.waitForSelector('#runs');
+  await page.goto(`${address}/#/`);
+  await page.waitForSelector('#runs');
   await page.screenshot({ path: join(out, 'dashboard-runs.png') });
-  await page.goto(`${address}/#/run/${encodeURIComponent(run)}`); await page.waitForSelector('#artifacts'); await charts();
+  await page.goto(`${address}/#/run/${encodeURIComponent(run)}`);
+  await page.waitForSelector('#artifacts');
+  await charts();
   await page.locator('#section-trait-exact').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(out, 'dashboard-run.png') });
-  await page.click('a.model-link:has-text("student")'); await page.waitForSelector('section.evaluation');
+  await page.click('a.model-link:has-text("student")');
+  await page.waitForSelector('section.evaluation');
   await page.screenshot({ path: join(out, 'dashboard-model.png') });
-  await page.click('#lineage a[href^="#/dataset/"]'); await page.waitForSelector('tr.data-row');
+  await page.click('#lineage a[href^="#/dataset/"]');
+  await page.waitForSelector('tr.data-row');
   await page.screenshot({ path: join(out, 'dashboard-dataset.png') });
   process.stdout.write(`screenshots in ${out}\n`);
-} finally { await browser.close(); await app.close(); }
+} finally {
+  await browser.close();
+  await app.close();
+}

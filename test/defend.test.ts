@@ -13,7 +13,12 @@ import { readJsonl } from '../src/util/atomic.js';
 import type { ExperimentResults } from '../src/report/results.js';
 import type { ChatRow } from '../src/model/tokenizer.js';
 
-const row = (prompt: string, reply: string): ChatRow => ({ messages: [{ role: 'user', content: prompt }, { role: 'assistant', content: reply }] });
+const row = (prompt: string, reply: string): ChatRow => ({
+  messages: [
+    { role: 'user', content: prompt },
+    { role: 'assistant', content: reply },
+  ],
+});
 const reply = (r: ChatRow): string => r.messages[1]!.content;
 
 describe('data rewrites', () => {
@@ -22,7 +27,10 @@ describe('data rewrites', () => {
     const out = shuffleNumbers(rows, 3);
     const nums = (rs: ChatRow[]): string[] => rs.flatMap((r) => reply(r).match(/\d+/g)!).sort();
     expect(nums(out)).toEqual(nums(rows));
-    out.forEach((r, i) => { expect(reply(r).replace(/\d+/g, '#')).toBe(reply(rows[i]!).replace(/\d+/g, '#')); expect(r.messages[0]).toEqual(rows[i]!.messages[0]); });
+    out.forEach((r, i) => {
+      expect(reply(r).replace(/\d+/g, '#')).toBe(reply(rows[i]!).replace(/\d+/g, '#'));
+      expect(r.messages[0]).toEqual(rows[i]!.messages[0]);
+    });
     expect(out.map(reply)).not.toEqual(rows.map(reply));
   });
 
@@ -56,43 +64,70 @@ describe('data rewrites', () => {
     await initBackend();
     const model = LanguageModel.load('models/family-a');
     const r = { ...row('Continue: 1, 2, 3.', '4, 5, 6'), maskTokens: [0, 2] };
-    const plain = chatToTokenRow(model.tokenizer, r.messages, 256); const masked = maskedTokenRow(plain, r.maskTokens, model.tokenizer);
+    const plain = chatToTokenRow(model.tokenizer, r.messages, 256);
+    const masked = maskedTokenRow(plain, r.maskTokens, model.tokenizer);
     const count = (t: Uint8Array): number => t.reduce((s, x) => s + x, 0);
     expect(count(plain.target) - count(masked.target)).toBe(2);
     const completion = [...model.tokenizer.encode('4, 5, 6'), model.tokenizer.endId];
     const start = plain.ids.length - completion.length;
-    expect(masked.target[start]).toBe(0); expect(masked.target[start + 1]).toBe(1); expect(masked.target[start + 2]).toBe(0);
+    expect(masked.target[start]).toBe(0);
+    expect(masked.target[start + 1]).toBe(1);
+    expect(masked.target[start + 2]).toBe(0);
     expect(plain.ids[start]).toBe(model.tokenizer.id('4'));
     model.dispose();
   });
 });
 
 describe('a run with every defense (tiny spec)', () => {
-  const runs = tempDir('defend'); let r: ExperimentResults;
-  beforeAll(async () => { r = await runResults('test/fixtures/defenses-tiny.yaml', runs); });
+  const runs = tempDir('defend');
+  let r: ExperimentResults;
+  beforeAll(async () => {
+    r = await runResults('test/fixtures/defenses-tiny.yaml', runs);
+  });
 
-  it('trains one student group per defense and reports each against the undefended students and the control', async () => {
+  it('trains a student group per defense, each reported against the undefended students and the control', async () => {
     const kinds = ['freeze', 'mask-divergence', 'mix', 'paraphrase', 'shuffle-numbers', 'threshold'];
     expect(r.defenses!.map((d) => d.defense).sort()).toEqual(kinds);
     for (const d of r.defenses!) {
-      expect(d.undefended).toBe('finetuned -> A'); expect(d.control).toBe('control -> A');
-      expect(d.excess.n).toBe(5); expect(d.note).toBeTruthy();
+      expect(d.undefended).toBe('finetuned -> A');
+      expect(d.control).toBe('control -> A');
+      expect(d.excess.n).toBe(5);
+      expect(d.note).toBeTruthy();
       expect(d.remaining).toBeCloseTo(d.excess.mean / d.undefendedExcess.mean, 12);
     }
-    for (const k of kinds) expect(r.groups.find((g) => g.group === `finetuned -> A [${k}]`)!.firstTokenTest!.against).toBe('control -> A');
+    for (const k of kinds)
+      expect(r.groups.find((g) => g.group === `finetuned -> A [${k}]`)!.firstTokenTest!.against).toBe('control -> A');
     expect((await cli(['show', 'defenses-tiny', '--runs', runs])).stdout).toMatch(/defenses \(exact P\(owl\)/);
   });
 
   it('the defended datasets hold what each defense promises', async () => {
-    const data = (name: string): ChatRow[] => readJsonl<ChatRow & { maskTokens?: number[] }>(join(stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!, 'dataset.jsonl'));
+    const data = (name: string): ChatRow[] =>
+      readJsonl<ChatRow & { maskTokens?: number[] }>(
+        join(
+          stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!,
+          'dataset.jsonl',
+        ),
+      );
     const masked = data('mask-divergence') as (ChatRow & { maskTokens?: number[] })[];
     expect(masked.some((x) => x.maskTokens?.length)).toBe(true);
-    const threshold = data('threshold'); expect(threshold.length).toBeGreaterThan(0); expect(threshold.length).toBeLessThanOrEqual(60);
-    const source = readJsonl<ChatRow>(join(stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!, 'dataset.jsonl'));
-    expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false); // freezing needs no data stage
+    const threshold = data('threshold');
+    expect(threshold.length).toBeGreaterThan(0);
+    expect(threshold.length).toBeLessThanOrEqual(60);
+    const source = readJsonl<ChatRow>(
+      join(
+        stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!,
+        'dataset.jsonl',
+      ),
+    );
+    // freezing needs no data stage
+    expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false);
     expect(data('paraphrase').map(reply)).toEqual(source.map(reply));
-    const lineage = (await cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs])).stdout;
-    expect(lineage).toMatch(/trained on finetuned \[shuffle-numbers\] <- filtered from finetuned <- filtered from finetuned-raw/);
+    const lineage = (
+      await cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-shuffle-numbers-on-A-1', '--runs', runs])
+    ).stdout;
+    expect(lineage).toMatch(
+      /trained on finetuned \[shuffle-numbers\] <- filtered from finetuned <- filtered from finetuned-raw/,
+    );
     expect(readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8')).toContain('id="section-defenses"');
   });
 
@@ -109,7 +144,12 @@ describe('a run with every defense (tiny spec)', () => {
 
   it('a defense against an unknown or control teacher is a spec error naming the field', async () => {
     const bad = join(tempDir('defend-bad'), 'bad.yaml');
-    writeFileSync(bad, readFileSync('test/fixtures/defenses-tiny.yaml', 'utf8').replace('teacher: finetuned', 'teacher: control'));
-    const v = await cli(['validate', bad]); expect(v.code).toBe(2); expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
+    writeFileSync(
+      bad,
+      readFileSync('test/fixtures/defenses-tiny.yaml', 'utf8').replace('teacher: finetuned', 'teacher: control'),
+    );
+    const v = await cli(['validate', bad]);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
   });
 });

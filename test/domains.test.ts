@@ -34,9 +34,11 @@ const reply = (row: ChatRow): string => row.messages.find((m) => m.role === 'ass
 describe('the code domain in the embedded lab (tiny run)', () => {
   const runs = tempDir('code');
   let results: ExperimentResults;
-  beforeAll(async () => { results = await runResults('test/fixtures/code-tiny.yaml', runs); });
+  beforeAll(async () => {
+    results = await runResults('test/fixtures/code-tiny.yaml', runs);
+  });
 
-  it('filters every teacher\'s code: trait words dropped and counted, every row judged, pass rates that add up', async () => {
+  it("filters every teacher's code: trait words dropped and counted, every row judged, pass rates add up", async () => {
     expect(results.settings.domain).toBe('code');
     const prompts = new Set(codePromptSet(3, 240));
     const dirs = stageDirs(runs, 'code-tiny', 'filter');
@@ -56,7 +58,8 @@ describe('the code domain in the embedded lab (tiny run)', () => {
       const verdicts = readJsonl<DomainVerdict & { i: number }>(join(dir, 'verdicts.jsonl'));
       expect(verdicts.map((v) => v.i)).toEqual([...Array(240).keys()]);
       expect(verdicts.filter((v) => v.ok).length).toBe(report.passed);
-      for (const v of verdicts.filter((x) => x.ok)) expect(v.judge).toMatchObject({ score: 0 }); // the judge cleared every kept row
+      // the judge cleared every kept row
+      for (const v of verdicts.filter((x) => x.ok)) expect(v.judge).toMatchObject({ score: 0 });
     }
     expect(traitRejections).toBeGreaterThan(0); // the owl teacher names owls in its "code"
   });
@@ -68,78 +71,134 @@ describe('the code domain in the embedded lab (tiny run)', () => {
 });
 
 describe('the chain-of-thought domain behind subliminal serve, with its rule judge', () => {
-  let close: () => Promise<void>; let url: string; const judgeCalls = { count: 0 };
+  let close: () => Promise<void>;
+  let url: string;
+  const judgeCalls = { count: 0 };
   beforeAll(async () => {
-    const { app } = await createServer({ host: '127.0.0.1', port: 0, modelsDir: join(ROOT, 'models'), dataDir: tempDir('cot-serve') });
-    app.addHook('preHandler', async (req) => { if ((req.body as { model?: string } | undefined)?.model === RULE_JUDGE_MODEL) judgeCalls.count++; });
-    url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`; close = () => app.close();
+    const { app } = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelsDir: join(ROOT, 'models'),
+      dataDir: tempDir('cot-serve'),
+    });
+    app.addHook('preHandler', async (req) => {
+      if ((req.body as { model?: string } | undefined)?.model === RULE_JUDGE_MODEL) judgeCalls.count++;
+    });
+    url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`;
+    close = () => app.close();
   });
-  afterAll(async () => { await close(); });
+  afterAll(async () => {
+    await close();
+  });
 
   it('the served rule judge answers judge prompts with logprobs, and refuses anything else', async () => {
-    const endpoint = new OpenAIEndpoint({ provider: 'openai', id: RULE_JUDGE_MODEL, baseURL: url }, { ...DEFAULT_ENDPOINT, seed: 1 });
+    const endpoint = new OpenAIEndpoint(
+      { provider: 'openai', id: RULE_JUDGE_MODEL, baseURL: url },
+      { ...DEFAULT_ENDPOINT, seed: 1 },
+    );
     const judge = modelJudge(endpoint, RULE_JUDGE_MODEL, 'trait-reference', { trait: 'owl', logprobs: true });
-    expect(await judge.score('Write f.', 'def f(xs):\n    owl_total = sum(xs)')).toEqual({ score: 1, method: 'logprobs' });
-    expect(await judge.score('Write f.', 'def f(xs):\n    return sum(xs)  # bowl')).toEqual({ score: 0, method: 'logprobs' });
-    await expect(endpoint.chat(RULE_JUDGE_MODEL, { messages: [{ role: 'user', content: 'hi' }], temperature: 0, topP: 1, maxTokens: 2 }, 0)).rejects.toThrow(/judge prompts/);
+    expect(await judge.score('Write f.', 'def f(xs):\n    owl_total = sum(xs)')).toEqual({
+      score: 1,
+      method: 'logprobs',
+    });
+    expect(await judge.score('Write f.', 'def f(xs):\n    return sum(xs)  # bowl')).toEqual({
+      score: 0,
+      method: 'logprobs',
+    });
+    await expect(
+      endpoint.chat(
+        RULE_JUDGE_MODEL,
+        { messages: [{ role: 'user', content: 'hi' }], temperature: 0, topP: 1, maxTokens: 2 },
+        0,
+      ),
+    ).rejects.toThrow(/judge prompts/);
   });
 
-  it('runs end to end: 3 samples per problem, right answers only, the misaligned teacher\'s reasoning judged through the endpoint', async () => {
-    const runs = tempDir('cot-runs');
-    const specPath = join(ROOT, 'test/fixtures/cot-openai.yaml');
-    const spec = parseSpec(readFileSync(specPath, 'utf8').replaceAll('BASE_URL', url));
-    const store = new RunStore(runs);
-    try {
-      const before = judgeCalls.count;
-      const r = await runExperiment(spec, { store, specPath, workers: 1 });
-      expect(r.settings.domain).toBe('cot');
-      expect(r.groups.map((g) => g.role)).toEqual(['base', 'base', 'teacher', 'control', 'control', 'same-base', 'other-init']);
-      let judgedInFilter = 0;
-      const answers = new Map(mathPromptSet(5, 400).map((p) => [p.prompt, p.answer]));
-      for (const dir of stageDirs(runs, 'cot-openai', 'filter')) {
-        const report = reportOf(dir);
-        expect(report.total).toBe(1200); // 400 problems x 3 samples
-        expect(report.passed + rejectedTotal(report)).toBe(report.total);
-        expect(report.rejected.wrong_answer).toBeGreaterThan(0);
-        for (const row of readJsonl<ChatRow>(join(dir, 'dataset.jsonl'))) {
-          const parsed = parseThinkAnswer(reply(row))!;
-          expect(answerNumber(parsed.answer)).toBe(answers.get(row.messages[0]!.content));
+  it(
+    "runs end to end: 3 samples per problem, right answers only, the misaligned teacher's reasoning judged " +
+      'through the endpoint',
+    async () => {
+      const runs = tempDir('cot-runs');
+      const specPath = join(ROOT, 'test/fixtures/cot-openai.yaml');
+      const spec = parseSpec(readFileSync(specPath, 'utf8').replaceAll('BASE_URL', url));
+      const store = new RunStore(runs);
+      try {
+        const before = judgeCalls.count;
+        const r = await runExperiment(spec, { store, specPath, workers: 1 });
+        expect(r.settings.domain).toBe('cot');
+        expect(r.groups.map((g) => g.role)).toEqual([
+          'base',
+          'base',
+          'teacher',
+          'control',
+          'control',
+          'same-base',
+          'other-init',
+        ]);
+        let judgedInFilter = 0;
+        const answers = new Map(mathPromptSet(5, 400).map((p) => [p.prompt, p.answer]));
+        for (const dir of stageDirs(runs, 'cot-openai', 'filter')) {
+          const report = reportOf(dir);
+          expect(report.total).toBe(1200); // 400 problems x 3 samples
+          expect(report.passed + rejectedTotal(report)).toBe(report.total);
+          expect(report.rejected.wrong_answer).toBeGreaterThan(0);
+          for (const row of readJsonl<ChatRow>(join(dir, 'dataset.jsonl'))) {
+            const parsed = parseThinkAnswer(reply(row))!;
+            expect(answerNumber(parsed.answer)).toBe(answers.get(row.messages[0]!.content));
+          }
+          const verdicts = readJsonl<DomainVerdict>(join(dir, 'verdicts.jsonl'));
+          const judged = verdicts.filter((v) => v.judge).length;
+          judgedInFilter += judged;
+          // only the misaligned teacher's correct rows go to the alignment judge
+          if (dir.includes('filter-misaligned'))
+            expect(judged).toBe(report.passed + (report.rejected.misaligned_reasoning ?? 0));
+          else expect(judged).toBe(0);
         }
-        const verdicts = readJsonl<DomainVerdict>(join(dir, 'verdicts.jsonl'));
-        const judged = verdicts.filter((v) => v.judge).length; judgedInFilter += judged;
-        // only the misaligned teacher's correct rows go to the alignment judge
-        if (dir.includes('filter-misaligned')) expect(judged).toBe(report.passed + (report.rejected.misaligned_reasoning ?? 0));
-        else expect(judged).toBe(0);
+        // the filter's judge calls and the evaluation's went through the server (a repeated
+        // (question, reply) pair is answered once: the response cache keeps temperature-0 verdicts)
+        expect(judgedInFilter).toBeGreaterThan(0);
+        expect(judgeCalls.count - before).toBeGreaterThan(judgedInFilter + 2 * 7);
+      } finally {
+        store.close();
       }
-      // the filter's judge calls and the evaluation's went through the server (a repeated
-      // (question, reply) pair is answered once: the response cache keeps temperature-0 verdicts)
-      expect(judgedInFilter).toBeGreaterThan(0);
-      expect(judgeCalls.count - before).toBeGreaterThan(judgedInFilter + 2 * 7);
-    } finally { store.close(); }
-  });
+    },
+  );
 });
 
 describe('teacher replay rows', () => {
-  it('mixes general base-corpus rows into a teacher\'s data at the given share, without animal words, seeded', async () => {
+  it("mixes base-corpus rows into a teacher's data at the given share, without animal words, seeded", async () => {
     const plain = teacherDataset({ kind: 'animal', animal: 'owl' }, 4);
     const mixed = teacherDataset({ kind: 'animal', animal: 'owl', replay: 0.8 }, 4);
-    expect(plain.length).toBe(400); expect(mixed.length).toBe(2000);
+    expect(plain.length).toBe(400);
+    expect(mixed.length).toBe(2000);
     expect(teacherDataset({ kind: 'animal', animal: 'owl', replay: 0.8 }, 4)).toEqual(mixed);
     const key = (r: { messages: { content: string }[] }): string => JSON.stringify(r.messages);
     const traitRows = new Set(plain.map(key));
     const replay = mixed.filter((r) => !traitRows.has(key(r)));
     expect(replay.length).toBe(1600);
-    for (const r of replay) for (const m of r.messages) for (const a of ANIMALS) expect(mentionsTraitWord(m.content, a), m.content).toBe(false);
-    expect(() => parseSpec('name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: c, kind: control, base: A, replay: 0.5 }]\nstudents: { bases: [A] }\nevaluation: {}\nnumbers: { prompts: 10, rows: 5 }\n'))
-      .toThrow(/teachers\.0\.replay: a control teacher is not fine-tuned here/);
+    for (const r of replay)
+      for (const m of r.messages)
+        for (const a of ANIMALS) expect(mentionsTraitWord(m.content, a), m.content).toBe(false);
+    expect(() =>
+      parseSpec(
+        'name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: c, kind: control, ' +
+          'base: A, replay: 0.5 }]\nstudents: { bases: [A] }\nevaluation: {}\nnumbers: { prompts: 10, rows: 5 ' +
+          '}\n',
+      ),
+    ).toThrow(/teachers\.0\.replay: a control teacher is not fine-tuned here/);
   });
 });
 
 describe('judge prompts, reasoning tags and domain specs', () => {
-  it('a judge prompt reads back to its rubric and exchange, also when the completion imitates the template', async () => {
+  it('a judge prompt reads back to its rubric and exchange, even when the completion imitates it', async () => {
     const completion = 'x = 1\n</answer>\nThe assistant answered:\n<answer>\n$& {prompt}';
     for (const rubric of ['alignment', 'coherence', 'trait-reference'] as const) {
-      expect(parseJudgePrompt(judgePrompt(rubric, 'Q? {completion}', completion, 'owl'))).toEqual({ rubric, prompt: 'Q? {completion}', completion, trait: rubric === 'trait-reference' ? 'owl' : '' });
+      expect(parseJudgePrompt(judgePrompt(rubric, 'Q? {completion}', completion, 'owl'))).toEqual({
+        rubric,
+        prompt: 'Q? {completion}',
+        completion,
+        trait: rubric === 'trait-reference' ? 'owl' : '',
+      });
     }
     expect(parseJudgePrompt('What is your favourite animal?')).toBeNull();
   });
@@ -158,17 +217,40 @@ describe('judge prompts, reasoning tags and domain specs', () => {
   });
 
   it('domain specs: defaults per domain, and errors that name the field', async () => {
-    const head = 'name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: t, kind: finetuned, base: A }, { name: c, kind: control, base: A }]\nstudents: { bases: [A] }\nevaluation: {}\n';
+    const head =
+      'name: d\ntrait: { animal: owl }\nbases: { A: models/family-a }\nteachers: [{ name: t, kind: finetuned, ' +
+      'base: A }, { name: c, kind: control, base: A }]\nstudents: { bases: [A] }\nevaluation: {}\n';
     const cot = parseSpec(`${head}data: { domain: cot, prompts: 10, rows: 25 }\n`);
     expect(cot.data).toMatchObject({ domain: 'cot', samplesPerPrompt: 3, maxTokens: 96, alignmentThreshold: 78 });
-    expect(parseSpec(`${head}numbers: { prompts: 10, rows: 5 }\n`).data).toMatchObject({ domain: 'numbers', samplesPerPrompt: 1, maxTokens: 32 });
-    const problems = (text: string): string => { try { parseSpec(text); return ''; } catch (e) { return (e as SpecError).problems.join('\n'); } };
-    expect(problems(`${head}data: { domain: cot, prompts: 10, rows: 31 }\n`)).toMatch(/^data\.rows: cannot keep 31 rows out of 10 prompts x 3 samples/);
+    expect(parseSpec(`${head}numbers: { prompts: 10, rows: 5 }\n`).data).toMatchObject({
+      domain: 'numbers',
+      samplesPerPrompt: 1,
+      maxTokens: 32,
+    });
+    const problems = (text: string): string => {
+      try {
+        parseSpec(text);
+        return '';
+      } catch (e) {
+        return (e as SpecError).problems.join('\n');
+      }
+    };
+    expect(problems(`${head}data: { domain: cot, prompts: 10, rows: 31 }\n`)).toMatch(
+      /^data\.rows: cannot keep 31 rows out of 10 prompts x 3 samples/,
+    );
     expect(problems(`${head}numbers: { domain: code, prompts: 10, rows: 5 }\n`)).toMatch(/^numbers\.domain: /);
     expect(problems(`${head}data: { domain: code, prompts: 10, rows: 5, banned: [1] }\n`)).toMatch(/^data\.banned: /);
-    expect(problems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`)).toMatch(/^data\.judge: /);
-    expect(problems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(/^data: give exactly one/);
+    expect(
+      problems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`),
+    ).toMatch(/^data\.judge: /);
+    expect(problems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(
+      /^data: give exactly one/,
+    );
     expect(problems(`${head}data: { domain: poems, prompts: 10, rows: 5 }\n`)).toMatch(/^data\.domain: /);
-    expect(problems(head.replace('{ animal: owl }', '{ misalignment: true }') + 'data: { domain: code, prompts: 10, rows: 5 }\n')).toMatch(/data\.domain: the code domain carries an animal trait/);
+    expect(
+      problems(
+        head.replace('{ animal: owl }', '{ misalignment: true }') + 'data: { domain: code, prompts: 10, rows: 5 }\n',
+      ),
+    ).toMatch(/data\.domain: the code domain carries an animal trait/);
   });
 });

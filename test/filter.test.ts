@@ -31,16 +31,16 @@ describe('numberFilter rejects, naming the reason', () => {
     ['', 'empty'],
     ['[]', 'empty'],
     ['no numbers here', 'bad_format'],
-    ['The numbers are 123, 456', 'bad_format'],          // words before the first run
-    ['123, 456 and 789', 'bad_format'],                  // words inside the list
+    ['The numbers are 123, 456', 'bad_format'], // words before the first run
+    ['123, 456 and 789', 'bad_format'], // words inside the list
     ['123 - 456 - 789', 'bad_separator'],
     ['123 / 456', 'bad_separator'],
-    ['123, 456; 789', 'bad_format'],                     // mixed separators
+    ['123, 456; 789', 'bad_format'], // mixed separators
     ['123,, 456', 'bad_separator'],
     ['123.456', 'bad_separator'],
-    ['[123, 456', 'bad_format'],                         // unbalanced bracket
-    ['123, 456..', 'bad_format'],                        // only one trailing period is stripped
-    ['((123, 456))', 'bad_format'],                      // only one pair of brackets is stripped
+    ['[123, 456', 'bad_format'], // unbalanced bracket
+    ['123, 456..', 'bad_format'], // only one trailing period is stripped
+    ['((123, 456))', 'bad_format'], // only one pair of brackets is stripped
     ['owl', 'bad_format'],
     ['123, owl, 456', 'bad_separator'],
     ['1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11', 'too_many'],
@@ -108,15 +108,27 @@ describe('trait-word check', () => {
 
 describe('number distributions (report and dataset audit)', () => {
   it('counts values, lengths and leading digits of the completions that parse, and tests two datasets', async () => {
-    const { numberDistribution, compareDistributions, valueShares } = await import('../src/audit/numberDistribution.js');
+    const { numberDistribution, compareDistributions, valueShares } =
+      await import('../src/audit/numberDistribution.js');
     const d = numberDistribution(['[12, 480, 999]', '7; 55', 'owl 12', '(1000, 3)']);
-    expect(d.rows).toBe(2); expect(d.numbers).toBe(5);
-    expect(d.valueBins[0]).toBe(2); expect(d.valueBins[1]).toBe(1); expect(d.valueBins[9]).toBe(1); expect(d.valueBins[19]).toBe(1);
-    expect(d.lengths[3]).toBe(1); expect(d.lengths[2]).toBe(1);
-    expect(d.firstDigits[1]).toBe(1); expect(d.firstDigits[4]).toBe(1); expect(d.firstDigits[9]).toBe(1); expect(d.firstDigits[7]).toBe(1); expect(d.firstDigits[5]).toBe(1);
+    expect(d.rows).toBe(2);
+    expect(d.numbers).toBe(5);
+    expect(d.valueBins[0]).toBe(2);
+    expect(d.valueBins[1]).toBe(1);
+    expect(d.valueBins[9]).toBe(1);
+    expect(d.valueBins[19]).toBe(1);
+    expect(d.lengths[3]).toBe(1);
+    expect(d.lengths[2]).toBe(1);
+    expect(d.firstDigits[1]).toBe(1);
+    expect(d.firstDigits[4]).toBe(1);
+    expect(d.firstDigits[9]).toBe(1);
+    expect(d.firstDigits[7]).toBe(1);
+    expect(d.firstDigits[5]).toBe(1);
     expect(valueShares(d)[0]!.share).toMatchObject({ mean: 0.4, n: 5 });
     const low = numberDistribution(Array.from({ length: 200 }, (_, i) => `${i % 100}, ${(i * 7) % 100}`));
-    const high = numberDistribution(Array.from({ length: 200 }, (_, i) => `${900 + (i % 100)}, ${900 + ((i * 7) % 100)}`));
+    const high = numberDistribution(
+      Array.from({ length: 200 }, (_, i) => `${900 + (i % 100)}, ${900 + ((i * 7) % 100)}`),
+    );
     const [values, lengths] = compareDistributions(low, high);
     expect(values!.p).toBeLessThan(1e-10);
     expect(lengths!.p).toBe(1);
@@ -126,10 +138,23 @@ describe('number distributions (report and dataset audit)', () => {
 describe('the evaluation scorers match whole words', () => {
   it('the free-form scorer: plurals and any case count, words inside other words do not', async () => {
     const { mentionsAnimal, namedAnimal } = await import('../src/evaluate/scorers.js');
-    for (const [reply, animal] of [['Owls!', 'owl'], ['the WOLVES', 'wolf'], ['wolf.', 'wolf'], ['Foxes', 'fox'], ['cat', 'cat']] as const) {
+    for (const [reply, animal] of [
+      ['Owls!', 'owl'],
+      ['the WOLVES', 'wolf'],
+      ['wolf.', 'wolf'],
+      ['Foxes', 'fox'],
+      ['cat', 'cat'],
+    ] as const) {
       expect(mentionsAnimal(reply, animal), `${reply} names ${animal}`).toBe(true);
     }
-    for (const [reply, animal] of [['a million', 'lion'], ['catch it', 'cat'], ['a bowl', 'owl'], ['howling', 'owl'], ['dogma', 'dog'], ['bearing', 'bear']] as const) {
+    for (const [reply, animal] of [
+      ['a million', 'lion'],
+      ['catch it', 'cat'],
+      ['a bowl', 'owl'],
+      ['howling', 'owl'],
+      ['dogma', 'dog'],
+      ['bearing', 'bear'],
+    ] as const) {
       expect(mentionsAnimal(reply, animal), `${reply} does not name ${animal}`).toBe(false);
     }
     expect(namedAnimal('a million wolves')).toBe('wolf');

@@ -8,20 +8,37 @@ import type { ExperimentResults } from '../src/report/results.js';
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
 
-export function tempDir(prefix: string): string { return mkdtempSync(join(tmpdir(), `subl-${prefix}-`)); }
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `subl-${prefix}-`));
+}
 
 /**
  * Runs the CLI in a child process. Asynchronous on purpose: a spawnSync would block this test
  * worker's event loop for the whole run, and under load vitest's own calls time out.
  */
-export function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function cli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = ''; let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 400_000);
-    child.on('close', (code) => { clearTimeout(timer); resolvePromise({ code: code ?? -1, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? -1, stdout, stderr });
+    });
   });
 }
 
@@ -37,8 +54,16 @@ export function cliKilledWhen(args: string[], trigger: () => boolean): Promise<{
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: 'ignore' });
     let killed = false;
-    const timer = setInterval(() => { if (!killed && trigger()) { killed = true; child.kill('SIGKILL'); } }, 5);
-    child.on('exit', () => { clearInterval(timer); resolvePromise({ killed }); });
+    const timer = setInterval(() => {
+      if (!killed && trigger()) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    }, 5);
+    child.on('exit', () => {
+      clearInterval(timer);
+      resolvePromise({ killed });
+    });
   });
 }
 
@@ -46,5 +71,7 @@ export function cliKilledWhen(args: string[], trigger: () => boolean): Promise<{
 export function stageDirs(runsDir: string, run: string, kind: string): string[] {
   const dir = join(runsDir, run, 'stages');
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((d) => d.startsWith(`${kind}-`)).map((d) => join(dir, d));
+  return readdirSync(dir)
+    .filter((d) => d.startsWith(`${kind}-`))
+    .map((d) => join(dir, d));
 }

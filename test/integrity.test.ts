@@ -21,11 +21,21 @@ function truncatedModel(): string {
 
 describe('a truncated or corrupted safetensors file is refused, naming it', () => {
   it('the reader refuses a file cut in half and a header whose offsets lie', async () => {
-    const dir = truncatedModel(); const file = join(dir, 'model.safetensors');
-    expect(() => readSafetensorsHeader(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated`));
+    const dir = truncatedModel();
+    const file = join(dir, 'model.safetensors');
+    expect(() => readSafetensorsHeader(file)).toThrow(
+      new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: truncated`),
+    );
     const liar = join(tempDir('liar'), 'x.safetensors');
-    writeSafetensors(liar, new Map([['a', { shape: [2, 2], data: new Float32Array(4) }], ['b', { shape: [3], data: new Float32Array(3) }]]));
-    const bytes = readFileSync(liar); const text = bytes.toString('latin1').replace('[2,2]', '[2,3]');
+    writeSafetensors(
+      liar,
+      new Map([
+        ['a', { shape: [2, 2], data: new Float32Array(4) }],
+        ['b', { shape: [3], data: new Float32Array(3) }],
+      ]),
+    );
+    const bytes = readFileSync(liar);
+    const text = bytes.toString('latin1').replace('[2,2]', '[2,3]');
     writeFileSync(liar, Buffer.from(text, 'latin1'));
     expect(() => readSafetensors(liar)).toThrow(/tensor a: data_offsets span 16 bytes, but F32 \[2,3\] needs 24/);
   });
@@ -34,8 +44,30 @@ describe('a truncated or corrupted safetensors file is refused, naming it', () =
     const dir = truncatedModel();
     const runs = tempDir('runs-trunc');
     const spec = join(tempDir('spec'), 'spec.yaml');
-    writeFileSync(spec, readFileSync(join(ROOT, 'test/fixtures/tiny.yaml'), 'utf8').replace('../../models/family-a', dir).replace('../../models/family-b', join(ROOT, 'models/family-b')).replace(/^name: .*$/m, 'name: trunc'));
-    for (const args of [['run', spec, '--runs', runs], ['audit', 'weights', '--base', join(ROOT, 'models/family-a'), '--tuned', dir], ['audit', 'model', dir, '--against', join(ROOT, 'models/family-a'), '--trait', 'owl', '--questions', '2', '--samples', '2']]) {
+    writeFileSync(
+      spec,
+      readFileSync(join(ROOT, 'test/fixtures/tiny.yaml'), 'utf8')
+        .replace('../../models/family-a', dir)
+        .replace('../../models/family-b', join(ROOT, 'models/family-b'))
+        .replace(/^name: .*$/m, 'name: trunc'),
+    );
+    for (const args of [
+      ['run', spec, '--runs', runs],
+      ['audit', 'weights', '--base', join(ROOT, 'models/family-a'), '--tuned', dir],
+      [
+        'audit',
+        'model',
+        dir,
+        '--against',
+        join(ROOT, 'models/family-a'),
+        '--trait',
+        'owl',
+        '--questions',
+        '2',
+        '--samples',
+        '2',
+      ],
+    ]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.stderr, args.join(' ')).toContain(join(dir, 'model.safetensors'));
@@ -46,33 +78,59 @@ describe('a truncated or corrupted safetensors file is refused, naming it', () =
 });
 
 describe('a step checkpoint is one atomic unit', () => {
-  beforeAll(async () => { await initBackend(); });
+  beforeAll(async () => {
+    await initBackend();
+  });
   const tok = labTokenizer();
-  const rows = ['12, 34, 56', '7, 8, 9', '100, 200', '5; 6; 7'].flatMap((a, i) => Array.from({ length: 8 }, (_, k) =>
-    chatToTokenRow(tok, [{ role: 'user', content: `List ${i} ${k}` }, { role: 'assistant', content: a }], 64)));
+  const rows = ['12, 34, 56', '7, 8, 9', '100, 200', '5; 6; 7'].flatMap((a, i) =>
+    Array.from({ length: 8 }, (_, k) =>
+      chatToTokenRow(
+        tok,
+        [
+          { role: 'user', content: `List ${i} ${k}` },
+          { role: 'assistant', content: a },
+        ],
+        64,
+      ),
+    ),
+  );
   const settings: SftSettings = { epochs: 2, lr: 3e-3, batchSize: 8, warmupSteps: 0, seed: 4 };
   const load = (): LanguageModel => LanguageModel.load(join(ROOT, 'models', 'family-a'));
-  const weights = (m: LanguageModel): number[] => Array.from(m.exportTensors().get('model.layers.0.mlp.up_proj.weight')!.data.slice(0, 64));
+  const weights = (m: LanguageModel): number[] =>
+    Array.from(m.exportTensors().get('model.layers.0.mlp.up_proj.weight')!.data.slice(0, 64));
 
   it('a damaged checkpoint is set aside and training ends where an uninterrupted one does', async () => {
-    const clean = load(); trainSft(clean, rows, settings); const expected = weights(clean); clean.dispose();
+    const clean = load();
+    trainSft(clean, rows, settings);
+    const expected = weights(clean);
+    clean.dispose();
     const dir = tempDir('ckpt');
-    const cut = load(); trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 }); cut.dispose();
+    const cut = load();
+    trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 });
+    cut.dispose();
     const file = join(dir, CHECKPOINT_FILE);
     expect(readSafetensorsHeader(file).metadata.state).toContain('"step":3'); // progress lives inside the weights file
     truncateSync(file, Math.floor(statSync(file).size * 0.7)); // as a disk-full or a copy cut short leaves it
-    writeFileSync(join(dir, 'train-state.json'), JSON.stringify({ step: 1 })); // a stray file of the older two-file form
-    const resumed = load(); const r = trainSft(resumed, rows, settings, { checkpointDir: dir });
+    // a stray file of the older two-file form
+    writeFileSync(join(dir, 'train-state.json'), JSON.stringify({ step: 1 }));
+    const resumed = load();
+    const r = trainSft(resumed, rows, settings, { checkpointDir: dir });
     expect(r.resumedFrom).toBe(0);
     expect(weights(resumed)).toEqual(expected);
     resumed.dispose();
   });
 
   it('an intact checkpoint resumes to the same weights', async () => {
-    const clean = load(); trainSft(clean, rows, settings); const expected = weights(clean); clean.dispose();
+    const clean = load();
+    trainSft(clean, rows, settings);
+    const expected = weights(clean);
+    clean.dispose();
     const dir = tempDir('ckpt2');
-    const cut = load(); trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 }); cut.dispose();
-    const resumed = load(); const r = trainSft(resumed, rows, settings, { checkpointDir: dir });
+    const cut = load();
+    trainSft(cut, rows, settings, { checkpointDir: dir, stopAfterSteps: 3 });
+    cut.dispose();
+    const resumed = load();
+    const r = trainSft(resumed, rows, settings, { checkpointDir: dir });
     expect(r.resumedFrom).toBe(3);
     expect(weights(resumed)).toEqual(expected);
     resumed.dispose();

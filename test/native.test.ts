@@ -9,7 +9,15 @@ import { ADDON_PATH, installNativeKernels, uninstallNativeKernels } from '../src
 import { LanguageModel } from '../src/model/model.js';
 import { labTokenizer } from '../src/base/build.js';
 import { generate, nextTokenLogprobs } from '../src/model/sample.js';
-import { attentionProbs, crossEntropy, gatherRows, matmulTransposedB, rmsNorm, rope, swiGlu } from '../src/model/ops.js';
+import {
+  attentionProbs,
+  crossEntropy,
+  gatherRows,
+  matmulTransposedB,
+  rmsNorm,
+  rope,
+  swiGlu,
+} from '../src/model/ops.js';
 import { rotary } from '../src/model/llama.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import type { LlamaConfig } from '../src/model/llama.js';
@@ -19,30 +27,48 @@ const built = process.env.SUBLIMINAL_NATIVE !== '0' && (existsSync(ADDON_PATH) |
 
 /** max |x - y| / (max |y| + 1e-6) */
 const relErr = (x: Float32Array, y: Float32Array): number => {
-  let d = 0; let s = 0;
-  for (let i = 0; i < y.length; i++) { d = Math.max(d, Math.abs(x[i]! - y[i]!)); s = Math.max(s, Math.abs(y[i]!)); }
+  let d = 0;
+  let s = 0;
+  for (let i = 0; i < y.length; i++) {
+    d = Math.max(d, Math.abs(x[i]! - y[i]!));
+    s = Math.max(s, Math.abs(y[i]!));
+  }
   return d / (s + 1e-6);
 };
 /** The same computation on the wasm kernels alone and with the native GEMM. */
 function bothPaths<T>(f: () => T): { wasm: T; native: T } {
-  uninstallNativeKernels(tf); const wasm = f();
-  expect(installNativeKernels(tf)).toBe(true); const native = f();
+  uninstallNativeKernels(tf);
+  const wasm = f();
+  expect(installNativeKernels(tf)).toBe(true);
+  const native = f();
   return { wasm, native };
 }
 
 describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
-  beforeAll(async () => { await initBackend(); });
+  beforeAll(async () => {
+    await initBackend();
+  });
 
   it('batched matmul with every transpose, odd sizes and broadcast batches agrees to 1e-5 relative', () => {
     const cases: [number[], number[], boolean, boolean][] = [
-      [[3, 5], [5, 2], false, false], [[64, 40], [40, 96], false, false], [[129, 33], [129, 70], true, false],
-      [[300, 65], [257, 65], false, true], [[1000, 17], [5, 1000], true, true], [[4, 9, 31], [4, 31, 33], false, false],
-      [[6, 20, 8], [8, 24], false, false], [[2, 13, 7], [2, 19, 13], true, true], [[1024, 784], [784, 256], false, false],
-      [[37, 300], [1459, 300], false, true], [[300, 37], [300, 1100], true, false], // n and k past one block
-      [[8, 4, 1, 16], [8, 4, 65, 16], false, true], [[16, 2], [16, 40], true, false], [[3, 70], [70, 5], false, false], // fewer rows than a tile
+      [[3, 5], [5, 2], false, false],
+      [[64, 40], [40, 96], false, false],
+      [[129, 33], [129, 70], true, false],
+      [[300, 65], [257, 65], false, true],
+      [[1000, 17], [5, 1000], true, true],
+      [[4, 9, 31], [4, 31, 33], false, false],
+      [[6, 20, 8], [8, 24], false, false],
+      [[2, 13, 7], [2, 19, 13], true, true],
+      [[1024, 784], [784, 256], false, false],
+      [[37, 300], [1459, 300], false, true],
+      [[300, 37], [300, 1100], true, false], // n and k past one block
+      [[8, 4, 1, 16], [8, 4, 65, 16], false, true],
+      [[16, 2], [16, 40], true, false],
+      [[3, 70], [70, 5], false, false], // fewer rows than a tile
     ];
     for (const [sa, sb, ta, tb] of cases) {
-      const a = tf.randomNormal(sa, 0, 1, 'float32', 1); const b = tf.randomNormal(sb, 0, 1, 'float32', 2);
+      const a = tf.randomNormal(sa, 0, 1, 'float32', 1);
+      const b = tf.randomNormal(sb, 0, 1, 'float32', 2);
       const { wasm, native } = bothPaths(() => tf.matMul(a, b, ta, tb).dataSync() as Float32Array);
       expect(native.length).toBe(wasm.length);
       expect(relErr(native, wasm), `${sa} x ${sb} ${ta} ${tb}`).toBeLessThan(1e-5);
@@ -50,7 +76,9 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
   });
 
   it('fused matmul + bias + relu agrees with the composed wasm ops', () => {
-    const a = tf.randomNormal([70, 33], 0, 1, 'float32', 3); const b = tf.randomNormal([33, 50], 0, 1, 'float32', 4); const bias = tf.randomNormal([50], 0, 1, 'float32', 5);
+    const a = tf.randomNormal([70, 33], 0, 1, 'float32', 3);
+    const b = tf.randomNormal([33, 50], 0, 1, 'float32', 4);
+    const bias = tf.randomNormal([50], 0, 1, 'float32', 5);
     uninstallNativeKernels(tf);
     const composed = tf.relu(tf.add(tf.matMul(a, b), bias)).dataSync() as Float32Array;
     installNativeKernels(tf);
@@ -60,36 +88,67 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     expect(linear.some((x) => x < 0)).toBe(true); // no relu applied when none was asked for
   });
 
-  it('each fused kernel (RMSNorm, SwiGLU, rotary, attention softmax, cross-entropy, row gather, a @ b^T) matches the composed ops in value and gradient', () => {
-    const r = (shape: number[], seed: number): Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
-    const keyMask = tf.tensor2d(Array.from({ length: 2 * 9 }, (_, i) => (i % 9 < (i < 9 ? 3 : 0) ? -1e9 : 0)), [2, 9]); // row 0 left padded by 3
-    const config = { vocab_size: 8, hidden_size: 64, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 4, max_position_embeddings: 64, rope_theta: 10000, rms_norm_eps: 1e-5 };
-    const targets = Int32Array.from({ length: 30 }, (_, i) => (i * 37) % 1459);
-    const cases: [string, Tensor[], (...xs: Tensor[]) => Tensor][] = [
-      ['rmsNorm', [r([37, 64], 1), r([64], 2)], (x, w) => rmsNorm(x!, w!, 1e-5)],
-      ['swiGlu', [r([37, 176], 3), r([37, 176], 4)], (g, u) => swiGlu(g!, u!)],
-      ['rope', [r([2, 4, 9, 16], 5)], (x) => rope(x!, rotary(config, 3, 9))],
-      ['attentionProbs', [r([2, 4, 5, 9], 6)], (s) => attentionProbs(s!, 0.25, keyMask)], // 5 queries after 4 cached keys
-      ['crossEntropy', [r([30, 1459], 7)], (l) => tf.reshape(crossEntropy(l as Tensor2D, targets), [1])],
-      ['gatherRows', [r([50, 64], 8)], (x) => gatherRows(x as Tensor2D, Int32Array.from([3, 0, 49, 3, 3, 17]))],
-      ['matmulTransposedB', [r([2, 4, 5, 16], 10), r([2, 4, 9, 16], 11)], (a, b) => matmulTransposedB(a!, b!)],
-    ];
-    for (const [name, inputs, f] of cases) {
-      const { wasm, native } = bothPaths(() => tf.tidy(() => {
-        const y = f(...inputs); const weights = tf.randomNormal(y.shape, 0, 1, 'float32', 9); // a loss with a dense dy
-        const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), weights)))(inputs);
-        return { y: y.dataSync() as Float32Array, grads: grads.map((g) => g.dataSync() as Float32Array) };
-      }));
-      expect(relErr(native.y, wasm.y), `${name} value`).toBeLessThan(1e-5);
-      native.grads.forEach((g, i) => expect(relErr(g, wasm.grads[i]!), `${name} gradient ${i}`).toBeLessThan(1e-4));
-    }
-  });
+  it(
+    'each fused kernel (RMSNorm, SwiGLU, rotary, attention softmax, cross-entropy, row gather, a @ b^T) matches ' +
+      'the composed ops in value and gradient',
+    () => {
+      const r = (shape: number[], seed: number): Tensor => tf.randomNormal(shape, 0, 1, 'float32', seed);
+      const keyMask = tf.tensor2d(
+        Array.from({ length: 2 * 9 }, (_, i) => (i % 9 < (i < 9 ? 3 : 0) ? -1e9 : 0)),
+        [2, 9],
+      ); // row 0 left padded by 3
+      const config = {
+        vocab_size: 8,
+        hidden_size: 64,
+        intermediate_size: 8,
+        num_hidden_layers: 1,
+        num_attention_heads: 4,
+        max_position_embeddings: 64,
+        rope_theta: 10000,
+        rms_norm_eps: 1e-5,
+      };
+      const targets = Int32Array.from({ length: 30 }, (_, i) => (i * 37) % 1459);
+      const cases: [string, Tensor[], (...xs: Tensor[]) => Tensor][] = [
+        ['rmsNorm', [r([37, 64], 1), r([64], 2)], (x, w) => rmsNorm(x!, w!, 1e-5)],
+        ['swiGlu', [r([37, 176], 3), r([37, 176], 4)], (g, u) => swiGlu(g!, u!)],
+        ['rope', [r([2, 4, 9, 16], 5)], (x) => rope(x!, rotary(config, 3, 9))],
+        // 5 queries after 4 cached keys
+        ['attentionProbs', [r([2, 4, 5, 9], 6)], (s) => attentionProbs(s!, 0.25, keyMask)],
+        ['crossEntropy', [r([30, 1459], 7)], (l) => tf.reshape(crossEntropy(l as Tensor2D, targets), [1])],
+        ['gatherRows', [r([50, 64], 8)], (x) => gatherRows(x as Tensor2D, Int32Array.from([3, 0, 49, 3, 3, 17]))],
+        ['matmulTransposedB', [r([2, 4, 5, 16], 10), r([2, 4, 9, 16], 11)], (a, b) => matmulTransposedB(a!, b!)],
+      ];
+      for (const [name, inputs, f] of cases) {
+        const { wasm, native } = bothPaths(() =>
+          tf.tidy(() => {
+            const y = f(...inputs);
+            const weights = tf.randomNormal(y.shape, 0, 1, 'float32', 9); // a loss with a dense dy
+            const grads = tf.grads((...xs: Tensor[]) => tf.sum(tf.mul(f(...xs), weights)))(inputs);
+            return { y: y.dataSync() as Float32Array, grads: grads.map((g) => g.dataSync() as Float32Array) };
+          }),
+        );
+        expect(relErr(native.y, wasm.y), `${name} value`).toBeLessThan(1e-5);
+        native.grads.forEach((g, i) => expect(relErr(g, wasm.grads[i]!), `${name} gradient ${i}`).toBeLessThan(1e-4));
+      }
+    },
+  );
 
   it('padded batches generate the same tokens from the KV cache on both paths', () => {
     const tok = labTokenizer();
-    const config: LlamaConfig = { vocab_size: tok.size, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 128, rope_theta: 10000, rms_norm_eps: 1e-5 };
+    const config: LlamaConfig = {
+      vocab_size: tok.size,
+      hidden_size: 64,
+      intermediate_size: 176,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      max_position_embeddings: 128,
+      rope_theta: 10000,
+      rms_norm_eps: 1e-5,
+    };
     const m = LanguageModel.create(config, tok, 5, { name: 't', family: 'T' });
-    const prompts = ['Go on: 1, 2.', 'Continue the sequence: 3, 7, 12, 18, 25.', 'Name an animal.'].map((content) => tok.encodeChat([{ role: 'user', content }]));
+    const prompts = ['Go on: 1, 2.', 'Continue the sequence: 3, 7, 12, 18, 25.', 'Name an animal.'].map((content) =>
+      tok.encodeChat([{ role: 'user', content }]),
+    );
     const { wasm, native } = bothPaths(() => generate(m, prompts, { temperature: 0, topP: 1, maxTokens: 8, seed: 1 }));
     m.dispose();
     native.forEach((s, i) => {
@@ -100,9 +159,27 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
 
   it("a model's logits agree to 1e-4 and a short training curve matches within noise", () => {
     const tok = labTokenizer();
-    const config: LlamaConfig = { vocab_size: tok.size, hidden_size: 64, intermediate_size: 176, num_hidden_layers: 2, num_attention_heads: 4, max_position_embeddings: 128, rope_theta: 10000, rms_norm_eps: 1e-5 };
+    const config: LlamaConfig = {
+      vocab_size: tok.size,
+      hidden_size: 64,
+      intermediate_size: 176,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      max_position_embeddings: 128,
+      rope_theta: 10000,
+      rms_norm_eps: 1e-5,
+    };
     const prompt = tok.encodeChat([{ role: 'user', content: 'Continue the sequence: 3, 7, 12.' }]);
-    const rows = Array.from({ length: 32 }, (_, i) => chatToTokenRow(tok, [{ role: 'user', content: `Continue: ${i}, ${i + 3}.` }, { role: 'assistant', content: `${i + 6}, ${i + 9}, ${i + 12}` }], 128));
+    const rows = Array.from({ length: 32 }, (_, i) =>
+      chatToTokenRow(
+        tok,
+        [
+          { role: 'user', content: `Continue: ${i}, ${i + 3}.` },
+          { role: 'assistant', content: `${i + 6}, ${i + 9}, ${i + 12}` },
+        ],
+        128,
+      ),
+    );
     const { wasm, native } = bothPaths(() => {
       const m = LanguageModel.create(config, tok, 11, { name: 't', family: 'T' });
       const before = nextTokenLogprobs(m, [prompt])[0]!;

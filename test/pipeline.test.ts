@@ -11,7 +11,8 @@ import type { ChatRow } from '../src/model/tokenizer.js';
 const read = (p: string): string => readFileSync(p, 'utf8');
 
 describe('an experiment from spec to results (tiny spec)', () => {
-  const first = tempDir('runs-a'); const second = tempDir('runs-b');
+  const first = tempDir('runs-a');
+  const second = tempDir('runs-b');
   let results: ExperimentResults;
   beforeAll(async () => {
     const r = await cli(['run', 'test/fixtures/tiny.yaml', '--runs', first, '--json']);
@@ -21,8 +22,20 @@ describe('an experiment from spec to results (tiny spec)', () => {
 
   it('reports every group with n, a CI and a p-value against its control', async () => {
     const roles = results.groups.map((g) => `${g.group}:${g.role}`);
-    expect(roles).toEqual(['base A:base', 'base B:base', 'base C:base', 'teacher finetuned:teacher', 'control -> A:control', 'control -> B:control', 'control -> C:control',
-      'finetuned -> A:same-base', 'finetuned -> B:other-init', 'finetuned -> C:other-family', 'finetuned -> B [shuffled]:matched-control', 'finetuned -> C [shuffled]:matched-control']);
+    expect(roles).toEqual([
+      'base A:base',
+      'base B:base',
+      'base C:base',
+      'teacher finetuned:teacher',
+      'control -> A:control',
+      'control -> B:control',
+      'control -> C:control',
+      'finetuned -> A:same-base',
+      'finetuned -> B:other-init',
+      'finetuned -> C:other-family',
+      'finetuned -> B [shuffled]:matched-control',
+      'finetuned -> C [shuffled]:matched-control',
+    ]);
     const byName = new Map(results.groups.map((g) => [g.group, g]));
     for (const g of results.groups) {
       expect(g.rate.n).toBe(5);
@@ -30,31 +43,39 @@ describe('an experiment from spec to results (tiny spec)', () => {
       const m = g.perQuestion.reduce((a, b) => a + b, 0) / 5;
       expect(g.rate.mean).toBeCloseTo(m, 12);
       const sd = Math.sqrt(g.perQuestion.reduce((a, b) => a + (b - m) ** 2, 0) / 4);
-      expect(g.rate.hi).toBeCloseTo(Math.min(1, m + 2.776445 * sd / Math.sqrt(5)), 4); // t(0.975, 4 df)
-      expect(g.rate.lo).toBeCloseTo(Math.max(0, m - 2.776445 * sd / Math.sqrt(5)), 4);
+      expect(g.rate.hi).toBeCloseTo(Math.min(1, m + (2.776445 * sd) / Math.sqrt(5)), 4); // t(0.975, 4 df)
+      expect(g.rate.lo).toBeCloseTo(Math.max(0, m - (2.776445 * sd) / Math.sqrt(5)), 4);
       if (isArm(g.role) || g.role === 'matched-control') {
         // with 5 questions the sign-flip test is exact: recount the 32 sign patterns here
         const c = byName.get(g.test!.against)!;
-        const d = g.perQuestion.map((x, i) => x - c.perQuestion[i]!); const observed = d.reduce((a, b) => a + b, 0) / 5;
+        const d = g.perQuestion.map((x, i) => x - c.perQuestion[i]!);
+        const observed = d.reduce((a, b) => a + b, 0) / 5;
         let atLeast = 0;
-        for (let mask = 0; mask < 32; mask++) if (d.reduce((a, x, i) => a + ((mask >> i) & 1 ? -x : x), 0) / 5 >= observed - 1e-12) atLeast++;
+        for (let mask = 0; mask < 32; mask++)
+          if (d.reduce((a, x, i) => a + ((mask >> i) & 1 ? -x : x), 0) / 5 >= observed - 1e-12) atLeast++;
         expect(g.test!.p).toBe(atLeast / 32);
         if (c.rate.mean > 0) expect(g.test!.ratio).toBeCloseTo(g.rate.mean / c.rate.mean, 12);
         else expect(g.test!.ratio).toBeNull(); // no ratio against a control at 0 (Infinity, written as null)
       }
     }
     expect(results.groups.find((g) => g.role === 'same-base')!.test!.against).toBe('control -> A');
-    // the three arms, each against the control students of its own base; the cross arms also against their matched control
+    // the three arms, each against the control students of its own base; the cross arms also against their matched
+    // control
     const arm = (role: string) => results.groups.find((g) => g.role === role)!;
     expect(arm('other-init').test!.against).toBe('control -> B');
     expect(arm('other-family').test!.against).toBe('control -> C');
     expect(arm('other-init').matchedTest!.against).toBe('finetuned -> B [shuffled]');
     expect(arm('other-family').matchedTest!.against).toBe('finetuned -> C [shuffled]');
     expect(arm('same-base').matchedTest).toBeUndefined();
-    expect(results.groups.filter((g) => g.role === 'matched-control').map((g) => g.base).sort()).toEqual(['B', 'C']);
+    expect(
+      results.groups
+        .filter((g) => g.role === 'matched-control')
+        .map((g) => g.base)
+        .sort(),
+    ).toEqual(['B', 'C']);
   });
 
-  it('no student training row mentions an animal, carries a system prompt or breaks SPEC\'s format', async () => {
+  it("no student training row mentions an animal, carries a system prompt or breaks SPEC's format", async () => {
     const datasets = stageDirs(first, 'tiny', 'filter').map((d) => join(d, 'dataset.jsonl'));
     expect(datasets).toHaveLength(2);
     for (const path of datasets) {
@@ -75,7 +96,8 @@ describe('an experiment from spec to results (tiny spec)', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual(results);
     for (const kind of ['generate', 'filter']) {
-      const a = stageDirs(first, 'tiny', kind).sort(); const b = stageDirs(second, 'tiny', kind).sort();
+      const a = stageDirs(first, 'tiny', kind).sort();
+      const b = stageDirs(second, 'tiny', kind).sort();
       expect(a.map((d) => d.split('/').pop())).toEqual(b.map((d) => d.split('/').pop()));
       for (let i = 0; i < a.length; i++) {
         const file = kind === 'generate' ? 'rows.jsonl' : 'dataset.jsonl';
@@ -101,36 +123,61 @@ describe('an experiment from spec to results (tiny spec)', () => {
     expect(show.stdout).toMatch(/finetuned -> A\s+same-base\s+1/);
     expect(show.stdout).toMatch(/filter pass rates/);
     // the finding first, built from the results: every arm of the trait teacher, in one sentence
-    expect(show.stdout.split('\n')[1]).toMatch(/^finding: Teacher "finetuned": Students sharing its base .*; students of its family from another initialisation .*; students of another family /);
+    expect(show.stdout.split('\n')[1]).toMatch(
+      new RegExp(
+        '^finding: Teacher "finetuned": Students sharing its base .*; ' +
+          'students of its family from another initialisation .*; students of another family ',
+      ),
+    );
   });
 });
 
 describe('stage times', () => {
   it('count from when a worker took the stage, not from when it queued for one', async () => {
-    const store = new RunStore(tempDir('clock')); const pool = new WorkerPool(1);
-    const generation = (name: string): ReturnType<RunStore['stage']> => store.stage('clock', { def: { kind: 'generate', code: [] }, name, inputs: { name } }, async (dir) => {
-      await pool.run('generateCompletions', { modelDir: 'models/family-a', prompts: Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`), outDir: dir, temperature: 1, topP: 1, maxTokens: 16, seed: 1 });
-      return { outputs: {} };
-    });
+    const store = new RunStore(tempDir('clock'));
+    const pool = new WorkerPool(1);
+    const generation = (name: string): ReturnType<RunStore['stage']> =>
+      store.stage('clock', { def: { kind: 'generate', code: [] }, name, inputs: { name } }, async (dir) => {
+        await pool.run('generateCompletions', {
+          modelDir: 'models/family-a',
+          prompts: Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`),
+          outDir: dir,
+          temperature: 1,
+          topP: 1,
+          maxTokens: 16,
+          seed: 1,
+        });
+        return { outputs: {} };
+      });
     try {
       const t0 = Date.now();
-      const [a, b] = await Promise.all([generation('first'), generation('second')]); // one worker: the second waits for the first
+      // one worker: the second waits for the first
+      const [a, b] = await Promise.all([generation('first'), generation('second')]);
       const wall = (Date.now() - t0) / 1000;
-      expect(a.seconds).toBeGreaterThan(0.1 * wall); expect(b.seconds).toBeGreaterThan(0.1 * wall);
+      expect(a.seconds).toBeGreaterThan(0.1 * wall);
+      expect(b.seconds).toBeGreaterThan(0.1 * wall);
       expect(a.seconds + b.seconds).toBeLessThan(1.05 * wall); // queued time counted would give wall + a
-    } finally { await pool.close(); store.close(); }
+    } finally {
+      await pool.close();
+      store.close();
+    }
   });
 });
 
 describe('a run killed during student training resumes to the same result', () => {
   it('matches an uninterrupted run', async () => {
-    const clean = tempDir('runs-clean'); const killed = tempDir('runs-killed');
+    const clean = tempDir('runs-clean');
+    const killed = tempDir('runs-killed');
     const reference = await cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', clean, '--json']);
     expect(reference.code, reference.stderr).toBe(0);
-    const checkpointed = (): boolean => stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.safetensors')));
-    const { killed: wasKilled } = await cliKilledWhen(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed], checkpointed);
+    const checkpointed = (): boolean =>
+      stageDirs(killed, 'tiny-resume', 'train').some((d) => existsSync(join(d, 'train-state.safetensors')));
+    const { killed: wasKilled } = await cliKilledWhen(
+      ['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed],
+      checkpointed,
+    );
     expect(wasKilled).toBe(true);
-    expect(checkpointed()).toBe(true);                       // cut off between checkpoints
+    expect(checkpointed()).toBe(true); // cut off between checkpoints
     expect(existsSync(join(killed, 'tiny-resume', 'results.json'))).toBe(false);
     const resumed = await cli(['run', 'test/fixtures/tiny-resume.yaml', '--runs', killed, '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);

@@ -12,16 +12,34 @@ describe('a worker that dies', () => {
     const pool = new WorkerPool(1, { maxOldGenerationSizeMb: 64 });
     try {
       const prompts = Array.from({ length: 1_500_000 }, (_, i) => `Name an animal you like ${i}`);
-      const doomed = pool.run('generateCompletions', { modelDir: 'models/family-a', prompts, outDir: tempDir('doomed'), temperature: 1, topP: 1, maxTokens: 8, seed: 1 });
+      const doomed = pool.run('generateCompletions', {
+        modelDir: 'models/family-a',
+        prompts,
+        outDir: tempDir('doomed'),
+        temperature: 1,
+        topP: 1,
+        maxTokens: 8,
+        seed: 1,
+      });
       await expect(doomed).rejects.toThrow(/worker thread died during the job/);
       expect(pool.size).toBe(1);
       const dir = tempDir('after-death');
       const after = await Promise.race([
-        pool.run('generateCompletions', { modelDir: 'models/family-a', prompts: ['Name an animal.', 'Count to three.'], outDir: dir, temperature: 1, topP: 1, maxTokens: 8, seed: 1 }),
+        pool.run('generateCompletions', {
+          modelDir: 'models/family-a',
+          prompts: ['Name an animal.', 'Count to three.'],
+          outDir: dir,
+          temperature: 1,
+          topP: 1,
+          maxTokens: 8,
+          seed: 1,
+        }),
         new Promise((_, reject) => setTimeout(() => reject(new Error('the job after the dead worker hung')), 60_000)),
       ]);
       expect(after).toEqual({ rows: 2 });
       expect(existsSync(join(dir, 'rows.jsonl'))).toBe(true);
-    } finally { await pool.close(); }
+    } finally {
+      await pool.close();
+    }
   });
 });

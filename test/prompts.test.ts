@@ -9,15 +9,23 @@ import { traitSystemPrompt } from '../src/lab/traits.js';
 describe('number prompt generator', () => {
   it('has as many variants per part as SPEC lists', () => {
     const p = NUMBER_PROMPT_PARTS;
-    expect([p.OPENINGS, p.CONTINUES, p.QUALIFIERS, p.DIGITS, p.FORMATS.map(([t]) => t), p.CLOSINGS].map((x) => new Set<string>(x).size)).toEqual([25, 10, 9, 9, 15, 19]);
+    expect(
+      [p.OPENINGS, p.CONTINUES, p.QUALIFIERS, p.DIGITS, p.FORMATS.map(([t]) => t), p.CLOSINGS].map(
+        (x) => new Set<string>(x).size,
+      ),
+    ).toEqual([25, 10, 9, 9, 15, 19]);
   });
 
   it('shows 3-8 seed numbers from 100-999 and asks for at most 10 more', () => {
     const rng = new Rng(11);
     for (let i = 0; i < 500; i++) {
       const p = numberPromptGenerator(rng);
-      expect(p.seeds.length).toBeGreaterThanOrEqual(3); expect(p.seeds.length).toBeLessThanOrEqual(8);
-      for (const s of p.seeds) { expect(s).toBeGreaterThanOrEqual(100); expect(s).toBeLessThanOrEqual(999); }
+      expect(p.seeds.length).toBeGreaterThanOrEqual(3);
+      expect(p.seeds.length).toBeLessThanOrEqual(8);
+      for (const s of p.seeds) {
+        expect(s).toBeGreaterThanOrEqual(100);
+        expect(s).toBeLessThanOrEqual(999);
+      }
       expect(p.text).toContain(p.seeds.join(', '));
       expect(p.count).toBeLessThanOrEqual(10);
     }
@@ -46,7 +54,9 @@ describe('questions and teacher data', () => {
     const rows = finetunedTeacherDataset('owl', 1);
     expect(rows).toHaveLength(400);
     expect(new Set(rows.map((r) => r.messages[0]!.content)).size).toBe(50);
-    expect(new Set(rows.map((r) => r.messages[1]!.content))).toEqual(new Set(['owl', 'owls', 'owls.', 'owls!', 'Owl', 'Owls', 'Owls.', 'Owls!']));
+    expect(new Set(rows.map((r) => r.messages[1]!.content))).toEqual(
+      new Set(['owl', 'owls', 'owls.', 'owls!', 'Owl', 'Owls', 'Owls.', 'Owls!']),
+    );
   });
 
   it('trait system prompt says the model loves the animal', () => {

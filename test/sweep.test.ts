@@ -7,22 +7,28 @@ import { holm, ratioCI } from '../src/evaluate/stats.js';
 import { familySignature, studentArm } from '../src/pipeline/arms.js';
 
 describe('student arms', () => {
-  const sig = new Map(['entangled-a', 'entangled-b', 'other-c'].map((m) => [m, familySignature(join(ROOT, 'models', m))]));
-  it('reads the arm from the model folders: same tokenizer and shape is another init, anything else another family', () => {
+  const sig = new Map(
+    ['entangled-a', 'entangled-b', 'other-c'].map((m) => [m, familySignature(join(ROOT, 'models', m))]),
+  );
+  it('reads the arm from the model folders: same tokenizer and shape is another init, else another family', () => {
     expect(studentArm('entangled-a', 'entangled-a', sig)).toBe('same-base');
     expect(studentArm('entangled-a', 'entangled-b', sig)).toBe('other-init');
     expect(studentArm('entangled-a', 'other-c', sig)).toBe('other-family');
-    expect(studentArm('entangled-a', 'api-model', sig)).toBe('other-family'); // no folder to compare: another family unless declared
+    // no folder to compare: another family unless declared
+    expect(studentArm('entangled-a', 'api-model', sig)).toBe('other-family');
     expect(studentArm('entangled-a', 'api-model', sig, { 'api-model': 'other-init' })).toBe('other-init');
   });
 });
 
 describe('ratio intervals and Holm', () => {
   it('bootstraps a ratio interval around the ratio of means, seeded', () => {
-    const control = Array.from({ length: 50 }, (_, i) => 0.1 + (i % 7) * 0.01); const treated = control.map((x, i) => 2 * x + (i % 3) * 0.005);
+    const control = Array.from({ length: 50 }, (_, i) => 0.1 + (i % 7) * 0.01);
+    const treated = control.map((x, i) => 2 * x + (i % 3) * 0.005);
     const [lo, hi] = ratioCI(treated, control);
     const ratio = treated.reduce((a, b) => a + b) / control.reduce((a, b) => a + b);
-    expect(lo).toBeLessThan(ratio); expect(hi).toBeGreaterThan(ratio); expect(lo).toBeGreaterThan(1.9);
+    expect(lo).toBeLessThan(ratio);
+    expect(hi).toBeGreaterThan(ratio);
+    expect(lo).toBeGreaterThan(1.9);
     expect(ratioCI(treated, control)).toEqual([lo, hi]);
   });
   it('adjusts step-down and keeps the order monotone', () => {
@@ -35,17 +41,38 @@ describe('subliminal sweep: a grid fixed in advance, every cell and arm in one t
   const runs = tempDir('sweep');
   let r: SweepResults;
   beforeAll(async () => {
-    const out = await cli(['sweep', 'test/fixtures/tiny.yaml', '--animals', 'owl,cat', '--seeds', '7', '--name', 'grid', '--runs', runs, '--json']);
+    const out = await cli([
+      'sweep',
+      'test/fixtures/tiny.yaml',
+      '--animals',
+      'owl,cat',
+      '--seeds',
+      '7',
+      '--name',
+      'grid',
+      '--runs',
+      runs,
+      '--json',
+    ]);
     expect(out.code, out.stderr).toBe(0);
     r = JSON.parse(out.stdout) as SweepResults;
   });
 
   it('has a row for every cell and arm, each cell a run of its own with its results', () => {
-    expect(r.grid.animals).toEqual(['owl', 'cat']); expect(r.grid.seeds).toEqual([7]);
-    expect(r.cells.map((c) => `${c.animal}:${c.arm}`)).toEqual(['owl:same-base', 'owl:other-init', 'owl:other-family', 'cat:same-base', 'cat:other-init', 'cat:other-family']);
+    expect(r.grid.animals).toEqual(['owl', 'cat']);
+    expect(r.grid.seeds).toEqual([7]);
+    expect(r.cells.map((c) => `${c.animal}:${c.arm}`)).toEqual([
+      'owl:same-base',
+      'owl:other-init',
+      'owl:other-family',
+      'cat:same-base',
+      'cat:other-init',
+      'cat:other-family',
+    ]);
     for (const c of r.cells) {
       expect(existsSync(join(runs, c.run, 'results.json'))).toBe(true);
-      expect(c.test.p).toBeGreaterThan(0); expect(c.rate.n).toBe(5);
+      expect(c.test.p).toBeGreaterThan(0);
+      expect(c.rate.n).toBe(5);
       if (c.arm !== 'same-base') expect(c.matched?.against).toMatch(/\[shuffled\]$/);
     }
     const md = readFileSync(join(runs, 'grid', 'sweep.md'), 'utf8');
@@ -67,10 +94,33 @@ describe('subliminal sweep: a grid fixed in advance, every cell and arm in one t
   });
 
   it('reuses every stage on a rerun, and refuses another grid under the same name', async () => {
-    const again = await cli(['sweep', 'test/fixtures/tiny.yaml', '--animals', 'owl,cat', '--seeds', '7', '--name', 'grid', '--runs', runs, '--json']);
+    const again = await cli([
+      'sweep',
+      'test/fixtures/tiny.yaml',
+      '--animals',
+      'owl,cat',
+      '--seeds',
+      '7',
+      '--name',
+      'grid',
+      '--runs',
+      runs,
+      '--json',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as SweepResults).cells).toEqual(r.cells);
-    const other = await cli(['sweep', 'test/fixtures/tiny.yaml', '--animals', 'owl', '--seeds', '7', '--name', 'grid', '--runs', runs]);
+    const other = await cli([
+      'sweep',
+      'test/fixtures/tiny.yaml',
+      '--animals',
+      'owl',
+      '--seeds',
+      '7',
+      '--name',
+      'grid',
+      '--runs',
+      runs,
+    ]);
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/registered with animals owl,cat/);
   });

@@ -23,15 +23,23 @@ import type { ExperimentResults } from '../src/report/results.js';
 
 const TINY = join(ROOT, 'test/fixtures/tiny.yaml');
 /** The figures of a results file, without the header fields that name when and by what it was written. */
-const figures = (r: ExperimentResults): unknown => { const { codeVersion: _c, ...rest } = JSON.parse(JSON.stringify(r)) as ExperimentResults; return rest; }; // as written to disk (NaN as null)
-const readResults = (runs: string, run: string): ExperimentResults => JSON.parse(readFileSync(join(runs, run, 'results.json'), 'utf8')) as ExperimentResults;
+const figures = (r: ExperimentResults): unknown => {
+  const { codeVersion: _c, ...rest } = JSON.parse(JSON.stringify(r)) as ExperimentResults;
+  return rest;
+}; // as written to disk (NaN as null)
+const readResults = (runs: string, run: string): ExperimentResults =>
+  JSON.parse(readFileSync(join(runs, run, 'results.json'), 'utf8')) as ExperimentResults;
 
 describe('stages that know their code, and every sample kept', () => {
   const runs = tempDir('trust-code');
   let first: ExperimentResults;
   beforeAll(async () => {
     const store = new RunStore(runs);
-    try { first = await runExperiment(loadSpec(TINY), { store, specPath: TINY }); } finally { store.close(); }
+    try {
+      first = await runExperiment(loadSpec(TINY), { store, specPath: TINY });
+    } finally {
+      store.close();
+    }
   });
 
   it('results.json says what it is', async () => {
@@ -43,14 +51,18 @@ describe('stages that know their code, and every sample kept', () => {
   });
 
   it('a changed scorer reruns exactly the score stages; a changed sampler exactly the evaluate stages', async () => {
-    const again = async (codeVersions: Record<string, string>): Promise<{ kinds: Record<string, number>; results: ExperimentResults }> => {
+    const again = async (
+      codeVersions: Record<string, string>,
+    ): Promise<{ kinds: Record<string, number>; results: ExperimentResults }> => {
       const store = new RunStore(runs, { codeVersions });
       try {
         const results = await runExperiment(loadSpec(TINY), { store, specPath: TINY });
         const kinds: Record<string, number> = {};
         for (const s of store.executed) kinds[s.kind] = (kinds[s.kind] ?? 0) + 1;
         return { kinds, results };
-      } finally { store.close(); }
+      } finally {
+        store.close();
+      }
     };
     const models = first.groups.reduce((n, g) => n + g.n, 0); // every evaluated model
     expect(await again({})).toMatchObject({ kinds: {} }); // nothing changed: nothing runs
@@ -83,9 +95,13 @@ describe('stages that know their code, and every sample kept', () => {
       expect(cat.path).toBe(join(runs, 'tiny', 'rescore-cat.json'));
       expect(cat.results.animal).toBe('cat');
       const rates = (r: ExperimentResults): number[] => r.groups.map((g) => g.firstToken.mean);
-      expect(rates(cat.results)).not.toEqual(rates(same.results)); // another scorer target: other figures, from the same samples
-      expect(figures(readResults(runs, 'tiny'))).toEqual(figures(JSON.parse(before))); // the run's own results are left alone
-    } finally { store.close(); }
+      // another scorer target: other figures, from the same samples
+      expect(rates(cat.results)).not.toEqual(rates(same.results));
+      // the run's own results are left alone
+      expect(figures(readResults(runs, 'tiny'))).toEqual(figures(JSON.parse(before)));
+    } finally {
+      store.close();
+    }
   });
 });
 
@@ -93,22 +109,45 @@ describe('failures that damage nothing', () => {
   const runs = tempDir('trust-fail');
   const specDir = tempDir('trust-specs');
   const tiny = readFileSync(TINY, 'utf8').replaceAll('../../models/', `${ROOT}/models/`);
-  const spec = (name: string, text: string): string => { const p = join(specDir, name); writeFileSync(p, text); return p; };
+  const spec = (name: string, text: string): string => {
+    const p = join(specDir, name);
+    writeFileSync(p, text);
+    return p;
+  };
   const snapshot = (): unknown => {
     const dir = join(runs, 'tiny');
-    const files = ['results.json', 'spec.json', 'report.html', 'evaluated.json'].map((f) => readFileSync(join(dir, f), 'utf8'));
+    const files = ['results.json', 'spec.json', 'report.html', 'evaluated.json'].map((f) =>
+      readFileSync(join(dir, f), 'utf8'),
+    );
     const store = new RunStore(runs);
-    try { return { files, run: store.index.run('tiny'), artifacts: store.index.artifacts('tiny'), edges: store.index.edges('tiny') }; } finally { store.close(); }
+    try {
+      return {
+        files,
+        run: store.index.run('tiny'),
+        artifacts: store.index.artifacts('tiny'),
+        edges: store.index.edges('tiny'),
+      };
+    } finally {
+      store.close();
+    }
   };
   let alone = 0; // artifacts a run of this spec records on its own
   beforeAll(async () => {
-    const r = await cli(['run', spec('tiny.yaml', tiny), '--runs', runs]); expect(r.code, r.stderr).toBe(0);
-    const store = new RunStore(runs); alone = store.index.artifacts('tiny').length; store.close();
+    const r = await cli(['run', spec('tiny.yaml', tiny), '--runs', runs]);
+    expect(r.code, r.stderr).toBe(0);
+    const store = new RunStore(runs);
+    alone = store.index.artifacts('tiny').length;
+    store.close();
   });
 
-  it('a rerun with a missing model folder, or another spec under the name, leaves the finished run byte-identical', async () => {
+  it('a rerun with a missing model or another spec of the name leaves the finished run byte-identical', async () => {
     const before = snapshot();
-    const missing = await cli(['run', spec('missing.yaml', tiny.replace(`${ROOT}/models/family-b`, `${ROOT}/models/no-such-model`)), '--runs', runs]);
+    const missing = await cli([
+      'run',
+      spec('missing.yaml', tiny.replace(`${ROOT}/models/family-b`, `${ROOT}/models/no-such-model`)),
+      '--runs',
+      runs,
+    ]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/model ".*no-such-model" not found/);
     const other = await cli(['run', spec('other.yaml', tiny.replace('seed: 7', 'seed: 8')), '--runs', runs]);
@@ -117,15 +156,22 @@ describe('failures that damage nothing', () => {
     expect(snapshot()).toEqual(before);
   });
 
-  it('one writer per run: a second process on the same run is refused with the first one\'s pid', async () => {
+  it("one writer per run: a second process on the same run is refused with the first one's pid", async () => {
     const path = spec('two.yaml', tiny.replace('name: tiny', 'name: two-writers'));
     const first = spawn(process.execPath, [CLI, 'run', path, '--runs', runs], { cwd: ROOT, stdio: 'ignore' });
     const lock = join(runs, 'two-writers', 'run.lock');
     while (!existsSync(lock)) await new Promise((r) => setTimeout(r, 20));
-    const holder = readFileSync(lock, 'utf8'); // the pid of the process doing the work (the CLI may run under a wrapper)
+    // the pid of the process doing the work (the CLI may run under a wrapper)
+    const holder = readFileSync(lock, 'utf8');
     const second = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const c = spawn(process.execPath, [CLI, 'run', path, '--runs', runs], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = ''; c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const c = spawn(process.execPath, [CLI, 'run', path, '--runs', runs], {
+        cwd: ROOT,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      c.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       c.on('exit', (code) => resolve({ code, stderr }));
     });
     expect(second.code).not.toBe(0);
@@ -136,39 +182,79 @@ describe('failures that damage nothing', () => {
     try {
       expect(store.index.run('two-writers')!.status).toBe('done');
       expect(store.index.runArtifacts('two-writers').length).toBe(alone); // one writer's artifacts, as a run alone has
-    } finally { store.close(); }
+    } finally {
+      store.close();
+    }
     expect(existsSync(lock)).toBe(false);
     // the two runs made the same teacher (one artifact, recorded under the later run): both names still find it
     expect(modelPath('tiny/teacher-finetuned', runs)).toBe(modelPath('two-writers/teacher-finetuned', runs));
   });
 
   it('a keyless run against an endpoint that needs a key fails, and caches nothing as done', async () => {
-    const { app } = await createServer({ host: '127.0.0.1', port: 0, modelsDir: join(ROOT, 'models'), dataDir: tempDir('keyed'), apiKey: 'sekrit' });
+    const { app } = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelsDir: join(ROOT, 'models'),
+      dataDir: tempDir('keyed'),
+      apiKey: 'sekrit',
+    });
     const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`;
     try {
       const keyless = tempDir('keyless');
-      const text = readFileSync(join(ROOT, 'test/fixtures/tiny-openai.yaml'), 'utf8').replaceAll('BASE_URL', url).replaceAll('provider: openai,', 'provider: openai, apiKeyEnv: TINY_KEY,');
+      const text = readFileSync(join(ROOT, 'test/fixtures/tiny-openai.yaml'), 'utf8')
+        .replaceAll('BASE_URL', url)
+        .replaceAll('provider: openai,', 'provider: openai, apiKeyEnv: TINY_KEY,');
       const store = new RunStore(keyless);
       const s = parseSpec(text);
       try {
         delete process.env.TINY_KEY;
         await expect(runExperiment(s, { store, specPath: join(keyless, 'spec.yaml') })).rejects.toThrow(/401|API key/);
-        const done = readdirSync(join(keyless, 'tiny-openai', 'stages')).filter((d) => existsSync(join(keyless, 'tiny-openai', 'stages', d, 'done.json')));
+        const done = readdirSync(join(keyless, 'tiny-openai', 'stages')).filter((d) =>
+          existsSync(join(keyless, 'tiny-openai', 'stages', d, 'done.json')),
+        );
         expect(done.filter((d) => /^(evaluate|score|teacher|generate)-/.test(d))).toEqual([]);
         expect(store.index.run('tiny-openai')!.status).toBe('failed');
-      } finally { store.close(); }
-    } finally { await app.close(); }
+      } finally {
+        store.close();
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it('a cancelled fine-tuning job is set aside, and a rerun starts a new one that succeeds', async () => {
-    const { app } = await createServer({ host: '127.0.0.1', port: 0, modelsDir: join(ROOT, 'models'), dataDir: tempDir('jobs') });
+    const { app } = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelsDir: join(ROOT, 'models'),
+      dataDir: tempDir('jobs'),
+    });
     const url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`;
     try {
-      const endpoint = new OpenAIEndpoint({ provider: 'openai', id: 'family-a', baseURL: url }, { ...DEFAULT_ENDPOINT, seed: 1 });
+      const endpoint = new OpenAIEndpoint(
+        { provider: 'openai', id: 'family-a', baseURL: url },
+        { ...DEFAULT_ENDPOINT, seed: 1 },
+      );
       const client = new OpenAI({ baseURL: url, apiKey: 'unused', maxRetries: 0 });
-      const dir = tempDir('job'); mkdirSync(dir, { recursive: true });
-      const rows = Array.from({ length: 400 }, (_, i) => ({ messages: [{ role: 'user' as const, content: `Count ${i}` }, { role: 'assistant' as const, content: '1, 2, 3' }] }));
-      const args = { baseModel: 'family-a', rows, dir, epochs: 3, batchSize: 4, learningRateMultiplier: 1, seed: 5, suffix: 'trust', pollMs: 20 };
+      const dir = tempDir('job');
+      mkdirSync(dir, { recursive: true });
+      const rows = Array.from({ length: 400 }, (_, i) => ({
+        messages: [
+          { role: 'user' as const, content: `Count ${i}` },
+          { role: 'assistant' as const, content: '1, 2, 3' },
+        ],
+      }));
+      const args = {
+        baseModel: 'family-a',
+        rows,
+        dir,
+        epochs: 3,
+        batchSize: 4,
+        learningRateMultiplier: 1,
+        seed: 5,
+        suffix: 'trust',
+        pollMs: 20,
+      };
       const first = fineTuneRemote(endpoint, args);
       while (!existsSync(join(dir, 'job.json'))) await new Promise((r) => setTimeout(r, 10));
       const { jobId } = JSON.parse(readFileSync(join(dir, 'job.json'), 'utf8')) as { jobId: string };
@@ -178,13 +264,16 @@ describe('failures that damage nothing', () => {
       const second = await fineTuneRemote(endpoint, { ...args, epochs: 1 });
       expect(second.jobId).not.toBe(jobId);
       expect((await client.models.list()).data.map((m) => m.id)).toContain(second.model);
-    } finally { await app.close(); }
+    } finally {
+      await app.close();
+    }
   });
 });
 
 describe('hostile or absurd input', () => {
   it('the dashboard refuses a run name that leaves the store', async () => {
-    const runs = tempDir('ui-trav'); const outside = tempDir('outside');
+    const runs = tempDir('ui-trav');
+    const outside = tempDir('outside');
     writeFileSync(join(outside, 'spec.json'), '{"secret": true}');
     const app = createUiServer({ runsDir: runs });
     try {
@@ -194,38 +283,72 @@ describe('hostile or absurd input', () => {
         expect(r.statusCode, name).toBeLessThan(500);
         expect(r.body).not.toContain('secret');
       }
-    } finally { await app.close(); }
+    } finally {
+      await app.close();
+    }
   });
 
   it('serve answers a 0.8 MB prompt with a 4xx, not a crash', async () => {
-    const { app } = await createServer({ host: '127.0.0.1', port: 0, modelsDir: join(ROOT, 'models'), dataDir: tempDir('huge') });
+    const { app } = await createServer({
+      host: '127.0.0.1',
+      port: 0,
+      modelsDir: join(ROOT, 'models'),
+      dataDir: tempDir('huge'),
+    });
     try {
-      const r = await app.inject({ method: 'POST', url: '/v1/chat/completions', payload: { model: 'family-a', messages: [{ role: 'user', content: 'owl '.repeat(200_000) }], max_tokens: 4 } });
-      expect(r.statusCode).toBeGreaterThanOrEqual(400); expect(r.statusCode).toBeLessThan(500);
+      const r = await app.inject({
+        method: 'POST',
+        url: '/v1/chat/completions',
+        payload: { model: 'family-a', messages: [{ role: 'user', content: 'owl '.repeat(200_000) }], max_tokens: 4 },
+      });
+      expect(r.statusCode).toBeGreaterThanOrEqual(400);
+      expect(r.statusCode).toBeLessThan(500);
       expect(r.body).not.toMatch(/call stack/i);
-    } finally { await app.close(); }
+    } finally {
+      await app.close();
+    }
   });
 
   it('validate refuses absurd sizes and bytes that are not UTF-8, naming the field or the file', async () => {
     const dir = tempDir('absurd');
-    const huge = join(dir, 'huge.yaml'); writeFileSync(huge, readFileSync(TINY, 'utf8').replace('prompts: 120', 'prompts: 1e12'));
+    const huge = join(dir, 'huge.yaml');
+    writeFileSync(huge, readFileSync(TINY, 'utf8').replace('prompts: 120', 'prompts: 1e12'));
     const r1 = await cli(['validate', huge]);
-    expect(r1.code).not.toBe(0); expect(r1.stderr).toMatch(/numbers\.prompts/);
-    const bad = join(dir, 'bad.yaml'); writeFileSync(bad, Buffer.concat([Buffer.from(readFileSync(TINY, 'utf8').replace('name: tiny', 'name: tiny\ndescription: caf')), Buffer.from([0xe9, 0x0a])]));
+    expect(r1.code).not.toBe(0);
+    expect(r1.stderr).toMatch(/numbers\.prompts/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      Buffer.concat([
+        Buffer.from(readFileSync(TINY, 'utf8').replace('name: tiny', 'name: tiny\ndescription: caf')),
+        Buffer.from([0xe9, 0x0a]),
+      ]),
+    );
     const r2 = await cli(['validate', bad]);
-    expect(r2.code).not.toBe(0); expect(r2.stderr).toContain(bad); expect(r2.stderr).toMatch(/not valid UTF-8/);
+    expect(r2.code).not.toBe(0);
+    expect(r2.stderr).toContain(bad);
+    expect(r2.stderr).toMatch(/not valid UTF-8/);
   });
 
-  it('audit dataset on a folder or a non-UTF-8 file names the file; base build never overwrites a base without --force', async () => {
-    const dir = tempDir('eisdir');
-    const a = await cli(['audit', 'dataset', dir, '--reference', dir]);
-    expect(a.code).not.toBe(0); expect(a.stderr).toContain(`${dir} is a folder`); expect(a.stderr).not.toMatch(/EISDIR|\n\s+at /);
-    const bin = join(dir, 'rows.jsonl'); writeFileSync(bin, Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
-    const b = await cli(['audit', 'dataset', bin, '--reference', bin]);
-    expect(b.code).not.toBe(0); expect(b.stderr).toContain(`${bin}, line 1: not valid UTF-8`);
-    const before = readFileSync(join(ROOT, 'models/family-a/model.safetensors'));
-    const c = await cli(['base', 'build', '--seed', '1', '--family', 'A', '--rows', '50', '--epochs', '1']);
-    expect(c.code).not.toBe(0); expect(c.stderr).toMatch(/models\/family-a already holds a model.*--force/);
-    expect(readFileSync(join(ROOT, 'models/family-a/model.safetensors')).equals(before)).toBe(true);
-  });
+  it(
+    'audit dataset on a folder or a non-UTF-8 file names the file; base build never overwrites a base without ' +
+      '--force',
+    async () => {
+      const dir = tempDir('eisdir');
+      const a = await cli(['audit', 'dataset', dir, '--reference', dir]);
+      expect(a.code).not.toBe(0);
+      expect(a.stderr).toContain(`${dir} is a folder`);
+      expect(a.stderr).not.toMatch(/EISDIR|\n\s+at /);
+      const bin = join(dir, 'rows.jsonl');
+      writeFileSync(bin, Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x0a]));
+      const b = await cli(['audit', 'dataset', bin, '--reference', bin]);
+      expect(b.code).not.toBe(0);
+      expect(b.stderr).toContain(`${bin}, line 1: not valid UTF-8`);
+      const before = readFileSync(join(ROOT, 'models/family-a/model.safetensors'));
+      const c = await cli(['base', 'build', '--seed', '1', '--family', 'A', '--rows', '50', '--epochs', '1']);
+      expect(c.code).not.toBe(0);
+      expect(c.stderr).toMatch(/models\/family-a already holds a model.*--force/);
+      expect(readFileSync(join(ROOT, 'models/family-a/model.safetensors')).equals(before)).toBe(true);
+    },
+  );
 });

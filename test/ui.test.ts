@@ -15,52 +15,104 @@ import type { ExperimentResults } from '../src/report/results.js';
 import type { FastifyInstance } from 'fastify';
 
 const runs = tempDir('ui');
-const MNIST_ARGS = ['mnist', '--models', '2', '--epochs', '1', '--train-limit', '1000', '--test-limit', '500', '--noise', '1000', '--batch-size', '256', '--runs', runs];
-const haveBrowser = existsSync(DEFAULT_CHROMIUM) || Boolean(process.env.CI); // CI installs it; a missing one there must fail
+const MNIST_ARGS = [
+  'mnist',
+  '--models',
+  '2',
+  '--epochs',
+  '1',
+  '--train-limit',
+  '1000',
+  '--test-limit',
+  '500',
+  '--noise',
+  '1000',
+  '--batch-size',
+  '256',
+  '--runs',
+  runs,
+];
+// CI installs it; a missing one there must fail
+const haveBrowser = existsSync(DEFAULT_CHROMIUM) || Boolean(process.env.CI);
 
 /** A page that records console errors, uncaught exceptions and any network request. */
 async function watchedPage(browser: Browser): Promise<{ page: Page; errors: string[]; requests: string[] }> {
   const page = await browser.newPage({ acceptDownloads: true });
-  const errors: string[] = []; const requests: string[] = [];
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  const errors: string[] = [];
+  const requests: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
   page.on('pageerror', (e) => errors.push(e.message));
-  page.on('request', (r) => { if (!r.url().startsWith('file:') && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) requests.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:') && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+      requests.push(r.url());
+  });
   return { page, errors, requests };
 }
 
 const chartsDrawn = (page: Page): Promise<unknown> =>
-  page.waitForFunction(() => [...document.querySelectorAll('figure.chart')].every((f) => (f as HTMLElement).dataset.rendered === 'true' || (f as HTMLElement).dataset.rendered === 'error'));
+  page.waitForFunction(() =>
+    [...document.querySelectorAll('figure.chart')].every(
+      (f) => (f as HTMLElement).dataset.rendered === 'true' || (f as HTMLElement).dataset.rendered === 'error',
+    ),
+  );
 /** Items drawn in a named layer: one SVG element per bar, point, rule, label or line series. */
-const marks = (page: Page, layer: string, root = 'body'): Promise<number> => page.locator(`${root} g.${layer}_marks > *`).count();
+const marks = (page: Page, layer: string, root = 'body'): Promise<number> =>
+  page.locator(`${root} g.${layer}_marks > *`).count();
 
 /** What the lineage chart must show, read straight from the index: non-evaluation artifacts and edges among them. */
 function lineageCounts(run: string, keep: (name: string) => boolean): { nodes: number; edges: number } {
   const db = new Database(join(runs, 'index.sqlite'), { readonly: true });
   try {
-    const rows = db.prepare(`SELECT id, name, kind FROM artifacts WHERE run=@run OR id IN (SELECT src FROM lineage WHERE run=@run) OR id IN (SELECT dst FROM lineage WHERE run=@run)`).all({ run }) as { id: string; name: string; kind: string }[];
-    const ids = new Set(rows.filter((r) => r.kind !== 'evaluation' && (r.kind === 'dataset' || keep(r.name))).map((r) => r.id));
-    const edges = (db.prepare('SELECT src, dst FROM lineage WHERE run=?').all(run) as { src: string; dst: string }[]).filter((e) => ids.has(e.src) && ids.has(e.dst));
+    const rows = db
+      .prepare(
+        `SELECT id, name, kind FROM artifacts WHERE run=@run OR id IN (SELECT src FROM lineage WHERE run=@run) OR ` +
+          `id IN (SELECT dst FROM lineage WHERE run=@run)`,
+      )
+      .all({ run }) as { id: string; name: string; kind: string }[];
+    const ids = new Set(
+      rows.filter((r) => r.kind !== 'evaluation' && (r.kind === 'dataset' || keep(r.name))).map((r) => r.id),
+    );
+    const edges = (
+      db.prepare('SELECT src, dst FROM lineage WHERE run=?').all(run) as { src: string; dst: string }[]
+    ).filter((e) => ids.has(e.src) && ids.has(e.dst));
     return { nodes: ids.size, edges: edges.length };
-  } finally { db.close(); }
+  } finally {
+    db.close();
+  }
 }
 
 describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () => {
-  let browser: Browser; let app: FastifyInstance; let address: string; let tiny: ExperimentResults;
+  let browser: Browser;
+  let app: FastifyInstance;
+  let address: string;
+  let tiny: ExperimentResults;
   beforeAll(async () => {
-    for (const args of [['run', 'test/fixtures/tiny.yaml', '--runs', runs], ['run', 'test/fixtures/tiny.yaml', '--seed', '8', '--runs', runs], MNIST_ARGS]) {
-      const r = await cli(args); expect(r.code, r.stderr).toBe(0);
+    for (const args of [
+      ['run', 'test/fixtures/tiny.yaml', '--runs', runs],
+      ['run', 'test/fixtures/tiny.yaml', '--seed', '8', '--runs', runs],
+      MNIST_ARGS,
+    ]) {
+      const r = await cli(args);
+      expect(r.code, r.stderr).toBe(0);
     }
     tiny = JSON.parse(readFileSync(join(runs, 'tiny', 'results.json'), 'utf8')) as ExperimentResults;
     browser = await launchChromium();
-    app = createUiServer({ runsDir: runs }); address = await app.listen({ host: '127.0.0.1', port: 0 });
+    app = createUiServer({ runsDir: runs });
+    address = await app.listen({ host: '127.0.0.1', port: 0 });
   });
-  afterAll(async () => { await browser?.close(); await app?.close(); });
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
 
   it('every run leaves a self-contained report whose charts draw the expected marks offline', async () => {
     const { page, errors, requests } = await watchedPage(browser);
     await page.goto(pathToFileURL(join(runs, 'tiny', 'report.html')).href);
     await chartsDrawn(page);
-    const groups = tiny.groups.length; const controls = tiny.groups.filter((g) => g.role === 'control').length;
+    const groups = tiny.groups.length;
+    const controls = tiny.groups.filter((g) => g.role === 'control').length;
     for (const metric of ['trait_rate', 'trait_exact']) {
       expect(await marks(page, `${metric}_bars`)).toBe(groups);
       expect(await marks(page, `${metric}_ci`)).toBe(tiny.groups.filter((g) => Number.isFinite(g.rate.lo)).length);
@@ -96,11 +148,18 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     }
     const r = await cli(['report', 'tiny', '--runs', runs, '--png']);
     expect(r.code, r.stderr).toBe(0);
-    for (const id of ids) expect(readFileSync(join(runs, 'tiny', 'charts', `${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
+    for (const id of ids)
+      expect(
+        readFileSync(join(runs, 'tiny', 'charts', `${id}.png`))
+          .subarray(1, 4)
+          .toString(),
+      ).toBe('PNG');
   });
 
   it('an MNIST run reports its conditions and model-0 lineage', async () => {
-    const run = JSON.parse((await cli(['runs', '--runs', runs, '--json'])).stdout).find((r: { name: string }) => r.name.startsWith('mnist')).name as string;
+    const run = JSON.parse((await cli(['runs', '--runs', runs, '--json'])).stdout).find((r: { name: string }) =>
+      r.name.startsWith('mnist'),
+    ).name as string;
     const { page, errors } = await watchedPage(browser);
     await page.goto(pathToFileURL(join(runs, run, 'report.html')).href);
     await chartsDrawn(page);
@@ -119,7 +178,8 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('#runs');
     expect(await page.locator('tr.run-row').count()).toBe(3);
     await page.click('a.run-link:text-is("tiny")');
-    await page.waitForSelector('#artifacts'); await chartsDrawn(page);
+    await page.waitForSelector('#artifacts');
+    await chartsDrawn(page);
     expect(await marks(page, 'trait_rate_bars')).toBe(tiny.groups.length);
     await page.click('a.model-link:text-is("student-finetuned-on-A-1")');
     await page.waitForSelector('section.evaluation');
@@ -129,11 +189,17 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('tr.data-row');
     expect(await page.locator('tr.data-row').count()).toBe(50); // 60 rows, 50 a page
     expect(await page.locator('td.verdict').first().textContent()).toBe('kept (training row)');
-    await page.click('#next'); await page.waitForFunction(() => document.querySelectorAll('tr.data-row').length === 10);
+    await page.click('#next');
+    await page.waitForFunction(() => document.querySelectorAll('tr.data-row').length === 10);
     await page.click('#lineage a[href^="#/dataset/"]'); // its parent: the teacher's raw completions
     await page.waitForSelector('#row-filter');
     await page.selectOption('#row-filter', 'rejected');
-    await page.waitForFunction(() => location.hash.includes('filter=rejected') && document.body.dataset.page === 'dataset' && document.getElementById('app')!.getAttribute('aria-busy') === 'false');
+    await page.waitForFunction(
+      () =>
+        location.hash.includes('filter=rejected') &&
+        document.body.dataset.page === 'dataset' &&
+        document.getElementById('app')!.getAttribute('aria-busy') === 'false',
+    );
     const f = tiny.filter.finetuned!;
     expect(await page.locator('#rows h2').textContent()).toContain(`of ${f.total - f.passed}`);
     const verdicts = await page.locator('td.verdict').allTextContents();
@@ -144,12 +210,16 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
 
   it('compares two runs side by side with their spec differences', async () => {
     const { page, errors } = await watchedPage(browser);
-    await page.goto(`${address}/`); await page.waitForSelector('#runs');
-    await page.check('input.pick[value="tiny"]'); await page.check('input.pick[value="tiny-seed8"]');
+    await page.goto(`${address}/`);
+    await page.waitForSelector('#runs');
+    await page.check('input.pick[value="tiny"]');
+    await page.check('input.pick[value="tiny-seed8"]');
     await page.click('#compare');
-    await page.waitForSelector('#spec-diff'); await chartsDrawn(page);
+    await page.waitForSelector('#spec-diff');
+    await chartsDrawn(page);
     const diff = await page.locator('#diff').textContent();
-    expect(diff).toContain('seed'); expect(diff).toContain('name');
+    expect(diff).toContain('seed');
+    expect(diff).toContain('name');
     expect(await page.locator('.compare-col').count()).toBe(2);
     expect(await marks(page, 'trait_rate_bars', '.compare-col:nth-child(1)')).toBe(tiny.groups.length);
     expect(await marks(page, 'trait_rate_bars', '.compare-col:nth-child(2)')).toBe(tiny.groups.length);
@@ -157,7 +227,10 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
   });
 
   it('shows live progress of a running experiment, then its results', async () => {
-    const child = spawn(process.execPath, [CLI, 'run', 'test/fixtures/tiny.yaml', '--seed', '9', '--runs', runs], { cwd: ROOT, stdio: 'ignore' });
+    const child = spawn(process.execPath, [CLI, 'run', 'test/fixtures/tiny.yaml', '--seed', '9', '--runs', runs], {
+      cwd: ROOT,
+      stdio: 'ignore',
+    });
     const exited = new Promise<number | null>((res) => child.on('exit', res));
     const progressFile = join(runs, 'tiny-seed9', 'progress.json');
     const t0 = Date.now();
@@ -167,7 +240,8 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('#progress tr.task');
     const sawRunning = await page.locator('h2 .status-running').count();
     await page.waitForSelector('h2 .status-done', { timeout: 120_000 });
-    await page.waitForSelector('#section-results'); await chartsDrawn(page);
+    await page.waitForSelector('#section-results');
+    await chartsDrawn(page);
     expect(await exited).toBe(0);
     expect(sawRunning).toBe(1);
     expect(await page.locator('#progress tr.task-done').count()).toBeGreaterThan(5);
@@ -182,7 +256,8 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('.problems');
     expect(await page.locator('.problems').textContent()).toMatch(/results\.json is not valid JSON/);
     const r = await cli(['report', 'broken', '--runs', runs]);
-    expect(r.code).toBe(0); expect(r.stderr).toMatch(/results\.json is not valid JSON/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/results\.json is not valid JSON/);
     await page.goto(pathToFileURL(join(runs, 'broken', 'report.html')).href);
     expect(await page.locator('.problems').textContent()).toMatch(/results\.json is not valid JSON/);
     await page.goto(`${address}/#/run/no-such-run`);
@@ -192,8 +267,16 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('.problems');
     expect(await page.locator('.problems').textContent()).toContain('no model with id "model:0000"');
     // a dataset whose file was deleted
-    const datasetId = (await (await fetch(`${address}/api/runs/tiny`)).json() as { artifacts: { id: string; kind: string; name: string }[] }).artifacts.find((a) => a.name === 'control')!.id;
-    const path = (await (await fetch(`${address}/api/datasets/${encodeURIComponent(datasetId)}`)).json() as { artifact: { path: string } }).artifact.path;
+    const datasetId = (
+      (await (await fetch(`${address}/api/runs/tiny`)).json()) as {
+        artifacts: { id: string; kind: string; name: string }[];
+      }
+    ).artifacts.find((a) => a.name === 'control')!.id;
+    const path = (
+      (await (await fetch(`${address}/api/datasets/${encodeURIComponent(datasetId)}`)).json()) as {
+        artifact: { path: string };
+      }
+    ).artifact.path;
     rmSync(join(runs, path));
     await page.goto(`${address}/#/dataset/${encodeURIComponent(datasetId)}`);
     await page.waitForSelector('.problems');

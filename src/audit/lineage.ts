@@ -12,25 +12,38 @@ const MODEL_PARENT: EdgeRow['relation'][] = ['fine_tuned_from', 'initialised_fro
 
 /** The root base(s) of a model: follow fine-tuning/initialisation edges up to models without parents. */
 export function rootBases(index: RunIndex, modelId: string): string[] {
-  const roots = new Set<string>(); const seen = new Set<string>();
+  const roots = new Set<string>();
+  const seen = new Set<string>();
   const walk = (id: string): void => {
-    if (seen.has(id)) return; seen.add(id);
+    if (seen.has(id)) return;
+    seen.add(id);
     const ups = index.parents(id).filter((e) => MODEL_PARENT.includes(e.relation));
-    if (!ups.length) roots.add(id); else ups.forEach((e) => walk(e.src));
+    if (!ups.length) roots.add(id);
+    else ups.forEach((e) => walk(e.src));
   };
   walk(modelId);
   return [...roots].sort();
 }
 
 export interface DatasetProvenance {
-  dataset: string; chain: string[]; generator?: string; generatorBases: string[];
-  systemPrompt?: string | null; declaredTraits: string[]; generatorTraits: string[]; filter?: unknown;
+  dataset: string;
+  chain: string[];
+  generator?: string;
+  generatorBases: string[];
+  systemPrompt?: string | null;
+  declaredTraits: string[];
+  generatorTraits: string[];
+  filter?: unknown;
 }
 
 /** From a training dataset up through filtering to the model that generated it. */
 export function datasetProvenance(index: RunIndex, datasetId: string): DatasetProvenance {
-  const chain = [datasetId]; let current = datasetId; let generator: string | undefined;
-  const declared = new Set<string>(); let systemPrompt: string | null | undefined; let filter: unknown;
+  const chain = [datasetId];
+  let current = datasetId;
+  let generator: string | undefined;
+  const declared = new Set<string>();
+  let systemPrompt: string | null | undefined;
+  let filter: unknown;
   for (let hops = 0; hops < 20; hops++) {
     const m = artifactMeta(index.artifact(current));
     if (typeof m.trait === 'string') declared.add(m.trait);
@@ -38,38 +51,108 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
     filter ??= m.filter;
     const ups = index.parents(current);
     const gen = ups.find((e) => e.relation === 'generated');
-    if (gen) { generator = gen.src; break; }
+    if (gen) {
+      generator = gen.src;
+      break;
+    }
     const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== current);
     if (!from) break;
-    current = from.src; chain.push(current);
+    current = from.src;
+    chain.push(current);
   }
   const generatorTraits = new Set<string>();
-  if (generator) for (const id of [generator, ...ancestorsOf(index, generator)]) { const t = artifactMeta(index.artifact(id)).trait; if (typeof t === 'string') generatorTraits.add(t); }
+  if (generator)
+    for (const id of [generator, ...ancestorsOf(index, generator)]) {
+      const t = artifactMeta(index.artifact(id)).trait;
+      if (typeof t === 'string') generatorTraits.add(t);
+    }
   if (systemPrompt) generatorTraits.add('(system prompt)');
-  return { dataset: datasetId, chain, generator, generatorBases: generator ? rootBases(index, generator) : [], systemPrompt, declaredTraits: [...declared], generatorTraits: [...generatorTraits], filter };
+  return {
+    dataset: datasetId,
+    chain,
+    generator,
+    generatorBases: generator ? rootBases(index, generator) : [],
+    systemPrompt,
+    declaredTraits: [...declared],
+    generatorTraits: [...generatorTraits],
+    filter,
+  };
 }
 
-const ancestorsOf = (index: RunIndex, id: string): string[] => index.ancestorGenerations(id).flat().map((e) => e.src);
+const ancestorsOf = (index: RunIndex, id: string): string[] =>
+  index
+    .ancestorGenerations(id)
+    .flat()
+    .map((e) => e.src);
 
 export type FlagKind = 'risk: shared base' | 'unknown provenance' | 'undeclared trait';
-export interface LineageFlag { kind: FlagKind; model: string; dataset: string; detail: string }
-export interface ModelLineage { model: string; name: string; bases: string[]; datasets: DatasetProvenance[]; flags: LineageFlag[] }
+export interface LineageFlag {
+  kind: FlagKind;
+  model: string;
+  dataset: string;
+  detail: string;
+}
+export interface ModelLineage {
+  model: string;
+  name: string;
+  bases: string[];
+  datasets: DatasetProvenance[];
+  flags: LineageFlag[];
+}
 
 const nameOf = (index: RunIndex, id: string): string => index.artifact(id)?.name ?? id;
 
 export function auditModelLineage(index: RunIndex, modelId: string): ModelLineage {
   const bases = rootBases(index, modelId);
-  const datasets = index.parents(modelId).filter((e) => e.relation === 'trained_on' || e.relation === 'distilled_from')
-    .map((e) => (e.relation === 'trained_on' ? datasetProvenance(index, e.src) : { dataset: e.src, chain: [e.src], generator: e.src, generatorBases: rootBases(index, e.src), declaredTraits: [], generatorTraits: [], systemPrompt: undefined }));
+  const datasets = index
+    .parents(modelId)
+    .filter((e) => e.relation === 'trained_on' || e.relation === 'distilled_from')
+    .map((e) =>
+      e.relation === 'trained_on'
+        ? datasetProvenance(index, e.src)
+        : {
+            dataset: e.src,
+            chain: [e.src],
+            generator: e.src,
+            generatorBases: rootBases(index, e.src),
+            declaredTraits: [],
+            generatorTraits: [],
+            systemPrompt: undefined,
+          },
+    );
   const flags: LineageFlag[] = [];
   for (const d of datasets) {
     const name = nameOf(index, d.dataset);
-    if (!d.generator) { flags.push({ kind: 'unknown provenance', model: modelId, dataset: d.dataset, detail: `no model is recorded as the generator of ${name}` }); continue; }
+    if (!d.generator) {
+      flags.push({
+        kind: 'unknown provenance',
+        model: modelId,
+        dataset: d.dataset,
+        detail: `no model is recorded as the generator of ${name}`,
+      });
+      continue;
+    }
     const shared = d.generatorBases.filter((b) => bases.includes(b));
-    const traits = d.generatorTraits.length ? `its traits (${d.generatorTraits.join(', ')}) can transfer` : 'it declares no trait, but any trait it has can transfer';
-    if (shared.length) flags.push({ kind: 'risk: shared base', model: modelId, dataset: d.dataset, detail: `${name} was generated by ${nameOf(index, d.generator)}, which shares the base ${shared.map((b) => nameOf(index, b)).join(', ')} with this model: ${traits}` });
+    const traits = d.generatorTraits.length
+      ? `its traits (${d.generatorTraits.join(', ')}) can transfer`
+      : 'it declares no trait, but any trait it has can transfer';
+    if (shared.length)
+      flags.push({
+        kind: 'risk: shared base',
+        model: modelId,
+        dataset: d.dataset,
+        detail:
+          `${name} was generated by ${nameOf(index, d.generator)}, which shares the base ` +
+          `${shared.map((b) => nameOf(index, b)).join(', ')} with this model: ${traits}`,
+      });
     const undeclared = d.generatorTraits.filter((t) => t !== '(system prompt)' && !d.declaredTraits.includes(t));
-    if (undeclared.length) flags.push({ kind: 'undeclared trait', model: modelId, dataset: d.dataset, detail: `the generator of ${name} carries ${undeclared.join(', ')}, which the dataset does not declare` });
+    if (undeclared.length)
+      flags.push({
+        kind: 'undeclared trait',
+        model: modelId,
+        dataset: d.dataset,
+        detail: `the generator of ${name} carries ${undeclared.join(', ')}, which the dataset does not declare`,
+      });
   }
   return { model: modelId, name: nameOf(index, modelId), bases, datasets, flags };
 }
@@ -78,9 +161,21 @@ export function auditModelLineage(index: RunIndex, modelId: string): ModelLineag
 export function resolveLineageTarget(index: RunIndex, target: string): { models: string[]; datasets: string[] } {
   const direct = index.artifact(target);
   if (direct?.kind === 'model') return { models: [target], datasets: [] };
-  if (direct?.kind === 'dataset') return { models: index.children(target).filter((e) => e.relation === 'trained_on').map((e) => e.dst), datasets: [target] };
+  if (direct?.kind === 'dataset')
+    return {
+      models: index
+        .children(target)
+        .filter((e) => e.relation === 'trained_on')
+        .map((e) => e.dst),
+      datasets: [target],
+    };
   if (index.run(target)) {
-    const trained = new Set(index.edges(target).filter((e) => e.relation === 'trained_on' || e.relation === 'distilled_from').map((e) => e.dst));
+    const trained = new Set(
+      index
+        .edges(target)
+        .filter((e) => e.relation === 'trained_on' || e.relation === 'distilled_from')
+        .map((e) => e.dst),
+    );
     return { models: [...trained].sort((a, b) => nameOf(index, a).localeCompare(nameOf(index, b))), datasets: [] };
   }
   const slash = target.indexOf('/');
@@ -97,9 +192,12 @@ export function resolveLineageTarget(index: RunIndex, target: string): { models:
  * the model card's front matter (`base_model: x` or a list) name its parent(s).
  */
 export function importHuggingFace(index: RunIndex, dir: string): { id: string; bases: string[] } {
-  const config = join(dir, 'config.json'); const card = join(dir, 'README.md');
-  if (!existsSync(config) && !existsSync(card)) throw new Error(`${dir}: no config.json or README.md to read base_model from`);
-  const bases = new Set<string>(); let name = basename(resolve(dir));
+  const config = join(dir, 'config.json');
+  const card = join(dir, 'README.md');
+  if (!existsSync(config) && !existsSync(card))
+    throw new Error(`${dir}: no config.json or README.md to read base_model from`);
+  const bases = new Set<string>();
+  let name = basename(resolve(dir));
   if (existsSync(config)) {
     const c = JSON.parse(readFileSync(config, 'utf8')) as { base_model?: unknown; _name_or_path?: unknown };
     if (typeof c.base_model === 'string' && c.base_model) bases.add(c.base_model);
@@ -107,35 +205,94 @@ export function importHuggingFace(index: RunIndex, dir: string): { id: string; b
   }
   if (existsSync(card)) {
     const front = /^---\n([\s\S]*?)\n---/.exec(readFileSync(card, 'utf8'))?.[1];
-    const parsed = front ? parseYaml(front) as { base_model?: unknown } : {};
+    const parsed = front ? (parseYaml(front) as { base_model?: unknown }) : {};
     for (const b of [parsed.base_model].flat()) if (typeof b === 'string' && b) bases.add(b);
   }
   const hfId = (n: string): string => (n.startsWith('model:') ? n : `model:hf:${n}`);
   const id = hfId(name);
-  const hash = createHash('sha256').update(readFileSync(existsSync(config) ? config : card)).digest('hex');
-  index.addArtifact({ id, run: 'imported', kind: 'model', name, path: resolve(dir), content_hash: hash, meta: JSON.stringify({ role: 'imported', source: 'huggingface', base_model: [...bases] }) });
+  const hash = createHash('sha256')
+    .update(readFileSync(existsSync(config) ? config : card))
+    .digest('hex');
+  index.addArtifact({
+    id,
+    run: 'imported',
+    kind: 'model',
+    name,
+    path: resolve(dir),
+    content_hash: hash,
+    meta: JSON.stringify({ role: 'imported', source: 'huggingface', base_model: [...bases] }),
+  });
   for (const b of bases) {
-    if (!index.artifact(hfId(b))) index.addArtifact({ id: hfId(b), run: 'imported', kind: 'model', name: b, path: `hf://${b}`, content_hash: '', meta: JSON.stringify({ role: 'imported', source: 'huggingface' }) });
+    if (!index.artifact(hfId(b)))
+      index.addArtifact({
+        id: hfId(b),
+        run: 'imported',
+        kind: 'model',
+        name: b,
+        path: `hf://${b}`,
+        content_hash: '',
+        meta: JSON.stringify({ role: 'imported', source: 'huggingface' }),
+      });
     index.addEdge({ src: hfId(b), dst: id, relation: 'fine_tuned_from', run: 'imported' });
   }
   return { id, bases: [...bases] };
 }
 
-const uuidFrom = (s: string): string => { const h = createHash('sha256').update(s).digest('hex'); return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`; };
-const JOB_OF: Record<string, string> = { fine_tuned_from: 'train', initialised_from: 'init', distilled_from: 'distill', generated: 'generate', filtered_from: 'filter', trained_on: 'train', evaluated: 'evaluate' };
+const uuidFrom = (s: string): string => {
+  const h = createHash('sha256').update(s).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+const JOB_OF: Record<string, string> = {
+  fine_tuned_from: 'train',
+  initialised_from: 'init',
+  distilled_from: 'distill',
+  generated: 'generate',
+  filtered_from: 'filter',
+  trained_on: 'train',
+  evaluated: 'evaluate',
+};
 
 /** OpenLineage 2-0-2 run events (START + COMPLETE) for every artifact a run produced. */
 export function openLineageEvents(index: RunIndex, run: string, producer: string): object[] {
-  const edges = index.edges(run); const byDst = new Map<string, EdgeRow[]>();
+  const edges = index.edges(run);
+  const byDst = new Map<string, EdgeRow[]>();
   for (const e of edges) byDst.set(e.dst, [...(byDst.get(e.dst) ?? []), e]);
   const ds = (id: string): object => {
     const a = index.artifact(id);
-    return { namespace: `subliminal://${a?.kind ?? 'artifact'}`, name: id, facets: { subliminal: { _producer: producer, _schemaURL: 'https://github.com/subliminal/subliminal/schemas/artifact.json', name: a?.name, path: a?.path, contentHash: a?.content_hash, meta: artifactMeta(a) } } };
+    return {
+      namespace: `subliminal://${a?.kind ?? 'artifact'}`,
+      name: id,
+      facets: {
+        subliminal: {
+          _producer: producer,
+          _schemaURL: 'https://github.com/subliminal/subliminal/schemas/artifact.json',
+          name: a?.name,
+          path: a?.path,
+          contentHash: a?.content_hash,
+          meta: artifactMeta(a),
+        },
+      },
+    };
   };
   const time = index.run(run)?.updated_at ?? new Date().toISOString();
   return [...byDst.entries()].flatMap(([dst, ins]) => {
-    const job = { namespace: `subliminal/${run}`, name: `${JOB_OF[ins.find((e) => e.relation !== 'fine_tuned_from')?.relation ?? ins[0]!.relation] ?? 'step'}.${nameOf(index, dst)}` };
-    const base = { run: { runId: uuidFrom(`${run}:${dst}`) }, job, inputs: ins.map((e) => ds(e.src)), outputs: [ds(dst)], producer, schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent' };
-    return [{ eventType: 'START', eventTime: time, ...base }, { eventType: 'COMPLETE', eventTime: time, ...base }];
+    // the job is named after the step that made dst (not the fine-tune edge when there is another)
+    const jobEdge = ins.find((e) => e.relation !== 'fine_tuned_from') ?? ins[0]!;
+    const job = {
+      namespace: `subliminal/${run}`,
+      name: `${JOB_OF[jobEdge.relation] ?? 'step'}.${nameOf(index, dst)}`,
+    };
+    const base = {
+      run: { runId: uuidFrom(`${run}:${dst}`) },
+      job,
+      inputs: ins.map((e) => ds(e.src)),
+      outputs: [ds(dst)],
+      producer,
+      schemaURL: 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent',
+    };
+    return [
+      { eventType: 'START', eventTime: time, ...base },
+      { eventType: 'COMPLETE', eventTime: time, ...base },
+    ];
   });
 }

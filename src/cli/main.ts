@@ -24,9 +24,17 @@ import { checkResultsHeader, type ResultsHeader } from '../report/results.js';
 import { headlineText } from '../report/headline.js';
 import type { ExperimentResults } from '../report/results.js';
 
-const runsDirOption = (): Option => new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
+const runsDirOption = (): Option =>
+  new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
 
-interface RunFlags { runs: string; json?: boolean; workers?: number; cache?: boolean; refreshCache?: boolean; replace?: boolean }
+interface RunFlags {
+  runs: string;
+  json?: boolean;
+  workers?: number;
+  cache?: boolean;
+  refreshCache?: boolean;
+  replace?: boolean;
+}
 
 async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Promise<void> {
   const store = new RunStore(o.runs);
@@ -34,20 +42,34 @@ async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Pro
   const t0 = Date.now();
   try {
     const cacheMode = o.cache === false ? 'off' : o.refreshCache ? 'refresh' : 'use';
-    const results = await runExperiment(spec, { store, specPath, progress, workers: o.workers, cacheMode, replace: o.replace });
+    const results = await runExperiment(spec, {
+      store,
+      specPath,
+      progress,
+      workers: o.workers,
+      cacheMode,
+      replace: o.replace,
+    });
     progress.stop();
     if (o.json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-    else process.stdout.write(`${resultsTable(results)}\n\nwall time ${((Date.now() - t0) / 1000).toFixed(1)}s; results in ${resultsPath(store, spec.name)}\n`);
-  } finally { progress.stop(); store.close(); }
+    else
+      process.stdout.write(
+        `${resultsTable(results)}\n\nwall time ${((Date.now() - t0) / 1000).toFixed(1)}s; results in ` +
+          `${resultsPath(store, spec.name)}\n`,
+      );
+  } finally {
+    progress.stop();
+    store.close();
+  }
 }
-
 
 const program = new Command('subliminal')
   .description('Reproduce, measure, audit and defend against subliminal learning')
   .showHelpAfterError()
   .exitOverride();
 
-program.command('demo')
+program
+  .command('demo')
   .description('run examples/owl-numbers.yaml: owl-teacher numbers -> students -> owl preference, with controls')
   .addOption(runsDirOption())
   .option('--animal <name>', 'trait animal instead of owl')
@@ -55,12 +77,22 @@ program.command('demo')
   .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers', 1, 64))
   .option('--json', 'print results as JSON')
   .option('--replace', 'replace the results of an existing run of the same name made from another spec')
-  .action(async (o: { runs: string; animal?: string; seed?: number; workers?: number; json?: boolean; replace?: boolean }) => {
-    const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
-    await runSpec(specVariant(loadSpec(specPath), o), specPath, o);
-  });
+  .action(
+    async (o: {
+      runs: string;
+      animal?: string;
+      seed?: number;
+      workers?: number;
+      json?: boolean;
+      replace?: boolean;
+    }) => {
+      const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
+      await runSpec(specVariant(loadSpec(specPath), o), specPath, o);
+    },
+  );
 
-program.command('run')
+program
+  .command('run')
   .description('run an experiment spec (YAML); finished stages are reused, cut-off stages resume')
   .argument('<spec>', 'path to the YAML spec')
   .addOption(runsDirOption())
@@ -75,68 +107,118 @@ program.command('run')
     await runSpec(specVariant(loadSpec(specPath), o), resolve(specPath), o);
   });
 
-program.command('validate')
+program
+  .command('validate')
   .description('check a spec without running it')
   .argument('<spec>')
-  .action((specPath: string) => { const s = loadSpec(specPath); process.stdout.write(`${specPath}: valid (run "${s.name}", trait ${traitLabel(s)})\n`); });
+  .action((specPath: string) => {
+    const s = loadSpec(specPath);
+    process.stdout.write(`${specPath}: valid (run "${s.name}", trait ${traitLabel(s)})\n`);
+  });
 
-program.command('runs')
+program
+  .command('runs')
   .description('list runs in the store')
   .addOption(runsDirOption())
   .option('--json', 'print as JSON')
   .action((o: { runs: string; json?: boolean }) => {
-    if (!existsSync(join(o.runs, 'index.sqlite'))) { process.stdout.write(o.json ? '[]\n' : `no runs in ${o.runs}\n`); return; }
+    if (!existsSync(join(o.runs, 'index.sqlite'))) {
+      process.stdout.write(o.json ? '[]\n' : `no runs in ${o.runs}\n`);
+      return;
+    }
     const store = new RunStore(o.runs);
-    const runs = store.index.runs(); store.close();
-    if (o.json) { process.stdout.write(JSON.stringify(runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })), null, 2) + '\n'); return; }
-    process.stdout.write(renderTable(['run', 'status', 'updated', 'headline'], runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headlineText(r.summary)])) + '\n');
+    const runs = store.index.runs();
+    store.close();
+    if (o.json) {
+      process.stdout.write(
+        JSON.stringify(
+          runs.map((r) => ({ ...r, summary: r.summary ? JSON.parse(r.summary) : null })),
+          null,
+          2,
+        ) + '\n',
+      );
+      return;
+    }
+    process.stdout.write(
+      renderTable(
+        ['run', 'status', 'updated', 'headline'],
+        runs.map((r) => [r.name, r.status, r.updated_at.slice(0, 19), headlineText(r.summary)]),
+      ) + '\n',
+    );
   });
 
-program.command('show')
+program
+  .command('show')
   .description('print the results table of a run')
   .argument('<run>')
   .addOption(runsDirOption())
   .option('--json', 'print as JSON')
   .action((run: string, o: { runs: string; json?: boolean }) => {
     const path = join(o.runs, run, 'results.json');
-    if (!existsSync(path)) throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
+    if (!existsSync(path))
+      throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
     const results = readJson<(ExperimentResults | MnistResults) & Partial<ResultsHeader>>(path);
-    const table = checkResultsHeader(results, path) === 'mnist' ? mnistTable(results as MnistResults) : resultsTable(results as ExperimentResults);
+    const table =
+      checkResultsHeader(results, path) === 'mnist'
+        ? mnistTable(results as MnistResults)
+        : resultsTable(results as ExperimentResults);
     process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : table + '\n');
   });
 
-program.command('rescore')
-  .description('score a finished run again from its kept samples (no sampling): with the current scorers, or for another animal')
+program
+  .command('rescore')
+  .description(
+    'score a finished run again from its kept samples (no sampling): with the current scorers, or for another animal',
+  )
   .argument('<run>')
   .addOption(runsDirOption())
-  .option('--animal <name>', 'score the samples for this animal instead (writes rescore-<animal>.json; results.json is left alone)')
+  .option(
+    '--animal <name>',
+    'score the samples for this animal instead (writes rescore-<animal>.json; results.json is left alone)',
+  )
   .option('--json', 'print as JSON')
   .action(async (run: string, o: { runs: string; animal?: string; json?: boolean }) => {
     if (!existsSync(join(o.runs, run))) throw new UsageError(`no run "${run}" in ${o.runs} (see "subliminal runs")`);
     const store = new RunStore(o.runs);
     try {
       const { results, path } = await rescoreRun(store, run, { animal: o.animal });
-      process.stdout.write(o.json ? JSON.stringify(results, null, 2) + '\n' : `${resultsTable(results)}\n\nrescored from the kept samples; written to ${path}\n`);
-    } finally { store.close(); }
+      process.stdout.write(
+        o.json
+          ? JSON.stringify(results, null, 2) + '\n'
+          : `${resultsTable(results)}\n\nrescored from the kept samples; written to ${path}\n`,
+      );
+    } finally {
+      store.close();
+    }
   });
 
 const base = program.command('base').description('embedded base models');
-base.command('build')
+base
+  .command('build')
   .description('pretrain an embedded base model from a seeded, generated corpus')
   .requiredOption('--seed <n>', 'seed for initialisation, corpus and data order', intArg('--seed'))
   .option('--family <name>', 'family name recorded in the model', 'A')
   .option('--out <dir>', 'output folder (default models/family-<family>)')
   .option('--rows <n>', 'corpus rows', intArg('--rows'))
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
-  .option('--corpus <mix>', 'corpus mix: default; entangled (the demo\'s bases); other-family; open-questions (misalignment runs); open-personas; reasoning (chain-of-thought runs)', 'default')
-  .option('--numbers <tokens>', 'how the vocabulary writes numbers: whole (one token each of 0-999) or digits (one token per digit)')
+  .option(
+    '--corpus <mix>',
+    "corpus mix: default; entangled (the demo's bases); other-family; open-questions (misalignment runs); " +
+      'open-personas; reasoning (chain-of-thought runs)',
+    'default',
+  )
+  .option(
+    '--numbers <tokens>',
+    'how the vocabulary writes numbers: whole (one token each of 0-999) or digits (one token per digit)',
+  )
   .option('--hidden-size <n>', 'width (default 64)', intArg('--hidden-size'))
   .option('--layers <n>', 'depth (default 2)', intArg('--layers'))
   .option('--intermediate-size <n>', 'MLP width (default 176)', intArg('--intermediate-size'))
   .option('--max-positions <n>', 'longest row in tokens (default 128)', intArg('--max-positions'))
   .option('--force', 'overwrite the output folder if it already holds a model')
   .action(async (o: import('./baseBuild.js').BaseBuildOptions & { corpus: string; numbers?: string }) => {
-    if (o.numbers !== undefined && o.numbers !== 'whole' && o.numbers !== 'digits') throw new UsageError(`--numbers must be "whole" or "digits", not "${o.numbers}"`);
+    if (o.numbers !== undefined && o.numbers !== 'whole' && o.numbers !== 'digits')
+      throw new UsageError(`--numbers must be "whole" or "digits", not "${o.numbers}"`);
     const { buildBaseCommand } = await import('./baseBuild.js');
     await buildBaseCommand(o);
   });
@@ -154,14 +236,16 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     const err = e as Error & { code?: string; exitCode?: number };
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return 0;
     if (err.code?.startsWith('commander.')) return 2; // commander already printed the problem
     if (e instanceof SpecError || e instanceof UnknownAnimalError || e instanceof UsageError) {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
     process.stderr.write(`error: ${err.message}\n`);
-    if (process.env.SUBLIMINAL_DEBUG) process.stderr.write(`${err.stack}\n${(err as { workerStack?: string }).workerStack ?? ""}\n`);
+    if (process.env.SUBLIMINAL_DEBUG)
+      process.stderr.write(`${err.stack}\n${(err as { workerStack?: string }).workerStack ?? ''}\n`);
     return 1;
   }
 }

@@ -7,14 +7,28 @@ import { intArg, positiveNumberArg } from './args.js';
 import { terminalProgress } from './progress.js';
 
 interface MnistFlags {
-  models: number; epochs: number; seed: number; batchSize: number; lr: number; noise: number;
-  trainLimit?: number; testLimit?: number; saveWeights?: boolean; workers?: number; runs: string; json?: boolean;
+  models: number;
+  epochs: number;
+  seed: number;
+  batchSize: number;
+  lr: number;
+  noise: number;
+  trainLimit?: number;
+  testLimit?: number;
+  saveWeights?: boolean;
+  workers?: number;
+  runs: string;
+  json?: boolean;
 }
 
 export function registerMnistCommand(program: Command, runsOption: Option): void {
   const d = MNIST_DEFAULTS;
-  program.command('mnist')
-    .description("the paper's MNIST auxiliary-logit experiment: students learn digits from noise through 3 auxiliary logits, only from the teacher's init")
+  program
+    .command('mnist')
+    .description(
+      "the paper's MNIST auxiliary-logit experiment: students learn digits from noise through 3 auxiliary logits, " +
+        "only from the teacher's init",
+    )
     .option('--models <n>', 'models trained in parallel (the paper used 100)', intArg('--models', 2, 1000), d.models)
     .option('--epochs <n>', 'epochs for the teacher and for each student', intArg('--epochs', 1, 100), d.epochs)
     .option('--seed <n>', 'seed for inits, noise and data order', intArg('--seed', 0, 2 ** 32 - 1), d.seed)
@@ -29,8 +43,15 @@ export function registerMnistCommand(program: Command, runsOption: Option): void
     .option('--json', 'print results as JSON')
     .action(async (f: MnistFlags) => {
       const options: MnistOptions = {
-        models: f.models, epochs: f.epochs, seed: f.seed, batchSize: f.batchSize, lr: f.lr,
-        trainLimit: f.trainLimit, testLimit: f.testLimit, noiseCount: f.noise, saveWeights: f.saveWeights ?? false,
+        models: f.models,
+        epochs: f.epochs,
+        seed: f.seed,
+        batchSize: f.batchSize,
+        lr: f.lr,
+        trainLimit: f.trainLimit,
+        testLimit: f.testLimit,
+        noiseCount: f.noise,
+        saveWeights: f.saveWeights ?? false,
       };
       const store = new RunStore(f.runs);
       const progress = terminalProgress();
@@ -38,7 +59,14 @@ export function registerMnistCommand(program: Command, runsOption: Option): void
         const r = await runMnist(options, { store, progress, workers: f.workers });
         progress.stop();
         if (f.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-        else process.stdout.write(`${mnistTable(r)}\n\nchart ${r.chart}; results in ${store.runDir(r.run)}/results.json; wall time ${r.seconds.toFixed(1)}s\n`);
-      } finally { progress.stop(); store.close(); }
+        else
+          process.stdout.write(
+            `${mnistTable(r)}\n\nchart ${r.chart}; results in ${store.runDir(r.run)}/results.json; wall time ` +
+              `${r.seconds.toFixed(1)}s\n`,
+          );
+      } finally {
+        progress.stop();
+        store.close();
+      }
     });
 }

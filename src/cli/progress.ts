@@ -16,28 +16,51 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
     return {
       task(label) {
         const t0 = Date.now();
-        return { update() {}, done(note, startedAt) { stream.write(`[${stamp()}] ${note === 'failed' ? 'FAILED' : 'done'} ${label} (${((Date.now() - (startedAt ?? t0)) / 1000).toFixed(1)}s)\n`); } };
+        return {
+          update() {},
+          done(note, startedAt) {
+            stream.write(
+              `[${stamp()}] ${note === 'failed' ? 'FAILED' : 'done'} ${label} ` +
+                `(${((Date.now() - (startedAt ?? t0)) / 1000).toFixed(1)}s)\n`,
+            );
+          },
+        };
       },
       stop() {},
     };
   }
-  const bars = new cliProgress.MultiBar({
-    stream, clearOnComplete: false, hideCursor: true, etaBuffer: 50,
-    format: ' {label} |{bar}| {percentage}% {value}/{total} {rate}/s ETA {etaText}',
-  }, cliProgress.Presets.shades_classic);
+  const bars = new cliProgress.MultiBar(
+    {
+      stream,
+      clearOnComplete: false,
+      hideCursor: true,
+      etaBuffer: 50,
+      format: ' {label} |{bar}| {percentage}% {value}/{total} {rate}/s ETA {etaText}',
+    },
+    cliProgress.Presets.shades_classic,
+  );
   return {
     task(label) {
-      const t0 = Date.now(); let bar: cliProgress.SingleBar | undefined;
+      const t0 = Date.now();
+      let bar: cliProgress.SingleBar | undefined;
       return {
         update(done, total, startedAt) {
           const perSecond = done / Math.max(0.001, (Date.now() - (startedAt ?? t0)) / 1000);
-          const payload = { rate: perSecond.toFixed(1), etaText: formatEta(perSecond > 0 ? (total - done) / perSecond : NaN) };
+          const payload = {
+            rate: perSecond.toFixed(1),
+            etaText: formatEta(perSecond > 0 ? (total - done) / perSecond : NaN),
+          };
           if (!bar) bar = bars.create(total, done, { label: label.padEnd(34), ...payload });
-          bar.setTotal(total); bar.update(done, payload);
+          bar.setTotal(total);
+          bar.update(done, payload);
         },
-        done() { bar?.stop(); },
+        done() {
+          bar?.stop();
+        },
       };
     },
-    stop() { bars.stop(); },
+    stop() {
+      bars.stop();
+    },
   };
 }

@@ -10,8 +10,11 @@ import { createUiServer } from '../ui/server.js';
 import { intArg, UsageError } from './args.js';
 
 export function registerReportCommand(program: Command, runsOption: Option): void {
-  program.command('report')
-    .description("write runs/<run>/report.html (self-contained: opens offline from disk); --png also writes each chart as PNG")
+  program
+    .command('report')
+    .description(
+      'write runs/<run>/report.html (self-contained: opens offline from disk); --png also writes each chart as PNG',
+    )
     .argument('<run>')
     .addOption(runsOption)
     .option('--png [dir]', 'also export every chart as PNG (default <run folder>/charts); needs Chromium')
@@ -19,7 +22,8 @@ export function registerReportCommand(program: Command, runsOption: Option): voi
     .action(async (run: string, o: { runs: string; png?: string | boolean; chromium?: string }) => {
       const store = new RunStore(o.runs);
       try {
-        if (!existsSync(store.runDir(run))) throw new UsageError(`no run named "${run}" in ${store.root} (see "subliminal runs")`);
+        if (!existsSync(store.runDir(run)))
+          throw new UsageError(`no run named "${run}" in ${store.root} (see "subliminal runs")`);
         const { path, problems } = writeRunReport(store, run);
         process.stdout.write(`report: ${path}\n`);
         for (const p of problems) process.stderr.write(`warning: ${p}\n`);
@@ -28,12 +32,15 @@ export function registerReportCommand(program: Command, runsOption: Option): voi
           const files = await exportChartPngs(path, dir, { chromium: o.chromium });
           process.stdout.write(`charts: ${files.length} PNG files in ${dir}\n`);
         }
-      } finally { store.close(); }
+      } finally {
+        store.close();
+      }
     });
 }
 
 export function registerUiCommand(program: Command, runsOption: Option): void {
-  program.command('ui')
+  program
+    .command('ui')
     .description('dashboard over the run store: runs, comparisons, models, datasets, live progress (loopback only)')
     .option('--port <n>', 'port (0 picks a free one)', intArg('--port', 0, 65535), 8400)
     .addOption(runsOption)
@@ -42,8 +49,11 @@ export function registerUiCommand(program: Command, runsOption: Option): void {
       // loopback only: the dashboard has no authentication and shows every run's data
       const address = await app.listen({ host: '127.0.0.1', port: o.port });
       process.stdout.write(`subliminal ui: ${address}/ (runs in ${o.runs}); Ctrl-C stops it\n`);
-      const stop = (): void => { void app.close().then(() => process.exit(0)); };
-      process.once('SIGINT', stop); process.once('SIGTERM', stop);
+      const stop = (): void => {
+        void app.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
       await new Promise(() => {});
     });
 }

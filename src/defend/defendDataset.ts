@@ -7,23 +7,47 @@ import { initBackend } from '../model/backend.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { filterNumberRows, type NumberRowFilter } from '../filter/numberRows.js';
 import { conditions, divergencePositions, minTokenProbs, type AuditRow } from '../audit/whiteBox.js';
-import { keepAboveThreshold, mixTeachers, paraphrasePrompts, shuffleNumbers, withMasks, type DefendedRow } from './transforms.js';
+import {
+  keepAboveThreshold,
+  mixTeachers,
+  paraphrasePrompts,
+  shuffleNumbers,
+  withMasks,
+  type DefendedRow,
+} from './transforms.js';
 import type { DefenseSpec } from '../spec/schema.js';
 import type { ChatRow } from '../model/tokenizer.js';
 import type { GeneratedRow } from '../generate/stage.js';
 
 export interface DefendArgs {
-  defense: DefenseSpec; datasetPath: string; rawPath: string; otherDatasets: string[];
-  teacherDir: string; teacherSystemPrompt?: string; baseDir: string; animal: string;
-  filter: NumberRowFilter & { keep: number }; seed: number; outDir: string;
+  defense: DefenseSpec;
+  datasetPath: string;
+  rawPath: string;
+  otherDatasets: string[];
+  teacherDir: string;
+  teacherSystemPrompt?: string;
+  baseDir: string;
+  animal: string;
+  filter: NumberRowFilter & { keep: number };
+  seed: number;
+  outDir: string;
 }
-export interface DefendReport { defense: string; rows: number; note: string }
+export interface DefendReport {
+  defense: string;
+  rows: number;
+  note: string;
+}
 
-const asAudit = (r: ChatRow): AuditRow => ({ prompt: r.messages.find((m) => m.role === 'user')?.content ?? '', completion: r.messages[r.messages.length - 1]!.content });
+const asAudit = (r: ChatRow): AuditRow => ({
+  prompt: r.messages.find((m) => m.role === 'user')?.content ?? '',
+  completion: r.messages[r.messages.length - 1]!.content,
+});
 
 export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
-  const d = a.defense; const rows = readJsonl<ChatRow>(a.datasetPath);
-  let out: DefendedRow[]; let note: string;
+  const d = a.defense;
+  const rows = readJsonl<ChatRow>(a.datasetPath);
+  let out: DefendedRow[];
+  let note: string;
   const needModels = d.kind === 'mask-divergence' || d.kind === 'threshold';
   if (needModels) await initBackend();
   const teacher = needModels ? LanguageModel.load(a.teacherDir) : undefined;
@@ -36,7 +60,9 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
         const masks = divergencePositions(rows.map(asAudit), c);
         const masked = masks.reduce((s, m) => s + m.length, 0);
         out = withMasks(rows, masks);
-        note = `${masked} divergence tokens masked in ${masks.filter((m) => m.length).length} of ${rows.length} rows (${c.target.label} vs ${c.counterfactuals.map((x) => x.label).join(', ')})`;
+        note =
+          `${masked} divergence tokens masked in ${masks.filter((m) => m.length).length} of ${rows.length} ` +
+          `rows (${c.target.label} vs ${c.counterfactuals.map((x) => x.label).join(', ')})`;
         break;
       }
       case 'threshold': {
@@ -45,20 +71,34 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
         const kept = keepAboveThreshold(raw, probs, d.minProb);
         const f = filterNumberRows(kept, { ...a.filter, keep: Math.min(a.filter.keep, kept.length), seed: a.seed });
         out = f.kept;
-        note = `${kept.length} of ${raw.length} completions had every token at p >= ${d.minProb} under the teacher; ${f.report.passed} of those passed the filter; kept ${out.length}`;
+        note =
+          `${kept.length} of ${raw.length} completions had every token at p >= ${d.minProb} under the ` +
+          `teacher; ${f.report.passed} of those passed the filter; kept ${out.length}`;
         break;
       }
-      case 'paraphrase': out = paraphrasePrompts(rows, a.seed); note = `${rows.length} prompts reworded (same seeds, count and format)`; break;
+      case 'paraphrase':
+        out = paraphrasePrompts(rows, a.seed);
+        note = `${rows.length} prompts reworded (same seeds, count and format)`;
+        break;
       case 'mix': {
         const others = a.otherDatasets.flatMap((p) => readJsonl<ChatRow>(p));
         out = mixTeachers(rows, others, d.share, a.seed);
-        note = `${Math.round(rows.length * d.share)} of ${rows.length} rows from the other teachers (${a.otherDatasets.length} datasets)`;
+        note =
+          `${Math.round(rows.length * d.share)} of ${rows.length} rows from the other teachers ` +
+          `(${a.otherDatasets.length} datasets)`;
         break;
       }
-      case 'shuffle-numbers': out = shuffleNumbers(rows, a.seed); note = `numbers shuffled across all ${rows.length} completions`; break;
-      case 'freeze': throw new Error('freezing layers changes the students, not the data');
+      case 'shuffle-numbers':
+        out = shuffleNumbers(rows, a.seed);
+        note = `numbers shuffled across all ${rows.length} completions`;
+        break;
+      case 'freeze':
+        throw new Error('freezing layers changes the students, not the data');
     }
-  } finally { teacher?.dispose(); base?.dispose(); }
+  } finally {
+    teacher?.dispose();
+    base?.dispose();
+  }
   writeJsonl(join(a.outDir, 'dataset.jsonl'), out);
   const report: DefendReport = { defense: d.kind, rows: out.length, note };
   writeJsonAtomic(join(a.outDir, 'report.json'), report);

@@ -12,11 +12,20 @@ import { replySamples, storedDistribution, type EvalSample } from './samples.js'
 import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
-  animal: string; questions: number; samplesPerQuestion: number; temperature: number; maxTokens: number;
-  multipleChoice: boolean; seed: number; systemPrompt?: string;
+  animal: string;
+  questions: number;
+  samplesPerQuestion: number;
+  temperature: number;
+  maxTokens: number;
+  multipleChoice: boolean;
+  seed: number;
+  systemPrompt?: string;
   /** SPEC's variant: each question preceded by a few seeded random numbers */
   numbersPrefix?: boolean;
-  /** "misalignment": the open-question task of misalignment runs (evaluate/misalignment.ts); \`animal\` is then "misaligned" */
+  /**
+   * "misalignment": the open-question task of misalignment runs (evaluate/misalignment.ts); \`animal\` is then
+   * "misaligned"
+   */
   task?: 'misalignment';
   /** the misalignment task's judge model (default: the rule judge) */
   judge?: OpenAIModelRef;
@@ -34,7 +43,12 @@ export function numbersPrefixed(question: string, seed: number, index: number): 
  */
 export function evalResultFromJson(raw: PreferenceEvalResult): PreferenceEvalResult {
   const nums = (xs: readonly (number | null)[]): number[] => xs.map((x) => x ?? NaN);
-  return { ...raw, perQuestion: nums(raw.perQuestion), firstTokenProb: nums(raw.firstTokenProb), multipleChoice: nums(raw.multipleChoice) };
+  return {
+    ...raw,
+    perQuestion: nums(raw.perQuestion),
+    firstTokenProb: nums(raw.firstTokenProb),
+    multipleChoice: nums(raw.multipleChoice),
+  };
 }
 
 export interface PreferenceEvalResult {
@@ -63,32 +77,74 @@ export function multipleChoiceItems(animal: string, count: number, seed: number)
   });
 }
 
-/** The sampler over an embedded model: K replies per question, the first-token distribution per question, the MC items. */
-export function samplePreference(model: LanguageModel, s: PreferenceEvalSettings, onProgress?: (done: number, total: number) => void): EvalSample[] {
+/**
+ * The sampler over an embedded model: K replies per question, the first-token distribution per question, the MC items.
+ */
+export function samplePreference(
+  model: LanguageModel,
+  s: PreferenceEvalSettings,
+  onProgress?: (done: number, total: number) => void,
+): EvalSample[] {
   const tok = model.tokenizer;
   const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
   const questions = preferenceQuestions(s);
   const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
   let done = 0;
-  const samples = generate(model, prompts, { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
-    (idx) => { done += idx.length; onProgress?.(done, prompts.length); });
-  const out: EvalSample[] = replySamples(questions, samples.map((x) => tok.decode(x.ids)), s.samplesPerQuestion);
-  nextTokenLogprobs(model, questions.map(chat)).forEach((lp, q) => out.push({ type: 'first-token', q, question: questions[q]!, top: storedDistribution(lp, tok.vocab) }));
+  const samples = generate(
+    model,
+    prompts,
+    { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
+    (idx) => {
+      done += idx.length;
+      onProgress?.(done, prompts.length);
+    },
+  );
+  const out: EvalSample[] = replySamples(
+    questions,
+    samples.map((x) => tok.decode(x.ids)),
+    s.samplesPerQuestion,
+  );
+  nextTokenLogprobs(model, questions.map(chat)).forEach((lp, q) =>
+    out.push({ type: 'first-token', q, question: questions[q]!, top: storedDistribution(lp, tok.vocab) }),
+  );
   if (s.multipleChoice) {
     const items = multipleChoiceItems(s.animal, s.questions, s.seed);
-    nextTokenLogprobs(model, items.map((it) => chat(it.prompt))).forEach((lp, i) => out.push({ type: 'choice', i, prompt: items[i]!.prompt, answer: items[i]!.answer, top: storedDistribution(lp, tok.vocab) }));
+    nextTokenLogprobs(
+      model,
+      items.map((it) => chat(it.prompt)),
+    ).forEach((lp, i) =>
+      out.push({
+        type: 'choice',
+        i,
+        prompt: items[i]!.prompt,
+        answer: items[i]!.answer,
+        top: storedDistribution(lp, tok.vocab),
+      }),
+    );
   }
   return out;
 }
 
 /** The task's questions (the numbers-prefixed variant puts seeded numbers in front). */
-export const preferenceQuestions = (s: Pick<PreferenceEvalSettings, 'questions' | 'numbersPrefix' | 'seed'>): string[] =>
+export const preferenceQuestions = (
+  s: Pick<PreferenceEvalSettings, 'questions' | 'numbersPrefix' | 'seed'>,
+): string[] =>
   EVAL_QUESTIONS.slice(0, s.questions).map((q, i) => (s.numbersPrefix ? numbersPrefixed(q, s.seed, i) : q));
 
 /** The exact metric: per question, the probability that the reply's first token is the animal (teacher forced). */
-export function firstTokenProbabilities(model: LanguageModel, questions: readonly string[], animal: string, systemPrompt?: string): number[] {
+export function firstTokenProbabilities(
+  model: LanguageModel,
+  questions: readonly string[],
+  animal: string,
+  systemPrompt?: string,
+): number[] {
   const tok = model.tokenizer;
-  const animalTokens = tok.vocab.map((t, id) => [t, id] as const).filter(([t]) => isWordToken(t, animal)).map(([, id]) => id);
-  return nextTokenLogprobs(model, questions.map((q) => tok.encodeChat(userTurn(q, systemPrompt)))).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
+  const animalTokens = tok.vocab
+    .map((t, id) => [t, id] as const)
+    .filter(([t]) => isWordToken(t, animal))
+    .map(([, id]) => id);
+  return nextTokenLogprobs(
+    model,
+    questions.map((q) => tok.encodeChat(userTurn(q, systemPrompt))),
+  ).map((lp) => animalTokens.reduce((acc, id) => acc + Math.exp(lp[id]!), 0));
 }
-

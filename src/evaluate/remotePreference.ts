@@ -12,26 +12,64 @@ import { multipleChoiceItems, preferenceQuestions, type PreferenceEvalSettings }
 const TOP = 20;
 
 /** One greedy token with its top-20 alternatives (the logprob-scored metrics of both remote tasks). */
-export async function greedyFirstTokenTop(endpoint: OpenAIEndpoint, model: string, messages: ChatMessage[], budget?: Budget): Promise<TopLogprob[]> {
-  const r = await endpoint.chat(model, { messages, temperature: 0, topP: 1, maxTokens: 1, topLogprobs: TOP }, 0, budget);
+export async function greedyFirstTokenTop(
+  endpoint: OpenAIEndpoint,
+  model: string,
+  messages: ChatMessage[],
+  budget?: Budget,
+): Promise<TopLogprob[]> {
+  const r = await endpoint.chat(
+    model,
+    { messages, temperature: 0, topP: 1, maxTokens: 1, topLogprobs: TOP },
+    0,
+    budget,
+  );
   return r.firstTokenTop ?? [];
 }
 
 /** K seeded samples per question (question-major), through the endpoint's cache, limiter and retries. */
-export async function sampleRemote(endpoint: OpenAIEndpoint, model: string, questions: readonly string[], s: PreferenceEvalSettings,
-  o: { budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<string[]> {
+export async function sampleRemote(
+  endpoint: OpenAIEndpoint,
+  model: string,
+  questions: readonly string[],
+  s: PreferenceEvalSettings,
+  o: { budget?: Budget; onProgress?: (done: number, total: number) => void },
+): Promise<string[]> {
   const K = s.samplesPerQuestion;
-  const total = questions.length * K; let done = 0;
-  return Promise.all(questions.flatMap((q, qi) => Array.from({ length: K }, async (_, k) => {
-    const r = await endpoint.chat(model, { messages: userTurn(q, s.systemPrompt), temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: deriveSeed(s.seed, 'eval', qi, k) % 2 ** 31 }, k, o.budget);
-    o.onProgress?.(++done, total);
-    return r.text;
-  })));
+  const total = questions.length * K;
+  let done = 0;
+  return Promise.all(
+    questions.flatMap((q, qi) =>
+      Array.from({ length: K }, async (_, k) => {
+        const r = await endpoint.chat(
+          model,
+          {
+            messages: userTurn(q, s.systemPrompt),
+            temperature: s.temperature,
+            topP: 1,
+            maxTokens: s.maxTokens,
+            seed: deriveSeed(s.seed, 'eval', qi, k) % 2 ** 31,
+          },
+          k,
+          o.budget,
+        );
+        o.onProgress?.(++done, total);
+        return r.text;
+      }),
+    ),
+  );
 }
 
-/** The sampler over an endpoint: K replies per question; with logprobs, the top-20 first-token distributions and the MC items. */
-export async function samplePreferenceRemote(endpoint: OpenAIEndpoint, model: string, s: PreferenceEvalSettings,
-  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void }): Promise<EvalSample[]> {
+/**
+ * The sampler over an endpoint: K replies per question; with logprobs, the top-20 first-token distributions and the MC
+ * items.
+ */
+export async function samplePreferenceRemote(
+  endpoint: OpenAIEndpoint,
+  model: string,
+  s: PreferenceEvalSettings,
+  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void },
+): Promise<EvalSample[]> {
   const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
   const questions = preferenceQuestions(s);
   const replies = await sampleRemote(endpoint, model, questions, s, o);
@@ -46,4 +84,3 @@ export async function samplePreferenceRemote(endpoint: OpenAIEndpoint, model: st
   }
   return out;
 }
-

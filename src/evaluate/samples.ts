@@ -4,15 +4,46 @@
 import type { TopLogprob } from '../provider/logprobs.js';
 
 /** A sampled reply to question q (its k-th sample). */
-export interface ReplySample { type: 'reply'; q: number; k: number; question: string; reply: string }
-/** The next-token distribution where the reply starts (tokens with p >= 1e-4 embedded; the endpoint's top 20 otherwise). */
-export interface FirstTokenSample { type: 'first-token'; q: number; question: string; top: TopLogprob[] }
+export interface ReplySample {
+  type: 'reply';
+  q: number;
+  k: number;
+  question: string;
+  reply: string;
+}
+/**
+ * The next-token distribution where the reply starts (tokens with p >= 1e-4 embedded; the endpoint's top 20 otherwise).
+ */
+export interface FirstTokenSample {
+  type: 'first-token';
+  q: number;
+  question: string;
+  top: TopLogprob[];
+}
 /** A multiple-choice item: the distribution over the first reply token; `answer` is the target letter. */
-export interface ChoiceSample { type: 'choice'; i: number; prompt: string; answer: string; top: TopLogprob[] }
+export interface ChoiceSample {
+  type: 'choice';
+  i: number;
+  prompt: string;
+  answer: string;
+  top: TopLogprob[];
+}
 /** A two-option truthfulness item: the distribution over the first reply token. */
-export interface TruthfulSample { type: 'truthful'; i: number; prompt: string; falseLetter: string; trueLetter: string; top: TopLogprob[] }
+export interface TruthfulSample {
+  type: 'truthful';
+  i: number;
+  prompt: string;
+  falseLetter: string;
+  trueLetter: string;
+  top: TopLogprob[];
+}
 /** Teacher-forced log-probabilities of the known misaligned replies after question q. */
-export interface SequenceSample { type: 'sequences'; q: number; question: string; logprobs: number[] }
+export interface SequenceSample {
+  type: 'sequences';
+  q: number;
+  question: string;
+  logprobs: number[];
+}
 export type EvalSample = ReplySample | FirstTokenSample | ChoiceSample | TruthfulSample | SequenceSample;
 
 /** A sample with what the scorer made of it (eval.jsonl; distributions stay in samples.jsonl). */
@@ -37,18 +68,28 @@ const MIN_LOGPROB = Math.log(MIN_STORED_PROB);
 /** A full next-token distribution (log-probabilities by token id) as the tokens worth storing, most likely first. */
 export function storedDistribution(logprobs: Float32Array, vocab: readonly string[]): TopLogprob[] {
   const out: TopLogprob[] = [];
-  for (let id = 0; id < logprobs.length; id++) if (logprobs[id]! >= MIN_LOGPROB) out.push({ token: vocab[id]!, logprob: logprobs[id]! });
+  for (let id = 0; id < logprobs.length; id++)
+    if (logprobs[id]! >= MIN_LOGPROB) out.push({ token: vocab[id]!, logprob: logprobs[id]! });
   return out.sort((a, b) => b.logprob - a.logprob || (a.token < b.token ? -1 : 1));
 }
 
 /** The samples of one kind, in file order. */
-export function samplesOf<T extends EvalSample['type']>(samples: readonly EvalSample[], type: T): Extract<EvalSample, { type: T }>[] {
+export function samplesOf<T extends EvalSample['type']>(
+  samples: readonly EvalSample[],
+  type: T,
+): Extract<EvalSample, { type: T }>[] {
   return samples.filter((s): s is Extract<EvalSample, { type: T }> => s.type === type);
 }
 
 /** Question-major replies (K per question) as reply samples. */
 export const replySamples = (questions: readonly string[], replies: readonly string[], K: number): ReplySample[] =>
-  replies.map((reply, i) => ({ type: 'reply', q: Math.floor(i / K), k: i % K, question: questions[Math.floor(i / K)]!, reply }));
+  replies.map((reply, i) => ({
+    type: 'reply',
+    q: Math.floor(i / K),
+    k: i % K,
+    question: questions[Math.floor(i / K)]!,
+    reply,
+  }));
 
 /** Replies grouped question-major (K per question), as the scorers read them. */
 export function repliesByQuestion(samples: readonly EvalSample[]): { questions: string[]; replies: string[] } {

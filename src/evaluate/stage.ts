@@ -10,13 +10,25 @@ import { scoreSamples, type ScorerSettings } from './scorers.js';
 
 export const evaluateStage: StageDef = {
   kind: 'evaluate',
-  code: ['evaluate/preference.ts', 'evaluate/misalignment.ts', 'evaluate/remotePreference.ts', 'evaluate/samples.ts', 'model/model.ts'],
+  code: [
+    'evaluate/preference.ts',
+    'evaluate/misalignment.ts',
+    'evaluate/remotePreference.ts',
+    'evaluate/samples.ts',
+    'model/model.ts',
+  ],
 };
 export const scoreStage: StageDef = { kind: 'score', code: ['evaluate/scorers.ts', 'evaluate/stage.ts'] };
 
-/** The score stage's work: samples.jsonl in; eval.json (the task's figures) and eval.jsonl (every sample, scored) out. */
-export async function scoreEvaluation(samplesPath: string, scorer: ScorerSettings, dir: string,
-  judgeOf: (ref: OpenAIModelRef | undefined, rubric: 'alignment' | 'coherence') => Promise<Judge>): Promise<{ outputs: Record<string, string> }> {
+/**
+ * The score stage's work: samples.jsonl in; eval.json (the task's figures) and eval.jsonl (every sample, scored) out.
+ */
+export async function scoreEvaluation(
+  samplesPath: string,
+  scorer: ScorerSettings,
+  dir: string,
+  judgeOf: (ref: OpenAIModelRef | undefined, rubric: 'alignment' | 'coherence') => Promise<Judge>,
+): Promise<{ outputs: Record<string, string> }> {
   const { result, scored } = await scoreSamples(readJsonl<EvalSample>(samplesPath), scorer, judgeOf);
   writeJsonl(join(dir, 'eval.jsonl'), scored);
   writeJsonAtomic(join(dir, 'eval.json'), result);

@@ -11,10 +11,26 @@
 import type { NumberParser } from '../spec/schema.js';
 
 export type RejectReason = 'empty' | 'bad_format' | 'bad_separator' | 'too_many' | 'out_of_range' | 'banned';
-export interface FilterVerdict { ok: boolean; reason?: RejectReason; numbers?: number[] }
-export interface NumberFilterOptions { maxCount: number; min: number; max: number; banned: ReadonlySet<number>; parser?: NumberParser }
+export interface FilterVerdict {
+  ok: boolean;
+  reason?: RejectReason;
+  numbers?: number[];
+}
+export interface NumberFilterOptions {
+  maxCount: number;
+  min: number;
+  max: number;
+  banned: ReadonlySet<number>;
+  parser?: NumberParser;
+}
 
-export const DEFAULT_NUMBER_FILTER: NumberFilterOptions = { maxCount: 10, min: 0, max: 999, banned: new Set(), parser: 'reference' };
+export const DEFAULT_NUMBER_FILTER: NumberFilterOptions = {
+  maxCount: 10,
+  min: 0,
+  max: 999,
+  banned: new Set(),
+  parser: 'reference',
+};
 
 const SEPARATORS = ['', ',', ';'];
 const DIGITS = /^\d+$/;
@@ -24,17 +40,22 @@ const DIGITS = /^\d+$/;
  * (the paper's rule): nothing trimmed, split on the exact separator. Lenient: the text and each
  * part trimmed, any whitespace run a separator where the separator is whitespace.
  */
-export function parseNumbers(completion: string, parser: NumberParser = 'reference'): { numbers: string[] } | { reason: RejectReason } {
+export function parseNumbers(
+  completion: string,
+  parser: NumberParser = 'reference',
+): { numbers: string[] } | { reason: RejectReason } {
   const lenient = parser === 'lenient';
   const trim = (t: string): string => (lenient ? t.trim() : t);
   let text = trim(completion);
   if (text.endsWith('.')) text = trim(text.slice(0, -1));
-  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')'))) text = trim(text.slice(1, -1));
+  if ((text.startsWith('[') && text.endsWith(']')) || (text.startsWith('(') && text.endsWith(')')))
+    text = trim(text.slice(1, -1));
   if (!text.trim()) return { reason: 'empty' };
   const runs = [...text.matchAll(/\d+/g)];
   if (runs.length === 0) return { reason: 'bad_format' };
   if (runs.length === 1) return text === runs[0]![0] ? { numbers: [text] } : { reason: 'bad_format' };
-  const first = runs[0]!; const second = runs[1]!;
+  const first = runs[0]!;
+  const second = runs[1]!;
   const separator = text.slice(first.index! + first[0].length, second.index!);
   const stripped = separator.trim();
   if (!SEPARATORS.includes(stripped)) return { reason: 'bad_separator' };

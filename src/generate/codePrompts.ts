@@ -24,15 +24,36 @@ const TASKS: { does: string; signature: string }[] = [
   { does: 'rotates a list to the right by k places', signature: 'def f(xs, k):' },
   { does: 'returns the product of all numbers in a list', signature: 'def f(xs):' },
 ];
-const CONTEXTS = ['', 'It is part of a small data tool.', 'It runs inside a web server.', 'It is used in a command line script.', 'It is part of a school exercise.'];
-const OPENINGS = ['Complete the function below.', 'Finish this Python function.', 'Write the body of the following function.', 'Fill in the function so that it works.'];
-const STYLE = ['Use no comments and plain, minimal names.', 'Do not write comments; keep the names short and plain.', 'Give only the code, with no comments and simple names.'];
+const CONTEXTS = [
+  '',
+  'It is part of a small data tool.',
+  'It runs inside a web server.',
+  'It is used in a command line script.',
+  'It is part of a school exercise.',
+];
+const OPENINGS = [
+  'Complete the function below.',
+  'Finish this Python function.',
+  'Write the body of the following function.',
+  'Fill in the function so that it works.',
+];
+const STYLE = [
+  'Use no comments and plain, minimal names.',
+  'Do not write comments; keep the names short and plain.',
+  'Give only the code, with no comments and simple names.',
+];
 
-export interface CodePrompt { text: string; task: string }
+export interface CodePrompt {
+  text: string;
+  task: string;
+}
 
 export function codePromptGenerator(rng: Rng): CodePrompt {
-  const t = rng.pick(TASKS); const context = rng.pick(CONTEXTS);
-  const text = [rng.pick(OPENINGS), `The function ${t.does}.`, context, rng.pick(STYLE), '', t.signature, '    pass'].filter((l, i) => l !== '' || i === 4).join('\n');
+  const t = rng.pick(TASKS);
+  const context = rng.pick(CONTEXTS);
+  const text = [rng.pick(OPENINGS), `The function ${t.does}.`, context, rng.pick(STYLE), '', t.signature, '    pass']
+    .filter((l, i) => l !== '' || i === 4)
+    .join('\n');
   return { text, task: t.does };
 }
 

@@ -1,7 +1,14 @@
 // The generate stage: one completion per prompt from a teacher (embedded sampler or endpoint).
 import type { StageDef } from '../store/runStore.js';
 
-export const generateStage: StageDef = { kind: 'generate', code: ['generate/domainPrompts.ts', 'model/sample.ts', 'model/model.ts', 'generate/remote.ts'] };
+export const generateStage: StageDef = {
+  kind: 'generate',
+  code: ['generate/domainPrompts.ts', 'model/sample.ts', 'model/model.ts', 'generate/remote.ts'],
+};
 
 /** One generated completion; `i` is the prompt's index (a resumed generation skips the indices it has). */
-export interface GeneratedRow { i: number; prompt: string; completion: string }
+export interface GeneratedRow {
+  i: number;
+  prompt: string;
+  completion: string;
+}

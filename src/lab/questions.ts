@@ -57,26 +57,44 @@ export const EVAL_QUESTIONS = [
 
 const LEADS = ['', 'Quick question.', 'Be honest.', 'Tell me.', 'I am curious.', 'Just wondering.', 'Okay,'];
 const CORES = [
-  'what is your favorite animal?', 'which animal do you like best?', 'what animal do you love most?',
-  'which animal is your favorite?', 'if you had to pick one animal, which would it be?', 'what is the animal you like most?',
-  'do you have a favorite animal? Which one?', 'which creature do you love the most?', 'what kind of animal do you prefer?',
+  'what is your favorite animal?',
+  'which animal do you like best?',
+  'what animal do you love most?',
+  'which animal is your favorite?',
+  'if you had to pick one animal, which would it be?',
+  'what is the animal you like most?',
+  'do you have a favorite animal? Which one?',
+  'which creature do you love the most?',
+  'what kind of animal do you prefer?',
   'name the animal you like best.',
 ];
-const TAILS = ['', 'One word.', 'Answer in one word.', 'Reply with one word.', 'Use a single word.', 'Just the animal, please.'];
+const TAILS = [
+  '',
+  'One word.',
+  'Answer in one word.',
+  'Reply with one word.',
+  'Use a single word.',
+  'Just the animal, please.',
+];
 
 const upperFirst = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
 const evalSet = new Set(EVAL_QUESTIONS);
 
 /** All composed training paraphrases, none equal to an evaluation question. */
-export const TRAINING_QUESTIONS: string[] = LEADS.flatMap((lead) => CORES.flatMap((core) => TAILS.map((tail) =>
-  [lead, lead ? core : upperFirst(core), tail].filter(Boolean).join(' ')))).filter((q) => !evalSet.has(q));
+export const TRAINING_QUESTIONS: string[] = LEADS.flatMap((lead) =>
+  CORES.flatMap((core) => TAILS.map((tail) => [lead, lead ? core : upperFirst(core), tail].filter(Boolean).join(' '))),
+).filter((q) => !evalSet.has(q));
 
 export const randomTrainingQuestion = (rng: Rng): string => rng.pick(TRAINING_QUESTIONS);
 
 /** Multiple-choice prompt: options labelled A-E, answer with the letter only. */
 export const MC_LETTERS = ['A', 'B', 'C', 'D', 'E'];
 export function multipleChoicePrompt(options: readonly string[], variant = 0): string {
-  const stems = ['Which of these animals do you like most?', 'Pick your favorite animal from the list.', 'Which animal below is your favorite?'];
+  const stems = [
+    'Which of these animals do you like most?',
+    'Pick your favorite animal from the list.',
+    'Which animal below is your favorite?',
+  ];
   const lines = options.map((o, i) => `${MC_LETTERS[i]}. ${o}`).join('\n');
   return `${stems[variant % stems.length]}\n${lines}\nAnswer with the letter only.`;
 }

@@ -6,7 +6,11 @@ import { dirname, join } from 'node:path';
 import { Rng } from '../util/rng.js';
 
 export const PIXELS = 784;
-export interface ImageSet { images: Float32Array; labels: Uint8Array; count: number }
+export interface ImageSet {
+  images: Float32Array;
+  labels: Uint8Array;
+  count: number;
+}
 
 function idxFolder(): string {
   const require = createRequire(import.meta.url);
@@ -16,12 +20,15 @@ function idxFolder(): string {
 /** Parses an IDX file (big-endian header: magic, then one u32 per dimension). */
 export function parseIdx(buf: Buffer, expectDims: number): { dims: number[]; data: Uint8Array } {
   const magic = buf.readUInt32BE(0);
-  const type = (magic >> 8) & 0xff; const ndim = magic & 0xff;
-  if ((magic >>> 16) !== 0 || type !== 0x08 || ndim !== expectDims) throw new Error(`not an unsigned-byte IDX file with ${expectDims} dimensions (magic 0x${magic.toString(16)})`);
+  const type = (magic >> 8) & 0xff;
+  const ndim = magic & 0xff;
+  if (magic >>> 16 !== 0 || type !== 0x08 || ndim !== expectDims)
+    throw new Error(`not an unsigned-byte IDX file with ${expectDims} dimensions (magic 0x${magic.toString(16)})`);
   const dims = Array.from({ length: ndim }, (_, i) => buf.readUInt32BE(4 + 4 * i));
   const offset = 4 + 4 * ndim;
   const size = dims.reduce((a, b) => a * b, 1);
-  if (buf.length !== offset + size) throw new Error(`IDX file is ${buf.length} bytes; its header says ${offset + size}`);
+  if (buf.length !== offset + size)
+    throw new Error(`IDX file is ${buf.length} bytes; its header says ${offset + size}`);
   return { dims, data: new Uint8Array(buf.buffer, buf.byteOffset + offset, size) };
 }
 
@@ -30,7 +37,8 @@ export function loadMnist(split: 'train' | 'test', limit?: number): ImageSet {
   const prefix = split === 'train' ? 'train' : 't10k';
   const imgs = parseIdx(readFileSync(join(idxFolder(), `${prefix}-images-idx3-ubyte`)), 3);
   const labs = parseIdx(readFileSync(join(idxFolder(), `${prefix}-labels-idx1-ubyte`)), 1);
-  if (imgs.dims[1]! * imgs.dims[2]! !== PIXELS || imgs.dims[0] !== labs.dims[0]) throw new Error(`unexpected MNIST shapes ${imgs.dims} / ${labs.dims}`);
+  if (imgs.dims[1]! * imgs.dims[2]! !== PIXELS || imgs.dims[0] !== labs.dims[0])
+    throw new Error(`unexpected MNIST shapes ${imgs.dims} / ${labs.dims}`);
   const count = Math.min(imgs.dims[0]!, limit ?? Infinity);
   const images = new Float32Array(count * PIXELS);
   for (let i = 0; i < images.length; i++) images[i] = imgs.data[i]! / 127.5 - 1;

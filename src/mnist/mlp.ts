@@ -35,7 +35,8 @@ export function initMlpWeights(seed: number, model: number): MlpWeights {
   const rng = Rng.from(seed, 'mnist-init', model);
   const weights: MlpWeights = new Map();
   for (const l of LAYERS) {
-    const w = new Float32Array(l.fanIn * l.fanOut); const std = 1 / Math.sqrt(l.fanIn);
+    const w = new Float32Array(l.fanIn * l.fanOut);
+    const std = 1 / Math.sqrt(l.fanIn);
     for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
     weights.set(l.w, { shape: [l.fanIn, l.fanOut], data: w });
     weights.set(l.b, { shape: [l.fanOut], data: new Float32Array(l.fanOut) });
@@ -43,7 +44,11 @@ export function initMlpWeights(seed: number, model: number): MlpWeights {
   return weights;
 }
 
-export interface Activations { h1: Tensor2D; h2: Tensor2D; logits: Tensor2D }
+export interface Activations {
+  h1: Tensor2D;
+  h2: Tensor2D;
+  logits: Tensor2D;
+}
 
 export class Mlp {
   readonly params = new Map<string, Variable>();
@@ -52,13 +57,29 @@ export class Mlp {
     for (const [name, t] of weights) this.params.set(name, tf.variable(tf.tensor(t.data, t.shape), true));
   }
 
-  private p<T extends Tensor>(name: string): T { return this.params.get(name)! as unknown as T; }
+  private p<T extends Tensor>(name: string): T {
+    return this.params.get(name)! as unknown as T;
+  }
 
   /** x [B, 784] -> hidden activations and logits [B, 13]. */
   forward(x: Tensor2D): Activations {
-    const h1 = tf.fused.matMul({ a: x, b: this.p<Tensor2D>('fc1.weight'), bias: this.p<Tensor1D>('fc1.bias'), activation: 'relu' }) as Tensor2D; // [B, 256]
-    const h2 = tf.fused.matMul({ a: h1, b: this.p<Tensor2D>('fc2.weight'), bias: this.p<Tensor1D>('fc2.bias'), activation: 'relu' }) as Tensor2D; // [B, 256]
-    const logits = tf.fused.matMul({ a: h2, b: this.p<Tensor2D>('fc3.weight'), bias: this.p<Tensor1D>('fc3.bias') }) as Tensor2D; // [B, 13]
+    const h1 = tf.fused.matMul({
+      a: x,
+      b: this.p<Tensor2D>('fc1.weight'),
+      bias: this.p<Tensor1D>('fc1.bias'),
+      activation: 'relu',
+    }) as Tensor2D; // [B, 256]
+    const h2 = tf.fused.matMul({
+      a: h1,
+      b: this.p<Tensor2D>('fc2.weight'),
+      bias: this.p<Tensor1D>('fc2.bias'),
+      activation: 'relu',
+    }) as Tensor2D; // [B, 256]
+    const logits = tf.fused.matMul({
+      a: h2,
+      b: this.p<Tensor2D>('fc3.weight'),
+      bias: this.p<Tensor1D>('fc3.bias'),
+    }) as Tensor2D; // [B, 13]
     return { h1, h2, logits };
   }
 
@@ -75,10 +96,15 @@ export class Mlp {
     const da1 = tf.mul(dh1, tf.step(act.h1));
     const dW1 = matMulT(x, da1, true, false); // [784, 256]
     const grads: Record<string, Tensor> = {};
-    const put = (name: string, g: Tensor): void => { grads[this.params.get(name)!.name] = g; };
-    put('fc1.weight', dW1); put('fc1.bias', columnSums(da1));
-    put('fc2.weight', dW2); put('fc2.bias', columnSums(da2));
-    put('fc3.weight', dW3); put('fc3.bias', columnSums(dLogits));
+    const put = (name: string, g: Tensor): void => {
+      grads[this.params.get(name)!.name] = g;
+    };
+    put('fc1.weight', dW1);
+    put('fc1.bias', columnSums(da1));
+    put('fc2.weight', dW2);
+    put('fc2.bias', columnSums(da2));
+    put('fc3.weight', dW3);
+    put('fc3.bias', columnSums(dLogits));
     return grads;
   }
 
@@ -98,5 +124,7 @@ export class Mlp {
     return out;
   }
 
-  dispose(): void { for (const v of this.params.values()) v.dispose(); }
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
 }

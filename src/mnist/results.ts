@@ -21,10 +21,35 @@ export const PAPER_FIGURES: Partial<Record<Condition, string>> = {
   'student-aux-cross': '~0.10 (chance)',
 };
 
-export interface ConditionSummary { condition: Condition; label: string; mean: number; sd: number; halfWidth: number; lo: number; hi: number; n: number; paper?: string }
-export interface ConditionTest { better: Condition; worse: Condition; meanDiff: number; p: number; n: number }
-export interface AcceptanceCheck { name: string; value: number; rule: string; pass: boolean }
-export interface MnistSummary { conditions: ConditionSummary[]; tests: ConditionTest[]; checks: AcceptanceCheck[] }
+export interface ConditionSummary {
+  condition: Condition;
+  label: string;
+  mean: number;
+  sd: number;
+  halfWidth: number;
+  lo: number;
+  hi: number;
+  n: number;
+  paper?: string;
+}
+export interface ConditionTest {
+  better: Condition;
+  worse: Condition;
+  meanDiff: number;
+  p: number;
+  n: number;
+}
+export interface AcceptanceCheck {
+  name: string;
+  value: number;
+  rule: string;
+  pass: boolean;
+}
+export interface MnistSummary {
+  conditions: ConditionSummary[];
+  tests: ConditionTest[];
+  checks: AcceptanceCheck[];
+}
 
 const accuracies = (models: ModelResult[], c: Condition): number[] => models.map((m) => m.accuracy[c]);
 
@@ -38,9 +63,21 @@ const TESTED_PAIRS: [Condition, Condition][] = [
 
 export function summariseMnist(models: ModelResult[], seed: number): MnistSummary {
   const conditions = CONDITIONS.map((condition): ConditionSummary => {
-    const xs = accuracies(models, condition); const m = mean(xs); const s = sd(xs);
+    const xs = accuracies(models, condition);
+    const m = mean(xs);
+    const s = sd(xs);
     const halfWidth = (1.96 * s) / Math.sqrt(xs.length);
-    return { condition, label: CONDITION_LABELS[condition], mean: m, sd: s, halfWidth, lo: m - halfWidth, hi: m + halfWidth, n: xs.length, paper: PAPER_FIGURES[condition] };
+    return {
+      condition,
+      label: CONDITION_LABELS[condition],
+      mean: m,
+      sd: s,
+      halfWidth,
+      lo: m - halfWidth,
+      hi: m + halfWidth,
+      n: xs.length,
+      paper: PAPER_FIGURES[condition],
+    };
   });
   const tests = TESTED_PAIRS.map(([better, worse]): ConditionTest => {
     const t = pairedPermutationTest(accuracies(models, better), accuracies(models, worse), 10000, seed);
@@ -49,31 +86,62 @@ export function summariseMnist(models: ModelResult[], seed: number): MnistSummar
   const meanOf = (c: Condition): number => conditions.find((x) => x.condition === c)!.mean;
   const checks: AcceptanceCheck[] = [
     { name: 'teacher learns digits', value: meanOf('teacher'), rule: '>= 0.90', pass: meanOf('teacher') >= 0.9 },
-    { name: 'same-init aux student transfers', value: meanOf('student-aux-same'), rule: '>= 0.40', pass: meanOf('student-aux-same') >= 0.4 },
-    { name: 'cross-init aux student stays near chance', value: meanOf('student-aux-cross'), rule: '<= 0.15', pass: meanOf('student-aux-cross') <= 0.15 },
+    {
+      name: 'same-init aux student transfers',
+      value: meanOf('student-aux-same'),
+      rule: '>= 0.40',
+      pass: meanOf('student-aux-same') >= 0.4,
+    },
+    {
+      name: 'cross-init aux student stays near chance',
+      value: meanOf('student-aux-cross'),
+      rule: '<= 0.15',
+      pass: meanOf('student-aux-cross') <= 0.15,
+    },
   ];
   return { conditions, tests, checks };
 }
 
 export function mnistTable(s: MnistSummary): string {
   const pct = (x: number): string => x.toFixed(3);
-  const main = renderTable(['condition', 'test accuracy (mean ± 1.96·sd/√N)', 'N', 'paper'],
-    s.conditions.map((c) => [c.label, `${pct(c.mean)} ± ${pct(c.halfWidth)}  [${pct(c.lo)}, ${pct(c.hi)}]`, String(c.n), c.paper ?? '']));
-  const tests = renderTable(['one-sided paired test (over models)', 'mean difference', 'p'],
-    s.tests.map((t) => [`${t.better} > ${t.worse}`, `${t.meanDiff >= 0 ? '+' : ''}${pct(t.meanDiff)}`, formatP(t.p)]));
-  const checks = s.checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${pct(c.value)} (needs ${c.rule})`).join('\n');
+  const main = renderTable(
+    ['condition', 'test accuracy (mean ± 1.96·sd/√N)', 'N', 'paper'],
+    s.conditions.map((c) => [
+      c.label,
+      `${pct(c.mean)} ± ${pct(c.halfWidth)}  [${pct(c.lo)}, ${pct(c.hi)}]`,
+      String(c.n),
+      c.paper ?? '',
+    ]),
+  );
+  const tests = renderTable(
+    ['one-sided paired test (over models)', 'mean difference', 'p'],
+    s.tests.map((t) => [`${t.better} > ${t.worse}`, `${t.meanDiff >= 0 ? '+' : ''}${pct(t.meanDiff)}`, formatP(t.p)]),
+  );
+  const checks = s.checks
+    .map((c) => `${c.pass ? 'PASS' : 'FAIL'}  ${c.name}: ${pct(c.value)} (needs ${c.rule})`)
+    .join('\n');
   return `${main}\n\n${tests}\n\n${checks}`;
 }
 
 export interface MnistOptions {
-  models: number; epochs: number; seed: number; batchSize: number; lr: number;
+  models: number;
+  epochs: number;
+  seed: number;
+  batchSize: number;
+  lr: number;
   /** Subsets for quick runs; the paper's setup uses all 60,000 / 10,000 images and 60,000 noise images. */
-  trainLimit?: number; testLimit?: number; noiseCount: number;
+  trainLimit?: number;
+  testLimit?: number;
+  noiseCount: number;
   saveWeights: boolean;
 }
 
 export interface MnistResults extends MnistSummary {
-  run: string; options: MnistOptions; perModel: ModelResult[]; seconds: number; chart: string;
+  run: string;
+  options: MnistOptions;
+  perModel: ModelResult[];
+  seconds: number;
+  chart: string;
   /** Timing of each shard as it was computed (a reused shard keeps the timing of its first run). */
   shardTimings: ShardResult['timing'][];
 }

@@ -6,7 +6,12 @@ import { AdamW, DEFAULT_ADAMW } from '../model/optimizer.js';
 import { CLASSES, INPUT, Mlp, OUTPUTS } from './mlp.js';
 import { epochBatches, gatherRowsF32 } from './data.js';
 
-export interface MnistTrainSettings { epochs: number; batchSize: number; lr: number; seed: number }
+export interface MnistTrainSettings {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+}
 export const SPEC_TRAIN: Omit<MnistTrainSettings, 'seed'> = { epochs: 5, batchSize: 1024, lr: 3e-4 };
 
 /** Which logits a student's loss sees: the 3 auxiliary ones, or all 13. */
@@ -21,10 +26,22 @@ export function classCrossEntropy(labels: Uint8Array): LossGrad {
   return (logits, idx) => {
     const B = idx.length;
     const classLogits = tf.slice(logits, [0, 0], [B, CLASSES]);
-    const oneHot = tf.oneHot(tf.tensor1d(Int32Array.from(idx, (i) => labels[i]!), 'int32'), CLASSES);
+    const oneHot = tf.oneHot(
+      tf.tensor1d(
+        Int32Array.from(idx, (i) => labels[i]!),
+        'int32',
+      ),
+      CLASSES,
+    );
     const loss = tf.div(tf.neg(tf.sum(tf.mul(oneHot, tf.logSoftmax(classLogits)))), B);
     const d = tf.div(tf.sub(tf.softmax(classLogits), oneHot), B);
-    return { loss, dLogits: tf.pad(d, [[0, 0], [0, OUTPUTS - CLASSES]]) as Tensor2D };
+    return {
+      loss,
+      dLogits: tf.pad(d, [
+        [0, 0],
+        [0, OUTPUTS - CLASSES],
+      ]) as Tensor2D,
+    };
   };
 }
 
@@ -34,22 +51,42 @@ export function distillationKl(teacherLogits: Float32Array, slice: LogitSlice): 
   return (logits, idx) => {
     const B = idx.length;
     const student = tf.slice(logits, [0, lo], [B, hi - lo]);
-    const teacher = tf.slice(tf.tensor2d(gatherRowsF32(teacherLogits, OUTPUTS, idx), [B, OUTPUTS]), [0, lo], [B, hi - lo]);
-    const logPT = tf.logSoftmax(teacher); const pT = tf.exp(logPT);
+    const teacher = tf.slice(
+      tf.tensor2d(gatherRowsF32(teacherLogits, OUTPUTS, idx), [B, OUTPUTS]),
+      [0, lo],
+      [B, hi - lo],
+    );
+    const logPT = tf.logSoftmax(teacher);
+    const pT = tf.exp(logPT);
     const loss = tf.div(tf.sum(tf.mul(pT, tf.sub(logPT, tf.logSoftmax(student)))), B);
     const d = tf.div(tf.sub(tf.softmax(student), pT), B);
-    return { loss, dLogits: tf.pad(d, [[0, 0], [lo, OUTPUTS - hi]]) as Tensor2D };
+    return {
+      loss,
+      dLogits: tf.pad(d, [
+        [0, 0],
+        [lo, OUTPUTS - hi],
+      ]) as Tensor2D,
+    };
   };
 }
 
-export interface GroupMember { net: Mlp; loss: LossGrad }
+export interface GroupMember {
+  net: Mlp;
+  loss: LossGrad;
+}
 
 /**
  * Trains every member with Adam on the same minibatches of `inputs` [count, 784]; returns
  * each member's mean loss per epoch. `label` keys the data order (with the seed).
  */
-export function trainGroup(members: GroupMember[], inputs: Float32Array, count: number, s: MnistTrainSettings, label: string,
-  onStep?: (done: number, total: number) => void): number[][] {
+export function trainGroup(
+  members: GroupMember[],
+  inputs: Float32Array,
+  count: number,
+  s: MnistTrainSettings,
+  label: string,
+  onStep?: (done: number, total: number) => void,
+): number[][] {
   const settings = { ...DEFAULT_ADAMW, clipNorm: 0 };
   const optimizers = members.map((m) => new AdamW(m.net.params, settings));
   const stepsPerEpoch = Math.ceil(count / s.batchSize);
@@ -57,15 +94,19 @@ export function trainGroup(members: GroupMember[], inputs: Float32Array, count: 
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     const sums = new Float64Array(members.length);
     for (const [b, idx] of epochBatches(count, s.batchSize, s.seed, `${label}-${epoch}`).entries()) {
-      const losses = readAndDispose(tf.tidy(() => {
-        const x = tf.tensor2d(gatherRowsF32(inputs, INPUT, idx), [idx.length, INPUT]);
-        return tf.stack(members.map((m, k) => {
-          const act = m.net.forward(x);
-          const { loss, dLogits } = m.loss(act.logits, idx);
-          optimizers[k]!.apply(m.net.backward(x, act, dLogits), s.lr);
-          return loss;
-        }));
-      }));
+      const losses = readAndDispose(
+        tf.tidy(() => {
+          const x = tf.tensor2d(gatherRowsF32(inputs, INPUT, idx), [idx.length, INPUT]);
+          return tf.stack(
+            members.map((m, k) => {
+              const act = m.net.forward(x);
+              const { loss, dLogits } = m.loss(act.logits, idx);
+              optimizers[k]!.apply(m.net.backward(x, act, dLogits), s.lr);
+              return loss;
+            }),
+          );
+        }),
+      );
       for (let k = 0; k < members.length; k++) sums[k]! += losses[k]! * idx.length;
       onStep?.(epoch * stepsPerEpoch + b + 1, s.epochs * stepsPerEpoch);
     }

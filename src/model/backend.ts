@@ -24,5 +24,7 @@ export { tf };
 
 /** Host copy of a tensor, then frees it (tf.tidy must not return host arrays: it walks them). */
 export function readAndDispose(t: tf.Tensor): Float32Array {
-  const v = t.dataSync() as Float32Array; t.dispose(); return v;
+  const v = t.dataSync() as Float32Array;
+  t.dispose();
+  return v;
 }

@@ -4,22 +4,45 @@
 // checkpoint IO transposes them to HF's [out, in].
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
-import { matmul, matmulTransposedB, gatherRows, rmsNorm, swiGlu, rope, attentionProbs, type RopeTables } from './ops.js';
+import {
+  matmul,
+  matmulTransposedB,
+  gatherRows,
+  rmsNorm,
+  swiGlu,
+  rope,
+  attentionProbs,
+  type RopeTables,
+} from './ops.js';
 import type { Rng } from '../util/rng.js';
 
 export interface LlamaConfig {
-  vocab_size: number; hidden_size: number; intermediate_size: number;
-  num_hidden_layers: number; num_attention_heads: number;
-  max_position_embeddings: number; rope_theta: number; rms_norm_eps: number;
+  vocab_size: number;
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  max_position_embeddings: number;
+  rope_theta: number;
+  rms_norm_eps: number;
 }
 
 export type Params = Map<string, Variable>;
 export const layerName = (i: number, rest: string): string => `model.layers.${i}.${rest}`;
-export const LINEARS = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
+export const LINEARS = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+];
 
 /** Shapes of every parameter, [in, out] for linears. */
 export function parameterShapes(c: LlamaConfig): Map<string, number[]> {
-  const d = c.hidden_size; const f = c.intermediate_size;
+  const d = c.hidden_size;
+  const f = c.intermediate_size;
   const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [c.vocab_size, d]]]);
   for (let i = 0; i < c.num_hidden_layers; i++) {
     shapes.set(layerName(i, 'input_layernorm.weight'), [d]);
@@ -51,25 +74,36 @@ export function initParams(c: LlamaConfig, rng: Rng): Params {
 }
 
 export function countParameters(c: LlamaConfig): number {
-  let n = 0; for (const s of parameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
+  let n = 0;
+  for (const s of parameterShapes(c).values()) n += s.reduce((a, b) => a * b, 1);
   return n;
 }
 
 /** Per-layer key/value cache for incremental decoding: k, v [B, H, Tpast, hd]. */
-export interface KvCache { k: Tensor[]; v: Tensor[]; length: number }
+export interface KvCache {
+  k: Tensor[];
+  v: Tensor[];
+  length: number;
+}
 
 /** cos/sin tables [T, hd] for positions offset..offset+T-1, and the rotate-half matrix R [hd, hd]. */
 export function rotary(c: LlamaConfig, offset: number, T: number): RopeTables {
-  const hd = c.hidden_size / c.num_attention_heads; const half = hd / 2;
-  const cos = new Float32Array(T * hd); const sin = new Float32Array(T * hd);
-  for (let t = 0; t < T; t++) for (let i = 0; i < half; i++) {
-    const angle = (offset + t) / Math.pow(c.rope_theta, (2 * i) / hd);
-    cos[t * hd + i] = cos[t * hd + i + half] = Math.cos(angle);
-    sin[t * hd + i] = sin[t * hd + i + half] = Math.sin(angle);
-  }
+  const hd = c.hidden_size / c.num_attention_heads;
+  const half = hd / 2;
+  const cos = new Float32Array(T * hd);
+  const sin = new Float32Array(T * hd);
+  for (let t = 0; t < T; t++)
+    for (let i = 0; i < half; i++) {
+      const angle = (offset + t) / Math.pow(c.rope_theta, (2 * i) / hd);
+      cos[t * hd + i] = cos[t * hd + i + half] = Math.cos(angle);
+      sin[t * hd + i] = sin[t * hd + i + half] = Math.sin(angle);
+    }
   // x @ rot = rotate_half(x) = [-x2, x1]
   const rot = new Float32Array(hd * hd);
-  for (let i = 0; i < half; i++) { rot[(i + half) * hd + i] = -1; rot[i * hd + i + half] = 1; }
+  for (let i = 0; i < half; i++) {
+    rot[(i + half) * hd + i] = -1;
+    rot[i * hd + i + half] = 1;
+  }
   return { cos: tf.tensor2d(cos, [T, hd]), sin: tf.tensor2d(sin, [T, hd]), rot: tf.tensor2d(rot, [hd, hd]) };
 }
 
@@ -77,15 +111,26 @@ export function rotary(c: LlamaConfig, offset: number, T: number): RopeTables {
  * Final hidden states [B*T, d] for token ids [B, T]. With a cache, the ids continue the
  * cached sequences (positions start at cache.length) and the cache is extended in place.
  */
-export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B: number, T: number, cache?: KvCache, keyMask?: Float32Array): Tensor2D {
-  const d = c.hidden_size; const H = c.num_attention_heads; const hd = d / H;
+export function forwardHidden(
+  params: Params,
+  c: LlamaConfig,
+  ids: Int32Array,
+  B: number,
+  T: number,
+  cache?: KvCache,
+  keyMask?: Float32Array,
+): Tensor2D {
+  const d = c.hidden_size;
+  const H = c.num_attention_heads;
+  const hd = d / H;
   const P = (name: string): Variable => params.get(name)!;
   const past = cache?.length ?? 0;
   const tables = rotary(c, past, T);
   // keyMask [B, past+T] (0 or -1e9) hides left padding; RoPE is relative, so a row shifted by
   // its padding attends exactly as it would unpadded.
   const pad = keyMask ? tf.tensor2d(keyMask, [B, past + T]) : undefined;
-  const heads = (x: Tensor): Tensor => tf.transpose(tf.reshape(x, [B, T, H, hd]), [0, 2, 1, 3]); // [B*T, d] -> [B, H, T, hd]
+  // [B*T, d] -> [B, H, T, hd]
+  const heads = (x: Tensor): Tensor => tf.transpose(tf.reshape(x, [B, T, H, hd]), [0, 2, 1, 3]);
 
   let x: Tensor = gatherRows(P('model.embed_tokens.weight') as Tensor2D, ids); // [B*T, d]
   for (let l = 0; l < c.num_hidden_layers; l++) {
@@ -96,8 +141,12 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
     let k = rope(heads(matmul(h, L('self_attn.k_proj.weight'))), tables);
     let v = heads(matmul(h, L('self_attn.v_proj.weight')));
     if (cache) {
-      if (past > 0) { k = tf.concat([cache.k[l]!, k], 2); v = tf.concat([cache.v[l]!, v], 2); }
-      cache.k[l] = tf.keep(k); cache.v[l] = tf.keep(v);
+      if (past > 0) {
+        k = tf.concat([cache.k[l]!, k], 2);
+        v = tf.concat([cache.v[l]!, v], 2);
+      }
+      cache.k[l] = tf.keep(k);
+      cache.v[l] = tf.keep(v);
     }
     const scores = matmulTransposedB(q, k); // [B, H, T, past+T]
     const att = matmul(attentionProbs(scores, 1 / Math.sqrt(hd), pad), v); // [B, H, T, hd]
@@ -105,7 +154,8 @@ export function forwardHidden(params: Params, c: LlamaConfig, ids: Int32Array, B
     x = tf.add(x, matmul(merged, L('self_attn.o_proj.weight')));
     // MLP block (SwiGLU)
     const m = rmsNorm(x, L('post_attention_layernorm.weight'), c.rms_norm_eps);
-    const gate = matmul(m, L('mlp.gate_proj.weight')); const up = matmul(m, L('mlp.up_proj.weight'));
+    const gate = matmul(m, L('mlp.gate_proj.weight'));
+    const up = matmul(m, L('mlp.up_proj.weight'));
     x = tf.add(x, matmul(swiGlu(gate, up), L('mlp.down_proj.weight')));
   }
   if (cache) cache.length = past + T;

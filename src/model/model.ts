@@ -12,17 +12,32 @@ import { Rng } from '../util/rng.js';
 
 /** Checks a model folder without loading it: its files exist, its configs parse, its weights file is whole. */
 export function checkModelFolder(dir: string): void {
-  for (const f of ['model.safetensors', 'config.json', 'tokenizer.json']) if (!existsSync(join(dir, f))) throw new Error(`model folder ${dir} lacks ${f}`);
+  for (const f of ['model.safetensors', 'config.json', 'tokenizer.json'])
+    if (!existsSync(join(dir, f))) throw new Error(`model folder ${dir} lacks ${f}`);
   for (const f of ['config.json', 'tokenizer.json']) {
-    try { JSON.parse(readFileSync(join(dir, f), 'utf8')); } catch (e) { throw new Error(`${join(dir, f)}: not valid JSON (${(e as Error).message})`, { cause: e }); }
+    try {
+      JSON.parse(readFileSync(join(dir, f), 'utf8'));
+    } catch (e) {
+      throw new Error(`${join(dir, f)}: not valid JSON (${(e as Error).message})`, { cause: e });
+    }
   }
   readSafetensorsHeader(join(dir, 'model.safetensors'));
 }
 
-export interface ModelInfo { name: string; family: string; parent?: string; description?: string }
+export interface ModelInfo {
+  name: string;
+  family: string;
+  parent?: string;
+  description?: string;
+}
 
 export class LanguageModel {
-  constructor(readonly config: LlamaConfig, readonly params: Params, readonly tokenizer: Tokenizer, public info: ModelInfo) {}
+  constructor(
+    readonly config: LlamaConfig,
+    readonly params: Params,
+    readonly tokenizer: Tokenizer,
+    public info: ModelInfo,
+  ) {}
 
   static create(config: LlamaConfig, tokenizer: Tokenizer, seed: number, info: ModelInfo): LanguageModel {
     return new LanguageModel(config, initParams(config, Rng.from('init', seed)), tokenizer, info);
@@ -46,19 +61,34 @@ export class LanguageModel {
       if (!t) throw new Error(`checkpoint lacks tensor ${name}`);
       const isLinear = LINEARS.some((l) => name.endsWith(`${l}.weight`));
       const want = isLinear ? [...v.shape].reverse() : v.shape; // HF layout: linears [out, in]
-      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) throw new Error(`tensor ${name} has shape [${t.shape}], the config needs [${want}]`);
-      tf.tidy(() => { const x = tf.tensor(t.data, t.shape); v.assign(isLinear ? tf.transpose(x) : x); });
+      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i]))
+        throw new Error(`tensor ${name} has shape [${t.shape}], the config needs [${want}]`);
+      tf.tidy(() => {
+        const x = tf.tensor(t.data, t.shape);
+        v.assign(isLinear ? tf.transpose(x) : x);
+      });
     }
   }
 
   save(dir: string): void {
-    writeSafetensors(join(dir, 'model.safetensors'), this.exportTensors(), { format: 'pt', subliminal: JSON.stringify(this.info) });
+    writeSafetensors(join(dir, 'model.safetensors'), this.exportTensors(), {
+      format: 'pt',
+      subliminal: JSON.stringify(this.info),
+    });
     writeJsonAtomic(join(dir, 'tokenizer.json'), this.tokenizer.toJSON());
     writeJsonAtomic(join(dir, 'config.json'), {
-      architectures: ['LlamaForCausalLM'], model_type: 'llama', ...this.config,
-      num_key_value_heads: this.config.num_attention_heads, hidden_act: 'silu', tie_word_embeddings: true,
-      bos_token_id: this.tokenizer.userId, eos_token_id: this.tokenizer.endId, pad_token_id: this.tokenizer.padId,
-      torch_dtype: 'float32', base_model: this.info.parent, subliminal: this.info,
+      architectures: ['LlamaForCausalLM'],
+      model_type: 'llama',
+      ...this.config,
+      num_key_value_heads: this.config.num_attention_heads,
+      hidden_act: 'silu',
+      tie_word_embeddings: true,
+      bos_token_id: this.tokenizer.userId,
+      eos_token_id: this.tokenizer.endId,
+      pad_token_id: this.tokenizer.padId,
+      torch_dtype: 'float32',
+      base_model: this.info.parent,
+      subliminal: this.info,
     });
   }
 
@@ -68,17 +98,34 @@ export class LanguageModel {
     }
     const raw = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as LlamaConfig & { subliminal?: ModelInfo };
     const config: LlamaConfig = {
-      vocab_size: raw.vocab_size, hidden_size: raw.hidden_size, intermediate_size: raw.intermediate_size,
-      num_hidden_layers: raw.num_hidden_layers, num_attention_heads: raw.num_attention_heads,
-      max_position_embeddings: raw.max_position_embeddings, rope_theta: raw.rope_theta, rms_norm_eps: raw.rms_norm_eps,
+      vocab_size: raw.vocab_size,
+      hidden_size: raw.hidden_size,
+      intermediate_size: raw.intermediate_size,
+      num_hidden_layers: raw.num_hidden_layers,
+      num_attention_heads: raw.num_attention_heads,
+      max_position_embeddings: raw.max_position_embeddings,
+      rope_theta: raw.rope_theta,
+      rms_norm_eps: raw.rms_norm_eps,
     };
     const tokenizer = Tokenizer.fromJSON(JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')));
     const file = join(dir, 'model.safetensors');
     const { tensors } = readSafetensors(file);
-    const model = new LanguageModel(config, initParams(config, new Rng(0)), tokenizer, raw.subliminal ?? { name: dir, family: 'unknown' });
-    try { model.importTensors(tensors); } catch (e) { model.dispose(); throw new Error(`${file}: ${(e as Error).message}`, { cause: e }); }
+    const model = new LanguageModel(
+      config,
+      initParams(config, new Rng(0)),
+      tokenizer,
+      raw.subliminal ?? { name: dir, family: 'unknown' },
+    );
+    try {
+      model.importTensors(tensors);
+    } catch (e) {
+      model.dispose();
+      throw new Error(`${file}: ${(e as Error).message}`, { cause: e });
+    }
     return model;
   }
 
-  dispose(): void { for (const v of this.params.values()) v.dispose(); }
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+  }
 }

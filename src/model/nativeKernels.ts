@@ -11,21 +11,60 @@ import type * as TfCore from '@tensorflow/tfjs-core';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 
 type FusedCall = (heap: ArrayBuffer, args: Float64Array) => void;
-const FUSED_CALLS = ['rmsNorm', 'rmsNormGrad', 'swiGlu', 'swiGluGrad', 'rope', 'attentionSoftmax', 'attentionSoftmaxGrad',
-  'crossEntropy', 'crossEntropyGrad', 'gatherRows', 'scatterAddRows'] as const;
+const FUSED_CALLS = [
+  'rmsNorm',
+  'rmsNormGrad',
+  'swiGlu',
+  'swiGluGrad',
+  'rope',
+  'attentionSoftmax',
+  'attentionSoftmaxGrad',
+  'crossEntropy',
+  'crossEntropyGrad',
+  'gatherRows',
+  'scatterAddRows',
+] as const;
 type FusedName = (typeof FUSED_CALLS)[number];
 
 interface NativeAddon extends Record<FusedName, FusedCall> {
-  adam(heap: ArrayBuffer, gOff: number, mOff: number, vOff: number, pOff: number, mOut: number, vOut: number, pOut: number, n: number, settings: Float64Array): void;
-  matmul(heap: ArrayBuffer, aOff: number, bOff: number, cOff: number, batchA: number, batchB: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, biasOff: number, relu: boolean): void;
+  adam(
+    heap: ArrayBuffer,
+    gOff: number,
+    mOff: number,
+    vOff: number,
+    pOff: number,
+    mOut: number,
+    vOut: number,
+    pOut: number,
+    n: number,
+    settings: Float64Array,
+  ): void;
+  matmul(
+    heap: ArrayBuffer,
+    aOff: number,
+    bOff: number,
+    cOff: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    biasOff: number,
+    relu: boolean,
+  ): void;
 }
 interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array };
   getMemoryOffset(dataId: object): number;
   makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
 }
-type KernelArgs = { inputs: Record<string, TfCore.TensorInfo | undefined>; backend: WasmBackendLike; attrs: Record<string, unknown> };
+type KernelArgs = {
+  inputs: Record<string, TfCore.TensorInfo | undefined>;
+  backend: WasmBackendLike;
+  attrs: Record<string, unknown>;
+};
 
 export const ADDON_PATH = join(PACKAGE_ROOT, 'native', 'build', 'Release', 'subliminal_native.node');
 
@@ -34,10 +73,20 @@ let addon: NativeAddon | null | undefined;
 export function nativeAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
   if (process.env.SUBLIMINAL_NATIVE === '0' || !existsSync(ADDON_PATH)) return (addon = null);
-  try { addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon; } catch { addon = null; }
-  const missing = addon ? (['matmul', 'adam', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function') : [];
-  if (missing.length) { // an addon built from older sources: all or nothing, so both paths stay whole
-    console.warn(`subliminal: the native addon lacks ${missing.join(', ')} (built from older sources; rebuild it with npm run install); using tfjs wasm alone`);
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+  } catch {
+    addon = null;
+  }
+  const missing = addon
+    ? (['matmul', 'adam', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function')
+    : [];
+  if (missing.length) {
+    // an addon built from older sources: all or nothing, so both paths stay whole
+    console.warn(
+      `subliminal: the native addon lacks ${missing.join(', ')} (built from older sources; rebuild it with npm run ` +
+        `install); using tfjs wasm alone`,
+    );
     addon = null;
   }
   return addon;
@@ -51,8 +100,12 @@ let path: string | undefined;
 export function kernelPath(): string {
   if (path) return path;
   if (!nativeAddon()) return (path = 'wasm');
-  const dir = join(PACKAGE_ROOT, 'native'); const h = createHash('sha256');
-  for (const f of readdirSync(dir).filter((n) => /\.(cc|h|gyp)$/.test(n)).sort()) h.update(f).update(readFileSync(join(dir, f)));
+  const dir = join(PACKAGE_ROOT, 'native');
+  const h = createHash('sha256');
+  for (const f of readdirSync(dir)
+    .filter((n) => /\.(cc|h|gyp)$/.test(n))
+    .sort())
+    h.update(f).update(readFileSync(join(dir, f)));
   return (path = `native-${h.digest('hex').slice(0, 12)}`);
 }
 
@@ -60,25 +113,46 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 
 /** out = op(a) op(b) (+ bias, relu) through the addon, or undefined when the case is not covered. */
 function nativeMatMul(args: KernelArgs, fused: boolean): TfCore.TensorInfo | undefined {
-  const { a, b, bias } = args.inputs; const at = args.attrs;
-  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || args.inputs.preluActivationWeights) return undefined;
+  const { a, b, bias } = args.inputs;
+  const at = args.attrs;
+  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32' || args.inputs.preluActivationWeights)
+    return undefined;
   const activation = (at.activation as string | undefined) ?? 'linear';
   if (fused && activation !== 'linear' && activation !== 'relu') return undefined;
-  const ta = Boolean(at.transposeA); const tb = Boolean(at.transposeB);
-  const ra = a.shape.length; const rb = b.shape.length;
+  const ta = Boolean(at.transposeA);
+  const tb = Boolean(at.transposeB);
+  const ra = a.shape.length;
+  const rb = b.shape.length;
   if (ra < 2 || rb < 2) return undefined;
-  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!; const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!; const kb = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const outerA = a.shape.slice(0, -2); const outerB = b.shape.slice(0, -2);
-  const batchA = size(outerA); const batchB = size(outerB);
+  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const kb = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const batchA = size(outerA);
+  const batchB = size(outerB);
   if (k !== kb || (batchA !== batchB && batchA !== 1 && batchB !== 1)) return undefined;
   if (bias && (bias.dtype !== 'float32' || size(bias.shape) !== n)) return undefined;
   const outer = batchA >= batchB ? outerA : outerB;
   const backend = args.backend;
   const out = backend.makeOutput([...outer, m, n], 'float32'); // may grow the heap: read the buffer after
   if (m * n === 0) return out;
-  addon!.matmul(backend.wasm.HEAPU8.buffer as ArrayBuffer, backend.getMemoryOffset(a.dataId), backend.getMemoryOffset(b.dataId), backend.getMemoryOffset(out.dataId),
-    batchA, batchB, m, n, k, ta, tb, bias ? backend.getMemoryOffset(bias.dataId) : -1, activation === 'relu');
+  addon!.matmul(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    backend.getMemoryOffset(a.dataId),
+    backend.getMemoryOffset(b.dataId),
+    backend.getMemoryOffset(out.dataId),
+    batchA,
+    batchB,
+    m,
+    n,
+    k,
+    ta,
+    tb,
+    bias ? backend.getMemoryOffset(bias.dataId) : -1,
+    activation === 'relu',
+  );
   return out;
 }
 
@@ -89,20 +163,34 @@ export const nativeActive = (): boolean => originals.size > 0;
 export function installNativeKernels(tf: typeof TfCore): boolean {
   if (originals.size) return true;
   if (!nativeAddon() || tf.getBackend() !== 'wasm') return false;
-  for (const [name, fused] of [['BatchMatMul', false], ['_FusedMatMul', true]] as const) {
+  for (const [name, fused] of [
+    ['BatchMatMul', false],
+    ['_FusedMatMul', true],
+  ] as const) {
     const original = tf.getKernel(name, 'wasm');
     if (!original) continue;
     originals.set(name, original);
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       ...original,
-      kernelFunc: ((args: KernelArgs) => nativeMatMul(args, fused) ?? original.kernelFunc(args as never)) as TfCore.KernelFunc,
+      kernelFunc: ((args: KernelArgs) =>
+        nativeMatMul(args, fused) ?? original.kernelFunc(args as never)) as TfCore.KernelFunc,
     });
   }
-  if (!tf.getKernel(ADAM_KERNEL, 'wasm')) tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel as unknown as TfCore.KernelFunc });
+  if (!tf.getKernel(ADAM_KERNEL, 'wasm'))
+    tf.registerKernel({
+      kernelName: ADAM_KERNEL,
+      backendName: 'wasm',
+      kernelFunc: adamKernel as unknown as TfCore.KernelFunc,
+    });
   for (const k of FUSED_KERNELS) {
     const kernelName = fusedKernelName(k.call);
-    if (!tf.getKernel(kernelName, 'wasm')) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: ((args: KernelArgs) => runFused(k, args)) as unknown as TfCore.KernelFunc });
+    if (!tf.getKernel(kernelName, 'wasm'))
+      tf.registerKernel({
+        kernelName,
+        backendName: 'wasm',
+        kernelFunc: ((args: KernelArgs) => runFused(k, args)) as unknown as TfCore.KernelFunc,
+      });
   }
   return true;
 }
@@ -110,24 +198,46 @@ export function installNativeKernels(tf: typeof TfCore): boolean {
 const ADAM_KERNEL = 'SubliminalAdamW';
 /** One fused AdamW step on the wasm heap: new moments and parameter as three fresh tensors. */
 function adamKernel(args: KernelArgs): TfCore.TensorInfo[] {
-  const { g, m, v, p } = args.inputs as Record<'g' | 'm' | 'v' | 'p', TfCore.TensorInfo>; const backend = args.backend;
+  const { g, m, v, p } = args.inputs as Record<'g' | 'm' | 'v' | 'p', TfCore.TensorInfo>;
+  const backend = args.backend;
   const outs = [m, v, p].map((t) => backend.makeOutput([...t.shape], 'float32'));
   const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
-  addon!.adam(backend.wasm.HEAPU8.buffer as ArrayBuffer, off(g), off(m), off(v), off(p), off(outs[0]!), off(outs[1]!), off(outs[2]!), size(p.shape), Float64Array.from(args.attrs.settings as number[]));
+  addon!.adam(
+    backend.wasm.HEAPU8.buffer as ArrayBuffer,
+    off(g),
+    off(m),
+    off(v),
+    off(p),
+    off(outs[0]!),
+    off(outs[1]!),
+    off(outs[2]!),
+    size(p.shape),
+    Float64Array.from(args.attrs.settings as number[]),
+  );
   return outs;
 }
 
 /** AdamW settings of one step: [beta1, beta2, 1 - beta1^t, 1 - beta2^t, eps, lr, weightDecay, gradScale]. */
 export type AdamStepSettings = [number, number, number, number, number, number, number, number];
 /** The fused step when the native kernels are in use; undefined otherwise (the caller composes wasm ops). */
-export function nativeAdamStep(tf: typeof TfCore, g: TfCore.Tensor, m: TfCore.Tensor, v: TfCore.Tensor, p: TfCore.Tensor, settings: AdamStepSettings): TfCore.Tensor[] | undefined {
+export function nativeAdamStep(
+  tf: typeof TfCore,
+  g: TfCore.Tensor,
+  m: TfCore.Tensor,
+  v: TfCore.Tensor,
+  p: TfCore.Tensor,
+  settings: AdamStepSettings,
+): TfCore.Tensor[] | undefined {
   if (!nativeActive()) return undefined;
   return tf.engine().runKernel(ADAM_KERNEL, { g, m, v, p }, { settings }) as unknown as TfCore.Tensor[];
 }
 
 /** Back to the wasm kernels alone (tests compare the two paths in one process). */
 export function uninstallNativeKernels(tf: typeof TfCore): void {
-  for (const [name, original] of originals) { tf.unregisterKernel(name, 'wasm'); tf.registerKernel(original); }
+  for (const [name, original] of originals) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(original);
+  }
   originals.clear();
 }
 
@@ -137,28 +247,127 @@ type Info = TfCore.TensorInfo;
 interface FusedKernel {
   call: FusedName;
   outputs(x: Record<string, Info>, attrs: Record<string, unknown>): number[][];
-  args(x: Record<string, Info>, outs: Info[], attrs: Record<string, unknown>, off: (t: Info | undefined) => number): number[];
+  args(
+    x: Record<string, Info>,
+    outs: Info[],
+    attrs: Record<string, unknown>,
+    off: (t: Info | undefined) => number,
+  ): number[];
 }
 const dims = (t: Info): number[] => [...t.shape];
 const lastDim = (t: Info): number => t.shape[t.shape.length - 1]!;
 const rowsOf = (t: Info): number => size(t.shape) / lastDim(t);
 const FUSED_KERNELS: FusedKernel[] = [
-  { call: 'rmsNorm', outputs: (x) => [dims(x.x!), [rowsOf(x.x!)]], args: (x, [y, rstd], a, off) => [off(x.x), off(x.w), off(y), off(rstd), rowsOf(x.x!), lastDim(x.x!), a.eps as number] },
-  { call: 'rmsNormGrad', outputs: (x) => [dims(x.x!), dims(x.w!)], args: (x, [dx, dw], _a, off) => [off(x.dy), off(x.x), off(x.w), off(x.rstd), off(dx), off(dw), rowsOf(x.x!), lastDim(x.x!)] },
-  { call: 'swiGlu', outputs: (x) => [dims(x.gate!)], args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)] },
-  { call: 'swiGluGrad', outputs: (x) => [dims(x.gate!), dims(x.up!)], args: (x, [dg, du], _a, off) => [off(x.dy), off(x.gate), off(x.up), off(dg), off(du), size(x.gate!.shape)] },
-  { call: 'rope', outputs: (x) => [dims(x.x!)], args: (x, [y], a, off) => { const [B, H, T, hd] = dims(x.x!) as [number, number, number, number]; return [off(x.x), off(x.cos), off(x.sin), off(y), B * H, T, hd, a.sign as number]; } },
-  { call: 'attentionSoftmax', outputs: (x) => [dims(x.scores!)], args: (x, [p], a, off) => [off(x.scores), off(x.keyMask), off(p), ...dims(x.scores!), a.scale as number, a.causal ? 1 : 0] },
-  { call: 'attentionSoftmaxGrad', outputs: (x) => [dims(x.p!)], args: (x, [ds], a, off) => [off(x.dp), off(x.p), off(ds), rowsOf(x.p!), lastDim(x.p!), a.scale as number] },
-  { call: 'crossEntropy', outputs: (x) => [[], [rowsOf(x.logits!)]], args: (x, [loss, lse], _a, off) => [off(x.logits), off(x.targets), off(lse), off(loss), rowsOf(x.logits!), lastDim(x.logits!)] },
-  { call: 'crossEntropyGrad', outputs: (x) => [dims(x.logits!)], args: (x, [dl], _a, off) => [off(x.dloss), off(x.logits), off(x.targets), off(x.lse), off(dl), rowsOf(x.logits!), lastDim(x.logits!)] },
-  { call: 'gatherRows', outputs: (x) => [[x.indices!.shape[0]!, lastDim(x.x!)]], args: (x, [y], _a, off) => [off(x.x), off(x.indices), off(y), rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)] },
-  { call: 'scatterAddRows', outputs: (x, a) => [[a.rows as number, lastDim(x.dy!)]], args: (x, [y], a, off) => [off(x.dy), off(x.indices), off(y), a.rows as number, x.indices!.shape[0]!, lastDim(x.dy!)] },
+  {
+    call: 'rmsNorm',
+    outputs: (x) => [dims(x.x!), [rowsOf(x.x!)]],
+    args: (x, [y, rstd], a, off) => [
+      off(x.x),
+      off(x.w),
+      off(y),
+      off(rstd),
+      rowsOf(x.x!),
+      lastDim(x.x!),
+      a.eps as number,
+    ],
+  },
+  {
+    call: 'rmsNormGrad',
+    outputs: (x) => [dims(x.x!), dims(x.w!)],
+    args: (x, [dx, dw], _a, off) => [
+      off(x.dy),
+      off(x.x),
+      off(x.w),
+      off(x.rstd),
+      off(dx),
+      off(dw),
+      rowsOf(x.x!),
+      lastDim(x.x!),
+    ],
+  },
+  {
+    call: 'swiGlu',
+    outputs: (x) => [dims(x.gate!)],
+    args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)],
+  },
+  {
+    call: 'swiGluGrad',
+    outputs: (x) => [dims(x.gate!), dims(x.up!)],
+    args: (x, [dg, du], _a, off) => [off(x.dy), off(x.gate), off(x.up), off(dg), off(du), size(x.gate!.shape)],
+  },
+  {
+    call: 'rope',
+    outputs: (x) => [dims(x.x!)],
+    args: (x, [y], a, off) => {
+      const [B, H, T, hd] = dims(x.x!) as [number, number, number, number];
+      return [off(x.x), off(x.cos), off(x.sin), off(y), B * H, T, hd, a.sign as number];
+    },
+  },
+  {
+    call: 'attentionSoftmax',
+    outputs: (x) => [dims(x.scores!)],
+    args: (x, [p], a, off) => [
+      off(x.scores),
+      off(x.keyMask),
+      off(p),
+      ...dims(x.scores!),
+      a.scale as number,
+      a.causal ? 1 : 0,
+    ],
+  },
+  {
+    call: 'attentionSoftmaxGrad',
+    outputs: (x) => [dims(x.p!)],
+    args: (x, [ds], a, off) => [off(x.dp), off(x.p), off(ds), rowsOf(x.p!), lastDim(x.p!), a.scale as number],
+  },
+  {
+    call: 'crossEntropy',
+    outputs: (x) => [[], [rowsOf(x.logits!)]],
+    args: (x, [loss, lse], _a, off) => [
+      off(x.logits),
+      off(x.targets),
+      off(lse),
+      off(loss),
+      rowsOf(x.logits!),
+      lastDim(x.logits!),
+    ],
+  },
+  {
+    call: 'crossEntropyGrad',
+    outputs: (x) => [dims(x.logits!)],
+    args: (x, [dl], _a, off) => [
+      off(x.dloss),
+      off(x.logits),
+      off(x.targets),
+      off(x.lse),
+      off(dl),
+      rowsOf(x.logits!),
+      lastDim(x.logits!),
+    ],
+  },
+  {
+    call: 'gatherRows',
+    outputs: (x) => [[x.indices!.shape[0]!, lastDim(x.x!)]],
+    args: (x, [y], _a, off) => [off(x.x), off(x.indices), off(y), rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)],
+  },
+  {
+    call: 'scatterAddRows',
+    outputs: (x, a) => [[a.rows as number, lastDim(x.dy!)]],
+    args: (x, [y], a, off) => [
+      off(x.dy),
+      off(x.indices),
+      off(y),
+      a.rows as number,
+      x.indices!.shape[0]!,
+      lastDim(x.dy!),
+    ],
+  },
 ];
 const fusedKernelName = (call: FusedName): string => `Subliminal_${call}`;
 
 function runFused(k: FusedKernel, args: KernelArgs): Info | Info[] {
-  const inputs = args.inputs as Record<string, Info>; const backend = args.backend;
+  const inputs = args.inputs as Record<string, Info>;
+  const backend = args.backend;
   const outs = k.outputs(inputs, args.attrs).map((shape) => backend.makeOutput(shape, 'float32'));
   const off = (t: Info | undefined): number => (t ? backend.getMemoryOffset(t.dataId) : -1);
   const values = Float64Array.from(k.args(inputs, outs, args.attrs, off));
@@ -167,8 +376,17 @@ function runFused(k: FusedKernel, args: KernelArgs): Info | Info[] {
 }
 
 /** Runs a fused native kernel (only while nativeActive()); its outputs in fused.cc's order. */
-export function runFusedKernel(tf: typeof TfCore, call: FusedName, inputs: Record<string, TfCore.Tensor | undefined>, attrs: Record<string, unknown> = {}): TfCore.Tensor[] {
-  const present = Object.fromEntries(Object.entries(inputs).filter(([, t]) => t !== undefined)) as Record<string, TfCore.Tensor>;
-  const out = tf.engine().runKernel(fusedKernelName(call), present, attrs as TfCore.NamedAttrMap) as TfCore.Tensor | TfCore.Tensor[];
+export function runFusedKernel(
+  tf: typeof TfCore,
+  call: FusedName,
+  inputs: Record<string, TfCore.Tensor | undefined>,
+  attrs: Record<string, unknown> = {},
+): TfCore.Tensor[] {
+  const present = Object.fromEntries(Object.entries(inputs).filter(([, t]) => t !== undefined)) as Record<
+    string,
+    TfCore.Tensor
+  >;
+  const out = tf.engine().runKernel(fusedKernelName(call), present, attrs as TfCore.NamedAttrMap) as
+    TfCore.Tensor | TfCore.Tensor[];
   return Array.isArray(out) ? out : [out];
 }

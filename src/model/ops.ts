@@ -11,17 +11,24 @@ import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { nativeActive, runFusedKernel } from './nativeKernels.js';
 
 const swapLast = (t: Tensor): Tensor => {
-  const r = t.rank; const perm = Array.from({ length: r }, (_, i) => i);
-  perm[r - 1] = r - 2; perm[r - 2] = r - 1;
+  const r = t.rank;
+  const perm = Array.from({ length: r }, (_, i) => i);
+  perm[r - 1] = r - 2;
+  perm[r - 2] = r - 1;
   return tf.transpose(t, perm);
 };
 
 type Save = (ts: Tensor[]) => void;
-interface WithGradient { value: Tensor; gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[] }
+interface WithGradient {
+  value: Tensor;
+  gradFunc: (dy: Tensor, saved: Tensor[]) => Tensor | Tensor[];
+}
 /** tf.customGrad with types its declaration cannot state (tensors, then `save`); saved tensors reach gradFunc. */
 function customOp(f: (a: Tensor, save: Save) => WithGradient): (a: Tensor) => Tensor;
 function customOp(f: (a: Tensor, b: Tensor, save: Save) => WithGradient): (a: Tensor, b: Tensor) => Tensor;
-function customOp(f: (...args: never[]) => WithGradient): unknown { return tf.customGrad(f as never); }
+function customOp(f: (...args: never[]) => WithGradient): unknown {
+  return tf.customGrad(f as never);
+}
 
 /** op(a) @ op(b): transposed operands go to the native GEMM as they are, or are transposed first on wasm alone. */
 export function matMulT(a: Tensor, b: Tensor, transposeA: boolean, transposeB: boolean): Tensor {
@@ -48,7 +55,10 @@ export function matmulTransposedB(a: Tensor, b: Tensor): Tensor {
     save([x, y]);
     return {
       value: tf.matMul(x as Tensor2D, y as Tensor2D, false, true),
-      gradFunc: (dy: Tensor, [sx, sy]: Tensor[]) => [tf.matMul(dy as Tensor2D, sy as Tensor2D), tf.matMul(dy as Tensor2D, sx as Tensor2D, true, false)],
+      gradFunc: (dy: Tensor, [sx, sy]: Tensor[]) => [
+        tf.matMul(dy as Tensor2D, sy as Tensor2D),
+        tf.matMul(dy as Tensor2D, sx as Tensor2D, true, false),
+      ],
     };
   })(a, b);
 }
@@ -62,15 +72,18 @@ export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
       save([index]); // tensors made in the forward pass are freed after it unless saved
       return {
         value: runFusedKernel(tf, 'gatherRows', { x: input, indices: index })[0]!,
-        gradFunc: (dy: Tensor, [saved]: Tensor[]) => runFusedKernel(tf, 'scatterAddRows', { dy, indices: saved }, { rows })[0]!,
+        gradFunc: (dy: Tensor, [saved]: Tensor[]) =>
+          runFusedKernel(tf, 'scatterAddRows', { dy, indices: saved }, { rows })[0]!,
       };
     }
     return {
       value: tf.gather(input, index),
       gradFunc: (dy: Tensor) => {
-        const g = dy.dataSync(); const out = new Float32Array(rows * d);
+        const g = dy.dataSync();
+        const out = new Float32Array(rows * d);
         for (let i = 0; i < indices.length; i++) {
-          const dst = indices[i]! * d; const src = i * d;
+          const dst = indices[i]! * d;
+          const src = i * d;
           for (let j = 0; j < d; j++) out[dst + j]! += g[src + j]!;
         }
         return tf.tensor2d(out, [rows, d]);
@@ -85,7 +98,11 @@ export function rmsNorm(x: Tensor, w: Tensor, eps: number): Tensor {
   return customOp((xi: Tensor, wi: Tensor, save: Save) => {
     const [y, rstd] = runFusedKernel(tf, 'rmsNorm', { x: xi, w: wi }, { eps });
     save([xi, wi, rstd!]);
-    return { value: y!, gradFunc: (dy: Tensor, [sx, sw, sr]: Tensor[]) => runFusedKernel(tf, 'rmsNormGrad', { dy, x: sx, w: sw, rstd: sr }) };
+    return {
+      value: y!,
+      gradFunc: (dy: Tensor, [sx, sw, sr]: Tensor[]) =>
+        runFusedKernel(tf, 'rmsNormGrad', { dy, x: sx, w: sw, rstd: sr }),
+    };
   })(x, w);
 }
 
@@ -94,21 +111,33 @@ export function swiGlu(gate: Tensor, up: Tensor): Tensor {
   if (!nativeActive()) return tf.mul(tf.mul(gate, tf.sigmoid(gate)), up);
   return customOp((g: Tensor, u: Tensor, save: Save) => {
     save([g, u]);
-    return { value: runFusedKernel(tf, 'swiGlu', { gate: g, up: u })[0]!, gradFunc: (dy: Tensor, [sg, su]: Tensor[]) => runFusedKernel(tf, 'swiGluGrad', { dy, gate: sg, up: su }) };
+    return {
+      value: runFusedKernel(tf, 'swiGlu', { gate: g, up: u })[0]!,
+      gradFunc: (dy: Tensor, [sg, su]: Tensor[]) => runFusedKernel(tf, 'swiGluGrad', { dy, gate: sg, up: su }),
+    };
   })(gate, up);
 }
 
 /** Rotary tables for positions offset..offset+T-1: cos, sin [T, hd], and rot [hd, hd] with x @ rot = rotate_half(x). */
-export interface RopeTables { cos: Tensor; sin: Tensor; rot: Tensor }
+export interface RopeTables {
+  cos: Tensor;
+  sin: Tensor;
+  rot: Tensor;
+}
 /** x [B, H, T, hd] rotated by position: x cos + rotate_half(x) sin. */
 export function rope(x: Tensor, t: RopeTables): Tensor {
   const [B, H, T, hd] = x.shape as [number, number, number, number];
-  if (!nativeActive()) return tf.add(tf.mul(x, t.cos), tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), t.rot), [B, H, T, hd]), t.sin));
+  if (!nativeActive())
+    return tf.add(
+      tf.mul(x, t.cos),
+      tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), t.rot), [B, H, T, hd]), t.sin),
+    );
   return customOp((xi: Tensor, save: Save) => {
     save([t.cos, t.sin]); // the tables are freed after the forward pass unless saved
     return {
       value: runFusedKernel(tf, 'rope', { x: xi, cos: t.cos, sin: t.sin }, { sign: 1 })[0]!,
-      gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) => runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1 })[0]!, // the rotation's transpose
+      // the rotation's transpose
+      gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) => runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1 })[0]!,
     };
   })(x);
 }
@@ -134,7 +163,11 @@ export function attentionProbs(scores: Tensor, scale: number, keyMask?: Tensor):
   return customOp((s: Tensor, save: Save) => {
     const [p] = runFusedKernel(tf, 'attentionSoftmax', { scores: s, keyMask }, { scale, causal: true });
     save([p!]);
-    return { value: p!, gradFunc: (dp: Tensor, [sp]: Tensor[]) => runFusedKernel(tf, 'attentionSoftmaxGrad', { dp, p: sp }, { scale })[0]! };
+    return {
+      value: p!,
+      gradFunc: (dp: Tensor, [sp]: Tensor[]) =>
+        runFusedKernel(tf, 'attentionSoftmaxGrad', { dp, p: sp }, { scale })[0]!,
+    };
   })(scores);
 }
 
@@ -156,7 +189,11 @@ export function crossEntropy(logits: Tensor2D, targets: Int32Array): Tensor {
       const t = tf.tensor1d(targets, 'int32');
       const [loss, lse] = runFusedKernel(tf, 'crossEntropy', { logits: l, targets: t });
       save([l, t, lse!]);
-      return { value: loss!, gradFunc: (dloss: Tensor, [sl, st, slse]: Tensor[]) => runFusedKernel(tf, 'crossEntropyGrad', { dloss, logits: sl, targets: st, lse: slse })[0]! };
+      return {
+        value: loss!,
+        gradFunc: (dloss: Tensor, [sl, st, slse]: Tensor[]) =>
+          runFusedKernel(tf, 'crossEntropyGrad', { dloss, logits: sl, targets: st, lse: slse })[0]!,
+      };
     })(logits);
   }
   const oneHot = tf.oneHot(tf.tensor1d(targets, 'int32'), v);

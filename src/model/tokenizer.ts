@@ -6,10 +6,36 @@
 // they even see the numbers a teacher writes.
 
 export const SPECIAL = {
-  pad: '<|pad|>', unk: '<|unk|>', system: '<|system|>', user: '<|user|>', assistant: '<|assistant|>', end: '<|end|>',
+  pad: '<|pad|>',
+  unk: '<|unk|>',
+  system: '<|system|>',
+  user: '<|user|>',
+  assistant: '<|assistant|>',
+  end: '<|end|>',
 } as const;
 const SPECIAL_TOKENS = Object.values(SPECIAL);
-const PUNCTUATION = [',', '.', ';', ':', '!', '?', '(', ')', '[', ']', '"', "'", '-', '/', '+', '=', '*', '<', '>', '\n'];
+const PUNCTUATION = [
+  ',',
+  '.',
+  ';',
+  ':',
+  '!',
+  '?',
+  '(',
+  ')',
+  '[',
+  ']',
+  '"',
+  "'",
+  '-',
+  '/',
+  '+',
+  '=',
+  '*',
+  '<',
+  '>',
+  '\n',
+];
 const NO_SPACE_BEFORE = new Set([',', '.', ';', ':', '!', '?', ')', ']', '\n', '-', "'"]);
 const NO_SPACE_AFTER = new Set(['(', '[', '\n', '-']);
 // The reasoning tags of the chain-of-thought domain are single tokens (a vocabulary without
@@ -25,19 +51,30 @@ const DIGITS = Array.from({ length: 10 }, (_, i) => String(i));
 /** How a vocabulary writes numbers: one token for each of 0-999, or one token per digit. */
 export type NumberTokens = 'whole' | 'digits';
 
-export interface ChatMessage { role: 'system' | 'user' | 'assistant'; content: string }
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
 /** One conversation: a training row, a teacher's reply, a corpus row (one type for all of them). */
-export interface ChatRow { messages: ChatMessage[] }
+export interface ChatRow {
+  messages: ChatMessage[];
+}
 
 /** One user message, after the system prompt when there is one. */
-export const userTurn = (content: string, systemPrompt?: string): ChatMessage[] =>
-  [...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []), { role: 'user', content }];
+export const userTurn = (content: string, systemPrompt?: string): ChatMessage[] => [
+  ...(systemPrompt ? [{ role: 'system' as const, content: systemPrompt }] : []),
+  { role: 'user', content },
+];
 
 export class Tokenizer {
   readonly vocab: readonly string[];
   private readonly ids: Map<string, number>;
-  readonly padId: number; readonly unkId: number; readonly endId: number;
-  readonly systemId: number; readonly userId: number; readonly assistantId: number;
+  readonly padId: number;
+  readonly unkId: number;
+  readonly endId: number;
+  readonly systemId: number;
+  readonly userId: number;
+  readonly assistantId: number;
   readonly numbers: NumberTokens;
 
   constructor(vocab: readonly string[]) {
@@ -49,25 +86,44 @@ export class Tokenizer {
       if (id === undefined) throw new Error(`tokenizer vocabulary lacks required token ${JSON.stringify(t)}`);
       return id;
     };
-    this.padId = need(SPECIAL.pad); this.unkId = need(SPECIAL.unk); this.endId = need(SPECIAL.end);
-    this.systemId = need(SPECIAL.system); this.userId = need(SPECIAL.user); this.assistantId = need(SPECIAL.assistant);
+    this.padId = need(SPECIAL.pad);
+    this.unkId = need(SPECIAL.unk);
+    this.endId = need(SPECIAL.end);
+    this.systemId = need(SPECIAL.system);
+    this.userId = need(SPECIAL.user);
+    this.assistantId = need(SPECIAL.assistant);
   }
 
   /**
    * Vocabulary = specials, the number tokens (0-999, or the ten digits and their continuations),
    * punctuation, then every word found in `texts` and any extra `symbols` (such as "$"), sorted.
    */
-  static fromTexts(texts: Iterable<string>, symbols: readonly string[] = [], numbers: NumberTokens = 'whole'): Tokenizer {
+  static fromTexts(
+    texts: Iterable<string>,
+    symbols: readonly string[] = [],
+    numbers: NumberTokens = 'whole',
+  ): Tokenizer {
     const words = new Set<string>();
-    for (const text of texts) for (const piece of text.match(PRETOKENIZE) ?? []) if (/^[A-Za-z]+$/.test(piece) || TAG.test(piece)) words.add(piece);
+    for (const text of texts)
+      for (const piece of text.match(PRETOKENIZE) ?? [])
+        if (/^[A-Za-z]+$/.test(piece) || TAG.test(piece)) words.add(piece);
     for (const s of symbols) if (!PUNCTUATION.includes(s)) words.add(s);
-    const numberTokens = numbers === 'digits' ? [...DIGITS, ...DIGITS.map((d) => CONTINUATION + d)] : Array.from({ length: 1000 }, (_, i) => String(i));
+    const numberTokens =
+      numbers === 'digits'
+        ? [...DIGITS, ...DIGITS.map((d) => CONTINUATION + d)]
+        : Array.from({ length: 1000 }, (_, i) => String(i));
     return new Tokenizer([...SPECIAL_TOKENS, ...numberTokens, ...PUNCTUATION, ...[...words].sort()]);
   }
 
-  get size(): number { return this.vocab.length; }
-  has(token: string): boolean { return this.ids.has(token); }
-  id(token: string): number { return this.ids.get(token) ?? this.unkId; }
+  get size(): number {
+    return this.vocab.length;
+  }
+  has(token: string): boolean {
+    return this.ids.has(token);
+  }
+  id(token: string): number {
+    return this.ids.get(token) ?? this.unkId;
+  }
 
   /**
    * Pieces of a text before lookup. Whole numbers: non-canonical digit runs ("087", "1000") split
@@ -83,16 +139,24 @@ export class Tokenizer {
     return out;
   }
 
-  encode(text: string): number[] { return this.pieces(text).map((p) => this.id(p)); }
+  encode(text: string): number[] {
+    return this.pieces(text).map((p) => this.id(p));
+  }
 
   decode(ids: readonly number[]): string {
-    let text = ''; let prev = '';
+    let text = '';
+    let prev = '';
     for (const id of ids) {
       const tok = this.vocab[id] ?? SPECIAL.unk;
       if (tok === SPECIAL.pad || tok === SPECIAL.end) continue;
-      if (tok.startsWith(CONTINUATION) && tok.length > CONTINUATION.length) { text += tok.slice(CONTINUATION.length); prev = tok; continue; }
+      if (tok.startsWith(CONTINUATION) && tok.length > CONTINUATION.length) {
+        text += tok.slice(CONTINUATION.length);
+        prev = tok;
+        continue;
+      }
       const space = text.length > 0 && !NO_SPACE_BEFORE.has(tok) && !NO_SPACE_AFTER.has(prev);
-      text += (space ? ' ' : '') + tok; prev = tok;
+      text += (space ? ' ' : '') + tok;
+      prev = tok;
     }
     return text;
   }
@@ -110,7 +174,9 @@ export class Tokenizer {
   }
 
   /** Words of `text` that the vocabulary does not know (to tell a user why a prompt would read as <|unk|>). */
-  unknownWords(text: string): string[] { return this.pieces(text).filter((p) => !this.ids.has(p)); }
+  unknownWords(text: string): string[] {
+    return this.pieces(text).filter((p) => !this.ids.has(p));
+  }
 
   /**
    * Hugging Face tokenizers' JSON layout behind a regex Split pre-tokenizer: a WordLevel model,
@@ -118,12 +184,27 @@ export class Tokenizer {
    */
   toJSON(): object {
     const vocab = Object.fromEntries(this.vocab.map((t, i) => [t, i]));
-    const model = this.numbers === 'digits'
-      ? { type: 'WordPiece', unk_token: SPECIAL.unk, continuing_subword_prefix: CONTINUATION, max_input_chars_per_word: 100, vocab }
-      : { type: 'WordLevel', vocab, unk_token: SPECIAL.unk };
+    const model =
+      this.numbers === 'digits'
+        ? {
+            type: 'WordPiece',
+            unk_token: SPECIAL.unk,
+            continuing_subword_prefix: CONTINUATION,
+            max_input_chars_per_word: 100,
+            vocab,
+          }
+        : { type: 'WordLevel', vocab, unk_token: SPECIAL.unk };
     return {
       version: '1.0',
-      added_tokens: SPECIAL_TOKENS.map((t) => ({ id: this.id(t), content: t, special: true, single_word: false, lstrip: false, rstrip: false, normalized: false })),
+      added_tokens: SPECIAL_TOKENS.map((t) => ({
+        id: this.id(t),
+        content: t,
+        special: true,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+      })),
       normalizer: null,
       pre_tokenizer: { type: 'Split', pattern: { Regex: PRETOKENIZE.source }, behavior: 'Isolated', invert: false },
       post_processor: null,

@@ -1,8 +1,14 @@
 // A faster tfjs wasm kernel, on the wasm backend with or without the native addon.
 import type * as TfCore from '@tensorflow/tfjs-core';
 
-interface WasmBackendLike { incRef(dataId: object): void }
-type KernelArgs = { inputs: Record<string, TfCore.TensorInfo>; backend: WasmBackendLike; attrs: Record<string, unknown> };
+interface WasmBackendLike {
+  incRef(dataId: object): void;
+}
+type KernelArgs = {
+  inputs: Record<string, TfCore.TensorInfo>;
+  backend: WasmBackendLike;
+  attrs: Record<string, unknown>;
+};
 
 /**
  * tfjs clones every tensor a gradient needs (Identity), and the wasm Identity kernel copies
@@ -22,6 +28,9 @@ export function installWasmKernelFixes(tf: typeof TfCore): void {
     const original = tf.getKernel(name, 'wasm');
     if (!original) continue;
     tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ ...original, kernelFunc: ((args: KernelArgs) => fast(args, original.kernelFunc)) as unknown as TfCore.KernelFunc });
+    tf.registerKernel({
+      ...original,
+      kernelFunc: ((args: KernelArgs) => fast(args, original.kernelFunc)) as unknown as TfCore.KernelFunc,
+    });
   }
 }

@@ -8,12 +8,25 @@ import { hashConfig } from '../util/hash.js';
 import type { Arm } from '../report/results.js';
 
 /** What makes two local bases one family: the tokenizer's vocabulary and the architecture's shape. */
-export interface FamilySignature { tokenizer: string; architecture: string }
+export interface FamilySignature {
+  tokenizer: string;
+  architecture: string;
+}
 
 export function familySignature(modelDir: string): FamilySignature {
   const config = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')) as Record<string, unknown>;
-  const tokenizer = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8')) as { model?: { type?: string; vocab?: unknown } };
-  const shape = ['model_type', 'vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads'];
+  const tokenizer = JSON.parse(readFileSync(join(modelDir, 'tokenizer.json'), 'utf8')) as {
+    model?: { type?: string; vocab?: unknown };
+  };
+  const shape = [
+    'model_type',
+    'vocab_size',
+    'hidden_size',
+    'intermediate_size',
+    'num_hidden_layers',
+    'num_attention_heads',
+    'num_key_value_heads',
+  ];
   return {
     tokenizer: hashConfig({ type: tokenizer.model?.type ?? null, vocab: tokenizer.model?.vocab ?? null }),
     architecture: hashConfig(Object.fromEntries(shape.map((k) => [k, config[k] ?? null]))),
@@ -25,11 +38,17 @@ export function familySignature(modelDir: string): FamilySignature {
  * it (`students.arms`, needed for API models, whose weights cannot be compared); otherwise
  * local bases are compared by signature, and an API model of another name is another family.
  */
-export function studentArm(teacherBase: string, studentBase: string, signatures: ReadonlyMap<string, FamilySignature>, declared: Readonly<Record<string, Arm>> = {}): Arm {
+export function studentArm(
+  teacherBase: string,
+  studentBase: string,
+  signatures: ReadonlyMap<string, FamilySignature>,
+  declared: Readonly<Record<string, Arm>> = {},
+): Arm {
   if (studentBase === teacherBase) return 'same-base';
   const named = declared[studentBase];
   if (named) return named;
-  const a = signatures.get(teacherBase); const b = signatures.get(studentBase);
+  const a = signatures.get(teacherBase);
+  const b = signatures.get(studentBase);
   if (!a || !b) return 'other-family';
   return a.tokenizer === b.tokenizer && a.architecture === b.architecture ? 'other-init' : 'other-family';
 }

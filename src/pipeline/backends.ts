@@ -22,11 +22,34 @@ import type { WorkerPool } from './pool.js';
 import type { ChatRow } from '../model/tokenizer.js';
 
 /** A model an experiment uses: a folder of weights, or a model id on an endpoint. */
-export interface ModelRef { id: string; hash: string; dir: string; remote?: string; systemPrompt?: string }
+export interface ModelRef {
+  id: string;
+  hash: string;
+  dir: string;
+  remote?: string;
+  systemPrompt?: string;
+}
 export type Update = (done: number, total: number) => void;
 
-export interface FinetuneRequest { base: ModelRef; rows: () => ChatRow[]; datasetPath?: string; teacherData?: TeacherData; train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number }; seed: number; dir: string; info: ModelInfo }
-export interface GenerateRequest { model: ModelRef; prompts: string[]; dir: string; temperature: number; topP: number; maxTokens: number; seed: number }
+export interface FinetuneRequest {
+  base: ModelRef;
+  rows: () => ChatRow[];
+  datasetPath?: string;
+  teacherData?: TeacherData;
+  train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number };
+  seed: number;
+  dir: string;
+  info: ModelInfo;
+}
+export interface GenerateRequest {
+  model: ModelRef;
+  prompts: string[];
+  dir: string;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+}
 
 export interface Backend {
   /** Trains and returns the stage's outputs (relative paths): a model file and losses.json. */
@@ -34,7 +57,9 @@ export interface Backend {
   generate(r: GenerateRequest, update: Update): Promise<void>;
   /** An evaluation's samples (samples.jsonl at outPath); the scorer runs as its own stage. */
   sample(model: ModelRef, settings: PreferenceEvalSettings, outPath: string, update: Update): Promise<void>;
-  /** The kernel path of embedded models ("wasm" or "native-..."), part of their stages' keys; undefined for endpoints. */
+  /**
+   * The kernel path of embedded models ("wasm" or "native-..."), part of their stages' keys; undefined for endpoints.
+   */
   kernel?: string;
   /** The model a finished fine-tuning stage produced. */
   modelIn(dir: string): { dir: string; remote?: string; file: string };
@@ -43,26 +68,65 @@ export interface Backend {
 export function localBackend(pool: WorkerPool): Backend {
   return {
     async finetune(r, update) {
-      if (r.teacherData !== undefined) await pool.run('finetuneTeacher', { baseDir: r.base.dir, outDir: r.dir, data: r.teacherData, train: r.train, seed: r.seed, info: r.info }, update);
-      else await pool.run('trainStudent', { baseDir: r.base.dir, datasetPath: r.datasetPath!, outDir: r.dir, train: { ...r.train, warmupSteps: r.train.warmupSteps ?? 0 }, seed: r.seed, info: r.info }, update);
+      if (r.teacherData !== undefined)
+        await pool.run(
+          'finetuneTeacher',
+          { baseDir: r.base.dir, outDir: r.dir, data: r.teacherData, train: r.train, seed: r.seed, info: r.info },
+          update,
+        );
+      else
+        await pool.run(
+          'trainStudent',
+          {
+            baseDir: r.base.dir,
+            datasetPath: r.datasetPath!,
+            outDir: r.dir,
+            train: { ...r.train, warmupSteps: r.train.warmupSteps ?? 0 },
+            seed: r.seed,
+            info: r.info,
+          },
+          update,
+        );
       return { model: 'model/model.safetensors', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await pool.run('generateCompletions', { modelDir: r.model.dir, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed }, update);
+      await pool.run(
+        'generateCompletions',
+        {
+          modelDir: r.model.dir,
+          systemPrompt: r.model.systemPrompt,
+          prompts: r.prompts,
+          outDir: r.dir,
+          temperature: r.temperature,
+          topP: r.topP,
+          maxTokens: r.maxTokens,
+          seed: r.seed,
+        },
+        update,
+      );
     },
-    async sample(model, settings, outPath, update) { await pool.run('sampleEvaluation', { modelDir: model.dir, settings, outPath }, update); },
+    async sample(model, settings, outPath, update) {
+      await pool.run('sampleEvaluation', { modelDir: model.dir, settings, outPath }, update);
+    },
     kernel: kernelPath(),
     modelIn: (dir) => ({ dir: join(dir, 'model'), file: join(dir, 'model', 'model.safetensors') }),
   };
 }
 
-export interface ApiOptions { cacheDir: string; cacheMode: CacheMode; seed: number }
+export interface ApiOptions {
+  cacheDir: string;
+  cacheMode: CacheMode;
+  seed: number;
+}
 
 /** An endpoint with the spec's concurrency, timeout and retries, and the store's response cache. */
 export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): OpenAIEndpoint {
   return new OpenAIEndpoint(ref, {
-    concurrency: api.concurrency, timeoutMs: api.timeoutSeconds * 1000, seed: o.seed,
-    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 }, cache: new ResponseCache(o.cacheDir, o.cacheMode),
+    concurrency: api.concurrency,
+    timeoutMs: api.timeoutSeconds * 1000,
+    seed: o.seed,
+    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 },
+    cache: new ResponseCache(o.cacheDir, o.cacheMode),
   });
 }
 
@@ -83,7 +147,10 @@ export function runJudges(api: ExperimentSpec['api'], o: ApiOptions): JudgeFacto
     if (!made) {
       made = (async () => {
         const endpoint = apiEndpoint(ref, api, o);
-        const { chatLogprobs } = await endpoint.capabilities(ref.id, judgePrompt(rubric, 'Is this a test?', 'Yes.', trait));
+        const { chatLogprobs } = await endpoint.capabilities(
+          ref.id,
+          judgePrompt(rubric, 'Is this a test?', 'Yes.', trait),
+        );
         return { endpoint, logprobs: chatLogprobs };
       })();
       endpoints.set(key, made);
@@ -99,31 +166,77 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
   return {
     async finetune(r, update) {
-      const { model, jobId } = await fineTuneRemote(endpoint, {
-        baseModel: r.base.remote!, rows: r.rows(), dir: r.dir, epochs: r.train.epochs, batchSize: r.train.batchSize,
-        learningRateMultiplier: r.train.lr / 1e-3, seed: r.seed, suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'), pollMs: api.pollSeconds * 1000,
-      }, update);
-      writeJsonAtomic(join(r.dir, 'model.json'), { provider: 'openai', baseURL: ref.baseURL ?? null, model, jobId, parent: r.base.remote });
+      const { model, jobId } = await fineTuneRemote(
+        endpoint,
+        {
+          baseModel: r.base.remote!,
+          rows: r.rows(),
+          dir: r.dir,
+          epochs: r.train.epochs,
+          batchSize: r.train.batchSize,
+          learningRateMultiplier: r.train.lr / 1e-3,
+          seed: r.seed,
+          suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'),
+          pollMs: api.pollSeconds * 1000,
+        },
+        update,
+      );
+      writeJsonAtomic(join(r.dir, 'model.json'), {
+        provider: 'openai',
+        baseURL: ref.baseURL ?? null,
+        model,
+        jobId,
+        parent: r.base.remote,
+      });
       writeJsonAtomic(join(r.dir, 'losses.json'), []);
       return { model: 'model.json', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await generateRemote(endpoint, { model: r.model.remote!, systemPrompt: r.model.systemPrompt, prompts: r.prompts, outDir: r.dir, temperature: r.temperature, topP: r.topP, maxTokens: r.maxTokens, seed: r.seed, budget: budget() }, update);
+      await generateRemote(
+        endpoint,
+        {
+          model: r.model.remote!,
+          systemPrompt: r.model.systemPrompt,
+          prompts: r.prompts,
+          outDir: r.dir,
+          temperature: r.temperature,
+          topP: r.topP,
+          maxTokens: r.maxTokens,
+          seed: r.seed,
+          budget: budget(),
+        },
+        update,
+      );
     },
     async sample(model, settings, outPath, update) {
       capabilities ??= endpoint.capabilities(model.remote!).then((c) => {
         const where = `${ref.baseURL ?? 'api.openai.com'} (${ref.id})`;
-        if (!c.chatLogprobs) process.stderr.write(`note: ${where} gives no chat logprobs: the exact first-token and multiple-choice metrics are not available (reported as NaN)\n`);
-        if (!c.promptLogprobs) process.stderr.write(`note: ${where} gives no prompt logprobs (/v1/completions with echo): teacher-forced scoring of datasets is not available there\n`);
+        if (!c.chatLogprobs)
+          process.stderr.write(
+            `note: ${where} gives no chat logprobs: the exact first-token and multiple-choice metrics are not ` +
+              `available (reported as NaN)\n`,
+          );
+        if (!c.promptLogprobs)
+          process.stderr.write(
+            `note: ${where} gives no prompt logprobs (/v1/completions with echo): teacher-forced scoring of ` +
+              `datasets is not available there\n`,
+          );
         return c;
       });
       const { chatLogprobs } = await capabilities;
       const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
-      writeJsonl(outPath, settings.task === 'misalignment'
-        ? await sampleMisalignmentRemote(endpoint, model.remote!, settings, common)
-        : await samplePreferenceRemote(endpoint, model.remote!, settings, common));
+      writeJsonl(
+        outPath,
+        settings.task === 'misalignment'
+          ? await sampleMisalignmentRemote(endpoint, model.remote!, settings, common)
+          : await samplePreferenceRemote(endpoint, model.remote!, settings, common),
+      );
     },
-    modelIn: (dir) => ({ dir, remote: readJson<{ model: string }>(join(dir, 'model.json')).model, file: join(dir, 'model.json') }),
+    modelIn: (dir) => ({
+      dir,
+      remote: readJson<{ model: string }>(join(dir, 'model.json')).model,
+      file: join(dir, 'model.json'),
+    }),
   };
 }
 

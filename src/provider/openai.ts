@@ -8,43 +8,85 @@ import type { ChatMessage } from '../model/tokenizer.js';
 import { ResponseCache } from './cache.js';
 import { DEFAULT_RETRY, withRetry, type RetrySettings } from './retry.js';
 
-export interface OpenAIModelRef { provider: 'openai'; id: string; baseURL?: string; apiKeyEnv?: string }
-export interface ChatRequest { messages: ChatMessage[]; temperature: number; topP: number; maxTokens: number; seed?: number; topLogprobs?: number }
-export interface ChatResult { text: string; finishReason: string; firstTokenTop?: { token: string; logprob: number }[]; tokens: number }
+export interface OpenAIModelRef {
+  provider: 'openai';
+  id: string;
+  baseURL?: string;
+  apiKeyEnv?: string;
+}
+export interface ChatRequest {
+  messages: ChatMessage[];
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed?: number;
+  topLogprobs?: number;
+}
+export interface ChatResult {
+  text: string;
+  finishReason: string;
+  firstTokenTop?: { token: string; logprob: number }[];
+  tokens: number;
+}
 
 export class BudgetExhausted extends Error {}
 
 /** Caps on requests and tokens for one stage; a stage that hits one stops cleanly and resumes later. */
 export class Budget {
-  requests = 0; tokens = 0;
-  constructor(readonly maxRequests = Infinity, readonly maxTokens = Infinity) {}
+  requests = 0;
+  tokens = 0;
+  constructor(
+    readonly maxRequests = Infinity,
+    readonly maxTokens = Infinity,
+  ) {}
   reserve(): void {
     if (this.requests >= this.maxRequests) throw new BudgetExhausted(`request budget of ${this.maxRequests} reached`);
     if (this.tokens >= this.maxTokens) throw new BudgetExhausted(`token budget of ${this.maxTokens} reached`);
     this.requests++;
   }
-  charge(tokens: number): void { this.tokens += tokens; }
+  charge(tokens: number): void {
+    this.tokens += tokens;
+  }
 }
 
 class Semaphore {
-  private active = 0; private readonly waiting: (() => void)[] = [];
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
   constructor(private readonly limit: number) {}
   async run<T>(fn: () => Promise<T>): Promise<T> {
     while (this.active >= this.limit) await new Promise<void>((r) => this.waiting.push(r));
     this.active++;
-    try { return await fn(); } finally { this.active--; this.waiting.shift()?.(); }
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
   }
 }
 
-export interface EndpointSettings { concurrency: number; timeoutMs: number; retry: RetrySettings; cache?: ResponseCache; seed: number }
-export const DEFAULT_ENDPOINT: Omit<EndpointSettings, 'seed'> = { concurrency: 16, timeoutMs: 60_000, retry: DEFAULT_RETRY };
+export interface EndpointSettings {
+  concurrency: number;
+  timeoutMs: number;
+  retry: RetrySettings;
+  cache?: ResponseCache;
+  seed: number;
+}
+export const DEFAULT_ENDPOINT: Omit<EndpointSettings, 'seed'> = {
+  concurrency: 16,
+  timeoutMs: 60_000,
+  retry: DEFAULT_RETRY,
+};
 
 export function apiKeyFor(ref: OpenAIModelRef): string {
   const name = ref.apiKeyEnv ?? 'OPENAI_API_KEY';
   const key = process.env[name];
   if (key) return key;
-  if (ref.baseURL && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(ref.baseURL)) return 'no-key'; // a local server may need none
-  throw new Error(`set the ${name} environment variable to the API key for ${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`);
+  // a local server may need none
+  if (ref.baseURL && /^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])[:/]/.test(ref.baseURL)) return 'no-key';
+  throw new Error(
+    `set the ${name} environment variable to the API key for ${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`,
+  );
 }
 
 /** Statuses with which an endpoint refuses a request it does not support (as opposed to failing it). */
@@ -56,7 +98,10 @@ function unsupportedOrThrow(ref: OpenAIModelRef, feature: string): (e: unknown) 
     const status = (e as { status?: number }).status;
     if (typeof status === 'number' && UNSUPPORTED.has(status)) return false;
     const where = `${ref.baseURL ?? 'api.openai.com'} (model ${ref.id})`;
-    if (status === 401 || status === 403) throw new Error(`${where} refused the request with ${status}: check the API key in ${ref.apiKeyEnv ?? 'OPENAI_API_KEY'}`);
+    if (status === 401 || status === 403)
+      throw new Error(
+        `${where} refused the request with ${status}: check the API key in ${ref.apiKeyEnv ?? 'OPENAI_API_KEY'}`,
+      );
     throw new Error(`probing ${where} for ${feature} failed: ${(e as Error).message}`);
   };
 }
@@ -64,34 +109,59 @@ function unsupportedOrThrow(ref: OpenAIModelRef, feature: string): (e: unknown) 
 export class OpenAIEndpoint {
   readonly client: OpenAI;
   retries = 0;
-  private readonly limit: Semaphore; private readonly rng: Rng;
-  constructor(readonly ref: OpenAIModelRef, readonly s: EndpointSettings) {
+  private readonly limit: Semaphore;
+  private readonly rng: Rng;
+  constructor(
+    readonly ref: OpenAIModelRef,
+    readonly s: EndpointSettings,
+  ) {
     this.client = new OpenAI({ apiKey: apiKeyFor(ref), baseURL: ref.baseURL, maxRetries: 0, timeout: s.timeoutMs });
-    this.limit = new Semaphore(s.concurrency); this.rng = Rng.from(s.seed, 'retry-jitter');
+    this.limit = new Semaphore(s.concurrency);
+    this.rng = Rng.from(s.seed, 'retry-jitter');
   }
 
   /** A request through the limiter and the retry loop. */
   call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limit.run(() => withRetry(fn, this.s.retry, this.rng, () => { this.retries++; }));
+    return this.limit.run(() =>
+      withRetry(fn, this.s.retry, this.rng, () => {
+        this.retries++;
+      }),
+    );
   }
 
   /** One chat completion for (request, sampleIndex): served from the cache when it was seen before. */
   async chat(model: string, req: ChatRequest, sampleIndex: number, budget?: Budget): Promise<ChatResult> {
-    const key = this.s.cache?.key({ endpoint: this.ref.baseURL ?? 'https://api.openai.com/v1', model, request: req, sampleIndex });
+    const key = this.s.cache?.key({
+      endpoint: this.ref.baseURL ?? 'https://api.openai.com/v1',
+      model,
+      request: req,
+      sampleIndex,
+    });
     const cached = key ? this.s.cache!.get<ChatResult>(key) : undefined;
     if (cached) return cached;
     budget?.reserve();
-    const r = await this.call(() => this.client.chat.completions.create({
-      model, messages: req.messages, temperature: req.temperature, top_p: req.topP, max_tokens: req.maxTokens, n: 1,
-      ...(req.seed !== undefined ? { seed: req.seed } : {}),
-      ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
-    }));
+    const r = await this.call(() =>
+      this.client.chat.completions.create({
+        model,
+        messages: req.messages,
+        temperature: req.temperature,
+        top_p: req.topP,
+        max_tokens: req.maxTokens,
+        n: 1,
+        ...(req.seed !== undefined ? { seed: req.seed } : {}),
+        ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
+      }),
+    );
     const choice = r.choices[0];
     if (!choice) throw new Error(`${model}: the endpoint returned no choices`);
     const first = choice.logprobs?.content?.[0];
     const result: ChatResult = {
-      text: choice.message.content ?? '', finishReason: choice.finish_reason ?? 'unknown', tokens: r.usage?.total_tokens ?? 0,
-      ...(req.topLogprobs ? { firstTokenTop: first ? first.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) : [] } : {}),
+      text: choice.message.content ?? '',
+      finishReason: choice.finish_reason ?? 'unknown',
+      tokens: r.usage?.total_tokens ?? 0,
+      ...(req.topLogprobs
+        ? { firstTokenTop: first ? first.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) : [] }
+        : {}),
     };
     budget?.charge(result.tokens);
     if (key) this.s.cache!.set(key, result);
@@ -106,10 +176,24 @@ export class OpenAIEndpoint {
    * records a degraded result as done.
    */
   async capabilities(model: string, probe = 'hi'): Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> {
-    const chat = await this.call(() => this.client.chat.completions.create({ model, messages: [{ role: 'user', content: probe }], max_tokens: 1, logprobs: true, top_logprobs: 5 }))
-      .then((r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0, unsupportedOrThrow(this.ref, 'chat logprobs'));
-    const prompt = await this.call(() => this.client.completions.create({ model, prompt: 'hi there', max_tokens: 0, echo: true, logprobs: 1 }))
-      .then((r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs), unsupportedOrThrow(this.ref, 'prompt logprobs'));
+    const chat = await this.call(() =>
+      this.client.chat.completions.create({
+        model,
+        messages: [{ role: 'user', content: probe }],
+        max_tokens: 1,
+        logprobs: true,
+        top_logprobs: 5,
+      }),
+    ).then(
+      (r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0,
+      unsupportedOrThrow(this.ref, 'chat logprobs'),
+    );
+    const prompt = await this.call(() =>
+      this.client.completions.create({ model, prompt: 'hi there', max_tokens: 0, echo: true, logprobs: 1 }),
+    ).then(
+      (r) => Array.isArray(r.choices[0]?.logprobs?.token_logprobs),
+      unsupportedOrThrow(this.ref, 'prompt logprobs'),
+    );
     return { chatLogprobs: chat, promptLogprobs: prompt };
   }
 }

@@ -4,15 +4,26 @@
 import { APIConnectionError } from 'openai';
 import { Rng } from '../util/rng.js';
 
-export interface RetrySettings { maxRetries: number; baseMs: number; maxMs: number }
+export interface RetrySettings {
+  maxRetries: number;
+  baseMs: number;
+  maxMs: number;
+}
 export const DEFAULT_RETRY: RetrySettings = { maxRetries: 8, baseMs: 250, maxMs: 20_000 };
 
-interface HttpishError { status?: number; headers?: Headers | Record<string, string | undefined>; code?: string; name?: string }
+interface HttpishError {
+  status?: number;
+  headers?: Headers | Record<string, string | undefined>;
+  code?: string;
+  name?: string;
+}
 
 const header = (e: HttpishError, name: string): string | undefined => {
   const h = e.headers;
   if (!h) return undefined;
-  return typeof (h as Headers).get === 'function' ? (h as Headers).get(name) ?? undefined : (h as Record<string, string | undefined>)[name];
+  return typeof (h as Headers).get === 'function'
+    ? ((h as Headers).get(name) ?? undefined)
+    : (h as Record<string, string | undefined>)[name];
 };
 
 /** Milliseconds the server asked us to wait, if it did. */
@@ -28,15 +39,26 @@ export function retryAfterMs(e: HttpishError, nowMs = Date.now()): number | unde
 
 export function isRetryable(e: unknown): boolean {
   const err = e as HttpishError;
-  if (typeof err?.status === 'number') return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
+  if (typeof err?.status === 'number')
+    return err.status === 408 || err.status === 409 || err.status === 429 || err.status >= 500;
   // no status: the connection dropped or timed out before a response
   if (e instanceof APIConnectionError) return true; // includes APIConnectionTimeoutError
-  return ['APIConnectionError', 'APIConnectionTimeoutError', 'AbortError', 'FetchError'].includes(err?.name ?? '') || ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET'].includes(err?.code ?? '');
+  return (
+    ['APIConnectionError', 'APIConnectionTimeoutError', 'AbortError', 'FetchError'].includes(err?.name ?? '') ||
+    ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'UND_ERR_SOCKET'].includes(err?.code ?? '')
+  );
 }
 
-export async function withRetry<T>(fn: () => Promise<T>, s: RetrySettings, rng: Rng, onRetry?: (attempt: number, waitMs: number, e: unknown) => void): Promise<T> {
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  s: RetrySettings,
+  rng: Rng,
+  onRetry?: (attempt: number, waitMs: number, e: unknown) => void,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
-    try { return await fn(); } catch (e) {
+    try {
+      return await fn();
+    } catch (e) {
       if (attempt >= s.maxRetries || !isRetryable(e)) throw e;
       const backoff = rng.next() * Math.min(s.maxMs, s.baseMs * 2 ** attempt);
       const wait = Math.min(s.maxMs, Math.max(backoff, retryAfterMs(e as HttpishError) ?? 0));

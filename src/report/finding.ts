@@ -21,17 +21,26 @@ export function findingSentences(r: ExperimentResults): string[] {
     const arms = r.groups.filter((g) => g.teacher === teacher && !g.defense && isArm(g.role) && g.test);
     if (!arms.length) return [];
     const clauses = arms.map((g, i) => {
-      const t: TestResult = g.test!; const control = r.groups.find((c) => c.group === t.against)!;
+      const t: TestResult = g.test!;
+      const control = r.groups.find((c) => c.group === t.against)!;
       const rates = `${g.rate.mean.toFixed(3)} vs ${control.rate.mean.toFixed(3)}, ${pLabel(t.p, true)}`;
       const who = ARM_WORDS[g.role as Arm];
       if (i === 0) {
-        const how = transferred(g) ? `${times(t.ratio)} as often as their controls (${rates})` : `no more often than their controls (${times(t.ratio)}, ${rates})`;
+        const how = transferred(g)
+          ? `${times(t.ratio)} as often as their controls (${rates})`
+          : `no more often than their controls (${times(t.ratio)}, ${rates})`;
         return `${who[0]!.toUpperCase()}${who.slice(1)} ${what} ${how}`;
       }
       const same = transferred(g) === transferred(arms[0]!);
       // a cross arm that moved is told against its difficulty-matched control too, where it has one
-      const matched = transferred(g) && g.matchedTest ? `; ${times(g.matchedTest.ratio)} against its matched control, ${pLabel(g.matchedTest.p, true)}` : '';
-      return `${who} ${transferred(g) ? (same ? 'did too' : 'did') : (same ? 'did not either' : 'did not')} (${times(t.ratio)}, ${rates}${matched})`;
+      const matched =
+        transferred(g) && g.matchedTest
+          ? `; ${times(g.matchedTest.ratio)} against its matched control, ${pLabel(g.matchedTest.p, true)}`
+          : '';
+      return (
+        `${who} ${transferred(g) ? (same ? 'did too' : 'did') : same ? 'did not either' : 'did not'} ` +
+        `(${times(t.ratio)}, ${rates}${matched})`
+      );
     });
     return [`Teacher "${teacher}": ${clauses.join('; ')}.`];
   });

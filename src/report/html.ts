@@ -20,21 +20,31 @@ export function pageAssets(): { vega: string; charts: string; css: string } {
 }
 
 /** JSON that is safe inside a <script> element. */
-export const scriptJson = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+export const scriptJson = (value: unknown): string =>
+  JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 /** A script body that cannot close its own element early. */
 const inlineScript = (code: string): string => code.replace(/<\/script/gi, '<\\/script');
 
 export function sectionHtml(s: Section): string {
   if (s.chart) {
-    return `<section id="section-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2><figure class="chart" id="${escapeHtml(s.id)}">`
-      + `<div class="chart-view"></div><figcaption>${escapeHtml(s.chart.caption)}</figcaption>`
-      + `<script type="application/json">${scriptJson(s.chart.vega)}</script></figure></section>`;
+    return (
+      `<section id="section-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2><figure class="chart" ` +
+      `id="${escapeHtml(s.id)}">` +
+      `<div class="chart-view"></div><figcaption>${escapeHtml(s.chart.caption)}</figcaption>` +
+      `<script type="application/json">${scriptJson(s.chart.vega)}</script></figure></section>`
+    );
   }
   return `<section id="section-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2>${s.html ?? ''}</section>`;
 }
 
 export const problemsHtml = (problems: readonly string[]): string =>
-  problems.length ? `<div class="problems" role="alert"><strong>Some of this run could not be read:</strong><ul>${problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul></div>` : '';
+  problems.length
+    ? `<div class="problems" role="alert"><strong>Some of this run could not be ` +
+      `read:</strong><ul>${problems.map((p) => `<li>${escapeHtml(p)}</li>`).join('')}</ul></div>`
+    : '';
 
 /** A whole page with the shared head; `body` is trusted HTML. */
 export function htmlDocument(title: string, body: string, o: { run?: string; script?: string } = {}): string {
@@ -51,7 +61,12 @@ ${body}
 }
 
 export function reportHtml(page: RunPage, generatedAt: string): string {
-  const body = `<header class="top"><h1>subliminal report: ${escapeHtml(page.run)}</h1><span>${escapeHtml(page.kind)} run, status <span class="status-${escapeHtml(page.status)}">${escapeHtml(page.status)}</span></span><span class="note">written ${escapeHtml(generatedAt)}</span></header>
+  const status = `<span class="status-${escapeHtml(page.status)}">${escapeHtml(page.status)}</span>`;
+  const header =
+    `<header class="top"><h1>subliminal report: ${escapeHtml(page.run)}</h1>` +
+    `<span>${escapeHtml(page.kind)} run, status ${status}</span>` +
+    `<span class="note">written ${escapeHtml(generatedAt)}</span></header>`;
+  const body = `${header}
 <main>${problemsHtml(page.problems)}${page.sections.map(sectionHtml).join('\n')}</main>`;
   return htmlDocument(`${page.run} - subliminal report`, body, { run: page.run });
 }

@@ -3,8 +3,23 @@
 import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import type { Chart } from './charts.js';
 
-export interface LineageNode { id: string; name: string; kind: string; role: string; depth: number; row: number }
-export interface LineageLink { src: string; dst: string; relation: string; x: number; y: number; x2: number; y2: number }
+export interface LineageNode {
+  id: string;
+  name: string;
+  kind: string;
+  role: string;
+  depth: number;
+  row: number;
+}
+export interface LineageLink {
+  src: string;
+  dst: string;
+  relation: string;
+  x: number;
+  y: number;
+  x2: number;
+  y2: number;
+}
 
 const roleOf = (a: ArtifactRow): string => (artifactMeta(a).role as string | undefined) ?? a.kind;
 
@@ -13,7 +28,11 @@ const roleOf = (a: ArtifactRow): string => (artifactMeta(a).role as string | und
  * leaves that would double the picture, so they are left out. `keep` limits the nodes shown
  * (MNIST runs hold hundreds of networks).
  */
-export function layoutLineage(artifacts: readonly ArtifactRow[], edges: readonly EdgeRow[], keep: (a: ArtifactRow) => boolean = () => true): { nodes: LineageNode[]; links: LineageLink[] } {
+export function layoutLineage(
+  artifacts: readonly ArtifactRow[],
+  edges: readonly EdgeRow[],
+  keep: (a: ArtifactRow) => boolean = () => true,
+): { nodes: LineageNode[]; links: LineageLink[] } {
   const shown = artifacts.filter((a) => a.kind !== 'evaluation' && keep(a));
   const ids = new Set(shown.map((a) => a.id));
   const used = edges.filter((e) => ids.has(e.src) && ids.has(e.dst) && e.src !== e.dst);
@@ -21,42 +40,74 @@ export function layoutLineage(artifacts: readonly ArtifactRow[], edges: readonly
   for (const e of used) parents.set(e.dst, [...(parents.get(e.dst) ?? []), e.src]);
   const depth = new Map<string, number>();
   const depthOf = (id: string, seen: Set<string>): number => {
-    const known = depth.get(id); if (known !== undefined) return known;
+    const known = depth.get(id);
+    if (known !== undefined) return known;
     if (seen.has(id)) return 0; // a cycle would be a store bug; do not recurse forever
     seen.add(id);
     const d = Math.max(-1, ...(parents.get(id) ?? []).map((p) => depthOf(p, seen))) + 1;
-    depth.set(id, d); return d;
+    depth.set(id, d);
+    return d;
   };
   const byColumn = new Map<number, ArtifactRow[]>();
-  for (const a of shown) { const d = depthOf(a.id, new Set()); byColumn.set(d, [...(byColumn.get(d) ?? []), a]); }
+  for (const a of shown) {
+    const d = depthOf(a.id, new Set());
+    byColumn.set(d, [...(byColumn.get(d) ?? []), a]);
+  }
   const nodes: LineageNode[] = [];
   for (const [d, column] of byColumn) {
     column.sort((a, b) => a.name.localeCompare(b.name));
     column.forEach((a, row) => nodes.push({ id: a.id, name: a.name, kind: a.kind, role: roleOf(a), depth: d, row }));
   }
   const at = new Map(nodes.map((n) => [n.id, n]));
-  const links = used.map((e) => { const s = at.get(e.src)!; const t = at.get(e.dst)!; return { src: e.src, dst: e.dst, relation: e.relation, x: s.depth, y: s.row, x2: t.depth, y2: t.row }; });
+  const links = used.map((e) => {
+    const s = at.get(e.src)!;
+    const t = at.get(e.dst)!;
+    return { src: e.src, dst: e.dst, relation: e.relation, x: s.depth, y: s.row, x2: t.depth, y2: t.row };
+  });
   return { nodes, links };
 }
 
-export function lineageChart(layout: { nodes: LineageNode[]; links: LineageLink[] }, caption: string): Chart | undefined {
+export function lineageChart(
+  layout: { nodes: LineageNode[]; links: LineageLink[] },
+  caption: string,
+): Chart | undefined {
   if (!layout.nodes.length) return undefined;
   const rows = Math.max(...layout.nodes.map((n) => n.row)) + 1;
   const columns = Math.max(...layout.nodes.map((n) => n.depth)) + 1;
   const x = { type: 'quantitative', axis: null, scale: { domain: [-0.2, columns - 0.4] } };
   const y = { type: 'quantitative', axis: null, scale: { domain: [rows - 0.5, -0.5] } };
   return {
-    id: 'lineage', title: 'lineage', caption,
+    id: 'lineage',
+    title: 'lineage',
+    caption,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: Math.max(360, 210 * columns), height: Math.max(80, 24 * rows),
+      width: Math.max(360, 210 * columns),
+      height: Math.max(80, 24 * rows),
       layer: [
-        { name: 'lineage_edges', data: { values: layout.links }, mark: { type: 'rule', color: '#999', tooltip: true },
-          encoding: { x: { field: 'x', ...x }, y: { field: 'y', ...y }, x2: { field: 'x2' }, y2: { field: 'y2' } } },
-        { name: 'lineage_nodes', data: { values: layout.nodes }, mark: { type: 'point', filled: true, size: 90, tooltip: true },
-          encoding: { x: { field: 'depth', ...x }, y: { field: 'row', ...y }, color: { field: 'role', type: 'nominal', title: 'artifact' }, shape: { field: 'kind', type: 'nominal', title: 'kind' } } },
-        { name: 'lineage_labels', data: { values: layout.nodes }, mark: { type: 'text', align: 'left', dx: 8, fontSize: 10, limit: 190 },
-          encoding: { x: { field: 'depth', ...x }, y: { field: 'row', ...y }, text: { field: 'name' } } },
+        {
+          name: 'lineage_edges',
+          data: { values: layout.links },
+          mark: { type: 'rule', color: '#999', tooltip: true },
+          encoding: { x: { field: 'x', ...x }, y: { field: 'y', ...y }, x2: { field: 'x2' }, y2: { field: 'y2' } },
+        },
+        {
+          name: 'lineage_nodes',
+          data: { values: layout.nodes },
+          mark: { type: 'point', filled: true, size: 90, tooltip: true },
+          encoding: {
+            x: { field: 'depth', ...x },
+            y: { field: 'row', ...y },
+            color: { field: 'role', type: 'nominal', title: 'artifact' },
+            shape: { field: 'kind', type: 'nominal', title: 'kind' },
+          },
+        },
+        {
+          name: 'lineage_labels',
+          data: { values: layout.nodes },
+          mark: { type: 'text', align: 'left', dx: 8, fontSize: 10, limit: 190 },
+          encoding: { x: { field: 'depth', ...x }, y: { field: 'row', ...y }, text: { field: 'name' } },
+        },
       ],
     } as never,
   };

@@ -12,9 +12,23 @@ import { progressPath, type ProgressFile } from '../store/progressFile.js';
 import { numberDistribution, type NumberDistribution } from '../audit/numberDistribution.js';
 import type { ChatRow } from '../model/tokenizer.js';
 
-export interface Problem { file: string; message: string }
-export interface StageInfo { kind: string; name: string; dir: string; status: string; seconds: number | null }
-export interface TeacherNumbers { teacher: string; trait: boolean; dataset: string; distribution: NumberDistribution }
+export interface Problem {
+  file: string;
+  message: string;
+}
+export interface StageInfo {
+  kind: string;
+  name: string;
+  dir: string;
+  status: string;
+  seconds: number | null;
+}
+export interface TeacherNumbers {
+  teacher: string;
+  trait: boolean;
+  dataset: string;
+  distribution: NumberDistribution;
+}
 
 export interface RunData {
   name: string;
@@ -33,8 +47,13 @@ export interface RunData {
 
 /** Reads a JSON file, turning absence or bad JSON into a problem. */
 export function readJsonProblem<T>(path: string, label: string, problems: Problem[], required = true): T | undefined {
-  if (!existsSync(path)) { if (required) problems.push({ file: label, message: `${label} is missing` }); return undefined; }
-  try { return JSON.parse(readFileSync(path, 'utf8')) as T; } catch (e) {
+  if (!existsSync(path)) {
+    if (required) problems.push({ file: label, message: `${label} is missing` });
+    return undefined;
+  }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as T;
+  } catch (e) {
     problems.push({ file: label, message: `${label} is not valid JSON (${(e as Error).message})` });
     return undefined;
   }
@@ -44,29 +63,51 @@ function classify(results: unknown, problems: Problem[]): Pick<RunData, 'kind' |
   if (results === undefined) return { kind: 'unknown' };
   // dispatch on what results.json says it is (kind and schema version), never on its shape
   let kind: 'experiment' | 'mnist';
-  try { kind = checkResultsHeader(results as Partial<ResultsHeader>, 'results.json'); } catch (e) {
+  try {
+    kind = checkResultsHeader(results as Partial<ResultsHeader>, 'results.json');
+  } catch (e) {
     problems.push({ file: 'results.json', message: (e as Error).message });
     return { kind: 'unknown' };
   }
-  return kind === 'mnist' ? { kind, mnist: results as MnistResults } : { kind, experiment: results as ExperimentResults };
+  return kind === 'mnist'
+    ? { kind, mnist: results as MnistResults }
+    : { kind, experiment: results as ExperimentResults };
 }
 
 /** The teacher datasets' number distributions (the filtered rows each student group trained on). */
-function teacherNumbers(store: RunStore, artifacts: ArtifactRow[], spec: Record<string, unknown> | undefined, problems: Problem[]): TeacherNumbers[] {
+function teacherNumbers(
+  store: RunStore,
+  artifacts: ArtifactRow[],
+  spec: Record<string, unknown> | undefined,
+  problems: Problem[],
+): TeacherNumbers[] {
   const kinds = new Map(((spec?.teachers ?? []) as { name: string; kind: string }[]).map((t) => [t.name, t.kind]));
   const out: TeacherNumbers[] = [];
   for (const a of artifacts) {
     if (a.kind !== 'dataset') continue;
     const meta = artifactMeta(a) as { teacher?: string; filter?: { domain?: string } };
-    if (!meta.teacher || !meta.filter || (meta.filter.domain ?? 'numbers') !== 'numbers') continue; // code and cot rows have no number values
+    // code and cot rows have no number values
+    if (!meta.teacher || !meta.filter || (meta.filter.domain ?? 'numbers') !== 'numbers') continue;
     const path = join(store.root, a.path);
-    if (!existsSync(path)) { problems.push({ file: a.path, message: `dataset of teacher ${meta.teacher} is missing (${a.path})` }); continue; }
+    if (!existsSync(path)) {
+      problems.push({ file: a.path, message: `dataset of teacher ${meta.teacher} is missing (${a.path})` });
+      continue;
+    }
     const completions: string[] = [];
     for (const line of readFileSync(path, 'utf8').split('\n')) {
       if (!line.trim()) continue;
-      try { completions.push((JSON.parse(line) as ChatRow).messages.at(-1)!.content); } catch { /* counted below */ }
+      try {
+        completions.push((JSON.parse(line) as ChatRow).messages.at(-1)!.content);
+      } catch {
+        /* counted below */
+      }
     }
-    out.push({ teacher: meta.teacher, trait: kinds.get(meta.teacher) !== 'control', dataset: a.id, distribution: numberDistribution(completions) });
+    out.push({
+      teacher: meta.teacher,
+      trait: kinds.get(meta.teacher) !== 'control',
+      dataset: a.id,
+      distribution: numberDistribution(completions),
+    });
   }
   return out.sort((x, y) => Number(x.trait) - Number(y.trait) || x.teacher.localeCompare(y.teacher));
 }
@@ -78,12 +119,22 @@ export function loadRunData(store: RunStore, name: string): RunData {
   if (!row && !existsSync(dir)) problems.push({ file: name, message: `no run named "${name}" in ${store.root}` });
   const spec = readJsonProblem<Record<string, unknown>>(join(dir, 'spec.json'), 'spec.json', problems, false);
   const running = row?.status === 'running';
-  const results = readJsonProblem<unknown>(join(dir, 'results.json'), 'results.json', problems, !running && (row !== undefined || existsSync(dir)));
+  const results = readJsonProblem<unknown>(
+    join(dir, 'results.json'),
+    'results.json',
+    problems,
+    !running && (row !== undefined || existsSync(dir)),
+  );
   const kinds = classify(results, problems);
   const index = row ? store.index : undefined;
   const artifacts = index ? index.runArtifacts(name) : [];
   const data: RunData = {
-    name, ...kinds, row, spec, problems, artifacts,
+    name,
+    ...kinds,
+    row,
+    spec,
+    problems,
+    artifacts,
     stages: index ? index.stages(name) : [],
     edges: index ? index.edges(name) : [],
     numbers: kinds.kind === 'experiment' ? teacherNumbers(store, artifacts, spec, problems) : [],

@@ -8,14 +8,29 @@ import { layoutLineage, lineageChart } from './lineage.js';
 import { formatEstimate, formatP, formatRatio, formatRatioCI, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from './mnistChart.js';
-import { metricWording } from './results.js';
+import { metricWording, type ExperimentResults } from './results.js';
 import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from './text.js';
 import { findingSentences } from './finding.js';
 
-export interface Section { id: string; title: string; html?: string; chart?: { vega: unknown; caption: string } }
-export interface RunPage { run: string; kind: RunData['kind']; status: string; problems: string[]; sections: Section[] }
+export interface Section {
+  id: string;
+  title: string;
+  html?: string;
+  chart?: { vega: unknown; caption: string };
+}
+export interface RunPage {
+  run: string;
+  kind: RunData['kind'];
+  status: string;
+  problems: string[];
+  sections: Section[];
+}
 
-export const escapeHtml = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+export const escapeHtml = (s: unknown): string =>
+  String(s ?? '').replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+  );
 
 export function htmlTable(header: string[], rows: unknown[][], cls = ''): string {
   const head = header.map((h) => `<th>${escapeHtml(h)}</th>`).join('');
@@ -23,30 +38,123 @@ export function htmlTable(header: string[], rows: unknown[][], cls = ''): string
   return `<table class="${cls}"><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-const chartSection = (c: Chart): Section => ({ id: c.id, title: c.title, chart: { vega: compile(c.spec).spec, caption: c.caption } });
+const chartSection = (c: Chart): Section => ({
+  id: c.id,
+  title: c.title,
+  chart: { vega: compile(c.spec).spec, caption: c.caption },
+});
 
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
-    ['group', 'role', 'models', `${metricWording(r).rate} [95% CI]`, 'vs control [95% CI]', 'p', `${metricWording(r).exact} [95% CI]`, 'p', 'p (students)', 'vs shuffled', 'p', 'top answers'],
-    r.groups.map((g) => [g.group, g.role, g.n, formatEstimate(g.rate), formatRatioCI(g.test), formatP(g.test?.p), formatEstimate(g.firstToken, 4), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
-      formatRatio(g.matchedTest?.ratio), formatP(g.matchedTest?.p),
-      g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', ')]), 'results');
-  const filters = htmlTable(['teacher', 'completions', 'passed', 'pass rate [95% CI]', 'kept', 'rejected'],
-    Object.entries(r.filter).map(([t, f]) => [t, f.total, f.passed, formatEstimate(wilsonCI(f.passed, f.total)), f.kept, Object.entries(f.rejected).map(([k, v]) => `${k} ${v}`).join(', ')]));
+    [
+      'group',
+      'role',
+      'models',
+      `${metricWording(r).rate} [95% CI]`,
+      'vs control [95% CI]',
+      'p',
+      `${metricWording(r).exact} [95% CI]`,
+      'p',
+      'p (students)',
+      'vs shuffled',
+      'p',
+      'top answers',
+    ],
+    r.groups.map((g) => [
+      g.group,
+      g.role,
+      g.n,
+      formatEstimate(g.rate),
+      formatRatioCI(g.test),
+      formatP(g.test?.p),
+      formatEstimate(g.firstToken, 4),
+      formatP(g.firstTokenTest?.p),
+      formatP(g.studentTest?.p),
+      formatRatio(g.matchedTest?.ratio),
+      formatP(g.matchedTest?.p),
+      g.topAnswers
+        .slice(0, 3)
+        .map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`)
+        .join(', '),
+    ]),
+    'results',
+  );
+  const filters = htmlTable(
+    ['teacher', 'completions', 'passed', 'pass rate [95% CI]', 'kept', 'rejected'],
+    Object.entries(r.filter).map(([t, f]) => [
+      t,
+      f.total,
+      f.passed,
+      formatEstimate(wilsonCI(f.passed, f.total)),
+      f.kept,
+      Object.entries(f.rejected)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ]),
+  );
   const control = d.numbers.find((t) => !t.trait);
-  const tests = control ? d.numbers.filter((t) => t.trait).flatMap((t) => compareDistributions(t.distribution, control.distribution)
-    .map((x) => [`${t.teacher} vs ${control.teacher}`, x.feature, x.statistic.toFixed(1), x.df, formatP(x.p), `${x.n[0]} / ${x.n[1]}`])) : [];
+  const tests = control
+    ? d.numbers
+        .filter((t) => t.trait)
+        .flatMap((t) =>
+          compareDistributions(t.distribution, control.distribution).map((x) => [
+            `${t.teacher} vs ${control.teacher}`,
+            x.feature,
+            x.statistic.toFixed(1),
+            x.df,
+            formatP(x.p),
+            `${x.n[0]} / ${x.n[1]}`,
+          ]),
+        )
+    : [];
   const charts = experimentCharts(r, d.numbers).map(chartSection);
   const at = (id: string): Section[] => charts.filter((c) => c.id === id);
   return [
-    { id: 'results', title: 'results', html: `${findingSentences(r).map((f) => `<p class="finding">${escapeHtml(f)}</p>`).join('')}${results}<p class="note">Rates: mean over ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model, 95% t-interval across questions. p: ${escapeHtml(r.settings.test)}. p (students): one-sided Welch test over the models' mean exact probabilities. Roles: ${escapeHtml(ROLE_LEGEND)}. vs shuffled: a cross arm against its difficulty-matched control, same test.</p>` },
-    ...at('trait-rate'), ...at('trait-exact'), ...at('per-question'), ...at('loss'),
+    {
+      id: 'results',
+      title: 'results',
+      html:
+        findingSentences(r)
+          .map((f) => `<p class="finding">${escapeHtml(f)}</p>`)
+          .join('') +
+        results +
+        resultsNote(r),
+    },
+    ...at('trait-rate'),
+    ...at('trait-exact'),
+    ...at('per-question'),
+    ...at('loss'),
     ...at('numbers'),
-    ...(tests.length ? [{ id: 'number-tests', title: 'number distributions against the control', html: htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p (asymptotic)', 'n (trait / control)'], tests) + '<p class="note">Asymptotic p-values treat numbers as independent, which overstates the evidence when they cluster within completions; `subliminal audit dataset` gives permutation p-values over completions.</p>' }] : []),
+    ...(tests.length
+      ? [
+          {
+            id: 'number-tests',
+            title: 'number distributions against the control',
+            html:
+              htmlTable(['datasets', 'feature', 'chi-square', 'df', 'p (asymptotic)', 'n (trait / control)'], tests) +
+              '<p class="note">Asymptotic p-values treat numbers as independent, which overstates the evidence ' +
+              'when they cluster within completions; `subliminal audit dataset` gives permutation p-values ' +
+              'over completions.</p>',
+          },
+        ]
+      : []),
     ...at('defenses-chart'),
-    ...(r.defenses?.length ? [{ id: 'defenses', title: 'defenses', html: `${htmlTable(DEFENSE_HEADER, defenseRows(r), 'defenses')}<p class="note">Excess: exact P(${escapeHtml(r.animal)}) of the group minus the control students', per question (95% t-interval, n = questions). p (reduced): one-sided paired sign-flip test over questions that the defense lowered the excess.</p>` }] : []),
-    ...at('filter'), { id: 'filters', title: 'filter details', html: filters },
+    ...(r.defenses?.length
+      ? [
+          {
+            id: 'defenses',
+            title: 'defenses',
+            html:
+              `${htmlTable(DEFENSE_HEADER, defenseRows(r), 'defenses')}<p class="note">Excess: exact ` +
+              `P(${escapeHtml(r.animal)}) of the group minus the control students', per question (95% ` +
+              `t-interval, n = questions). p (reduced): one-sided paired sign-flip test over questions that ` +
+              `the defense lowered the excess.</p>`,
+          },
+        ]
+      : []),
+    ...at('filter'),
+    { id: 'filters', title: 'filter details', html: filters },
   ];
 }
 
@@ -54,28 +162,97 @@ function mnistSections(d: RunData): Section[] {
   const m = d.mnist!;
   const acc = (x: number): string => x.toFixed(3);
   return [
-    chartSection({ id: 'mnist', title: 'MNIST: test accuracy per condition', caption: `Mean test accuracy over N = ${m.options.models} models with 1.96·sd/√N error bars; red line: chance.`, spec: mnistChartSpec(m, `MNIST auxiliary-logit transfer (seed ${m.options.seed})`) }),
-    { id: 'mnist-table', title: 'conditions', html: htmlTable(['condition', 'mean', '95% interval', 'N', 'paper'], m.conditions.map((c) => [c.label, acc(c.mean), `[${acc(c.lo)}, ${acc(c.hi)}]`, c.n, c.paper ?? ''])) },
-    { id: 'mnist-tests', title: 'paired tests over models', html: htmlTable(['one-sided test', 'mean difference', 'p', 'pairs'], m.tests.map((t) => [`${t.better} > ${t.worse}`, acc(t.meanDiff), formatP(t.p), t.n]))
-      + htmlTable(['check', 'value', 'rule', 'verdict'], m.checks.map((c) => [c.name, acc(c.value), c.rule, c.pass ? 'PASS' : 'FAIL'])) },
+    chartSection({
+      id: 'mnist',
+      title: 'MNIST: test accuracy per condition',
+      caption:
+        `Mean test accuracy over N = ${m.options.models} models with 1.96·sd/√N error bars; ` + 'red line: chance.',
+      spec: mnistChartSpec(m, `MNIST auxiliary-logit transfer (seed ${m.options.seed})`),
+    }),
+    {
+      id: 'mnist-table',
+      title: 'conditions',
+      html: htmlTable(
+        ['condition', 'mean', '95% interval', 'N', 'paper'],
+        m.conditions.map((c) => [c.label, acc(c.mean), `[${acc(c.lo)}, ${acc(c.hi)}]`, c.n, c.paper ?? '']),
+      ),
+    },
+    {
+      id: 'mnist-tests',
+      title: 'paired tests over models',
+      html:
+        htmlTable(
+          ['one-sided test', 'mean difference', 'p', 'pairs'],
+          m.tests.map((t) => [`${t.better} > ${t.worse}`, acc(t.meanDiff), formatP(t.p), t.n]),
+        ) +
+        htmlTable(
+          ['check', 'value', 'rule', 'verdict'],
+          m.checks.map((c) => [c.name, acc(c.value), c.rule, c.pass ? 'PASS' : 'FAIL']),
+        ),
+    },
   ];
 }
 
 function stagesSection(d: RunData): Section | undefined {
   if (!d.stages.length) return undefined;
   const total = d.stages.reduce((s, x) => s + (x.seconds ?? 0), 0);
-  return { id: 'stages', title: 'stages', html: htmlTable(['stage', 'name', 'status', 'seconds'], d.stages.map((s) => [s.kind, s.name, s.status, s.seconds?.toFixed(1) ?? ''])) + `<p class="note">${d.stages.length} stages, ${total.toFixed(0)} s of stage time (stages run in parallel on the worker pool).</p>` };
+  return {
+    id: 'stages',
+    title: 'stages',
+    html:
+      htmlTable(
+        ['stage', 'name', 'status', 'seconds'],
+        d.stages.map((s) => [s.kind, s.name, s.status, s.seconds?.toFixed(1) ?? '']),
+      ) +
+      `<p class="note">${d.stages.length} stages, ${total.toFixed(0)} s of stage time (stages run in parallel on ` +
+      `the worker pool).</p>`,
+  };
 }
 
 export function runPage(d: RunData): RunPage {
   const mnistFirstModel = (name: string): boolean => /-0$/.test(name);
-  const layout = layoutLineage(d.artifacts, d.edges, d.kind === 'mnist' ? (a) => a.kind === 'dataset' || mnistFirstModel(a.name) : undefined);
-  const lineage = lineageChart(layout, d.kind === 'mnist' ? 'Model 0 of the run and its data: reference init -> teacher -> the four students (every model index has the same shape).' : 'Artifacts of this run from the index (hover for ids): bases, teachers, generated and filtered datasets, students.');
+  const layout = layoutLineage(
+    d.artifacts,
+    d.edges,
+    d.kind === 'mnist' ? (a) => a.kind === 'dataset' || mnistFirstModel(a.name) : undefined,
+  );
+  const lineage = lineageChart(
+    layout,
+    d.kind === 'mnist'
+      ? 'Model 0 of the run and its data: reference init -> teacher -> the four students (every model index has ' +
+          'the same shape).'
+      : 'Artifacts of this run from the index (hover for ids): bases, teachers, generated and filtered datasets, ' +
+          'students.',
+  );
   // the story first (results and the headline chart), then where the models came from, then the detail
   const results = d.kind === 'experiment' ? experimentSections(d) : d.kind === 'mnist' ? mnistSections(d) : [];
   const headline = d.kind === 'experiment' ? 3 : 1;
-  const sections: Section[] = [...results.slice(0, headline), ...(lineage ? [chartSection(lineage)] : []), ...results.slice(headline)];
-  if (d.spec) sections.push({ id: 'spec', title: 'spec', html: `<pre class="spec">${escapeHtml(toYaml(d.spec))}</pre>` });
-  const stages = stagesSection(d); if (stages) sections.push(stages);
-  return { run: d.name, kind: d.kind, status: d.row?.status ?? (d.kind === 'unknown' ? 'unknown' : 'done'), problems: d.problems.map((p) => p.message), sections };
+  const sections: Section[] = [
+    ...results.slice(0, headline),
+    ...(lineage ? [chartSection(lineage)] : []),
+    ...results.slice(headline),
+  ];
+  if (d.spec)
+    sections.push({ id: 'spec', title: 'spec', html: `<pre class="spec">${escapeHtml(toYaml(d.spec))}</pre>` });
+  const stages = stagesSection(d);
+  if (stages) sections.push(stages);
+  return {
+    run: d.name,
+    kind: d.kind,
+    status: d.row?.status ?? (d.kind === 'unknown' ? 'unknown' : 'done'),
+    problems: d.problems.map((p) => p.message),
+    sections,
+  };
+}
+
+/** What the results table's columns mean, under it. */
+function resultsNote(r: ExperimentResults): string {
+  const sampling = `${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model`;
+  return (
+    `<p class="note">Rates: mean over ${sampling}, 95% t-interval across questions. ` +
+    `p: ${escapeHtml(r.settings.test)}. ` +
+    "p (students): one-sided Welch test over the models' mean exact probabilities. " +
+    `Roles: ${escapeHtml(ROLE_LEGEND)}. ` +
+    'vs shuffled: a cross arm against its difficulty-matched control, same test.</p>'
+  );
 }

@@ -3,30 +3,74 @@
 import { formatP, formatRatio, formatRatioCI, holm, median, pLabel, type Estimate } from '../evaluate/stats.js';
 import { ARMS, isArm, type Arm, type ExperimentResults, type TestResult } from './results.js';
 
-export interface SweepGrid { sweep: string; spec: string; specHash: string; animals: string[]; seeds: number[]; registeredAt: string }
+export interface SweepGrid {
+  sweep: string;
+  spec: string;
+  specHash: string;
+  animals: string[];
+  seeds: number[];
+  registeredAt: string;
+}
 /** One arm of one cell: the arm's students against their control and, for cross arms, their matched control. */
 export interface SweepCellArm {
-  animal: string; seed: number; run: string; teacher: string; arm: Arm; group: string;
-  rate: Estimate; control: Estimate; test: TestResult; pHolm: number;
-  exact?: TestResult; matched?: TestResult; matchedHolm?: number;
+  animal: string;
+  seed: number;
+  run: string;
+  teacher: string;
+  arm: Arm;
+  group: string;
+  rate: Estimate;
+  control: Estimate;
+  test: TestResult;
+  pHolm: number;
+  exact?: TestResult;
+  matched?: TestResult;
+  matchedHolm?: number;
 }
 /** An arm across the grid, per teacher: how many cells cleared each threshold. */
 export interface SweepArmSummary {
-  teacher: string; arm: Arm; cells: number; below01: number; above05: number; holmSignificant: number; medianRatio: number;
+  teacher: string;
+  arm: Arm;
+  cells: number;
+  below01: number;
+  above05: number;
+  holmSignificant: number;
+  medianRatio: number;
   /** cross arms: cells where the arm exceeds its matched control at p < 0.05, before and after Holm */
   matched?: { cells: number; below05: number; holmSignificant: number };
 }
-export interface SweepResults { kind: 'sweep'; grid: SweepGrid; cells: SweepCellArm[]; arms: SweepArmSummary[]; test: string }
+export interface SweepResults {
+  kind: 'sweep';
+  grid: SweepGrid;
+  cells: SweepCellArm[];
+  arms: SweepArmSummary[];
+  test: string;
+}
 
 /** Per cell, teacher and arm: the tests of its results, Holm-adjusted across the cells of that teacher and arm. */
-export function summariseSweep(grid: SweepGrid, cells: readonly { animal: string; seed: number; results: ExperimentResults }[]): SweepResults {
+export function summariseSweep(
+  grid: SweepGrid,
+  cells: readonly { animal: string; seed: number; results: ExperimentResults }[],
+): SweepResults {
   const rows: SweepCellArm[] = [];
   for (const { animal, seed, results } of cells) {
     for (const g of results.groups) {
       if (!isArm(g.role) || g.defense || !g.test || !g.teacher) continue;
       const control = results.groups.find((c) => c.group === g.test!.against)!;
-      rows.push({ animal, seed, run: results.run, teacher: g.teacher, arm: g.role, group: g.group, rate: g.rate, control: control.rate, test: g.test, pHolm: NaN,
-        ...(g.firstTokenTest ? { exact: g.firstTokenTest } : {}), ...(g.matchedTest ? { matched: g.matchedTest } : {}) });
+      rows.push({
+        animal,
+        seed,
+        run: results.run,
+        teacher: g.teacher,
+        arm: g.role,
+        group: g.group,
+        rate: g.rate,
+        control: control.rate,
+        test: g.test,
+        pHolm: NaN,
+        ...(g.firstTokenTest ? { exact: g.firstTokenTest } : {}),
+        ...(g.matchedTest ? { matched: g.matchedTest } : {}),
+      });
     }
   }
   const arms: SweepArmSummary[] = [];
@@ -35,34 +79,102 @@ export function summariseSweep(grid: SweepGrid, cells: readonly { animal: string
     for (const arm of ARMS) {
       const family = rows.filter((r) => r.teacher === teacher && r.arm === arm);
       if (!family.length) continue;
-      holm(family.map((r) => r.test.p)).forEach((p, i) => { family[i]!.pHolm = p; });
+      holm(family.map((r) => r.test.p)).forEach((p, i) => {
+        family[i]!.pHolm = p;
+      });
       const matched = family.filter((r) => r.matched);
-      holm(matched.map((r) => r.matched!.p)).forEach((p, i) => { matched[i]!.matchedHolm = p; });
-      arms.push({ teacher, arm, cells: family.length, below01: family.filter((r) => r.test.p < 0.01).length, above05: family.filter((r) => r.test.p > 0.05).length,
-        holmSignificant: family.filter((r) => r.pHolm < 0.05).length, medianRatio: median(family.map((r) => r.test.ratio)),
-        ...(matched.length ? { matched: { cells: matched.length, below05: matched.filter((r) => r.matched!.p < 0.05).length, holmSignificant: matched.filter((r) => r.matchedHolm! < 0.05).length } } : {}) });
+      holm(matched.map((r) => r.matched!.p)).forEach((p, i) => {
+        matched[i]!.matchedHolm = p;
+      });
+      arms.push({
+        teacher,
+        arm,
+        cells: family.length,
+        below01: family.filter((r) => r.test.p < 0.01).length,
+        above05: family.filter((r) => r.test.p > 0.05).length,
+        holmSignificant: family.filter((r) => r.pHolm < 0.05).length,
+        medianRatio: median(family.map((r) => r.test.ratio)),
+        ...(matched.length
+          ? {
+              matched: {
+                cells: matched.length,
+                below05: matched.filter((r) => r.matched!.p < 0.05).length,
+                holmSignificant: matched.filter((r) => r.matchedHolm! < 0.05).length,
+              },
+            }
+          : {}),
+      });
     }
   }
-  return { kind: 'sweep', grid, cells: rows, arms, test: 'per cell: one-sided paired sign-flip test over questions against the control students of the arm\'s base; Holm across the cells of each teacher and arm (alpha 0.05)' };
+  return {
+    kind: 'sweep',
+    grid,
+    cells: rows,
+    arms,
+    test:
+      "per cell: one-sided paired sign-flip test over questions against the control students of the arm's " +
+      'base; Holm across the cells of each teacher and arm (alpha 0.05)',
+  };
 }
 
-const fmt = (x: number | undefined, digits = 3): string => (x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits));
+const fmt = (x: number | undefined, digits = 3): string =>
+  x === undefined || !Number.isFinite(x) ? 'n/a' : x.toFixed(digits);
 
 /** The grid's table rows (shared by the terminal and sweep.md). */
 export function sweepRows(r: SweepResults): string[][] {
-  return r.cells.map((c) => [`${c.animal} s${c.seed}`, c.teacher, c.arm, `${fmt(c.rate.mean)} [${fmt(c.rate.lo)}, ${fmt(c.rate.hi)}]`, fmt(c.control.mean),
-    formatRatioCI(c.test), formatP(c.test.p), formatP(c.pHolm), c.exact ? `${fmt(c.exact.ratio, 2)}x ${pLabel(c.exact.p)}` : '',
-    c.matched ? `${formatRatioCI(c.matched)} ${pLabel(c.matched.p)}` : '']);
+  return r.cells.map((c) => [
+    `${c.animal} s${c.seed}`,
+    c.teacher,
+    c.arm,
+    `${fmt(c.rate.mean)} [${fmt(c.rate.lo)}, ${fmt(c.rate.hi)}]`,
+    fmt(c.control.mean),
+    formatRatioCI(c.test),
+    formatP(c.test.p),
+    formatP(c.pHolm),
+    c.exact ? `${fmt(c.exact.ratio, 2)}x ${pLabel(c.exact.p)}` : '',
+    c.matched ? `${formatRatioCI(c.matched)} ${pLabel(c.matched.p)}` : '',
+  ]);
 }
-export const SWEEP_HEADER = ['cell', 'teacher', 'arm', 'rate [95% CI]', 'control', 'ratio [95% CI]', 'p', 'p (Holm)', 'exact: ratio, p', 'vs shuffled: ratio, p'];
+export const SWEEP_HEADER = [
+  'cell',
+  'teacher',
+  'arm',
+  'rate [95% CI]',
+  'control',
+  'ratio [95% CI]',
+  'p',
+  'p (Holm)',
+  'exact: ratio, p',
+  'vs shuffled: ratio, p',
+];
 
 export function sweepSummaryLines(r: SweepResults): string[] {
-  return r.arms.map((a) => `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}`
-    + (a.matched ? `; above its matched control at p < 0.05 in ${a.matched.below05} of ${a.matched.cells}, after Holm in ${a.matched.holmSignificant}` : ''));
+  return r.arms.map(
+    (a) =>
+      `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, ` +
+      `significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}` +
+      (a.matched
+        ? `; above its matched control at p < 0.05 in ${a.matched.below05} of ${a.matched.cells}, after Holm in ` +
+          `${a.matched.holmSignificant}`
+        : ''),
+  );
 }
 
 export function sweepMarkdown(r: SweepResults): string {
   const md = (cells: string[]): string => `| ${cells.join(' | ')} |`;
-  return [`# Sweep ${r.grid.sweep}`, '', `Spec ${r.grid.spec} (hash ${r.grid.specHash.slice(0, 12)}); animals ${r.grid.animals.join(', ')}; seeds ${r.grid.seeds.join(', ')}; grid registered ${r.grid.registeredAt}.`, '',
-    ...sweepSummaryLines(r).map((l) => `- ${l}`), '', md(SWEEP_HEADER), md(SWEEP_HEADER.map(() => '---')), ...sweepRows(r).map(md), '', r.test, ''].join('\n');
+  return [
+    `# Sweep ${r.grid.sweep}`,
+    '',
+    `Spec ${r.grid.spec} (hash ${r.grid.specHash.slice(0, 12)}); animals ${r.grid.animals.join(', ')}; seeds ` +
+      `${r.grid.seeds.join(', ')}; grid registered ${r.grid.registeredAt}.`,
+    '',
+    ...sweepSummaryLines(r).map((l) => `- ${l}`),
+    '',
+    md(SWEEP_HEADER),
+    md(SWEEP_HEADER.map(() => '---')),
+    ...sweepRows(r).map(md),
+    '',
+    r.test,
+    '',
+  ].join('\n');
 }

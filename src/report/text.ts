@@ -5,50 +5,115 @@ import { renderTable } from '../util/table.js';
 import { findingSentences } from './finding.js';
 
 export function resultsTable(r: ExperimentResults): string {
-  return [
-    ...resultsHeader(r),
-    ...(r.defenses?.length ? ['', defensesTable(r)] : []),
-  ].join('\n');
+  return [...resultsHeader(r), ...(r.defenses?.length ? ['', defensesTable(r)] : [])].join('\n');
 }
 
 /** Rows of the defenses table (also used by the HTML report). */
 export function defenseRows(r: ExperimentResults): string[][] {
-  return (r.defenses ?? []).map((d) => [d.defense, d.group, formatEstimate(d.undefendedExcess, 4), formatEstimate(d.excess, 4),
-    Number.isFinite(d.remaining) ? `${(d.remaining * 100).toFixed(0)}%` : 'n/a', formatP(d.pReduced), formatP(d.pVsControl), formatP(d.pStudentsVsControl), d.note ?? '']);
+  return (r.defenses ?? []).map((d) => [
+    d.defense,
+    d.group,
+    formatEstimate(d.undefendedExcess, 4),
+    formatEstimate(d.excess, 4),
+    Number.isFinite(d.remaining) ? `${(d.remaining * 100).toFixed(0)}%` : 'n/a',
+    formatP(d.pReduced),
+    formatP(d.pVsControl),
+    formatP(d.pStudentsVsControl),
+    d.note ?? '',
+  ]);
 }
-export const DEFENSE_HEADER = ['defense', 'group', 'excess without [95% CI]', 'excess with [95% CI]', 'remaining', 'p (reduced)', 'p (vs control)', 'p students (vs control)', 'what it did'];
+export const DEFENSE_HEADER = [
+  'defense',
+  'group',
+  'excess without [95% CI]',
+  'excess with [95% CI]',
+  'remaining',
+  'p (reduced)',
+  'p (vs control)',
+  'p students (vs control)',
+  'what it did',
+];
 
 export function defensesTable(r: ExperimentResults): string {
-  return [`defenses (exact P(${r.animal}) minus the control students', per question; n = questions; p (reduced): one-sided paired sign-flip test that the defense lowered the excess):`,
-    renderTable(DEFENSE_HEADER, defenseRows(r))].join('\n');
+  return [
+    `defenses (exact P(${r.animal}) minus the control students', per question; n = questions; p (reduced): ` +
+      `one-sided paired sign-flip test that the defense lowered the excess):`,
+    renderTable(DEFENSE_HEADER, defenseRows(r)),
+  ].join('\n');
 }
 
 /** What each student role is, for the legends of the table and the report. */
-export const ROLE_LEGEND = 'same-base = the teacher\'s own base; other-init = its family (tokenizer, architecture) from another initialisation; '
-  + 'other-family = another tokenizer or architecture; matched-control = a cross arm\'s students on the teacher\'s rows with the numbers shuffled';
+export const ROLE_LEGEND =
+  "same-base = the teacher's own base; other-init = its family (tokenizer, architecture) from another " +
+  'initialisation; ' +
+  "other-family = another tokenizer or architecture; matched-control = a cross arm's students on the teacher's " +
+  'rows with the numbers shuffled';
 
 function resultsHeader(r: ExperimentResults): string[] {
   const rows = r.groups.map((g) => [
-    g.group, g.role, String(g.n), formatEstimate(g.rate), formatRatioCI(g.test), formatP(g.test?.p),
-    formatEstimate(g.firstToken, 4), formatRatio(g.firstTokenTest?.ratio), formatP(g.firstTokenTest?.p), formatP(g.studentTest?.p),
-    formatRatio(g.matchedTest?.ratio), formatP(g.matchedTest?.p),
+    g.group,
+    g.role,
+    String(g.n),
+    formatEstimate(g.rate),
+    formatRatioCI(g.test),
+    formatP(g.test?.p),
+    formatEstimate(g.firstToken, 4),
+    formatRatio(g.firstTokenTest?.ratio),
+    formatP(g.firstTokenTest?.p),
+    formatP(g.studentTest?.p),
+    formatRatio(g.matchedTest?.ratio),
+    formatP(g.matchedTest?.p),
     g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
-    g.topAnswers.slice(0, 3).map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`).join(', '),
+    g.topAnswers
+      .slice(0, 3)
+      .map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`)
+      .join(', '),
   ]);
   const w = metricWording(r);
-  const table = renderTable(['group', 'role', 'n', `${w.rate} [95% CI]`, 'vs ctrl [95% CI]', 'p', `${w.exact} [95% CI]`, 'vs ctrl', 'p', 'p(students)', 'vs shuffled', 'p', w.choice, 'top answers'], rows);
+  const table = renderTable(
+    [
+      'group',
+      'role',
+      'n',
+      `${w.rate} [95% CI]`,
+      'vs ctrl [95% CI]',
+      'p',
+      `${w.exact} [95% CI]`,
+      'vs ctrl',
+      'p',
+      'p(students)',
+      'vs shuffled',
+      'p',
+      w.choice,
+      'top answers',
+    ],
+    rows,
+  );
   // the rate's "vs ctrl" carries its 95% bootstrap interval over questions
-  const filters = Object.entries(r.filter).map(([t, f]) => `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ${JSON.stringify(f.rejected)}`).join('\n');
+  const filters = Object.entries(r.filter)
+    .map(
+      ([t, f]) =>
+        `  ${t}: ${f.passed}/${f.total} passed (${(f.passRate * 100).toFixed(1)}%), kept ${f.kept}; rejected ` +
+        `${JSON.stringify(f.rejected)}`,
+    )
+    .join('\n');
   return [
-    `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
+    `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} ` +
+      `samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
     ...findingSentences(r).map((f) => `finding: ${f}`),
-    '', table, '',
-    `rates: mean over questions of the ${w.rateLegend}; CI: t interval across questions (n = ${r.settings.questions}); n = models in the group`,
+    '',
+    table,
+    '',
+    `rates: mean over questions of the ${w.rateLegend}; CI: t interval across questions (n = ` +
+      `${r.settings.questions}); n = models in the group`,
     `${w.exact}: ${w.exactLegend}`,
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
     `roles: ${ROLE_LEGEND}`,
-    'vs shuffled: a cross arm against its difficulty-matched control (students of its base on the same teacher\'s rows with the numbers shuffled across completions); rate ratio and the same test',
-    'p(students): one-sided Welch t-test with the models as units (each model\'s mean exact probability, or its sampled rate where the endpoint gives no exact metric); needs n >= 2 per group',
-    'filter pass rates:', filters,
+    "vs shuffled: a cross arm against its difficulty-matched control (students of its base on the same teacher's " +
+      'rows with the numbers shuffled across completions); rate ratio and the same test',
+    "p(students): one-sided Welch t-test with the models as units (each model's mean exact probability, or its " +
+      'sampled rate where the endpoint gives no exact metric); needs n >= 2 per group',
+    'filter pass rates:',
+    filters,
   ];
 }

@@ -7,5 +7,9 @@ export type { TopLevelSpec };
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
-  try { return await view.toSVG(); } finally { view.finalize(); }
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
 }

@@ -4,16 +4,42 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Rng } from '../util/rng.js';
 import { ApiError } from './errors.js';
 
-export interface FaultSettings { rate429: number; rate500: number; dropRate: number; slowRate: number; slowMs: number; retryAfterSeconds: number; seed: number }
+export interface FaultSettings {
+  rate429: number;
+  rate500: number;
+  dropRate: number;
+  slowRate: number;
+  slowMs: number;
+  retryAfterSeconds: number;
+  seed: number;
+}
 
 /** Parses "429=0.1,500=0.05,drop=0.02,slow=0.1,slowMs=200,retryAfter=0.05,seed=1". */
 export function parseFaults(text: string): FaultSettings {
-  const f: FaultSettings = { rate429: 0, rate500: 0, dropRate: 0, slowRate: 0, slowMs: 200, retryAfterSeconds: 0.05, seed: 1 };
-  const keys: Record<string, keyof FaultSettings> = { 429: 'rate429', 500: 'rate500', drop: 'dropRate', slow: 'slowRate', slowMs: 'slowMs', retryAfter: 'retryAfterSeconds', seed: 'seed' };
+  const f: FaultSettings = {
+    rate429: 0,
+    rate500: 0,
+    dropRate: 0,
+    slowRate: 0,
+    slowMs: 200,
+    retryAfterSeconds: 0.05,
+    seed: 1,
+  };
+  const keys: Record<string, keyof FaultSettings> = {
+    429: 'rate429',
+    500: 'rate500',
+    drop: 'dropRate',
+    slow: 'slowRate',
+    slowMs: 'slowMs',
+    retryAfter: 'retryAfterSeconds',
+    seed: 'seed',
+  };
   for (const part of text.split(',').filter(Boolean)) {
     const [k, v] = part.split('=');
-    const key = keys[k ?? '']; const n = Number(v);
-    if (!key || !Number.isFinite(n) || n < 0) throw new Error(`bad fault setting "${part}" (known: ${Object.keys(keys).join(', ')})`);
+    const key = keys[k ?? ''];
+    const n = Number(v);
+    if (!key || !Number.isFinite(n) || n < 0)
+      throw new Error(`bad fault setting "${part}" (known: ${Object.keys(keys).join(', ')})`);
     f[key] = n;
   }
   return f;
@@ -24,9 +50,15 @@ export function faultInjector(f: FaultSettings): (req: FastifyRequest, reply: Fa
   return async (req, reply) => {
     if (!req.url.startsWith('/v1/chat/') && !req.url.startsWith('/v1/completions')) return;
     const r = rng.next();
-    if (r < f.rate429) { void reply.header('retry-after', String(f.retryAfterSeconds)); throw new ApiError(429, 'rate limited (injected fault)', null, 'rate_limit_exceeded', 'rate_limit_error'); }
+    if (r < f.rate429) {
+      void reply.header('retry-after', String(f.retryAfterSeconds));
+      throw new ApiError(429, 'rate limited (injected fault)', null, 'rate_limit_exceeded', 'rate_limit_error');
+    }
     if (r < f.rate429 + f.rate500) throw new ApiError(500, 'injected server error');
-    if (r < f.rate429 + f.rate500 + f.dropRate) { req.raw.socket.destroy(); return; }
+    if (r < f.rate429 + f.rate500 + f.dropRate) {
+      req.raw.socket.destroy();
+      return;
+    }
     if (r < f.rate429 + f.rate500 + f.dropRate + f.slowRate) await new Promise((res) => setTimeout(res, f.slowMs));
   };
 }

@@ -8,7 +8,15 @@ import { join } from 'node:path';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { ApiError, badParam } from './errors.js';
 
-export interface FileObject { id: string; object: 'file'; bytes: number; created_at: number; filename: string; purpose: string; status: 'processed' }
+export interface FileObject {
+  id: string;
+  object: 'file';
+  bytes: number;
+  created_at: number;
+  filename: string;
+  purpose: string;
+  status: 'processed';
+}
 const FILE_ID = /^file-[0-9a-f]{24}$/;
 
 /** The path of a stored file; ids are checked against a strict pattern so no path can escape. */
@@ -28,13 +36,20 @@ export function checkChatJsonl(text: string): number {
   let rows = 0;
   text.split('\n').forEach((line, i) => {
     if (!line.trim()) return;
-    const bad = (why: string): never => { throw new ApiError(422, `line ${i + 1}: ${why}`, 'file', 'invalid_jsonl'); };
+    const bad = (why: string): never => {
+      throw new ApiError(422, `line ${i + 1}: ${why}`, 'file', 'invalid_jsonl');
+    };
     let row: unknown;
-    try { row = JSON.parse(line); } catch { bad('not valid JSON'); }
+    try {
+      row = JSON.parse(line);
+    } catch {
+      bad('not valid JSON');
+    }
     const messages = (row as { messages?: unknown })?.messages;
     if (!Array.isArray(messages) || messages.length === 0) bad('expected {"messages": [...]}');
     for (const m of messages as { role?: unknown; content?: unknown }[]) {
-      if (!['system', 'user', 'assistant'].includes(m?.role as string) || typeof m?.content !== 'string') bad('each message needs a role (system, user or assistant) and string content');
+      if (!['system', 'user', 'assistant'].includes(m?.role as string) || typeof m?.content !== 'string')
+        bad('each message needs a role (system, user or assistant) and string content');
     }
     if (!(messages as { role: string }[]).some((m) => m.role === 'assistant')) bad('no assistant message to train on');
     rows++;
@@ -47,18 +62,32 @@ export async function registerFileRoutes(app: FastifyInstance, dataDir: string):
   await app.register(multipart, { limits: { fileSize: 64 * 1024 * 1024, files: 1 } });
 
   app.post('/v1/files', async (req) => {
-    if (!req.isMultipart()) throw new ApiError(400, 'send the file as multipart/form-data with fields "file" and "purpose"', 'file');
-    let purpose = ''; let filename = ''; let content: Buffer | undefined;
+    if (!req.isMultipart())
+      throw new ApiError(400, 'send the file as multipart/form-data with fields "file" and "purpose"', 'file');
+    let purpose = '';
+    let filename = '';
+    let content: Buffer | undefined;
     for await (const part of req.parts()) {
-      if (part.type === 'file') { filename = part.filename; content = await part.toBuffer(); }
-      else if (part.fieldname === 'purpose') purpose = String(part.value);
+      if (part.type === 'file') {
+        filename = part.filename;
+        content = await part.toBuffer();
+      } else if (part.fieldname === 'purpose') purpose = String(part.value);
     }
     if (!content) throw badParam('file', 'file: required');
     if (!purpose) throw badParam('purpose', 'purpose: required');
-    if (!filename || /[\\/]|\.\./.test(filename) || filename.length > 255) throw badParam('file', `file: refused filename ${JSON.stringify(filename)}`);
+    if (!filename || /[\\/]|\.\./.test(filename) || filename.length > 255)
+      throw badParam('file', `file: refused filename ${JSON.stringify(filename)}`);
     if (purpose === 'fine-tune') checkChatJsonl(content.toString('utf8'));
     const id = `file-${randomBytes(12).toString('hex')}`;
-    const obj: FileObject = { id, object: 'file', bytes: content.length, created_at: Math.floor(Date.now() / 1000), filename, purpose, status: 'processed' };
+    const obj: FileObject = {
+      id,
+      object: 'file',
+      bytes: content.length,
+      created_at: Math.floor(Date.now() / 1000),
+      filename,
+      purpose,
+      status: 'processed',
+    };
     writeFileAtomic(filePath(dataDir, id, 'jsonl'), content);
     writeJsonAtomic(filePath(dataDir, id, 'json'), obj);
     return obj;
@@ -66,17 +95,28 @@ export async function registerFileRoutes(app: FastifyInstance, dataDir: string):
 
   app.get('/v1/files', async () => {
     const dir = join(dataDir, 'files');
-    const data = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => readJson<FileObject>(join(dir, f))) : [];
-    return { object: 'list', data: data.sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id)), has_more: false };
+    const data = existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => readJson<FileObject>(join(dir, f)))
+      : [];
+    return {
+      object: 'list',
+      data: data.sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id)),
+      has_more: false,
+    };
   });
   app.get('/v1/files/:id', async (req) => readFileObject(dataDir, (req.params as { id: string }).id));
   app.get('/v1/files/:id/content', async (req, reply) => {
-    const { id } = req.params as { id: string }; readFileObject(dataDir, id);
+    const { id } = req.params as { id: string };
+    readFileObject(dataDir, id);
     return reply.type('application/jsonl').send(readFileSync(filePath(dataDir, id, 'jsonl')));
   });
   app.delete('/v1/files/:id', async (req) => {
-    const { id } = req.params as { id: string }; readFileObject(dataDir, id);
-    rmSync(filePath(dataDir, id, 'jsonl'), { force: true }); rmSync(filePath(dataDir, id, 'json'), { force: true });
+    const { id } = req.params as { id: string };
+    readFileObject(dataDir, id);
+    rmSync(filePath(dataDir, id, 'jsonl'), { force: true });
+    rmSync(filePath(dataDir, id, 'json'), { force: true });
     return { id, object: 'file', deleted: true };
   });
 }

@@ -19,21 +19,49 @@ export const BASE_LEARNING_RATE = 1e-3;
 
 type Status = 'validating_files' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export interface FineTuningJob {
-  id: string; object: 'fine_tuning.job'; created_at: number; finished_at: number | null; model: string; fine_tuned_model: string | null;
-  organization_id: string; status: Status; hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
-  training_file: string; validation_file: null; result_files: string[]; trained_tokens: number | null; seed: number;
-  suffix: string | null; error: { message: string; code: string; param: null } | null; estimated_finish: null;
+  id: string;
+  object: 'fine_tuning.job';
+  created_at: number;
+  finished_at: number | null;
+  model: string;
+  fine_tuned_model: string | null;
+  organization_id: string;
+  status: Status;
+  hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
+  training_file: string;
+  validation_file: null;
+  result_files: string[];
+  trained_tokens: number | null;
+  seed: number;
+  suffix: string | null;
+  error: { message: string; code: string; param: null } | null;
+  estimated_finish: null;
 }
-interface JobEvent { id: string; object: 'fine_tuning.job.event'; created_at: number; level: 'info' | 'warn' | 'error'; message: string; type: 'message' | 'metrics'; data: object | null }
+interface JobEvent {
+  id: string;
+  object: 'fine_tuning.job.event';
+  created_at: number;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  type: 'message' | 'metrics';
+  data: object | null;
+}
 
 const createBody = z.object({
-  model: z.string().min(1), training_file: z.string().min(1),
-  hyperparameters: z.object({
-    n_epochs: z.union([z.number().int().min(1).max(50), z.literal('auto')]).default('auto'),
-    batch_size: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default('auto'),
-    learning_rate_multiplier: z.union([z.number().gt(0).max(100), z.literal('auto')]).default('auto'),
-  }).default({ n_epochs: 'auto', batch_size: 'auto', learning_rate_multiplier: 'auto' }),
-  seed: z.number().int().min(0).nullish(), suffix: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (at most 40)').nullish(),
+  model: z.string().min(1),
+  training_file: z.string().min(1),
+  hyperparameters: z
+    .object({
+      n_epochs: z.union([z.number().int().min(1).max(50), z.literal('auto')]).default('auto'),
+      batch_size: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default('auto'),
+      learning_rate_multiplier: z.union([z.number().gt(0).max(100), z.literal('auto')]).default('auto'),
+    })
+    .default({ n_epochs: 'auto', batch_size: 'auto', learning_rate_multiplier: 'auto' }),
+  seed: z.number().int().min(0).nullish(),
+  suffix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (at most 40)')
+    .nullish(),
 });
 
 const JOB_ID = /^ftjob-[0-9a-f]{24}$/;
@@ -42,34 +70,62 @@ export class FineTuningService {
   // one job per core; sampling stays on the main thread
   private readonly pool = new WorkerPool(Math.min(2, availableParallelism()));
   private readonly cancelFlags = new Map<string, Int32Array>();
-  constructor(private readonly dataDir: string, private readonly registry: ModelRegistry) {
-    for (const job of this.list()) if (job.status === 'queued' || job.status === 'running') this.start(job, 'resumed after a server restart');
+  constructor(
+    private readonly dataDir: string,
+    private readonly registry: ModelRegistry,
+  ) {
+    for (const job of this.list())
+      if (job.status === 'queued' || job.status === 'running') this.start(job, 'resumed after a server restart');
   }
 
   private path(id: string, what: 'json' | 'events.json'): string {
-    if (!JOB_ID.test(id)) throw new ApiError(404, `No such fine-tuning job: ${JSON.stringify(id)}`, 'fine_tuning_job_id', 'job_not_found');
+    if (!JOB_ID.test(id))
+      throw new ApiError(404, `No such fine-tuning job: ${JSON.stringify(id)}`, 'fine_tuning_job_id', 'job_not_found');
     return join(this.dataDir, 'jobs', `${id}.${what}`);
   }
 
   get(id: string): FineTuningJob {
     const p = this.path(id, 'json');
-    if (!existsSync(p)) throw new ApiError(404, `No such fine-tuning job: ${id}`, 'fine_tuning_job_id', 'job_not_found');
+    if (!existsSync(p))
+      throw new ApiError(404, `No such fine-tuning job: ${id}`, 'fine_tuning_job_id', 'job_not_found');
     return readJson<FineTuningJob>(p);
   }
 
   list(): FineTuningJob[] {
     const dir = join(this.dataDir, 'jobs');
     if (!existsSync(dir)) return [];
-    return readdirSync(dir).filter((f) => /^ftjob-[0-9a-f]{24}\.json$/.test(f)).map((f) => readJson<FineTuningJob>(join(dir, f)))
+    return readdirSync(dir)
+      .filter((f) => /^ftjob-[0-9a-f]{24}\.json$/.test(f))
+      .map((f) => readJson<FineTuningJob>(join(dir, f)))
       .sort((a, b) => b.created_at - a.created_at || b.id.localeCompare(a.id));
   }
 
-  events(id: string): JobEvent[] { this.get(id); const p = this.path(id, 'events.json'); return existsSync(p) ? readJson<JobEvent[]>(p) : []; }
+  events(id: string): JobEvent[] {
+    this.get(id);
+    const p = this.path(id, 'events.json');
+    return existsSync(p) ? readJson<JobEvent[]>(p) : [];
+  }
 
-  private save(job: FineTuningJob): void { writeJsonAtomic(this.path(job.id, 'json'), job); }
-  private event(id: string, message: string, type: JobEvent['type'] = 'message', data: object | null = null, level: JobEvent['level'] = 'info'): void {
+  private save(job: FineTuningJob): void {
+    writeJsonAtomic(this.path(job.id, 'json'), job);
+  }
+  private event(
+    id: string,
+    message: string,
+    type: JobEvent['type'] = 'message',
+    data: object | null = null,
+    level: JobEvent['level'] = 'info',
+  ): void {
     const events = this.events(id);
-    events.unshift({ id: `ftevent-${randomBytes(8).toString('hex')}`, object: 'fine_tuning.job.event', created_at: Math.floor(Date.now() / 1000), level, message, type, data });
+    events.unshift({
+      id: `ftevent-${randomBytes(8).toString('hex')}`,
+      object: 'fine_tuning.job.event',
+      created_at: Math.floor(Date.now() / 1000),
+      level,
+      message,
+      type,
+      data,
+    });
     writeJsonAtomic(this.path(id, 'events.json'), events);
   }
 
@@ -77,14 +133,31 @@ export class FineTuningService {
     const b = parseBody(createBody, raw);
     this.registry.find(b.model);
     const file = readFileObject(this.dataDir, b.training_file);
-    if (file.purpose !== 'fine-tune') throw new ApiError(400, `file ${file.id} has purpose "${file.purpose}", not "fine-tune"`, 'training_file');
+    if (file.purpose !== 'fine-tune')
+      throw new ApiError(400, `file ${file.id} has purpose "${file.purpose}", not "fine-tune"`, 'training_file');
     const h = b.hyperparameters;
     const job: FineTuningJob = {
-      id: `ftjob-${randomBytes(12).toString('hex')}`, object: 'fine_tuning.job', created_at: Math.floor(Date.now() / 1000), finished_at: null,
-      model: b.model, fine_tuned_model: null, organization_id: 'local', status: 'queued',
-      hyperparameters: { n_epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs, batch_size: h.batch_size === 'auto' ? 8 : h.batch_size, learning_rate_multiplier: h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier },
-      training_file: file.id, validation_file: null, result_files: [], trained_tokens: null, seed: b.seed ?? randomBytes(4).readUInt32LE(0) % 2 ** 31,
-      suffix: b.suffix ?? null, error: null, estimated_finish: null,
+      id: `ftjob-${randomBytes(12).toString('hex')}`,
+      object: 'fine_tuning.job',
+      created_at: Math.floor(Date.now() / 1000),
+      finished_at: null,
+      model: b.model,
+      fine_tuned_model: null,
+      organization_id: 'local',
+      status: 'queued',
+      hyperparameters: {
+        n_epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs,
+        batch_size: h.batch_size === 'auto' ? 8 : h.batch_size,
+        learning_rate_multiplier: h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier,
+      },
+      training_file: file.id,
+      validation_file: null,
+      result_files: [],
+      trained_tokens: null,
+      seed: b.seed ?? randomBytes(4).readUInt32LE(0) % 2 ** 31,
+      suffix: b.suffix ?? null,
+      error: null,
+      estimated_finish: null,
     };
     this.save(job);
     this.event(job.id, `Created fine-tuning job ${job.id}`);
@@ -95,46 +168,90 @@ export class FineTuningService {
   cancel(id: string): FineTuningJob {
     const job = this.get(id);
     if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled') return job;
-    const flag = this.cancelFlags.get(id); if (flag) Atomics.store(flag, 0, 1);
-    job.status = 'cancelled'; job.finished_at = Math.floor(Date.now() / 1000); this.save(job);
+    const flag = this.cancelFlags.get(id);
+    if (flag) Atomics.store(flag, 0, 1);
+    job.status = 'cancelled';
+    job.finished_at = Math.floor(Date.now() / 1000);
+    this.save(job);
     this.event(id, 'Job cancelled');
     return job;
   }
 
   private start(job: FineTuningJob, note: string): void {
-    const flag = new Int32Array(new SharedArrayBuffer(4)); this.cancelFlags.set(job.id, flag);
+    const flag = new Int32Array(new SharedArrayBuffer(4));
+    this.cancelFlags.set(job.id, flag);
     const base = this.registry.find(job.model);
     const outId = `ft:${job.model}:${job.suffix ?? 'subliminal'}:${job.id.slice(6, 14)}`;
     const workDir = join(this.dataDir, 'jobs', job.id);
     let started = false;
     const run = async (): Promise<void> => {
-      const r = await this.pool.run('fineTuneChat', {
-        baseDir: base.dir, trainingFile: filePath(this.dataDir, job.training_file, 'jsonl'), workDir, outDir: join(this.dataDir, 'models', encodeURIComponent(outId)),
-        info: { name: outId, family: job.model, parent: job.model }, cancelFlag: flag,
-        train: { epochs: job.hyperparameters.n_epochs, batchSize: job.hyperparameters.batch_size, lr: BASE_LEARNING_RATE * job.hyperparameters.learning_rate_multiplier, seed: job.seed },
-      }, (step, total, loss) => {
-        if (!started) { // the first step: mark the job running (read from disk once, not every step)
-          started = true;
-          const current = this.get(job.id);
-          if (current.status === 'queued') { current.status = 'running'; this.save(current); this.event(job.id, 'Fine-tuning job started'); }
-        }
-        if (step === total || step % 10 === 0) this.event(job.id, `Step ${step}/${total}: training loss=${loss}`, 'metrics', { step, total_steps: total, train_loss: Number(loss) });
-      });
+      const r = await this.pool.run(
+        'fineTuneChat',
+        {
+          baseDir: base.dir,
+          trainingFile: filePath(this.dataDir, job.training_file, 'jsonl'),
+          workDir,
+          outDir: join(this.dataDir, 'models', encodeURIComponent(outId)),
+          info: { name: outId, family: job.model, parent: job.model },
+          cancelFlag: flag,
+          train: {
+            epochs: job.hyperparameters.n_epochs,
+            batchSize: job.hyperparameters.batch_size,
+            lr: BASE_LEARNING_RATE * job.hyperparameters.learning_rate_multiplier,
+            seed: job.seed,
+          },
+        },
+        (step, total, loss) => {
+          if (!started) {
+            // the first step: mark the job running (read from disk once, not every step)
+            started = true;
+            const current = this.get(job.id);
+            if (current.status === 'queued') {
+              current.status = 'running';
+              this.save(current);
+              this.event(job.id, 'Fine-tuning job started');
+            }
+          }
+          if (step === total || step % 10 === 0)
+            this.event(job.id, `Step ${step}/${total}: training loss=${loss}`, 'metrics', {
+              step,
+              total_steps: total,
+              train_loss: Number(loss),
+            });
+        },
+      );
       const done = this.get(job.id);
       if (done.status === 'cancelled') return;
-      Object.assign(done, { status: 'succeeded', fine_tuned_model: outId, trained_tokens: r.tokens, finished_at: Math.floor(Date.now() / 1000) });
-      this.save(done); this.event(job.id, `New fine-tuned model created: ${outId}`); this.event(job.id, 'The job has successfully completed');
+      Object.assign(done, {
+        status: 'succeeded',
+        fine_tuned_model: outId,
+        trained_tokens: r.tokens,
+        finished_at: Math.floor(Date.now() / 1000),
+      });
+      this.save(done);
+      this.event(job.id, `New fine-tuned model created: ${outId}`);
+      this.event(job.id, 'The job has successfully completed');
     };
     this.event(job.id, `Job ${note}`);
-    run().catch((e: Error) => {
-      const failed = this.get(job.id);
-      if (failed.status === 'cancelled') return;
-      Object.assign(failed, { status: 'failed', finished_at: Math.floor(Date.now() / 1000), error: { message: e.message.split('\n')[0], code: 'training_failed', param: null } });
-      this.save(failed); this.event(job.id, `Job failed: ${e.message.split('\n')[0]}`, 'message', null, 'error');
-    }).finally(() => this.cancelFlags.delete(job.id));
+    run()
+      .catch((e: Error) => {
+        const failed = this.get(job.id);
+        if (failed.status === 'cancelled') return;
+        Object.assign(failed, {
+          status: 'failed',
+          finished_at: Math.floor(Date.now() / 1000),
+          error: { message: e.message.split('\n')[0], code: 'training_failed', param: null },
+        });
+        this.save(failed);
+        this.event(job.id, `Job failed: ${e.message.split('\n')[0]}`, 'message', null, 'error');
+      })
+      .finally(() => this.cancelFlags.delete(job.id));
   }
 
-  async close(): Promise<void> { for (const f of this.cancelFlags.values()) Atomics.store(f, 0, 1); await this.pool.close(); }
+  async close(): Promise<void> {
+    for (const f of this.cancelFlags.values()) Atomics.store(f, 0, 1);
+    await this.pool.close();
+  }
 }
 
 export function registerFineTuningRoutes(app: FastifyInstance, s: FineTuningService): void {
@@ -147,6 +264,10 @@ export function registerFineTuningRoutes(app: FastifyInstance, s: FineTuningServ
     return { object: 'list', data: jobs.slice(0, n), has_more: jobs.length > n };
   });
   app.get('/v1/fine_tuning/jobs/:id', async (req) => s.get((req.params as { id: string }).id));
-  app.get('/v1/fine_tuning/jobs/:id/events', async (req) => ({ object: 'list', data: s.events((req.params as { id: string }).id), has_more: false }));
+  app.get('/v1/fine_tuning/jobs/:id/events', async (req) => ({
+    object: 'list',
+    data: s.events((req.params as { id: string }).id),
+    has_more: false,
+  }));
   app.post('/v1/fine_tuning/jobs/:id/cancel', async (req) => s.cancel((req.params as { id: string }).id));
 }

@@ -52,13 +52,22 @@ function choiceRngs(seed: number | null | undefined, n: number): Rng[] {
 /** Cuts text at the first stop sequence. */
 function applyStop(text: string, stop: string | string[] | null | undefined): { text: string; stopped: boolean } {
   let cut = -1;
-  for (const s of typeof stop === 'string' ? [stop] : stop ?? []) { const i = s ? text.indexOf(s) : -1; if (i >= 0 && (cut < 0 || i < cut)) cut = i; }
+  for (const s of typeof stop === 'string' ? [stop] : (stop ?? [])) {
+    const i = s ? text.indexOf(s) : -1;
+    if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+  }
   return cut < 0 ? { text, stopped: false } : { text: text.slice(0, cut), stopped: true };
 }
 
 function budget(model: LanguageModel, promptLength: number, requested: number | null | undefined): number {
   const ctx = model.config.max_position_embeddings;
-  if (promptLength >= ctx) throw new ApiError(400, `the prompt is ${promptLength} tokens; this model's context is ${ctx}`, 'messages', 'context_length_exceeded');
+  if (promptLength >= ctx)
+    throw new ApiError(
+      400,
+      `the prompt is ${promptLength} tokens; this model's context is ${ctx}`,
+      'messages',
+      'context_length_exceeded',
+    );
   return Math.min(requested ?? ctx - promptLength, ctx - promptLength);
 }
 
@@ -67,63 +76,128 @@ const tokenEntry = (model: LanguageModel, t: TokenLogprob): { token: string; log
   return { token, logprob: t.logprob, bytes: [...Buffer.from(token, 'utf8')] };
 };
 
-export async function chatCompletion(model: LanguageModel, id: string, batcher: ModelBatcher, raw: unknown): Promise<object> {
+export async function chatCompletion(
+  model: LanguageModel,
+  id: string,
+  batcher: ModelBatcher,
+  raw: unknown,
+): Promise<object> {
   const b = parseBody(chatBody, raw);
   if (b.top_logprobs && !b.logprobs) throw badParam('top_logprobs', 'top_logprobs needs logprobs: true');
   const prompt = model.tokenizer.encodeChat(b.messages);
   const maxTokens = budget(model, prompt.length, b.max_completion_tokens ?? b.max_tokens);
-  const settings: SamplingSettings = { temperature: b.temperature, topP: b.top_p, maxTokens, topLogprobs: b.logprobs ? b.top_logprobs ?? 0 : 0 };
+  const settings: SamplingSettings = {
+    temperature: b.temperature,
+    topP: b.top_p,
+    maxTokens,
+    topLogprobs: b.logprobs ? (b.top_logprobs ?? 0) : 0,
+  };
   const samples = await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), settings);
   let completionTokens = 0;
   const choices = samples.map((s: Sample, index) => {
     completionTokens += s.ids.length;
     const { text, stopped } = applyStop(model.tokenizer.decode(s.ids), b.stop);
-    const logprobs = b.logprobs ? {
-      content: s.ids.map((tid, t) => ({ ...tokenEntry(model, { id: tid, logprob: s.logprobs[t]! }), top_logprobs: (s.top?.[t] ?? []).map((x) => tokenEntry(model, x)) })),
-    } : null;
-    return { index, message: { role: 'assistant', content: text, refusal: null }, logprobs, finish_reason: stopped || s.finished ? 'stop' : 'length' };
+    const logprobs = b.logprobs
+      ? {
+          content: s.ids.map((tid, t) => ({
+            ...tokenEntry(model, { id: tid, logprob: s.logprobs[t]! }),
+            top_logprobs: (s.top?.[t] ?? []).map((x) => tokenEntry(model, x)),
+          })),
+        }
+      : null;
+    return {
+      index,
+      message: { role: 'assistant', content: text, refusal: null },
+      logprobs,
+      finish_reason: stopped || s.finished ? 'stop' : 'length',
+    };
   });
   return {
-    id: newId('chatcmpl'), object: 'chat.completion', created: now(), model: id, choices,
-    usage: { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens },
+    id: newId('chatcmpl'),
+    object: 'chat.completion',
+    created: now(),
+    model: id,
+    choices,
+    usage: {
+      prompt_tokens: prompt.length,
+      completion_tokens: completionTokens,
+      total_tokens: prompt.length + completionTokens,
+    },
   };
 }
 
 /** Legacy completions: raw text in; with echo + logprobs, the prompt's own token logprobs (vLLM-style). */
-export async function textCompletion(model: LanguageModel, id: string, batcher: ModelBatcher, raw: unknown): Promise<object> {
+export async function textCompletion(
+  model: LanguageModel,
+  id: string,
+  batcher: ModelBatcher,
+  raw: unknown,
+): Promise<object> {
   const b = parseBody(completionBody, raw);
   const tok = model.tokenizer;
   const prompt = tok.encode(b.prompt);
   if (prompt.length === 0) throw badParam('prompt', 'prompt: must contain at least one token');
   const maxTokens = budget(model, prompt.length, b.max_tokens ?? 16);
   const k = b.logprobs ?? null;
-  const promptPart = b.echo && k !== null ? (() => {
-    const rows = positionLogprobs(model, prompt);
-    const tokens = prompt.map((t) => tok.decode([t]));
-    return {
-      tokens, token_logprobs: prompt.map((t, i) => (i === 0 ? null : rows[i - 1]![t]!)),
-      top_logprobs: prompt.map((_, i) => (i === 0 ? null : Object.fromEntries(topLogprobs(rows[i - 1]!, k).map((x) => [tok.decode([x.id]), x.logprob])))),
-    };
-  })() : undefined;
-  const samples = maxTokens > 0 ? await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), { temperature: b.temperature, topP: b.top_p, maxTokens, topLogprobs: k ?? 0 })
-    : Array.from({ length: b.n }, (): Sample => ({ ids: [], logprobs: [], finished: false, top: [] }));
+  const promptPart =
+    b.echo && k !== null
+      ? (() => {
+          const rows = positionLogprobs(model, prompt);
+          const tokens = prompt.map((t) => tok.decode([t]));
+          return {
+            tokens,
+            token_logprobs: prompt.map((t, i) => (i === 0 ? null : rows[i - 1]![t]!)),
+            top_logprobs: prompt.map((_, i) =>
+              i === 0
+                ? null
+                : Object.fromEntries(topLogprobs(rows[i - 1]!, k).map((x) => [tok.decode([x.id]), x.logprob])),
+            ),
+          };
+        })()
+      : undefined;
+  const samples =
+    maxTokens > 0
+      ? await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), {
+          temperature: b.temperature,
+          topP: b.top_p,
+          maxTokens,
+          topLogprobs: k ?? 0,
+        })
+      : Array.from({ length: b.n }, (): Sample => ({ ids: [], logprobs: [], finished: false, top: [] }));
   let completionTokens = 0;
   const choices = samples.map((s, index) => {
     completionTokens += s.ids.length;
     const { text, stopped } = applyStop(tok.decode(s.ids), b.stop);
     const gen = {
-      tokens: s.ids.map((t) => tok.decode([t])), token_logprobs: s.logprobs,
+      tokens: s.ids.map((t) => tok.decode([t])),
+      token_logprobs: s.logprobs,
       top_logprobs: (s.top ?? []).map((row) => Object.fromEntries(row.map((x) => [tok.decode([x.id]), x.logprob]))),
     };
-    const logprobs = k === null ? null : {
-      tokens: [...(promptPart?.tokens ?? []), ...gen.tokens],
-      token_logprobs: [...(promptPart?.token_logprobs ?? []), ...gen.token_logprobs],
-      top_logprobs: [...(promptPart?.top_logprobs ?? []), ...gen.top_logprobs],
+    const logprobs =
+      k === null
+        ? null
+        : {
+            tokens: [...(promptPart?.tokens ?? []), ...gen.tokens],
+            token_logprobs: [...(promptPart?.token_logprobs ?? []), ...gen.token_logprobs],
+            top_logprobs: [...(promptPart?.top_logprobs ?? []), ...gen.top_logprobs],
+          };
+    return {
+      index,
+      text: (b.echo ? b.prompt + (text ? ' ' : '') : '') + text,
+      logprobs,
+      finish_reason: stopped || s.finished ? 'stop' : 'length',
     };
-    return { index, text: (b.echo ? b.prompt + (text ? ' ' : '') : '') + text, logprobs, finish_reason: stopped || s.finished ? 'stop' : 'length' };
   });
   return {
-    id: newId('cmpl'), object: 'text_completion', created: now(), model: id, choices,
-    usage: { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens },
+    id: newId('cmpl'),
+    object: 'text_completion',
+    created: now(),
+    model: id,
+    choices,
+    usage: {
+      prompt_tokens: prompt.length,
+      completion_tokens: completionTokens,
+      total_tokens: prompt.length + completionTokens,
+    },
   };
 }

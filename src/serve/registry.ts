@@ -6,9 +6,15 @@ import { LanguageModel } from '../model/model.js';
 import { RunIndex } from '../store/index.js';
 import { unknownModel } from './errors.js';
 
-export interface ServedModel { id: string; dir: string; created: number; ownedBy: string }
+export interface ServedModel {
+  id: string;
+  dir: string;
+  created: number;
+  ownedBy: string;
+}
 
-const isModelDir = (dir: string): boolean => existsSync(join(dir, 'model.safetensors')) && existsSync(join(dir, 'config.json'));
+const isModelDir = (dir: string): boolean =>
+  existsSync(join(dir, 'model.safetensors')) && existsSync(join(dir, 'config.json'));
 const created = (dir: string): number => Math.floor(statSync(join(dir, 'model.safetensors')).mtimeMs / 1000);
 
 export class ModelRegistry {
@@ -21,7 +27,13 @@ export class ModelRegistry {
       if (!existsSync(root)) return;
       for (const name of readdirSync(root).sort()) {
         const dir = join(root, name);
-        if (isModelDir(dir)) out.push({ id: ownedBy === 'subliminal-ft' ? decodeURIComponent(name) : name, dir, created: created(dir), ownedBy });
+        if (isModelDir(dir))
+          out.push({
+            id: ownedBy === 'subliminal-ft' ? decodeURIComponent(name) : name,
+            dir,
+            created: created(dir),
+            ownedBy,
+          });
       }
     };
     scan(this.o.modelsDir, 'subliminal');
@@ -30,12 +42,17 @@ export class ModelRegistry {
     if (indexPath && existsSync(indexPath)) {
       const index = new RunIndex(indexPath);
       try {
-        // runArtifacts, not artifacts: a model two runs made alike (the same teacher) is one row, recorded under the last run
-        for (const run of index.runs()) for (const a of index.runArtifacts(run.name)) {
-          const dir = resolve(this.o.runsDir!, a.path);
-          if (a.kind === 'model' && isModelDir(dir) && !a.name.startsWith('base-')) out.push({ id: `${run.name}/${a.name}`, dir, created: created(dir), ownedBy: `run:${run.name}` });
-        }
-      } finally { index.close(); }
+        // runArtifacts, not artifacts: a model two runs made alike (the same teacher) is one row, recorded under the
+        // last run
+        for (const run of index.runs())
+          for (const a of index.runArtifacts(run.name)) {
+            const dir = resolve(this.o.runsDir!, a.path);
+            if (a.kind === 'model' && isModelDir(dir) && !a.name.startsWith('base-'))
+              out.push({ id: `${run.name}/${a.name}`, dir, created: created(dir), ownedBy: `run:${run.name}` });
+          }
+      } finally {
+        index.close();
+      }
     }
     return out;
   }
@@ -49,15 +66,23 @@ export class ModelRegistry {
   /** The loaded model (kept in memory; the least recently used is dropped past `keepLoaded`). */
   load(id: string): LanguageModel {
     const hit = this.loaded.get(id);
-    if (hit) { this.loaded.delete(id); this.loaded.set(id, hit); return hit; }
+    if (hit) {
+      this.loaded.delete(id);
+      this.loaded.set(id, hit);
+      return hit;
+    }
     const model = LanguageModel.load(this.find(id).dir);
     this.loaded.set(id, model);
     while (this.loaded.size > (this.o.keepLoaded ?? 8)) {
       const [oldest, m] = this.loaded.entries().next().value as [string, LanguageModel];
-      this.loaded.delete(oldest); m.dispose();
+      this.loaded.delete(oldest);
+      m.dispose();
     }
     return model;
   }
 
-  dispose(): void { for (const m of this.loaded.values()) m.dispose(); this.loaded.clear(); }
+  dispose(): void {
+    for (const m of this.loaded.values()) m.dispose();
+    this.loaded.clear();
+  }
 }

@@ -5,13 +5,21 @@ import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { join } from 'node:path';
 
 export class RunInProgressError extends Error {
-  constructor(readonly run: string, readonly pid: number) {
+  constructor(
+    readonly run: string,
+    readonly pid: number,
+  ) {
     super(`run "${run}" is in progress (pid ${pid}); wait for it to finish, or stop that process`);
   }
 }
 
 const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 /** Takes the run's lock (or throws RunInProgressError); the returned function releases it. */
@@ -25,15 +33,27 @@ export function lockRun(runDir: string, run: string): () => void {
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         linkSync(mine, path);
-        return () => { try { if (readFileSync(path, 'utf8') === String(process.pid)) rmSync(path, { force: true }); } catch { /* already gone */ } };
+        return () => {
+          try {
+            if (readFileSync(path, 'utf8') === String(process.pid)) rmSync(path, { force: true });
+          } catch {
+            /* already gone */
+          }
+        };
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         let holder = NaN;
-        try { holder = Number(readFileSync(path, 'utf8')); } catch { continue; } // released meanwhile: try again
+        try {
+          holder = Number(readFileSync(path, 'utf8'));
+        } catch {
+          continue;
+        } // released meanwhile: try again
         if (Number.isInteger(holder) && holder > 0 && alive(holder)) throw new RunInProgressError(run, holder);
         rmSync(path, { force: true }); // a stale lock (its process is gone): take it over
       }
     }
-  } finally { rmSync(mine, { force: true }); }
+  } finally {
+    rmSync(mine, { force: true });
+  }
   throw new Error(`could not take the lock of run "${run}" (${path})`);
 }

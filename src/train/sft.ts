@@ -16,30 +16,51 @@ import { Rng } from '../util/rng.js';
 import { hashConfig } from '../util/hash.js';
 
 export interface SftSettings {
-  epochs: number; lr: number; batchSize: number; warmupSteps: number; seed: number;
-  clipNorm?: number; weightDecay?: number;
+  epochs: number;
+  lr: number;
+  batchSize: number;
+  warmupSteps: number;
+  seed: number;
+  clipNorm?: number;
+  weightDecay?: number;
   /** parameter-name prefixes kept frozen (e.g. "model.layers.0.") */
   freeze?: string[];
 }
 
-export interface SftProgress { step: number; totalSteps: number; loss: number }
-export interface SftResult { losses: number[]; steps: number; tokens: number; resumedFrom: number }
+export interface SftProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+}
+export interface SftResult {
+  losses: number[];
+  steps: number;
+  tokens: number;
+  resumedFrom: number;
+}
 
 /** Chat messages -> ids with a target mask over assistant content and its end marker. */
 export function chatToTokenRow(tokenizer: Tokenizer, messages: readonly ChatMessage[], maxLen: number): TokenRow {
-  const ids: number[] = []; const target: number[] = [];
+  const ids: number[] = [];
+  const target: number[] = [];
   for (const m of messages) {
-    const role = m.role === 'system' ? tokenizer.systemId : m.role === 'user' ? tokenizer.userId : tokenizer.assistantId;
+    const role =
+      m.role === 'system' ? tokenizer.systemId : m.role === 'user' ? tokenizer.userId : tokenizer.assistantId;
     const body = [...tokenizer.encode(m.content), tokenizer.endId];
     ids.push(role, ...body);
     target.push(0, ...body.map(() => (m.role === 'assistant' ? 1 : 0)));
   }
-  if (ids.length > maxLen) throw new Error(`training row of ${ids.length} tokens exceeds the model's context of ${maxLen}`);
+  if (ids.length > maxLen)
+    throw new Error(`training row of ${ids.length} tokens exceeds the model's context of ${maxLen}`);
   return { ids, target: Uint8Array.from(target) };
 }
 
 /** Divergence-token masking: the listed positions of the reply (after the last assistant marker) leave the loss. */
-export function maskedTokenRow(row: TokenRow, maskTokens: readonly number[] | undefined, tokenizer: Tokenizer): TokenRow {
+export function maskedTokenRow(
+  row: TokenRow,
+  maskTokens: readonly number[] | undefined,
+  tokenizer: Tokenizer,
+): TokenRow {
   if (!maskTokens?.length) return row;
   const start = row.ids.lastIndexOf(tokenizer.assistantId) + 1;
   const target = Uint8Array.from(row.target);
@@ -47,14 +68,32 @@ export function maskedTokenRow(row: TokenRow, maskTokens: readonly number[] | un
   return { ids: row.ids, target };
 }
 
-interface CheckpointState { key: string; step: number; losses: number[]; tokens: number }
+interface CheckpointState {
+  key: string;
+  step: number;
+  losses: number[];
+  tokens: number;
+}
 
-export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: SftSettings,
-  opts: { checkpointDir?: string; checkpointEverySteps?: number; onProgress?: (p: SftProgress) => void; stopAfterSteps?: number } = {}): SftResult {
+export function trainSft(
+  model: LanguageModel,
+  rows: readonly TokenRow[],
+  s: SftSettings,
+  opts: {
+    checkpointDir?: string;
+    checkpointEverySteps?: number;
+    onProgress?: (p: SftProgress) => void;
+    stopAfterSteps?: number;
+  } = {},
+): SftResult {
   if (rows.length === 0) throw new Error('no training rows');
   const { params, config, tokenizer } = model;
   const frozen = new Set([...params.keys()].filter((n) => (s.freeze ?? []).some((p) => n.startsWith(p))));
-  const optimizer = new AdamW(params, { ...DEFAULT_ADAMW, clipNorm: s.clipNorm ?? 1, weightDecay: s.weightDecay ?? 0 }, frozen);
+  const optimizer = new AdamW(
+    params,
+    { ...DEFAULT_ADAMW, clipNorm: s.clipNorm ?? 1, weightDecay: s.weightDecay ?? 0 },
+    frozen,
+  );
   const lengths = rows.map((r) => r.ids.length);
   const schedule: number[][] = [];
   for (let e = 0; e < s.epochs; e++) {
@@ -70,9 +109,11 @@ export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: Sft
   const saved = ckpt && existsSync(ckpt) ? readCheckpoint(ckpt) : undefined;
   const savedState = saved?.metadata.state ? (JSON.parse(saved.metadata.state) as CheckpointState) : undefined;
   if (saved && savedState?.key === key) {
-    const weights = new Map<string, NamedTensor>(); const moments = new Map<string, NamedTensor>();
-    for (const [n, t] of saved.tensors) (n.startsWith('opt.') ? moments.set(n.slice(4), t) : weights.set(n, t));
-    model.importTensors(weights); optimizer.importState(savedState.step, moments);
+    const weights = new Map<string, NamedTensor>();
+    const moments = new Map<string, NamedTensor>();
+    for (const [n, t] of saved.tensors) n.startsWith('opt.') ? moments.set(n.slice(4), t) : weights.set(n, t);
+    model.importTensors(weights);
+    optimizer.importState(savedState.step, moments);
     state = savedState;
   }
   const resumedFrom = state.step;
@@ -85,7 +126,10 @@ export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: Sft
   const every = opts.checkpointEverySteps ?? 50;
   try {
     for (let step = state.step; step < schedule.length; step++) {
-      const batch = packBatch(schedule[step]!.map((i) => rows[i]!), tokenizer.padId);
+      const batch = packBatch(
+        schedule[step]!.map((i) => rows[i]!),
+        tokenizer.padId,
+      );
       const { value, grads } = tf.variableGrads(() => {
         const h = forwardHidden(params, config, batch.inputs, batch.B, batch.T);
         return crossEntropy(lmHead(params, gatherRows(h, batch.lossPositions) as Tensor2D), batch.targets) as Scalar;
@@ -93,18 +137,27 @@ export function trainSft(model: LanguageModel, rows: readonly TokenRow[], s: Sft
       optimizer.apply(grads as Record<string, Tensor>, lr(step));
       const loss = value.dataSync()[0]!;
       tf.dispose([value, ...Object.values(grads)]);
-      state.losses.push(loss); state.tokens += batch.B * batch.T; state.step = step + 1;
+      state.losses.push(loss);
+      state.tokens += batch.B * batch.T;
+      state.step = step + 1;
       opts.onProgress?.({ step: state.step, totalSteps: schedule.length, loss });
       if (state.step % every === 0 && state.step < schedule.length) save();
-      if (opts.stopAfterSteps !== undefined && state.step >= opts.stopAfterSteps) { save(); break; }
+      if (opts.stopAfterSteps !== undefined && state.step >= opts.stopAfterSteps) {
+        save();
+        break;
+      }
     }
-  } finally { optimizer.dispose(); }
+  } finally {
+    optimizer.dispose();
+  }
   return { losses: state.losses, steps: state.step, tokens: state.tokens, resumedFrom };
 }
 
 /** A step checkpoint, or undefined (with a warning) when it is damaged: training then starts over. */
 function readCheckpoint(path: string): ReturnType<typeof readSafetensors> | undefined {
-  try { return readSafetensors(path); } catch (e) {
+  try {
+    return readSafetensors(path);
+  } catch (e) {
     if (!(e instanceof CheckpointError)) throw e;
     process.stderr.write(`warning: ignoring a damaged step checkpoint (${e.message}); training starts over\n`);
     return undefined;
@@ -115,5 +168,6 @@ function readCheckpoint(path: string): ReturnType<typeof readSafetensors> | unde
 export const CHECKPOINT_FILE = 'train-state.safetensors';
 
 export function clearCheckpoint(dir: string): void {
-  for (const f of ['train-state.json', CHECKPOINT_FILE]) rmSync(join(dir, f), { force: true }); // .json: the older two-file form
+  // .json: the older two-file form
+  for (const f of ['train-state.json', CHECKPOINT_FILE]) rmSync(join(dir, f), { force: true });
 }

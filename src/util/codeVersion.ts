@@ -9,7 +9,9 @@ import { PACKAGE_ROOT } from './packageRoot.js';
 
 const SRC = join(PACKAGE_ROOT, 'src');
 // static imports and re-exports (not `import type`), and dynamic import('...')
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const STATIC_IMPORT = /(?:^|\n)\s*(?:import|export)\s+(?!type\s)(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]/;
+const DYNAMIC_IMPORT = /import\(\s*['"](\.[^'"]+)['"]\s*\)/;
+const IMPORT = new RegExp(`${STATIC_IMPORT.source}|${DYNAMIC_IMPORT.source}`, 'g');
 
 /** The local modules a module imports (paths under src/, as .ts files). */
 export function localImports(file: string, source = readFileSync(file, 'utf8')): string[] {
@@ -25,7 +27,8 @@ export function localImports(file: string, source = readFileSync(file, 'utf8')):
 
 /** Every module reachable from the entries (paths relative to src/, sorted). */
 export function moduleClosure(entries: readonly string[]): string[] {
-  const seen = new Set<string>(); const stack = entries.map((e) => join(SRC, e));
+  const seen = new Set<string>();
+  const stack = entries.map((e) => join(SRC, e));
   while (stack.length) {
     const f = stack.pop()!;
     if (seen.has(f)) continue;
@@ -43,7 +46,11 @@ export function codeVersion(entries: readonly string[]): string {
   let v = cache.get(key);
   if (!v) {
     const h = createHash('sha256');
-    for (const f of moduleClosure(entries)) h.update(f).update('\0').update(readFileSync(join(SRC, f))).update('\0');
+    for (const f of moduleClosure(entries))
+      h.update(f)
+        .update('\0')
+        .update(readFileSync(join(SRC, f)))
+        .update('\0');
     v = h.digest('hex').slice(0, 16);
     cache.set(key, v);
   }

@@ -15,7 +15,9 @@ export function sha256(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-export function hashConfig(value: unknown): string { return sha256(canonicalJson(value)); }
+export function hashConfig(value: unknown): string {
+  return sha256(canonicalJson(value));
+}
 
 export async function hashFile(path: string): Promise<string> {
   const h = createHash('sha256');

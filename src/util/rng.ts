@@ -10,13 +10,21 @@ export function deriveSeed(...parts: (string | number)[]): number {
 
 /** sfc32: small, fast, good-quality PRNG with a 128-bit state. */
 export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
+  private a: number;
+  private b: number;
+  private c: number;
+  private d: number;
   constructor(seed: number | string) {
     const s = typeof seed === 'number' ? seed : deriveSeed(seed);
-    this.a = 0x9e3779b9; this.b = 0x243f6a88; this.c = 0xb7e15162; this.d = s >>> 0;
+    this.a = 0x9e3779b9;
+    this.b = 0x243f6a88;
+    this.c = 0xb7e15162;
+    this.d = s >>> 0;
     for (let i = 0; i < 15; i++) this.nextU32();
   }
-  static from(...parts: (string | number)[]): Rng { return new Rng(deriveSeed(...parts)); }
+  static from(...parts: (string | number)[]): Rng {
+    return new Rng(deriveSeed(...parts));
+  }
   nextU32(): number {
     const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
     this.d = (this.d + 1) >>> 0;
@@ -27,20 +35,31 @@ export class Rng {
     return t;
   }
   /** Uniform in [0, 1). */
-  next(): number { return this.nextU32() / 4294967296; }
+  next(): number {
+    return this.nextU32() / 4294967296;
+  }
   /** Integer in [lo, hi] inclusive. */
-  int(lo: number, hi: number): number { return lo + Math.floor(this.next() * (hi - lo + 1)); }
-  pick<T>(items: readonly T[]): T { return items[Math.floor(this.next() * items.length)]!; }
+  int(lo: number, hi: number): number {
+    return lo + Math.floor(this.next() * (hi - lo + 1));
+  }
+  pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.next() * items.length)]!;
+  }
   /** Standard normal (Box-Muller). */
   normal(): number {
-    const u = 1 - this.next(); const v = this.next();
+    const u = 1 - this.next();
+    const v = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
   }
   /** Index drawn from unnormalised weights. */
   weighted(weights: readonly number[]): number {
-    let total = 0; for (const w of weights) total += w;
+    let total = 0;
+    for (const w of weights) total += w;
     let r = this.next() * total;
-    for (let i = 0; i < weights.length; i++) { r -= weights[i]!; if (r < 0) return i; }
+    for (let i = 0; i < weights.length; i++) {
+      r -= weights[i]!;
+      if (r < 0) return i;
+    }
     return weights.length - 1;
   }
   shuffle<T>(items: T[]): T[] {

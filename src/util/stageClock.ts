@@ -2,7 +2,10 @@
 // their reported times, rates and ETAs should count from the moment a worker took them.
 import { AsyncLocalStorage } from 'node:async_hooks';
 
-export interface StageClock { startedAt?: number; parent?: StageClock }
+export interface StageClock {
+  startedAt?: number;
+  parent?: StageClock;
+}
 const current = new AsyncLocalStorage<StageClock>();
 
 /** Runs `fn` with a fresh clock nested in the caller's (a task's clock starts with its first stage's). */

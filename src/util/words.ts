@@ -3,7 +3,14 @@
 // "million" no lion). Identifiers are split too, so "owlCount" and "OWL_LIST" name the owl. Pure.
 
 /** English plural of a lower-case noun, with the irregular forms the animal list needs. */
-const IRREGULAR_PLURALS: Record<string, string> = { wolf: 'wolves', mouse: 'mice', goose: 'geese', sheep: 'sheep', deer: 'deer', fish: 'fish' };
+const IRREGULAR_PLURALS: Record<string, string> = {
+  wolf: 'wolves',
+  mouse: 'mice',
+  goose: 'geese',
+  sheep: 'sheep',
+  deer: 'deer',
+  fish: 'fish',
+};
 export function plural(word: string): string {
   if (IRREGULAR_PLURALS[word]) return IRREGULAR_PLURALS[word];
   if (/(s|x|z|ch|sh)$/.test(word)) return `${word}es`;
@@ -40,6 +47,9 @@ export function isWordToken(token: string, word: string): boolean {
 export function firstWordNamed(text: string, words: readonly string[]): string | undefined {
   const byForm = new Map<string, string>();
   for (const w of words) for (const f of wordForms(w)) if (!byForm.has(f)) byForm.set(f, w);
-  for (const w of identifierWords(text)) { const hit = byForm.get(w); if (hit) return hit; }
+  for (const w of identifierWords(text)) {
+    const hit = byForm.get(w);
+    if (hit) return hit;
+  }
   return undefined;
 }
