@@ -22,7 +22,7 @@ import {
 } from '../report/results.js';
 import { resultsHeader } from './lifecycle.js';
 import type { ResultsHeader } from '../report/results.js';
-import { evaluationSettings } from './experiment.js';
+import { evaluationSettings } from './students.js';
 import { hashConfig } from '../util/hash.js';
 
 export interface RescoreOptions {

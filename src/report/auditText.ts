@@ -1,0 +1,205 @@
+// The audits' results as terminal text: weights, dataset (with calibration), lineage and model audits.
+import type { Calibration, DatasetAudit } from '../audit/datasetAudit.js';
+import type { ModelLineage } from '../audit/lineage.js';
+import type { WeightsAudit } from '../audit/weights.js';
+import type { ModelAudit } from '../audit/modelAudit.js';
+import type { RunIndex } from '../store/index.js';
+import { formatEstimate, formatP } from '../evaluate/stats.js';
+import { renderTable } from '../util/table.js';
+
+export function weightsText(w: WeightsAudit, top: number): string {
+  const f = (x: number | undefined, d = 4): string => (x === undefined ? '' : x.toFixed(d));
+  const lines = [
+    `base ${w.base}; tuned ${w.tuned}` +
+      (w.other ? `; compared with ${w.other}` : '') +
+      (w.direction ? `; direction ${w.direction}` : ''),
+    `whole model: relative change ||delta|| / ||base|| = ${f(w.total.relative, 5)}` +
+      (w.total.cosine !== undefined ? `; cosine between the two students' deltas = ${f(w.total.cosine)}` : ''),
+    '',
+    renderTable(
+      ['layer', 'tensors', 'relative change', '||delta||', ...(w.other ? ['cosine(delta, other delta)'] : [])],
+      w.layers.map((l) => [
+        l.layer,
+        String(l.tensors),
+        f(l.relative, 5),
+        f(l.deltaNorm),
+        ...(w.other ? [f(l.cosine)] : []),
+      ]),
+    ),
+    '',
+    `tensors that moved most (top ${top} by relative change):`,
+    renderTable(
+      [
+        'tensor',
+        'values',
+        'relative change',
+        '||delta||',
+        ...(w.other ? ['cosine'] : []),
+        ...(w.direction ? ['projection on direction'] : []),
+      ],
+      [...w.tensors]
+        .sort((a, b) => b.relative - a.relative)
+        .slice(0, top)
+        .map((t) => [
+          t.name,
+          String(t.numel),
+          f(t.relative, 5),
+          f(t.deltaNorm),
+          ...(w.other ? [f(t.cosine)] : []),
+          ...(w.direction ? [f(t.projection)] : []),
+        ]),
+    ),
+  ];
+  if (w.skipped.length)
+    lines.push(
+      '',
+      `skipped ${w.skipped.length}: ${w.skipped.slice(0, 5).join('; ')}${w.skipped.length > 5 ? '; ...' : ''}`,
+    );
+  return lines.join('\n');
+}
+
+const percent = (x: number | undefined): string => (x === undefined ? '' : (x * 100).toFixed(3) + '%');
+
+export function datasetAuditText(r: DatasetAudit): string {
+  const lines = [
+    `data: ${r.data.path} (${r.data.rows} rows)` +
+      (r.reference ? `; reference: ${r.reference.path} (${r.reference.rows} rows)` : ''),
+    '',
+    `verdict: ${r.verdict}`,
+  ];
+  if (r.evidence.length) {
+    lines.push(
+      '',
+      renderTable(
+        ['test', 'kind', 'statistic', 'effect', 'n (data / reference)', 'p', 'p (Holm)', `reject at ${r.alpha}`],
+        r.evidence.map((e) => [
+          e.test,
+          e.kind,
+          e.statistic,
+          e.effect,
+          e.n,
+          formatP(e.p),
+          formatP(e.pHolm),
+          e.reject ? 'yes' : 'no',
+        ]),
+      ),
+    );
+  }
+  if (r.flaggedByClassifier?.length)
+    lines.push(
+      '',
+      'rows the classifier finds most typical of the data (held out; P(data)):',
+      ...r.flaggedByClassifier.map((f) => `  #${f.row}  ${f.score.toFixed(3)}  ${JSON.stringify(f.completion)}`),
+    );
+  if (r.whiteBox) {
+    const w = r.whiteBox;
+    const d = w.divergence;
+    lines.push(
+      '',
+      `white-box (${w.setting}):`,
+      `  log-likelihood shift per row (nats/token): ${formatEstimate(w.llsSummary, 4)}` +
+        (w.referenceLls ? `; reference data ${formatEstimate(w.referenceLls, 4)}` : ''),
+      `  divergence tokens: ${d.tokens} of ${d.positions} completion tokens, rate ${formatEstimate(d.rate, 4)}; ` +
+        `rows with any: ${d.rowsWithAny}; by position 1..12+: ${d.byPosition.join(' ')}`,
+      '  highest-LLS rows:',
+      ...w.flagged.map((f) => `    #${f.row}  ${f.lls.toFixed(4)}  ${JSON.stringify(f.completion)}`),
+    );
+    if (w.numberShifts.length)
+      lines.push(
+        '  numbers the target makes most likely where the data writes them (mean log-ratio target/counterfactuals ' +
+          'per occurrence, 95% CI; n = occurrences):',
+        renderTable(
+          ['number', 'log-ratio [95% CI]', 'n', 'share in data', 'share in reference'],
+          w.numberShifts.map((x) => [
+            String(x.number),
+            formatEstimate(x.shift, 3),
+            String(x.shift.n),
+            percent(x.dataRate),
+            percent(x.referenceRate),
+          ]),
+        ).replace(/^/gm, '    '),
+      );
+  }
+  if (r.entangled?.length) {
+    lines.push(
+      '',
+      'numbers most entangled with the trait (mean log-ratio target/reference after the evaluation questions; ' +
+        'share of all numbers):',
+      renderTable(
+        ['number', 'log-ratio', 'share in data', 'share in reference'],
+        r.entangled.map((e) => [String(e.number), e.shift.toFixed(3), percent(e.dataRate), percent(e.referenceRate)]),
+      ).replace(/^/gm, '  '),
+    );
+  }
+  return lines.join('\n');
+}
+
+export const calibrationText = (c: Calibration): string =>
+  [
+    `null calibration: ${c.splits} random halves of one dataset; rejection rate at alpha = ${c.alpha} (Wilson 95% CI)`,
+    renderTable(
+      ['test', 'rejections', 'false-positive rate [95% CI]'],
+      [
+        ...c.perTest.map((t) => [t.test, `${t.rejections}/${c.splits}`, formatEstimate(t.rate)]),
+        ['family-wise verdict (Holm)', `${c.familyWise.rejections}/${c.splits}`, formatEstimate(c.familyWise.rate)],
+      ],
+    ),
+  ].join('\n');
+
+export function lineageText(index: RunIndex, audits: ModelLineage[]): string {
+  const name = (id: string): string => index.artifact(id)?.name ?? id;
+  const lines: string[] = [];
+  for (const a of audits) {
+    lines.push(`model ${a.name} (${a.model})`, `  base: ${a.bases.map(name).join(', ') || '(none recorded)'}`);
+    for (const d of a.datasets) {
+      lines.push(
+        `  trained on ${d.chain.map(name).join(' <- filtered from ')}`,
+        `    generated by: ` +
+          `${d.generator ? `${name(d.generator)} (base ${d.generatorBases.map(name).join(', ')})` : 'UNKNOWN'}` +
+          (d.systemPrompt
+            ? `, system prompt "${d.systemPrompt.slice(0, 60)}${d.systemPrompt.length > 60 ? '...' : ''}"`
+            : ''),
+        ...(d.filter ? [`    filter: ${JSON.stringify(d.filter)}`] : []),
+        `    declared traits: ${d.declaredTraits.join(', ') || 'none'}; generator traits: ` +
+          `${d.generatorTraits.join(', ') || 'none'}`,
+      );
+    }
+    for (const f of a.flags) lines.push(`  FLAG ${f.kind}: ${f.detail}`);
+    if (!a.flags.length) lines.push('  no flags');
+  }
+  const counts = new Map<string, number>();
+  for (const a of audits) for (const f of a.flags) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+  lines.push(
+    '',
+    `${audits.length} models audited; flags: ` +
+      `${[...counts.entries()].map(([k, n]) => `${k} x${n}`).join(', ') || 'none'}`,
+  );
+  return lines.join('\n');
+}
+
+export function modelAuditText(a: ModelAudit): string {
+  const withRef = a.probes[0]!.reference !== undefined;
+  return [
+    `trait "${a.trait}"; ${a.settings.questions} questions x ${a.settings.samplesPerQuestion} samples at ` +
+      `temperature ${a.settings.temperature}; CIs: 95% t-interval across questions (n = questions)`,
+    '',
+    `verdict: ${a.verdict}`,
+    '',
+    renderTable(
+      [
+        'probe',
+        'model [95% CI]',
+        ...(withRef ? ['reference [95% CI]', 'ratio', 'p (one-sided, paired over questions)', 'p (Holm)'] : []),
+      ],
+      a.probes.map((p) => [
+        p.probe,
+        formatEstimate(p.model, 4),
+        ...(withRef
+          ? [formatEstimate(p.reference!, 4), `${p.ratio!.toFixed(2)}x`, formatP(p.p), formatP(p.pHolm)]
+          : []),
+      ]),
+    ),
+    '',
+    `top answers of the model: ${a.topAnswers.map(([x, f]) => `${x} ${(f * 100).toFixed(1)}%`).join(', ')}`,
+  ].join('\n');
+}
