@@ -121,8 +121,14 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     expect(await marks(page, 'questions')).toBe(groups * tiny.settings.questions);
     const students = tiny.groups.filter((g) => g.losses).reduce((s, g) => s + g.losses!.length, 0);
     expect(students).toBe(8); // a control and a trait student per base (3 + 3), and the 2 cross arms' matched controls
-    expect(await marks(page, 'loss')).toBe(students);
+    // one band (the students' range) and one mean line per group that trained
+    expect(await marks(page, 'loss_band')).toBe(tiny.groups.filter((g) => g.losses).length);
     expect(await marks(page, 'loss_mean')).toBe(tiny.groups.filter((g) => g.losses).length);
+    // the excess chart: a point per student group tested against a control, a whisker where the CI exists
+    const tested = tiny.groups.filter((g) => g.test && g.role !== 'teacher' && g.role !== 'base');
+    expect(tested.length).toBeGreaterThan(3);
+    expect(await marks(page, 'excess_points')).toBe(tested.length);
+    expect(await marks(page, 'excess_zero')).toBe(1);
     const teachers = Object.keys(tiny.filter).length;
     expect(await marks(page, 'numbers_points')).toBe(teachers * 20);
     expect(await marks(page, 'filter_bars')).toBe(teachers);
@@ -132,6 +138,27 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     expect(await page.locator('figure.chart[data-rendered="error"]').count()).toBe(0);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]); // nothing fetched: Vega and the styles are inline
+  });
+
+  it("the report's first screen (1,400 x 900) holds the finding and the excess chart; nothing scrolls sideways", async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    await page.goto(pathToFileURL(join(runs, 'tiny', 'report.html')).href);
+    await chartsDrawn(page);
+    const above = (selector: string): Promise<boolean> =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().bottom <= window.innerHeight);
+    expect(await page.locator('p.finding').first().textContent()).toMatch(/^Teacher "finetuned": Students sharing/);
+    expect(await above('p.finding')).toBe(true);
+    expect(await above('figure#excess svg')).toBe(true);
+    const wide = await page.evaluate(() =>
+      [document.documentElement, ...document.querySelectorAll('section')]
+        .filter((e) => e.scrollWidth > e.clientWidth + 1)
+        .map((e) => e.id || e.tagName),
+    );
+    expect(wide).toEqual([]);
+    await page.close();
   });
 
   it('exports each chart as PNG, from the page and from the CLI', async () => {
@@ -177,10 +204,24 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.goto(`${address}/`);
     await page.waitForSelector('#runs');
     expect(await page.locator('tr.run-row').count()).toBe(3);
+    expect(await page.locator('tr.run-row[data-run="tiny"] td.headline').textContent()).toMatch(
+      /^finetuned: same-base (\d|n\/a)/,
+    );
     await page.click('a.run-link:text-is("tiny")');
     await page.waitForSelector('#artifacts');
     await chartsDrawn(page);
     expect(await marks(page, 'trait_rate_bars')).toBe(tiny.groups.length);
+    // a finished run opens with its results: the finding and the excess chart above the fold, stages folded away
+    await page.setViewportSize({ width: 1400, height: 900 });
+    const top = (selector: string): Promise<number> =>
+      page
+        .locator(selector)
+        .first()
+        .evaluate((e) => e.getBoundingClientRect().top);
+    expect(await top('p.finding')).toBeLessThan(900);
+    expect(await top('figure#excess')).toBeLessThan(900);
+    expect(await page.locator('details#progress').getAttribute('open')).toBeNull();
+    expect(await top('details#progress')).toBeGreaterThan(await top('#section-results'));
     await page.click('a.model-link:text-is("student-finetuned-on-A-1")');
     await page.waitForSelector('section.evaluation');
     expect(await page.locator('table.examples tbody tr').count()).toBeGreaterThan(0);
@@ -239,11 +280,14 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.goto(`${address}/#/run/tiny-seed9`);
     await page.waitForSelector('#progress tr.task');
     const sawRunning = await page.locator('h2 .status-running').count();
+    // a running run is named for what it is, not "unknown"
+    const kindWhileRunning = await page.locator('#app > p.note').first().textContent();
     await page.waitForSelector('h2 .status-done', { timeout: 120_000 });
     await page.waitForSelector('#section-results');
     await chartsDrawn(page);
     expect(await exited).toBe(0);
     expect(sawRunning).toBe(1);
+    expect(kindWhileRunning).toMatch(/^experiment run/);
     expect(await page.locator('#progress tr.task-done').count()).toBeGreaterThan(5);
     expect(errors).toEqual([]);
   });

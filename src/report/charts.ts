@@ -1,10 +1,13 @@
 // The run's charts as Vega-Lite specs, built from results (pure). Every layer has a name, so
 // its marks carry the class `<name>_marks` in the rendered SVG: the browser tests count them.
-import type { TopLevelSpec } from './vega.js';
+import { ROLE_COLORS, SCHEMA, type TopLevelSpec } from './vega.js';
+
+export { ROLE_COLORS };
 import { metricWording, type ExperimentResults, type GroupSummary } from './results.js';
 import type { FilterReport } from '../filter/numberRows.js';
 import type { Estimate } from '../evaluate/stats.js';
 import { formatP, wilsonCI } from '../evaluate/stats.js';
+import { excessChart } from './excessChart.js';
 import { compareDistributions, valueShares } from '../audit/numberDistribution.js';
 import type { TeacherNumbers } from './runData.js';
 
@@ -15,12 +18,6 @@ export interface Chart {
   spec: TopLevelSpec;
 }
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-/** Each group role's colour, shared by every chart that colours by role or arm. */
-export const ROLE_COLORS = {
-  domain: ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control'],
-  range: ['#bab0ac', '#4c78a8', '#72b7b2', '#f58518', '#54a24b', '#b279a2', '#9d755d'],
-};
 const finite = (x: number): boolean => Number.isFinite(x);
 
 type Encoding = Record<string, unknown>;
@@ -149,19 +146,27 @@ export function movingAverage(xs: readonly number[], window: number): number[] {
   });
 }
 
-/** Training loss per student (thin lines) and each group's mean, smoothed over 10 steps (thick lines). */
+/** Every `step`-th point of a curve, and its last (keeps a chart's data small for long runs). */
+const thin = <T>(xs: readonly T[], most: number): T[] => {
+  const step = Math.max(1, Math.ceil(xs.length / most));
+  return xs.filter((_, i) => i % step === 0 || i === xs.length - 1);
+};
+
+/**
+ * Training loss per group: the mean over its students (smoothed over 10 steps) as a line, and the range of its
+ * students' smoothed curves as a band; at most 200 points per group.
+ */
 export function lossChart(r: ExperimentResults): Chart | undefined {
   const groups = r.groups.filter((g) => g.losses?.some((c) => c.length));
   if (!groups.length) return undefined;
-  const models = groups.flatMap((g) =>
-    g.losses!.flatMap((curve, k) =>
-      curve.map((loss, step) => ({ group: g.group, model: g.models[k] ?? `${g.group} ${k}`, step: step + 1, loss })),
-    ),
-  );
-  const means = groups.flatMap((g) => {
+  const rows = groups.flatMap((g) => {
     const steps = Math.min(...g.losses!.map((c) => c.length));
-    const avg = Array.from({ length: steps }, (_, i) => g.losses!.reduce((s, c) => s + c[i]!, 0) / g.losses!.length);
-    return movingAverage(avg, 10).map((loss, step) => ({ group: g.group, step: step + 1, loss }));
+    const curves = g.losses!.map((c) => movingAverage(c.slice(0, steps), 10));
+    const points = Array.from({ length: steps }, (_, i) => {
+      const at = curves.map((c) => c[i]!);
+      return { group: g.group, step: i + 1, loss: at.reduce((x, y) => x + y, 0) / at.length, ...extent(at) };
+    });
+    return thin(points, 200);
   });
   const x = { field: 'step', type: 'quantitative', title: 'optimiser step' };
   const color = { field: 'group', type: 'nominal', sort: null };
@@ -169,34 +174,39 @@ export function lossChart(r: ExperimentResults): Chart | undefined {
     id: 'loss',
     title: 'student training loss',
     caption:
-      'Cross-entropy on the completion tokens per optimiser step: one thin line per student, and per group the ' +
-      'mean over its students smoothed over 10 steps (thick).',
+      'Cross-entropy on the completion tokens per optimiser step, smoothed over 10 steps: per group the mean over ' +
+      'its students (line) and the range of its students (band).',
     spec: {
       $schema: SCHEMA,
       width: 520,
       height: 240,
       layer: [
         {
-          name: 'loss',
-          data: { values: models },
-          mark: { type: 'line', strokeWidth: 0.8, opacity: 0.25 },
+          name: 'loss_band',
+          data: { values: rows },
+          mark: { type: 'area', opacity: 0.18 },
           encoding: {
             x,
-            y: { field: 'loss', type: 'quantitative', scale: { zero: false } },
+            y: { field: 'min', type: 'quantitative', scale: { zero: false } },
+            y2: { field: 'max' },
             color,
-            detail: { field: 'model', type: 'nominal' },
           },
         },
         {
           name: 'loss_mean',
-          data: { values: means },
-          mark: { type: 'line', strokeWidth: 2.5 },
-          encoding: { x, y: { field: 'loss', type: 'quantitative' }, color },
+          data: { values: rows },
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: { x, y: { field: 'loss', type: 'quantitative', title: 'loss' }, color },
         },
       ],
     } as TopLevelSpec,
   };
 }
+
+const extent = (xs: readonly number[]): { min: number; max: number } => ({
+  min: Math.min(...xs),
+  max: Math.max(...xs),
+});
 
 /** Share of numbers per value bin, trait teachers against the control, with Wilson CIs. */
 export function numberChart(numbers: readonly TeacherNumbers[]): Chart | undefined {
@@ -322,6 +332,7 @@ export function defenseChart(r: ExperimentResults): Chart | undefined {
 /** All charts of an embedded-lab experiment, in reading order. */
 export function experimentCharts(r: ExperimentResults, numbers: readonly TeacherNumbers[]): Chart[] {
   return [
+    excessChart(r),
     traitRateChart(r, 'rate'),
     traitRateChart(r, 'firstToken'),
     defenseChart(r),

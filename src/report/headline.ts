@@ -1,5 +1,5 @@
 // One line per run for lists (CLI `runs`, the dashboard): the headline figures with p-values.
-import { pLabel as pText } from '../evaluate/stats.js';
+import { formatRatio, pLabel as pText } from '../evaluate/stats.js';
 
 export function headlineText(summary: string | null): string {
   if (!summary) return '';
@@ -18,12 +18,33 @@ export function headlineText(summary: string | null): string {
       })
       .join('; ');
   }
-  return Object.entries(
-    parsed as Record<string, { rate: number; p?: number; firstToken?: number; pFirstToken?: number }>,
-  )
+  const groups = Object.entries(parsed as Record<string, HeadlineGroup>);
+  // a results file of this version names each group's arm and ratio: one short clause per arm of the first teacher
+  if (groups.length && groups.every(([, v]) => v.arm)) {
+    const byTeacher = new Map<string, string[]>();
+    for (const [group, v] of groups) {
+      const teacher = group.split(' -> ')[0]!;
+      const arm = `${v.arm} ${formatRatio(v.ratio ?? NaN)} (${pText(v.p)})`;
+      byTeacher.set(teacher, [...(byTeacher.get(teacher) ?? []), arm]);
+    }
+    const [first, ...others] = [...byTeacher];
+    const [teacher, arms] = first!;
+    const more = others.length ? ` (+${others.length} more teacher${others.length > 1 ? 's' : ''})` : '';
+    return `${teacher}: ${arms.join(', ')}${more}`;
+  }
+  return groups
     .map(
       ([g, v]) =>
         `${g}: ${v.rate.toFixed(3)} (${pText(v.p)}), exact ${v.firstToken?.toFixed(4)} (${pText(v.pFirstToken)})`,
     )
     .join('; ');
+}
+
+interface HeadlineGroup {
+  arm?: string;
+  rate: number;
+  ratio?: number | null;
+  p?: number;
+  firstToken?: number;
+  pFirstToken?: number;
 }

@@ -31,8 +31,8 @@ const inlineScript = (code: string): string => code.replace(/<\/script/gi, '<\\/
 export function sectionHtml(s: Section): string {
   if (s.chart) {
     return (
-      `<section id="section-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2><figure class="chart" ` +
-      `id="${escapeHtml(s.id)}">` +
+      `<section id="section-${escapeHtml(s.id)}"><h2>${escapeHtml(s.title)}</h2>${s.html ?? ''}<figure ` +
+      `class="chart" id="${escapeHtml(s.id)}">` +
       `<div class="chart-view"></div><figcaption>${escapeHtml(s.chart.caption)}</figcaption>` +
       `<script type="application/json">${scriptJson(s.chart.vega)}</script></figure></section>`
     );

@@ -2,6 +2,7 @@
 // depth and drawn with Vega-Lite: rules for edges, points for artifacts, text for names. Pure.
 import { artifactMeta, type ArtifactRow, type EdgeRow } from '../store/index.js';
 import type { Chart } from './charts.js';
+import { ROLE_COLORS } from './vega.js';
 
 export interface LineageNode {
   id: string;
@@ -67,6 +68,12 @@ export function layoutLineage(
   return { nodes, links };
 }
 
+/** The report's role colours (models), and one more for datasets. */
+const LINEAGE_COLORS = {
+  domain: [...ROLE_COLORS.domain, 'dataset'],
+  range: [...ROLE_COLORS.range, '#e45756'],
+};
+
 export function lineageChart(
   layout: { nodes: LineageNode[]; links: LineageLink[] },
   caption: string,
@@ -74,7 +81,10 @@ export function lineageChart(
   if (!layout.nodes.length) return undefined;
   const rows = Math.max(...layout.nodes.map((n) => n.row)) + 1;
   const columns = Math.max(...layout.nodes.map((n) => n.depth)) + 1;
-  const x = { type: 'quantitative', axis: null, scale: { domain: [-0.2, columns - 0.4] } };
+  // the experiment's roles in the report's colours (an MNIST run's roles keep Vega's)
+  const known = layout.nodes.every((n) => LINEAGE_COLORS.domain.includes(n.role));
+  // room right of the last column for its labels
+  const x = { type: 'quantitative', axis: null, scale: { domain: [-0.2, columns + 0.1] } };
   const y = { type: 'quantitative', axis: null, scale: { domain: [rows - 0.5, -0.5] } };
   return {
     id: 'lineage',
@@ -82,7 +92,7 @@ export function lineageChart(
     caption,
     spec: {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      width: Math.max(360, 210 * columns),
+      width: Math.min(1000, Math.max(360, 180 * columns)), // fits a 1,400 px screen with its legend
       height: Math.max(80, 24 * rows),
       layer: [
         {
@@ -98,7 +108,7 @@ export function lineageChart(
           encoding: {
             x: { field: 'depth', ...x },
             y: { field: 'row', ...y },
-            color: { field: 'role', type: 'nominal', title: 'artifact' },
+            color: { field: 'role', type: 'nominal', title: 'artifact', ...(known ? { scale: LINEAGE_COLORS } : {}) },
             shape: { field: 'kind', type: 'nominal', title: 'kind' },
           },
         },

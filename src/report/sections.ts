@@ -50,7 +50,7 @@ function experimentSections(d: RunData): Section[] {
     [
       'group',
       'role',
-      'models',
+      'n',
       `${metricWording(r).rate} [95% CI]`,
       'vs control [95% CI]',
       'p',
@@ -110,17 +110,14 @@ function experimentSections(d: RunData): Section[] {
     : [];
   const charts = experimentCharts(r, d.numbers).map(chartSection);
   const at = (id: string): Section[] => charts.filter((c) => c.id === id);
+  const findings = findingSentences(r)
+    .map((f) => `<p class="finding">${escapeHtml(f)}</p>`)
+    .join('');
+  const excess = charts.find((c) => c.id === 'excess');
   return [
-    {
-      id: 'results',
-      title: 'results',
-      html:
-        findingSentences(r)
-          .map((f) => `<p class="finding">${escapeHtml(f)}</p>`)
-          .join('') +
-        results +
-        resultsNote(r),
-    },
+    // the first screen: what the run found, in words and in the one chart that shows it
+    { id: 'excess', title: 'what the run found', html: findings, chart: excess?.chart },
+    { id: 'results', title: 'results', html: results + resultsNote(r) },
     ...at('trait-rate'),
     ...at('trait-exact'),
     ...at('per-question'),
@@ -238,7 +235,7 @@ export function runPage(d: RunData): RunPage {
   if (stages) sections.push(stages);
   return {
     run: d.name,
-    kind: d.kind,
+    kind: d.kind !== 'unknown' ? d.kind : kindFromSpec(d.spec),
     status: d.row?.status ?? (d.kind === 'unknown' ? 'unknown' : 'done'),
     problems: d.problems.map((p) => p.message),
     sections,
@@ -256,3 +253,7 @@ function resultsNote(r: ExperimentResults): string {
     'vs shuffled: a cross arm against its difficulty-matched control, same test.</p>'
   );
 }
+
+/** A run with no results yet (running, or failed) is still an experiment or an MNIST run: its spec says which. */
+const kindFromSpec = (spec: Record<string, unknown> | undefined): RunData['kind'] =>
+  spec?.experiment === 'mnist' ? 'mnist' : spec?.teachers ? 'experiment' : 'unknown';

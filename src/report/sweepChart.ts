@@ -3,7 +3,7 @@
 import type { TopLevelSpec } from './vega.js';
 import type { SweepResults } from './sweep.js';
 import { ARMS } from './results.js';
-import { ROLE_COLORS } from './charts.js';
+import { ROLE_COLORS } from './vega.js';
 
 export function sweepChartSpec(r: SweepResults): TopLevelSpec {
   const values = r.cells.map((c) => ({

@@ -126,7 +126,9 @@
             '</td>' +
             '<td class="mono">' +
             esc(r.updated_at.slice(0, 19).replace('T', ' ')) +
-            '</td><td>' +
+            '</td><td class="headline" title="' +
+            esc(r.headline) +
+            '">' +
             esc(r.headline) +
             '</td></tr>'
           );
@@ -182,10 +184,8 @@
     var tasks = p.tasks.slice().sort(function (a, b) {
       return (a.status === 'running' ? 0 : 1) - (b.status === 'running' ? 0 : 1);
     });
-    return (
-      '<section id="progress"><h2>progress' +
-      stale +
-      '</h2><table><tbody>' +
+    var rows =
+      '<table><tbody>' +
       tasks
         .map(function (t) {
           var f = t.total ? Math.min(1, t.done / t.total) : t.status === 'done' ? 1 : 0;
@@ -197,7 +197,7 @@
             '</td><td><span class="bar"><span style="width:' +
             (f * 100).toFixed(1) +
             '%"></span></span></td><td class="mono">' +
-            esc(t.done + '/' + t.total) +
+            esc(t.total ? t.done + '/' + t.total : '') +
             '</td><td class="status-' +
             esc(t.status) +
             '">' +
@@ -206,7 +206,23 @@
           );
         })
         .join('') +
-      '</tbody></table></section>'
+      '</tbody></table>';
+    if (status === 'running' || status === 'failed')
+      return '<section id="progress"><h2>progress' + stale + '</h2>' + rows + '</section>';
+    // a finished run: its stages fold away below the results
+    var starts = p.tasks.map(function (t) {
+      return Date.parse(t.startedAt);
+    });
+    var wall = (Date.parse(p.updatedAt) - Math.min.apply(null, starts)) / 1000;
+    return (
+      '<section><details id="progress"><summary>' +
+      p.tasks.length +
+      ' stages ' +
+      esc(status) +
+      (wall > 0 ? ' in ' + Math.round(wall) + ' s (show)' : ' (show)') +
+      '</summary>' +
+      rows +
+      '</details></section>'
     );
   }
   function artifactsHtml(list) {
@@ -261,12 +277,13 @@
           enc(r.run) +
           '/report.html" target="_blank">report.html</a></p>' +
           problems(r.problems) +
-          (progressHtml(r.progress, r.status) || '<div id="progress"></div>') +
+          (r.status === 'running' ? progressHtml(r.progress, r.status) || '<div id="progress"></div>' : '') +
           r.sections
             .map(function (s) {
               return s.html;
             })
             .join('') +
+          (r.status === 'running' ? '' : progressHtml(r.progress, r.status)) +
           artifactsHtml(r.artifacts);
         return window.renderCharts(app).then(function () {
           return r;
