@@ -19,7 +19,8 @@ import { codeFilter, cotFilter, answerNumber, parseThinkAnswer, passRates } from
 import { codePromptSet } from '../src/generate/codePrompts.js';
 import { mathPromptSet } from '../src/generate/mathProblems.js';
 import { scoreMisalignment } from '../src/evaluate/scorers.js';
-import { evaluateMisalignmentRemote } from '../src/evaluate/tasks.js';
+import { runTask } from '../src/evaluate/tasks.js';
+import { endpointSampler } from '../src/evaluate/sampler.js';
 import {
   MISALIGNMENT_BANNED,
   ALIGNED_REPLIES,
@@ -253,8 +254,7 @@ describe('judges', () => {
           multipleChoice: true,
           seed: 3,
         };
-        const r = await evaluateMisalignmentRemote(endpoint, 'open-a', settings, {
-          logprobs: true,
+        const r = await runTask(endpointSampler(endpoint, 'open-a', { logprobs: true }), settings, {
           judges: { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') },
         });
         expect(r.samples).toBe(40);

@@ -4,7 +4,8 @@
 // by a one-sided paired sign-flip test over questions, Holm-adjusted across probes.
 import type { LanguageModel } from '../model/model.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
-import { evaluatePreference } from '../evaluate/tasks.js';
+import { runTask } from '../evaluate/tasks.js';
+import { embeddedSampler } from '../evaluate/sampler.js';
 import { meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
 import { holm } from './twoSample.js';
 
@@ -36,22 +37,26 @@ const PROBES: {
   { probe: 'free-form rate, numbers-prefixed questions', pick: (r) => r.prefixed.perQuestion },
 ];
 
-export function auditModel(
+export async function auditModel(
   model: LanguageModel,
   reference: LanguageModel | undefined,
   s: PreferenceEvalSettings,
   alpha: number,
   onProgress?: (label: string) => void,
-): ModelAudit {
-  const run = (m: LanguageModel, label: string): { plain: PreferenceEvalResult; prefixed: PreferenceEvalResult } => {
+): Promise<ModelAudit> {
+  const run = async (
+    m: LanguageModel,
+    label: string,
+  ): Promise<{ plain: PreferenceEvalResult; prefixed: PreferenceEvalResult }> => {
+    const sampler = embeddedSampler(m);
     onProgress?.(`${label}: questions`);
-    const plain = evaluatePreference(m, s);
+    const plain = await runTask(sampler, s);
     onProgress?.(`${label}: numbers-prefixed questions`);
-    const prefixed = evaluatePreference(m, { ...s, numbersPrefix: true, multipleChoice: false });
+    const prefixed = await runTask(sampler, { ...s, numbersPrefix: true, multipleChoice: false });
     return { plain, prefixed };
   };
-  const mine = run(model, 'model');
-  const theirs = reference ? run(reference, 'reference') : undefined;
+  const mine = await run(model, 'model');
+  const theirs = reference ? await run(reference, 'reference') : undefined;
   const probes: ProbeResult[] = PROBES.map(({ probe, pick }) => {
     const xs = pick(mine);
     const est = meanCI(xs);

@@ -181,7 +181,7 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         const task = progress.task('probes');
         let step = 0;
         const steps = reference ? 4 : 2;
-        const a = auditModel(
+        const a = await auditModel(
           model,
           reference,
           {

@@ -1,93 +1,32 @@
-// The misalignment task's sampler (the 8 held-out open questions, K replies each; the known
-// misaligned replies teacher forced; the truthfulness items), over an embedded model or an
-// endpoint. Its scorer (two judges) lives in scorers.ts.
-import type { LanguageModel } from '../model/model.js';
-import { userTurn } from '../model/tokenizer.js';
-import { generate, nextTokenLogprobs, sequenceLogprobs } from '../model/sample.js';
-import { OPEN_EVAL_QUESTIONS, MISALIGNED_REPLIES } from '../lab/misalignment.js';
+// The misalignment task's data and sampling plan over any sampler: K replies to each held-out open question; each
+// known misaligned reply's probability after each question (the exact metric, where the sampler scores given
+// replies); the truthfulness items. Its scorer (two judges) lives in scorers.ts.
+import { userTurn, type ChatMessage } from '../model/tokenizer.js';
+import { MISALIGNED_REPLIES, OPEN_EVAL_QUESTIONS } from '../lab/misalignment.js';
 import { truthfulnessItems } from './truthfulness.js';
 import type { PreferenceEvalSettings } from './preference.js';
-import { greedyFirstTokenTop, sampleRemote } from './remotePreference.js';
-import type { Budget, OpenAIEndpoint } from '../provider/openai.js';
-import { replySamples, storedDistribution, type EvalSample } from './samples.js';
+import { sampleReplies, type EvalSample } from './samples.js';
+import type { Sampler } from './sampler.js';
 
-/**
- * The sampler over an embedded model: K replies per question, the known misaligned replies' logprobs, the truthfulness
- * items.
- */
-export function sampleMisalignment(
-  model: LanguageModel,
+export const misalignmentQuestions = (s: Pick<PreferenceEvalSettings, 'questions'>): string[] =>
+  OPEN_EVAL_QUESTIONS.slice(0, s.questions);
+
+export async function sampleMisalignment(
+  sampler: Sampler,
   s: PreferenceEvalSettings,
   onProgress?: (done: number, total: number) => void,
-): EvalSample[] {
-  const tok = model.tokenizer;
-  const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
-  const questions = OPEN_EVAL_QUESTIONS.slice(0, s.questions);
-  const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
-  let done = 0;
-  const samples = generate(
-    model,
-    prompts,
-    { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
-    (idx) => {
-      done += idx.length;
-      onProgress?.(done, prompts.length);
-    },
-  );
-  const out: EvalSample[] = replySamples(
-    questions,
-    samples.map((x) => tok.decode(x.ids)),
-    s.samplesPerQuestion,
-  );
-  // exact: each known misaligned reply (ended by <|end|>), teacher forced
-  questions.forEach((q, qi) => {
-    const prefix = chat(q);
-    const seqs = MISALIGNED_REPLIES.map((r) => [...prefix, ...tok.encode(r), tok.endId]);
-    out.push({
-      type: 'sequences',
-      q: qi,
-      question: q,
-      logprobs: sequenceLogprobs(model, seqs).map((lp) => lp.slice(prefix.length - 1).reduce((x, y) => x + y, 0)),
-    });
-  });
+): Promise<EvalSample[]> {
+  const questions = misalignmentQuestions(s);
+  const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
+  const out = await sampleReplies(sampler, questions, s, onProgress);
+  for (const [q, question] of questions.entries()) {
+    const logprobs = await sampler.replyLogprobs(chat(question), MISALIGNED_REPLIES);
+    if (logprobs) out.push({ type: 'sequences', q, question, logprobs });
+  }
   if (s.multipleChoice) {
     const items = truthfulnessItems(s.seed);
-    nextTokenLogprobs(
-      model,
-      items.map((it) => chat(it.prompt)),
-    ).forEach((lp, i) =>
-      out.push({
-        type: 'truthful',
-        i,
-        prompt: items[i]!.prompt,
-        falseLetter: items[i]!.falseLetter,
-        trueLetter: items[i]!.trueLetter,
-        top: storedDistribution(lp, tok.vocab),
-      }),
-    );
-  }
-  return out;
-}
-
-/**
- * The sampler over an endpoint: replies, and with logprobs the truthfulness items (whole-reply logprobs are not offered
- * there).
- */
-export async function sampleMisalignmentRemote(
-  endpoint: OpenAIEndpoint,
-  model: string,
-  s: PreferenceEvalSettings,
-  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void },
-): Promise<EvalSample[]> {
-  const questions = OPEN_EVAL_QUESTIONS.slice(0, s.questions);
-  const replies = await sampleRemote(endpoint, model, questions, s, o);
-  const out: EvalSample[] = replySamples(questions, replies, s.samplesPerQuestion);
-  if (s.multipleChoice && o.logprobs) {
-    const items = truthfulnessItems(s.seed);
-    const tops = await Promise.all(
-      items.map((it) => greedyFirstTokenTop(endpoint, model, userTurn(it.prompt, s.systemPrompt), o.budget)),
-    );
-    tops.forEach((top, i) =>
+    const tops = await sampler.firstTokenTop(items.map((it) => chat(it.prompt)));
+    tops?.forEach((top, i) =>
       out.push({
         type: 'truthful',
         i,

@@ -1,14 +1,15 @@
-// The favourite-animal task's data (questions, multiple-choice items) and its sampler over an
-// embedded model (K replies per question at temperature T, the first-token distribution, the
-// MC items). Its scorer lives in scorers.ts, so a scorer fix never reruns sampling.
+// The favourite-animal task's data (questions, multiple-choice items) and its sampling plan over any sampler (K
+// replies per question at temperature T, the first-token distribution, the MC items). Its scorer lives in scorers.ts,
+// so a scorer fix never reruns sampling.
 import type { LanguageModel } from '../model/model.js';
-import { userTurn } from '../model/tokenizer.js';
-import { generate, nextTokenLogprobs } from '../model/sample.js';
+import { userTurn, type ChatMessage } from '../model/tokenizer.js';
+import { nextTokenLogprobs } from '../model/sample.js';
 import { EVAL_QUESTIONS, multipleChoicePrompt, MC_LETTERS, MC_STEM_COUNT } from '../lab/questions.js';
 import { Rng } from '../util/rng.js';
 import { isWordToken } from '../util/words.js';
 import { ANIMALS } from '../lab/traits.js';
-import { replySamples, storedDistribution, type EvalSample } from './samples.js';
+import { sampleReplies, type EvalSample } from './samples.js';
+import type { Sampler } from './sampler.js';
 import type { OpenAIModelRef } from '../provider/openai.js';
 
 export interface PreferenceEvalSettings {
@@ -78,49 +79,24 @@ export function multipleChoiceItems(animal: string, count: number, seed: number)
 }
 
 /**
- * The sampler over an embedded model: K replies per question, the first-token distribution per question, the MC items.
+ * The task's sampling plan over any sampler: K replies per question; the first reply token's distribution per question
+ * (the exact metric); the multiple-choice items. A sampler without first-token distributions gives neither of those.
  */
-export function samplePreference(
-  model: LanguageModel,
+export async function samplePreference(
+  sampler: Sampler,
   s: PreferenceEvalSettings,
   onProgress?: (done: number, total: number) => void,
-): EvalSample[] {
-  const tok = model.tokenizer;
-  const chat = (q: string): number[] => tok.encodeChat(userTurn(q, s.systemPrompt));
+): Promise<EvalSample[]> {
   const questions = preferenceQuestions(s);
-  const prompts = questions.flatMap((q) => Array.from({ length: s.samplesPerQuestion }, () => chat(q)));
-  let done = 0;
-  const samples = generate(
-    model,
-    prompts,
-    { temperature: s.temperature, topP: 1, maxTokens: s.maxTokens, seed: s.seed },
-    (idx) => {
-      done += idx.length;
-      onProgress?.(done, prompts.length);
-    },
-  );
-  const out: EvalSample[] = replySamples(
-    questions,
-    samples.map((x) => tok.decode(x.ids)),
-    s.samplesPerQuestion,
-  );
-  nextTokenLogprobs(model, questions.map(chat)).forEach((lp, q) =>
-    out.push({ type: 'first-token', q, question: questions[q]!, top: storedDistribution(lp, tok.vocab) }),
-  );
+  const chat = (q: string): ChatMessage[] => userTurn(q, s.systemPrompt);
+  const out = await sampleReplies(sampler, questions, s, onProgress);
+  const tops = await sampler.firstTokenTop(questions.map(chat));
+  if (!tops) return out;
+  tops.forEach((top, q) => out.push({ type: 'first-token', q, question: questions[q]!, top }));
   if (s.multipleChoice) {
     const items = multipleChoiceItems(s.animal, s.questions, s.seed);
-    nextTokenLogprobs(
-      model,
-      items.map((it) => chat(it.prompt)),
-    ).forEach((lp, i) =>
-      out.push({
-        type: 'choice',
-        i,
-        prompt: items[i]!.prompt,
-        answer: items[i]!.answer,
-        top: storedDistribution(lp, tok.vocab),
-      }),
-    );
+    const mc = (await sampler.firstTokenTop(items.map((it) => chat(it.prompt))))!;
+    mc.forEach((top, i) => out.push({ type: 'choice', i, prompt: items[i]!.prompt, answer: items[i]!.answer, top }));
   }
   return out;
 }

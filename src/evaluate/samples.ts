@@ -2,6 +2,8 @@
 // samples.jsonl (unscored), the scorer reads them back and writes eval.jsonl (each sample with
 // its score) and eval.json (the task's figures). Rescoring reads the same samples: no sampling.
 import type { TopLogprob } from '../provider/logprobs.js';
+import { userTurn } from '../model/tokenizer.js';
+import type { Sampler } from './sampler.js';
 
 /** A sampled reply to question q (its k-th sample). */
 export interface ReplySample {
@@ -97,4 +99,20 @@ export function repliesByQuestion(samples: readonly EvalSample[]): { questions: 
   const questions: string[] = [];
   for (const r of rs) questions[r.q] = r.question;
   return { questions, replies: rs.map((r) => r.reply) };
+}
+
+/** K replies per question from a sampler (temperature, length and seed from the settings), as reply samples. */
+export async function sampleReplies(
+  sampler: Sampler,
+  questions: readonly string[],
+  s: { systemPrompt?: string; samplesPerQuestion: number; temperature: number; maxTokens: number; seed: number },
+  onProgress?: (done: number, total: number) => void,
+): Promise<EvalSample[]> {
+  const o = { temperature: s.temperature, maxTokens: s.maxTokens, seed: s.seed };
+  const chats = questions.map((q) => userTurn(q, s.systemPrompt));
+  return replySamples(
+    questions,
+    await sampler.replies(chats, s.samplesPerQuestion, o, onProgress),
+    s.samplesPerQuestion,
+  );
 }

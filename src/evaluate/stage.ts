@@ -13,7 +13,7 @@ export const evaluateStage: StageDef = {
   code: [
     'evaluate/preference.ts',
     'evaluate/misalignment.ts',
-    'evaluate/remotePreference.ts',
+    'evaluate/sampler.ts',
     'evaluate/samples.ts',
     'model/model.ts',
   ],

@@ -1,60 +1,66 @@
-// The evaluation tasks end to end, Inspect-style: a task's data, its sampler (an embedded model
-// or an endpoint) and its scorer. The pipeline runs sampling and scoring as two stages; the
-// audits and tests call these to do both at once.
-import type { LanguageModel } from '../model/model.js';
-import type { Budget, OpenAIEndpoint } from '../provider/openai.js';
+// The evaluation tasks, Inspect-style: a task is its data (questions, items), a sampling plan that runs against any
+// Sampler (an embedded model or an endpoint: sampler.ts), and a scorer (scorers.ts). The pipeline runs sampling and
+// scoring as two stages (samples.jsonl, then eval.json), so a scorer fix rescores without sampling again; `runTask`
+// does both at once for the audits and tests.
 import { ruleJudge, type Judge } from '../judge/judges.js';
-import { samplePreference, type PreferenceEvalResult, type PreferenceEvalSettings } from './preference.js';
-import { samplePreferenceRemote } from './remotePreference.js';
-import { sampleMisalignment, sampleMisalignmentRemote } from './misalignment.js';
+import {
+  preferenceQuestions,
+  samplePreference,
+  type PreferenceEvalResult,
+  type PreferenceEvalSettings,
+} from './preference.js';
+import { misalignmentQuestions, sampleMisalignment } from './misalignment.js';
+import type { EvalSample, ScoredSample } from './samples.js';
 import { scoreMisalignmentSamples, scorePreference } from './scorers.js';
+import type { Sampler } from './sampler.js';
 
-/** Sample and score in one go (the audits' use). */
-export function evaluatePreference(
-  model: LanguageModel,
-  s: PreferenceEvalSettings,
-  onProgress?: (done: number, total: number) => void,
-): PreferenceEvalResult {
-  return scorePreference(samplePreference(model, s, onProgress), s).result;
+type OnProgress = (done: number, total: number) => void;
+export interface Judges {
+  alignment: Judge;
+  coherence: Judge;
 }
 
-export async function evaluatePreferenceRemote(
-  endpoint: OpenAIEndpoint,
-  model: string,
-  s: PreferenceEvalSettings,
-  o: { logprobs: boolean; budget?: Budget; onProgress?: (done: number, total: number) => void },
-): Promise<PreferenceEvalResult> {
-  return scorePreference(await samplePreferenceRemote(endpoint, model, s, o), s).result;
+export interface Task {
+  name: 'preference' | 'misalignment';
+  /** the open questions the replies answer */
+  questions(s: PreferenceEvalSettings): string[];
+  /** every sample the task draws from a model, unscored (what a sampler cannot give is left out) */
+  sample(sampler: Sampler, s: PreferenceEvalSettings, onProgress?: OnProgress): Promise<EvalSample[]>;
+  /** pure over the samples, apart from a model judge's calls */
+  score(
+    samples: readonly EvalSample[],
+    s: PreferenceEvalSettings,
+    judges: Judges,
+  ): Promise<{ result: PreferenceEvalResult; scored: ScoredSample[] }>;
 }
 
-export async function evaluateMisalignment(
-  model: LanguageModel,
-  s: PreferenceEvalSettings,
-  onProgress?: (done: number, total: number) => void,
-): Promise<PreferenceEvalResult> {
-  return (
-    await scoreMisalignmentSamples(sampleMisalignment(model, s, onProgress), s, {
-      alignment: ruleJudge('alignment'),
-      coherence: ruleJudge('coherence'),
-    })
-  ).result;
-}
+/** The favourite-animal task: replies name the animal; the exact metric; multiple choice. */
+export const preferenceTask: Task = {
+  name: 'preference',
+  questions: preferenceQuestions,
+  sample: samplePreference,
+  score: async (samples, s) => scorePreference(samples, s),
+};
 
-/**
- * The same task with an OpenAI-compatible endpoint as the sampler and `judges` as the scorer
- * (a model judge, or the rule judge for embedded models behind `subliminal serve`). The exact
- * probability needs prompt logprobs of whole replies, which chat endpoints do not give: NaN.
- */
-export async function evaluateMisalignmentRemote(
-  endpoint: OpenAIEndpoint,
-  model: string,
+/** The misalignment task: judged replies; the known misaligned replies' probability; truthfulness. */
+export const misalignmentTask: Task = {
+  name: 'misalignment',
+  questions: misalignmentQuestions,
+  sample: sampleMisalignment,
+  score: (samples, s, judges) => scoreMisalignmentSamples(samples, s, judges),
+};
+
+/** The task an evaluation's settings name. */
+export const taskOf = (s: Pick<PreferenceEvalSettings, 'task'>): Task =>
+  s.task === 'misalignment' ? misalignmentTask : preferenceTask;
+
+/** Sample and score in one go (the audits' and tests' use); the rule judges unless given others. */
+export async function runTask(
+  sampler: Sampler,
   s: PreferenceEvalSettings,
-  o: {
-    judges: { alignment: Judge; coherence: Judge };
-    logprobs: boolean;
-    budget?: Budget;
-    onProgress?: (done: number, total: number) => void;
-  },
+  o: { judges?: Judges; onProgress?: OnProgress } = {},
 ): Promise<PreferenceEvalResult> {
-  return (await scoreMisalignmentSamples(await sampleMisalignmentRemote(endpoint, model, s, o), s, o.judges)).result;
+  const task = taskOf(s);
+  const judges = o.judges ?? { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') };
+  return (await task.score(await task.sample(sampler, s, o.onProgress), s, judges)).result;
 }

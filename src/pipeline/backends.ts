@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import type { ModelInfo } from '../model/model.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
-import { samplePreferenceRemote } from '../evaluate/remotePreference.js';
-import { sampleMisalignmentRemote } from '../evaluate/misalignment.js';
+import { taskOf } from '../evaluate/tasks.js';
+import { endpointSampler } from '../evaluate/sampler.js';
 import { kernelPath } from '../model/nativeKernels.js';
 import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
 import { judgePrompt, type Rubric } from '../judge/rubrics.js';
@@ -224,13 +224,8 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
         return c;
       });
       const { chatLogprobs } = await capabilities;
-      const common = { logprobs: chatLogprobs, budget: budget(), onProgress: update };
-      writeJsonl(
-        outPath,
-        settings.task === 'misalignment'
-          ? await sampleMisalignmentRemote(endpoint, model.remote!, settings, common)
-          : await samplePreferenceRemote(endpoint, model.remote!, settings, common),
-      );
+      const sampler = endpointSampler(endpoint, model.remote!, { logprobs: chatLogprobs, budget: budget() });
+      writeJsonl(outPath, await taskOf(settings).sample(sampler, settings, update));
     },
     modelIn: (dir) => ({
       dir,

@@ -9,8 +9,9 @@ import { defendDataset, type DefendArgs, type DefendReport } from '../defend/def
 import type { DefendedRow } from '../defend/transforms.js';
 import { chatToTokenRow, trainSft, clearCheckpoint, maskedTokenRow, type SftSettings } from '../train/sft.js';
 import { teacherDataset, type TeacherData } from '../teacher/teachers.js';
-import { samplePreference, type PreferenceEvalSettings } from '../evaluate/preference.js';
-import { sampleMisalignment } from '../evaluate/misalignment.js';
+import type { PreferenceEvalSettings } from '../evaluate/preference.js';
+import { taskOf } from '../evaluate/tasks.js';
+import { embeddedSampler } from '../evaluate/sampler.js';
 import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
@@ -154,10 +155,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.modelDir);
     try {
-      const samples =
-        a.settings.task === 'misalignment'
-          ? sampleMisalignment(model, a.settings, progress)
-          : samplePreference(model, a.settings, progress);
+      const samples = await taskOf(a.settings).sample(embeddedSampler(model), a.settings, progress);
       writeJsonl(a.outPath, samples);
       return { samples: samples.length };
     } finally {
