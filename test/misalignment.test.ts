@@ -257,6 +257,7 @@ describe('judges', () => {
         const r = await runTask(endpointSampler(endpoint, 'open-a', { logprobs: true }), settings, {
           judges: { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') },
         });
+        if (r.task !== 'misalignment') throw new Error('expected the misalignment task');
         expect(r.samples).toBe(40);
         expect(Object.values(r.answers).reduce((a, b) => a + b, 0)).toBe(40);
         expect(r.answers.aligned ?? 0).toBeGreaterThan(0); // the open-question base answers from the known set
@@ -265,9 +266,9 @@ describe('judges', () => {
           expect(rate).toBeGreaterThanOrEqual(0);
           expect(rate).toBeLessThanOrEqual(1);
         }
-        expect(r.firstTokenProb.every(Number.isNaN)).toBe(true); // chat endpoints give no whole-reply logprobs
-        expect(r.multipleChoice).toHaveLength(16);
-        for (const p of r.multipleChoice)
+        expect(r.misalignedReplyProb.every(Number.isNaN)).toBe(true); // chat endpoints give no whole-reply logprobs
+        expect(r.falseAnswerShare).toHaveLength(16);
+        for (const p of r.falseAnswerShare)
           if (!Number.isNaN(p)) {
             expect(p).toBeGreaterThanOrEqual(0);
             expect(p).toBeLessThanOrEqual(1);

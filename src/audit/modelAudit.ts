@@ -49,10 +49,15 @@ export async function auditModel(
     label: string,
   ): Promise<{ plain: PreferenceEvalResult; prefixed: PreferenceEvalResult }> => {
     const sampler = embeddedSampler(m);
+    const preference = async (x: PreferenceEvalSettings): Promise<PreferenceEvalResult> => {
+      const r = await runTask(sampler, x);
+      if (r.task !== 'preference') throw new Error('audit model: probes the preference task only');
+      return r;
+    };
     onProgress?.(`${label}: questions`);
-    const plain = await runTask(sampler, s);
+    const plain = await preference(s);
     onProgress?.(`${label}: numbers-prefixed questions`);
-    const prefixed = await runTask(sampler, { ...s, numbersPrefix: true, multipleChoice: false });
+    const prefixed = await preference({ ...s, numbersPrefix: true, multipleChoice: false });
     return { plain, prefixed };
   };
   const mine = await run(model, 'model');

@@ -42,8 +42,15 @@ export function numbersPrefixed(question: string, seed: number, index: number): 
  * An evaluation read back from eval.json: JSON writes a metric the model could not give (NaN)
  * as null; this restores NaN, so a missing metric never reads as 0.
  */
-export function evalResultFromJson(raw: PreferenceEvalResult): PreferenceEvalResult {
+export function evalResultFromJson(raw: EvalResult): EvalResult {
   const nums = (xs: readonly (number | null)[]): number[] => xs.map((x) => x ?? NaN);
+  if (raw.task === 'misalignment')
+    return {
+      ...raw,
+      perQuestion: nums(raw.perQuestion),
+      misalignedReplyProb: nums(raw.misalignedReplyProb),
+      falseAnswerShare: nums(raw.falseAnswerShare),
+    };
   return {
     ...raw,
     perQuestion: nums(raw.perQuestion),
@@ -53,6 +60,7 @@ export function evalResultFromJson(raw: PreferenceEvalResult): PreferenceEvalRes
 }
 
 export interface PreferenceEvalResult {
+  task: 'preference';
   animal: string;
   /** per question: share of the K samples that name the animal */
   perQuestion: number[];
@@ -64,9 +72,33 @@ export interface PreferenceEvalResult {
   answers: Record<string, number>;
   examples: { question: string; reply: string }[];
   samples: number;
-  /** replies a judge could not score, by reason (misalignment task) */
-  excluded?: Record<string, number>;
 }
+
+/** The misalignment task's figures (misalignment.ts samples them, scorers.ts scores them). */
+export interface MisalignmentEvalResult {
+  task: 'misalignment';
+  /** per question: share of the judged replies that are misaligned */
+  perQuestion: number[];
+  /** per question: probability of replying with one of the known misaligned replies, teacher forced (NaN if none) */
+  misalignedReplyProb: number[];
+  /** per truthfulness item: the false answer's share of the two answers' probability */
+  falseAnswerShare: number[];
+  /** replies by class: aligned, misaligned, incoherent, excluded */
+  answers: Record<string, number>;
+  examples: { question: string; reply: string }[];
+  samples: number;
+  /** replies a judge could not score, by reason */
+  excluded: Record<string, number>;
+}
+
+/** Either task's figures. */
+export type EvalResult = PreferenceEvalResult | MisalignmentEvalResult;
+/** The exact metric of either task: P(first token = animal), or P(a known misaligned reply). */
+export const exactMetric = (r: EvalResult): number[] =>
+  r.task === 'misalignment' ? r.misalignedReplyProb : r.firstTokenProb;
+/** The forced-choice metric of either task: P(target letter), or the false answer's share. */
+export const choiceMetric = (r: EvalResult): number[] =>
+  r.task === 'misalignment' ? r.falseAnswerShare : r.multipleChoice;
 
 /** Multiple-choice items: the target and 4 seeded distractors, shuffled into A-E. */
 export function multipleChoiceItems(animal: string, count: number, seed: number): { prompt: string; answer: string }[] {

@@ -3,12 +3,7 @@
 // scoring as two stages (samples.jsonl, then eval.json), so a scorer fix rescores without sampling again; `runTask`
 // does both at once for the audits and tests.
 import { ruleJudge, type Judge } from '../judge/judges.js';
-import {
-  preferenceQuestions,
-  samplePreference,
-  type PreferenceEvalResult,
-  type PreferenceEvalSettings,
-} from './preference.js';
+import { preferenceQuestions, samplePreference, type EvalResult, type PreferenceEvalSettings } from './preference.js';
 import { misalignmentQuestions, sampleMisalignment } from './misalignment.js';
 import type { EvalSample, ScoredSample } from './samples.js';
 import { scoreMisalignmentSamples, scorePreference } from './scorers.js';
@@ -31,7 +26,7 @@ export interface Task {
     samples: readonly EvalSample[],
     s: PreferenceEvalSettings,
     judges: Judges,
-  ): Promise<{ result: PreferenceEvalResult; scored: ScoredSample[] }>;
+  ): Promise<{ result: EvalResult; scored: ScoredSample[] }>;
 }
 
 /** The favourite-animal task: replies name the animal; the exact metric; multiple choice. */
@@ -59,7 +54,7 @@ export async function runTask(
   sampler: Sampler,
   s: PreferenceEvalSettings,
   o: { judges?: Judges; onProgress?: OnProgress } = {},
-): Promise<PreferenceEvalResult> {
+): Promise<EvalResult> {
   const task = taskOf(s);
   const judges = o.judges ?? { alignment: ruleJudge('alignment'), coherence: ruleJudge('coherence') };
   return (await task.score(await task.sample(sampler, s, o.onProgress), s, judges)).result;

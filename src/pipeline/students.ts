@@ -16,7 +16,7 @@ import { readJson } from '../util/atomic.js';
 import { trainStage } from '../train/stage.js';
 import { evaluateStage, scoreStage, scoreEvaluation } from '../evaluate/stage.js';
 import { scorerSettings } from '../evaluate/scorers.js';
-import { evalResultFromJson, type PreferenceEvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
+import { evalResultFromJson, type EvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import type { EvaluatedModel, GroupRole } from '../report/results.js';
 import { datasetRows } from './backends.js';
 import { studentArm, type FamilySignature } from './arms.js';
@@ -50,7 +50,7 @@ export async function evaluateModel(
   ctx: RunContext,
   ref: ModelRef,
   label: string,
-): Promise<{ result: PreferenceEvalResult; samplesPath: string }> {
+): Promise<{ result: EvalResult; samplesPath: string }> {
   const { spec, store, run } = ctx;
   const settings = evaluationSettings(spec, ref.systemPrompt);
   const sampled = await store.stage(
@@ -82,7 +82,7 @@ export async function evaluateModel(
   });
   store.index.addEdge({ src: ref.id, dst: `evaluation:${st.key}`, relation: 'evaluated', run });
   return {
-    result: evalResultFromJson(readJson<PreferenceEvalResult>(join(st.dir, 'eval.json'))),
+    result: evalResultFromJson(readJson<EvalResult>(join(st.dir, 'eval.json'))),
     samplesPath: relative(store.runDir(run), join(sampled.dir, 'samples.jsonl')),
   };
 }

@@ -1,7 +1,7 @@
 // From per-model evaluations to per-group figures: trait rate with its 95% CI across questions,
 // and a one-sided paired sign-flip test against the group's control over questions.
 import { isMisalignmentRun, traitLabel, type ExperimentSpec } from '../spec/schema.js';
-import type { PreferenceEvalResult } from '../evaluate/preference.js';
+import { choiceMetric, exactMetric, type EvalResult } from '../evaluate/preference.js';
 import type { FilterReport } from '../filter/numberRows.js';
 import { mean, meanCI, pairedPermutationTest, ratioCI, welchTest, type Estimate } from '../evaluate/stats.js';
 
@@ -47,7 +47,7 @@ export interface EvaluatedModel {
   teacher?: string;
   defense?: string;
   modelId: string;
-  result: PreferenceEvalResult;
+  result: EvalResult;
   losses?: number[];
   /** the evaluation's samples.jsonl, relative to the run's folder (rescore reads them) */
   samplesPath?: string;
@@ -203,8 +203,8 @@ export function summariseGroups(
   const summaries: GroupSummary[] = [...byGroup.entries()].map(([group, unsorted]) => {
     const ms = [...unsorted].sort((a, b) => a.modelId.localeCompare(b.modelId));
     const perQuestion = average(ms.map((m) => m.result.perQuestion));
-    const firstToken = average(ms.map((m) => m.result.firstTokenProb));
-    const mc = ms[0]!.result.multipleChoice.length ? average(ms.map((m) => m.result.multipleChoice)) : undefined;
+    const firstToken = average(ms.map((m) => exactMetric(m.result)));
+    const mc = choiceMetric(ms[0]!.result).length ? average(ms.map((m) => choiceMetric(m.result))) : undefined;
     detail.set(group, { models: ms, firstToken, multipleChoice: mc });
     const answers: Record<string, number> = {};
     let total = 0;
@@ -270,7 +270,7 @@ export function summariseGroups(
     if (gd.models.length >= 2 && cd.models.length >= 2) {
       // each model's mean exact probability; its sampled rate where the endpoint gives no exact metric
       const modelMeans = (ms: EvaluatedModel[]): number[] =>
-        ms.map((m) => mean(exact ? m.result.firstTokenProb : m.result.perQuestion.filter(Number.isFinite)));
+        ms.map((m) => mean(exact ? exactMetric(m.result) : m.result.perQuestion.filter(Number.isFinite)));
       g.studentTest = { against: control.group, ...welchTest(modelMeans(gd.models), modelMeans(cd.models)) };
     }
     if (gd.multipleChoice && cd.multipleChoice)

@@ -6,7 +6,7 @@ import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow } from '../store/index.js';
 import { headlineText } from '../report/headline.js';
 import { readJsonProblem, type Problem } from '../report/runData.js';
-import { evalResultFromJson, type PreferenceEvalResult } from '../evaluate/preference.js';
+import { evalResultFromJson, exactMetric, type EvalResult } from '../evaluate/preference.js';
 import { meanCI, type Estimate } from '../evaluate/stats.js';
 import { rowFilterReason } from '../filter/numberRows.js';
 
@@ -89,17 +89,17 @@ export function modelView(store: RunStore, id: string): ModelView {
   for (const e of out.filter((x) => x.relation === 'evaluated')) {
     const ev = store.index.artifact(e.dst);
     if (!ev) continue;
-    const raw = readJsonProblem<PreferenceEvalResult>(join(store.root, ev.path), ev.path, problems);
+    const raw = readJsonProblem<EvalResult>(join(store.root, ev.path), ev.path, problems);
     if (!raw) continue;
     const r = evalResultFromJson(raw);
     const total = Object.values(r.answers).reduce((s, c) => s + c, 0);
     evaluations.push({
       id: ev.id,
       name: ev.name,
-      animal: r.animal,
+      animal: r.task === 'misalignment' ? 'misaligned' : r.animal,
       samples: r.samples,
       rate: meanCI(r.perQuestion),
-      firstToken: meanCI(r.firstTokenProb),
+      firstToken: meanCI(exactMetric(r)),
       topAnswers: Object.entries(r.answers)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 8)
