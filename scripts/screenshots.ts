@@ -18,7 +18,7 @@ const app = createUiServer({ runsDir });
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
 const browser = await launchChromium();
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const charts = async (): Promise<void> => {
     await page.waitForFunction(() =>
       [...document.querySelectorAll('figure.chart')].every((f) => (f as HTMLElement).dataset.rendered),
@@ -26,15 +26,14 @@ try {
   };
   await page.goto(pathToFileURL(path).href);
   await charts();
-  await page.screenshot({ path: join(out, 'report.png') }); // the top: results and the headline chart
+  await page.screenshot({ path: join(out, 'report.png') }); // the first screen: the finding and the excess chart
   await page.goto(`${address}/#/`);
   await page.waitForSelector('#runs');
   await page.screenshot({ path: join(out, 'dashboard-runs.png') });
   await page.goto(`${address}/#/run/${encodeURIComponent(run)}`);
   await page.waitForSelector('#artifacts');
   await charts();
-  await page.locator('#section-trait-exact').scrollIntoViewIfNeeded();
-  await page.screenshot({ path: join(out, 'dashboard-run.png') });
+  await page.screenshot({ path: join(out, 'dashboard-run.png') }); // a finished run opens with its results
   await page.click('a.model-link:has-text("student")');
   await page.waitForSelector('section.evaluation');
   await page.screenshot({ path: join(out, 'dashboard-model.png') });

@@ -32,6 +32,9 @@ export function excessChart(r: ExperimentResults): Chart | undefined {
     ratio: formatRatio(g.test!.ratio),
     p: formatP(g.test!.p),
   }));
+  // the report's colours for every role; the legend lists the roles this chart shows
+  const roles = ROLE_COLORS.domain.filter((role) => values.some((v) => v.role === role));
+  const roleColor = { field: 'role', type: 'nominal', scale: ROLE_COLORS, legend: { title: 'role', values: roles } };
   const y = { field: 'group', type: 'nominal', sort: null, axis: { title: null, labelLimit: 260 } };
   const x = { field: 'excess', type: 'quantitative', title: `${metricWording(r).rate}: student minus control` };
   return {
@@ -68,4 +71,3 @@ export function excessChart(r: ExperimentResults): Chart | undefined {
     } as TopLevelSpec,
   };
 }
-const roleColor = { field: 'role', type: 'nominal', scale: ROLE_COLORS, title: 'role' };

@@ -143,7 +143,7 @@
         (body.runs.length
           ? '<table ' +
             'id="runs"><thead><tr><th></th><th>run</th><th>kind</th><th>status</th><th>updated</th><th>headline ' +
-            '(rate, one-sided p vs control)</th></tr></thead><tbody>' +
+            '(first teacher: ratio to its control, one-sided p)</th></tr></thead><tbody>' +
             rows +
             '</tbody></table>'
           : '<p class="note">No runs yet. Start one with <code>npx subliminal demo</code>.</p>') +
