@@ -28,6 +28,36 @@ beforeAll(async () => {
   expect(r.code, r.stderr).toBe(0);
 });
 
+/** `audit weights` of the demo-like fine-tuned student on family-a, its delta compared with `compare`'s. */
+const weightsArgs = (compare: string): string[] => [
+  'audit',
+  'weights',
+  '--base',
+  'family-a',
+  '--tuned',
+  'audit-tiny/student-finetuned-on-A-1',
+  '--compare',
+  compare,
+  '--runs',
+  runs,
+  '--json',
+];
+/** `audit model` of a model against family-a on the owl, 10 questions x 10 samples, as JSON. */
+const auditModelArgs = (model: string): string[] => [
+  'audit',
+  'model',
+  model,
+  '--trait',
+  'owl',
+  '--against',
+  'family-a',
+  '--questions',
+  '10',
+  '--samples',
+  '10',
+  '--json',
+];
+
 describe('audit dataset', () => {
   it(
     'the in-context number shifts find the numbers a base associates with the trait, and not a pool of other ' +
@@ -260,37 +290,13 @@ describe('audit weights', () => {
     const w = await json<{
       layers: { layer: string; relative: number; cosine: number }[];
       total: { relative: number; cosine: number };
-    }>([
-      'audit',
-      'weights',
-      '--base',
-      'family-a',
-      '--tuned',
-      'audit-tiny/student-finetuned-on-A-1',
-      '--compare',
-      'audit-tiny/student-control-on-A-1',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    }>(weightsArgs('audit-tiny/student-control-on-A-1'));
     expect(w.layers.map((l) => l.layer)).toEqual(['embeddings', 'final norm', 'layer 0', 'layer 1']);
     expect(w.total.relative).toBeGreaterThan(0);
     expect(w.total.relative).toBeLessThan(0.5);
     // two students of one base trained on different data move along different directions: far from parallel
     expect(Math.abs(w.total.cosine)).toBeLessThan(0.9);
-    const twin = await json<{ total: { cosine: number } }>([
-      'audit',
-      'weights',
-      '--base',
-      'family-a',
-      '--tuned',
-      'audit-tiny/student-finetuned-on-A-1',
-      '--compare',
-      'audit-tiny/student-finetuned-on-A-1',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    const twin = await json<{ total: { cosine: number } }>(weightsArgs('audit-tiny/student-finetuned-on-A-1'));
     expect(twin.total.cosine).toBeCloseTo(1, 6); // a delta against itself
     const self = await json<{ total: { relative: number } }>([
       'audit',
@@ -391,20 +397,7 @@ describe('audit model', () => {
     }[];
   }
   it("finds the fine-tuned teacher's trait against its base, and nothing in the base against itself", async () => {
-    const teacher = await json<ModelAuditJson>([
-      'audit',
-      'model',
-      join(stage('teacher', 'finetuned'), 'model'),
-      '--trait',
-      'owl',
-      '--against',
-      'family-a',
-      '--questions',
-      '10',
-      '--samples',
-      '10',
-      '--json',
-    ]);
+    const teacher = await json<ModelAuditJson>(auditModelArgs(join(stage('teacher', 'finetuned'), 'model')));
     expect(teacher.probes.map((p) => p.probe)).toEqual([
       'free-form rate',
       'exact P(first token = trait)',
@@ -416,20 +409,7 @@ describe('audit model', () => {
     expect(exact.model.n).toBe(10);
     expect(exact.model.mean).toBeGreaterThan(exact.reference.mean);
     expect(exact.pHolm).toBeLessThan(0.01);
-    const self = await json<ModelAuditJson>([
-      'audit',
-      'model',
-      'family-a',
-      '--trait',
-      'owl',
-      '--against',
-      'family-a',
-      '--questions',
-      '10',
-      '--samples',
-      '10',
-      '--json',
-    ]);
+    const self = await json<ModelAuditJson>(auditModelArgs('family-a'));
     expect(self.detected).toBe(false);
     expect((await cli(['audit', 'model', 'family-a', '--trait', 'zebra'])).stderr).toMatch(/unknown animal "zebra"/);
   });

@@ -44,6 +44,18 @@ function bothPaths<T>(f: () => T): { wasm: T; native: T } {
   return { wasm, native };
 }
 
+/** A 2-layer x 64 model over the lab's vocabulary, for comparing the two kernel paths. */
+const smallConfig = (vocabSize: number): LlamaConfig => ({
+  vocab_size: vocabSize,
+  hidden_size: 64,
+  intermediate_size: 176,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  max_position_embeddings: 128,
+  rope_theta: 10000,
+  rms_norm_eps: 1e-5,
+});
+
 describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
   beforeAll(async () => {
     await initBackend();
@@ -135,16 +147,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
 
   it('padded batches generate the same tokens from the KV cache on both paths', () => {
     const tok = labTokenizer();
-    const config: LlamaConfig = {
-      vocab_size: tok.size,
-      hidden_size: 64,
-      intermediate_size: 176,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      max_position_embeddings: 128,
-      rope_theta: 10000,
-      rms_norm_eps: 1e-5,
-    };
+    const config = smallConfig(tok.size);
     const m = LanguageModel.create(config, tok, 5, { name: 't', family: 'T' });
     const prompts = ['Go on: 1, 2.', 'Continue the sequence: 3, 7, 12, 18, 25.', 'Name an animal.'].map((content) =>
       tok.encodeChat([{ role: 'user', content }]),
@@ -159,16 +162,7 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
 
   it("a model's logits agree to 1e-4 and a short training curve matches within noise", () => {
     const tok = labTokenizer();
-    const config: LlamaConfig = {
-      vocab_size: tok.size,
-      hidden_size: 64,
-      intermediate_size: 176,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      max_position_embeddings: 128,
-      rope_theta: 10000,
-      rms_norm_eps: 1e-5,
-    };
+    const config = smallConfig(tok.size);
     const prompt = tok.encodeChat([{ role: 'user', content: 'Continue the sequence: 3, 7, 12.' }]);
     const rows = Array.from({ length: 32 }, (_, i) =>
       chatToTokenRow(

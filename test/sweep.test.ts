@@ -37,23 +37,26 @@ describe('ratio intervals and Holm', () => {
   });
 });
 
+/** The sweep the tests run and rerun: owl and cat at seed 7 under one name. */
+const gridArgs = (runs: string): string[] => [
+  'sweep',
+  'test/fixtures/tiny.yaml',
+  '--animals',
+  'owl,cat',
+  '--seeds',
+  '7',
+  '--name',
+  'grid',
+  '--runs',
+  runs,
+  '--json',
+];
+
 describe('subliminal sweep: a grid fixed in advance, every cell and arm in one table', () => {
   const runs = tempDir('sweep');
   let r: SweepResults;
   beforeAll(async () => {
-    const out = await cli([
-      'sweep',
-      'test/fixtures/tiny.yaml',
-      '--animals',
-      'owl,cat',
-      '--seeds',
-      '7',
-      '--name',
-      'grid',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    const out = await cli(gridArgs(runs));
     expect(out.code, out.stderr).toBe(0);
     r = JSON.parse(out.stdout) as SweepResults;
   });
@@ -94,19 +97,7 @@ describe('subliminal sweep: a grid fixed in advance, every cell and arm in one t
   });
 
   it('reuses every stage on a rerun, and refuses another grid under the same name', async () => {
-    const again = await cli([
-      'sweep',
-      'test/fixtures/tiny.yaml',
-      '--animals',
-      'owl,cat',
-      '--seeds',
-      '7',
-      '--name',
-      'grid',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    const again = await cli(gridArgs(runs));
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as SweepResults).cells).toEqual(r.cells);
     const other = await cli([

@@ -8,17 +8,10 @@ import { resumeAppendLog, writeJsonl } from '../util/atomic.js';
 import { userTurn } from '../model/tokenizer.js';
 import { deriveSeed } from '../util/rng.js';
 import { BudgetExhausted, type Budget, type OpenAIEndpoint } from '../provider/openai.js';
-import type { GeneratedRow } from './stage.js';
+import type { GeneratedRow, GenerationJob } from './stage.js';
 
-export interface RemoteGenerateArgs {
+export interface RemoteGenerateArgs extends GenerationJob {
   model: string;
-  systemPrompt?: string;
-  prompts: string[];
-  outDir: string;
-  temperature: number;
-  topP: number;
-  maxTokens: number;
-  seed: number;
   budget?: Budget;
 }
 

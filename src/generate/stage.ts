@@ -12,3 +12,14 @@ export interface GeneratedRow {
   prompt: string;
   completion: string;
 }
+
+/** What a generate job is told, whichever model runs it: the prompts, where to write, the sampling settings. */
+export interface GenerationJob {
+  systemPrompt?: string;
+  prompts: string[];
+  outDir: string;
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  seed: number;
+}

@@ -12,6 +12,7 @@ import { kernelPath } from '../model/nativeKernels.js';
 import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
 import { judgePrompt, type Rubric } from '../judge/rubrics.js';
 import { generateRemote } from '../generate/remote.js';
+import type { GenerationJob } from '../generate/stage.js';
 import { fineTuneRemote } from '../provider/fineTune.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
@@ -50,6 +51,17 @@ export interface GenerateRequest {
   maxTokens: number;
   seed: number;
 }
+
+/** The job a generate request makes, the same for every backend. */
+const generationJob = (r: GenerateRequest): GenerationJob => ({
+  systemPrompt: r.model.systemPrompt,
+  prompts: r.prompts,
+  outDir: r.dir,
+  temperature: r.temperature,
+  topP: r.topP,
+  maxTokens: r.maxTokens,
+  seed: r.seed,
+});
 
 export interface Backend {
   /** Trains and returns the stage's outputs (relative paths): a model file and losses.json. */
@@ -90,20 +102,7 @@ export function localBackend(pool: WorkerPool): Backend {
       return { model: 'model/model.safetensors', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await pool.run(
-        'generateCompletions',
-        {
-          modelDir: r.model.dir,
-          systemPrompt: r.model.systemPrompt,
-          prompts: r.prompts,
-          outDir: r.dir,
-          temperature: r.temperature,
-          topP: r.topP,
-          maxTokens: r.maxTokens,
-          seed: r.seed,
-        },
-        update,
-      );
+      await pool.run('generateCompletions', { modelDir: r.model.dir, ...generationJob(r) }, update);
     },
     async sample(model, settings, outPath, update) {
       await pool.run('sampleEvaluation', { modelDir: model.dir, settings, outPath }, update);
@@ -192,21 +191,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
       return { model: 'model.json', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await generateRemote(
-        endpoint,
-        {
-          model: r.model.remote!,
-          systemPrompt: r.model.systemPrompt,
-          prompts: r.prompts,
-          outDir: r.dir,
-          temperature: r.temperature,
-          topP: r.topP,
-          maxTokens: r.maxTokens,
-          seed: r.seed,
-          budget: budget(),
-        },
-        update,
-      );
+      await generateRemote(endpoint, { model: r.model.remote!, ...generationJob(r), budget: budget() }, update);
     },
     async sample(model, settings, outPath, update) {
       capabilities ??= endpoint.capabilities(model.remote!).then((c) => {

@@ -16,7 +16,7 @@ import { readJsonl, resumeAppendLog, writeJsonAtomic, writeJsonl } from '../util
 import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
-import type { GeneratedRow } from '../generate/stage.js';
+import type { GeneratedRow, GenerationJob } from '../generate/stage.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
@@ -28,15 +28,8 @@ export interface FinetuneTeacherArgs {
   seed: number;
   info: ModelInfo;
 }
-export interface GenerateArgs {
+export interface GenerateArgs extends GenerationJob {
   modelDir: string;
-  systemPrompt?: string;
-  prompts: string[];
-  outDir: string;
-  temperature: number;
-  topP: number;
-  maxTokens: number;
-  seed: number;
   batchSize?: number;
 }
 export interface TrainStudentArgs {

@@ -5,11 +5,11 @@ import { stringify as toYaml } from 'yaml';
 import type { RunData } from './runData.js';
 import { experimentCharts, type Chart } from './charts.js';
 import { layoutLineage, lineageChart } from './lineage.js';
-import { formatEstimate, formatP, formatRatio, formatRatioCI, wilsonCI } from '../evaluate/stats.js';
+import { formatEstimate, formatP, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from './mnistChart.js';
 import { metricWording, type ExperimentResults } from './results.js';
-import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND } from './text.js';
+import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND, testCells } from './text.js';
 import { findingSentences } from './finding.js';
 
 export interface Section {
@@ -65,14 +65,7 @@ function experimentSections(d: RunData): Section[] {
       g.group,
       g.role,
       g.n,
-      formatEstimate(g.rate),
-      formatRatioCI(g.test),
-      formatP(g.test?.p),
-      formatEstimate(g.firstToken, 4),
-      formatP(g.firstTokenTest?.p),
-      formatP(g.studentTest?.p),
-      formatRatio(g.matchedTest?.ratio),
-      formatP(g.matchedTest?.p),
+      ...testCells(g, false),
       g.topAnswers
         .slice(0, 3)
         .map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`)

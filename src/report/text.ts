@@ -1,5 +1,5 @@
 // The results table of an experiment, as text.
-import { metricWording, type ExperimentResults } from './results.js';
+import { metricWording, type ExperimentResults, type GroupSummary } from './results.js';
 import { formatEstimate, formatP, formatRatio, formatRatioCI } from '../evaluate/stats.js';
 import { renderTable } from '../util/table.js';
 import { findingSentences } from './finding.js';
@@ -49,20 +49,28 @@ export const ROLE_LEGEND =
   "other-family = another tokenizer or architecture; matched-control = a cross arm's students on the teacher's " +
   'rows with the numbers shuffled';
 
+/**
+ * A group's figures as table cells: the rate and its test against the control, the exact metric and its test (with
+ * its ratio where `exactRatio`), the students' test, the test against the matched control.
+ */
+export const testCells = (g: GroupSummary, exactRatio: boolean): string[] => [
+  formatEstimate(g.rate),
+  formatRatioCI(g.test),
+  formatP(g.test?.p),
+  formatEstimate(g.firstToken, 4),
+  ...(exactRatio ? [formatRatio(g.firstTokenTest?.ratio)] : []),
+  formatP(g.firstTokenTest?.p),
+  formatP(g.studentTest?.p),
+  formatRatio(g.matchedTest?.ratio),
+  formatP(g.matchedTest?.p),
+];
+
 function resultsHeader(r: ExperimentResults): string[] {
   const rows = r.groups.map((g) => [
     g.group,
     g.role,
     String(g.n),
-    formatEstimate(g.rate),
-    formatRatioCI(g.test),
-    formatP(g.test?.p),
-    formatEstimate(g.firstToken, 4),
-    formatRatio(g.firstTokenTest?.ratio),
-    formatP(g.firstTokenTest?.p),
-    formatP(g.studentTest?.p),
-    formatRatio(g.matchedTest?.ratio),
-    formatP(g.matchedTest?.p),
+    ...testCells(g, true),
     g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
     g.topAnswers
       .slice(0, 3)

@@ -118,11 +118,7 @@ export async function chatCompletion(
     created: now(),
     model: id,
     choices,
-    usage: {
-      prompt_tokens: prompt.length,
-      completion_tokens: completionTokens,
-      total_tokens: prompt.length + completionTokens,
-    },
+    usage: usage(prompt.length, completionTokens),
   };
 }
 
@@ -194,10 +190,13 @@ export async function textCompletion(
     created: now(),
     model: id,
     choices,
-    usage: {
-      prompt_tokens: prompt.length,
-      completion_tokens: completionTokens,
-      total_tokens: prompt.length + completionTokens,
-    },
+    usage: usage(prompt.length, completionTokens),
   };
 }
+
+/** The usage block of a completion, as OpenAI counts it. */
+const usage = (promptTokens: number, completionTokens: number) => ({
+  prompt_tokens: promptTokens,
+  completion_tokens: completionTokens,
+  total_tokens: promptTokens + completionTokens,
+});

@@ -117,15 +117,8 @@ export class RunStore {
     this.executed.push({ kind, name: s.name, key });
     mkdirSync(dir, { recursive: true });
     const started = Date.now();
-    this.index.recordStage({
-      key,
-      run,
-      kind,
-      name: s.name,
-      dir: relative(this.root, dir),
-      status: 'running',
-      started_at: new Date(started).toISOString(),
-    });
+    const row = { key, run, kind, name: s.name, dir: relative(this.root, dir) };
+    this.index.recordStage({ ...row, status: 'running', started_at: new Date(started).toISOString() });
     // seconds count from when a worker took the stage (or from now, for work on this thread)
     const {
       result: { outputs, summary },
@@ -150,16 +143,7 @@ export class RunStore {
       finishedAt: new Date().toISOString(),
     };
     writeJsonAtomic(join(dir, 'done.json'), manifest);
-    this.index.recordStage({
-      key,
-      run,
-      kind,
-      name: s.name,
-      dir: relative(this.root, dir),
-      status: 'done',
-      finished_at: manifest.finishedAt,
-      seconds: manifest.seconds,
-    });
+    this.index.recordStage({ ...row, status: 'done', finished_at: manifest.finishedAt, seconds: manifest.seconds });
     return { ...manifest, dir, skipped: false };
   }
 

@@ -431,21 +431,9 @@
         })
         .join('');
       app.innerHTML =
-        '<h2>model ' +
-        esc(m.artifact.name) +
-        '</h2><p class="note mono">' +
-        esc(m.artifact.id) +
-        ' | run <a href="#/run/' +
-        enc(m.artifact.run) +
-        '">' +
-        esc(m.artifact.run) +
-        '</a> | ' +
-        esc(m.artifact.path) +
-        '</p>' +
+        artifactHead('model', m.artifact, '') +
         problems(m.problems) +
-        '<section><h2>metadata</h2><pre class="spec">' +
-        esc(JSON.stringify(m.meta, null, 2)) +
-        '</pre></section>' +
+        metadataSection(m.meta) +
         '<section id="lineage"><h2>lineage</h2>' +
         ancestry(m.ancestry) +
         '<h3>children</h3>' +
@@ -455,6 +443,17 @@
         (evals || '<p class="note">not evaluated</p>') +
         '</section>';
     });
+  }
+
+  // the top of a model's or a dataset's page: its name, id, run and path
+  function artifactHead(kind, a, extra) {
+    var run = ' | run <a href="#/run/' + enc(a.run) + '">' + esc(a.run) + '</a> | ';
+    return (
+      '<h2>' + kind + ' ' + esc(a.name) + '</h2><p class="note mono">' + esc(a.id) + run + esc(a.path) + extra + '</p>'
+    );
+  }
+  function metadataSection(meta) {
+    return '<section><h2>metadata</h2><pre class="spec">' + esc(JSON.stringify(meta, null, 2)) + '</pre></section>';
   }
 
   // ---- a dataset
@@ -481,23 +480,9 @@
         })
         .join('');
       app.innerHTML =
-        '<h2>dataset ' +
-        esc(d.artifact.name) +
-        '</h2><p class="note mono">' +
-        esc(d.artifact.id) +
-        ' | run <a href="#/run/' +
-        enc(d.artifact.run) +
-        '">' +
-        esc(d.artifact.run) +
-        '</a> | ' +
-        esc(d.artifact.path) +
-        ' | sha256 ' +
-        esc(d.artifact.content_hash.slice(0, 16)) +
-        '</p>' +
+        artifactHead('dataset', d.artifact, ' | sha256 ' + esc(d.artifact.content_hash.slice(0, 16))) +
         problems(d.problems) +
-        '<section><h2>metadata</h2><pre class="spec">' +
-        esc(JSON.stringify(d.meta, null, 2)) +
-        '</pre></section>' +
+        metadataSection(d.meta) +
         '<section id="lineage"><h2>lineage</h2>' +
         ancestry(d.ancestry) +
         '<h3>children</h3>' +
