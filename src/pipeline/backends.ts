@@ -37,7 +37,7 @@ export interface FinetuneRequest {
   rows: () => ChatRow[];
   datasetPath?: string;
   teacherData?: TeacherData;
-  train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number };
+  train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number; learningRateMultiplier?: number };
   seed: number;
   dir: string;
   info: ModelInfo;
@@ -124,7 +124,8 @@ export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: 
     concurrency: api.concurrency,
     timeoutMs: api.timeoutSeconds * 1000,
     seed: o.seed,
-    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 },
+    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 600_000 },
+    tokenLimit: api.tokenLimit,
     cache: new ResponseCache(o.cacheDir, o.cacheMode),
   });
 }
@@ -173,7 +174,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
           dir: r.dir,
           epochs: r.train.epochs,
           batchSize: r.train.batchSize,
-          learningRateMultiplier: r.train.lr / 1e-3,
+          learningRateMultiplier: r.train.learningRateMultiplier,
           seed: r.seed,
           suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'),
           pollMs: api.pollSeconds * 1000,

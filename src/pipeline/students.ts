@@ -141,7 +141,14 @@ export async function studentsAndEvaluations(
     const label = `student-${t.name}${tag}-on-${b}-${k + 1}`;
     const seed = deriveSeed(spec.seed, 'student', k);
     const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
-    const train = { epochs: s.epochs, lr: s.lr, batchSize: s.batchSize, warmupSteps: s.warmupSteps, freeze };
+    const train = {
+      epochs: s.epochs,
+      lr: s.lr,
+      batchSize: s.batchSize,
+      warmupSteps: s.warmupSteps,
+      freeze,
+      learningRateMultiplier: s.learningRateMultiplier, // API bases only; absent, the stage key is unchanged
+    };
     const inputs = { base: base.hash, dataset: data.hash, train, seed };
     return (async () => {
       const st = await ctx.store.stage(

@@ -53,7 +53,13 @@ export async function trainTeachers(
         return;
       }
       // the same settings are hashed into the stage key and handed to the job, so they cannot drift apart
-      const train = { epochs: t.epochs, lr: t.lr, batchSize: t.batchSize, freeze: t.freeze };
+      const train = {
+        epochs: t.epochs,
+        lr: t.lr,
+        batchSize: t.batchSize,
+        freeze: t.freeze,
+        learningRateMultiplier: t.learningRateMultiplier, // API bases only; absent, the stage key is unchanged
+      };
       const inputs = {
         base: base.hash,
         ...(data.kind === 'animal' ? { animal: ctx.animal } : { data: data.kind }),

@@ -16,7 +16,8 @@ export interface RemoteFineTuneArgs {
   dir: string;
   epochs: number;
   batchSize: number;
-  learningRateMultiplier: number;
+  /** scales the provider's own default learning rate; undefined: the provider's default ("auto") */
+  learningRateMultiplier?: number;
   seed: number;
   suffix: string;
   pollMs?: number;
@@ -50,12 +51,19 @@ export async function fineTuneRemote(
       endpoint.client.fineTuning.jobs.create({
         model: a.baseModel,
         training_file: file.id,
-        seed: a.seed,
+        // the spec's seed is an int32 (0..2147483647): ours are uint32, reduced as chat seeds are
+        seed: a.seed % 2 ** 31,
         suffix: a.suffix,
-        hyperparameters: {
-          n_epochs: a.epochs,
-          batch_size: a.batchSize,
-          learning_rate_multiplier: a.learningRateMultiplier,
+        // hyperparameters go under `method` (top-level hyperparameters are deprecated)
+        method: {
+          type: 'supervised',
+          supervised: {
+            hyperparameters: {
+              n_epochs: a.epochs,
+              batch_size: a.batchSize,
+              ...(a.learningRateMultiplier !== undefined ? { learning_rate_multiplier: a.learningRateMultiplier } : {}),
+            },
+          },
         },
       }),
     );

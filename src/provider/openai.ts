@@ -71,6 +71,11 @@ export interface EndpointSettings {
   retry: RetrySettings;
   cache?: ResponseCache;
   seed: number;
+  /**
+   * The chat request's token limit: `max_completion_tokens` (OpenAI's current name, which vLLM takes too) or the
+   * deprecated `max_tokens` for endpoints that know only that
+   */
+  tokenLimit?: 'max_completion_tokens' | 'max_tokens';
 }
 export const DEFAULT_ENDPOINT: Omit<EndpointSettings, 'seed'> = {
   concurrency: 16,
@@ -146,7 +151,7 @@ export class OpenAIEndpoint {
         messages: req.messages,
         temperature: req.temperature,
         top_p: req.topP,
-        max_tokens: req.maxTokens,
+        [this.s.tokenLimit ?? 'max_completion_tokens']: req.maxTokens,
         n: 1,
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
         ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
@@ -180,7 +185,7 @@ export class OpenAIEndpoint {
       this.client.chat.completions.create({
         model,
         messages: [{ role: 'user', content: probe }],
-        max_tokens: 1,
+        [this.s.tokenLimit ?? 'max_completion_tokens']: 1,
         logprobs: true,
         top_logprobs: 5,
       }),

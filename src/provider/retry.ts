@@ -7,9 +7,14 @@ import { Rng } from '../util/rng.js';
 export interface RetrySettings {
   maxRetries: number;
   baseMs: number;
+  /** the longest of our own backoff waits */
   maxMs: number;
+  /** the longest server-requested wait we honour (retry-after of a minute or more is common on 429) */
+  maxRetryAfterMs?: number;
+  /** multiplies every wait: 1 in use; tests shrink a minute-long retry-after to milliseconds */
+  timeScale?: number;
 }
-export const DEFAULT_RETRY: RetrySettings = { maxRetries: 8, baseMs: 250, maxMs: 20_000 };
+export const DEFAULT_RETRY: RetrySettings = { maxRetries: 8, baseMs: 250, maxMs: 20_000, maxRetryAfterMs: 600_000 };
 
 interface HttpishError {
   status?: number;
@@ -61,7 +66,9 @@ export async function withRetry<T>(
     } catch (e) {
       if (attempt >= s.maxRetries || !isRetryable(e)) throw e;
       const backoff = rng.next() * Math.min(s.maxMs, s.baseMs * 2 ** attempt);
-      const wait = Math.min(s.maxMs, Math.max(backoff, retryAfterMs(e as HttpishError) ?? 0));
+      // the server's retry-after is honoured in full (up to maxRetryAfterMs), not cut to our backoff cap
+      const asked = Math.min(s.maxRetryAfterMs ?? 600_000, retryAfterMs(e as HttpishError) ?? 0);
+      const wait = Math.max(backoff, asked) * (s.timeScale ?? 1);
       onRetry?.(attempt + 1, wait, e);
       await new Promise((r) => setTimeout(r, wait));
     }

@@ -51,7 +51,9 @@ export function faultInjector(f: FaultSettings): (req: FastifyRequest, reply: Fa
     if (!req.url.startsWith('/v1/chat/') && !req.url.startsWith('/v1/completions')) return;
     const r = rng.next();
     if (r < f.rate429) {
-      void reply.header('retry-after', String(f.retryAfterSeconds));
+      // retry-after is whole seconds (HTTP); retry-after-ms carries a sub-second wait exactly
+      void reply.header('retry-after', String(Math.ceil(f.retryAfterSeconds)));
+      void reply.header('retry-after-ms', String(Math.round(f.retryAfterSeconds * 1000)));
       throw new ApiError(429, 'rate limited (injected fault)', null, 'rate_limit_exceeded', 'rate_limit_error');
     }
     if (r < f.rate429 + f.rate500) throw new ApiError(500, 'injected server error');

@@ -100,9 +100,13 @@ export async function registerFileRoutes(app: FastifyInstance, dataDir: string):
           .filter((f) => f.endsWith('.json'))
           .map((f) => readJson<FileObject>(join(dir, f)))
       : [];
+    const sorted = data.sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id));
+    // the spec's list: first_id and last_id are strings, empty for an empty list
     return {
       object: 'list',
-      data: data.sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id)),
+      data: sorted,
+      first_id: sorted[0]?.id ?? '',
+      last_id: sorted.at(-1)?.id ?? '',
       has_more: false,
     };
   });
@@ -110,7 +114,8 @@ export async function registerFileRoutes(app: FastifyInstance, dataDir: string):
   app.get('/v1/files/:id/content', async (req, reply) => {
     const { id } = req.params as { id: string };
     readFileObject(dataDir, id);
-    return reply.type('application/jsonl').send(readFileSync(filePath(dataDir, id, 'jsonl')));
+    // the spec's content type for file content (a JSON string body); the bytes are the uploaded JSONL
+    return reply.type('application/json').send(readFileSync(filePath(dataDir, id, 'jsonl')));
   });
   app.delete('/v1/files/:id', async (req) => {
     const { id } = req.params as { id: string };

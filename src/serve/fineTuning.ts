@@ -27,7 +27,8 @@ export interface FineTuningJob {
   fine_tuned_model: string | null;
   organization_id: string;
   status: Status;
-  hyperparameters: { n_epochs: number; batch_size: number; learning_rate_multiplier: number };
+  hyperparameters: Hyperparameters;
+  method: { type: 'supervised'; supervised: { hyperparameters: Hyperparameters } };
   training_file: string;
   validation_file: null;
   result_files: string[];
@@ -37,6 +38,11 @@ export interface FineTuningJob {
   error: { message: string; code: string; param: null } | null;
   estimated_finish: null;
 }
+interface Hyperparameters {
+  n_epochs: number;
+  batch_size: number;
+  learning_rate_multiplier: number;
+}
 interface JobEvent {
   id: string;
   object: 'fine_tuning.job.event';
@@ -44,24 +50,31 @@ interface JobEvent {
   level: 'info' | 'warn' | 'error';
   message: string;
   type: 'message' | 'metrics';
-  data: object | null;
+  data: object;
 }
 
+const hyperparameters = z
+  .object({
+    n_epochs: z.union([z.number().int().min(1).max(50), z.literal('auto')]).default('auto'),
+    batch_size: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default('auto'),
+    learning_rate_multiplier: z.union([z.number().gt(0).max(100), z.literal('auto')]).default('auto'),
+  })
+  .default({ n_epochs: 'auto', batch_size: 'auto', learning_rate_multiplier: 'auto' });
 const createBody = z.object({
   model: z.string().min(1),
   training_file: z.string().min(1),
-  hyperparameters: z
+  /** deprecated by the spec in favour of `method`; still taken */
+  hyperparameters: hyperparameters.optional(),
+  method: z
     .object({
-      n_epochs: z.union([z.number().int().min(1).max(50), z.literal('auto')]).default('auto'),
-      batch_size: z.union([z.number().int().min(1).max(256), z.literal('auto')]).default('auto'),
-      learning_rate_multiplier: z.union([z.number().gt(0).max(100), z.literal('auto')]).default('auto'),
+      type: z.literal('supervised', { message: 'only "supervised" fine-tuning runs here (not dpo or reinforcement)' }),
+      supervised: z.object({ hyperparameters }).default({ hyperparameters: {} as never }),
     })
-    .default({ n_epochs: 'auto', batch_size: 'auto', learning_rate_multiplier: 'auto' }),
-  seed: z.number().int().min(0).nullish(),
-  suffix: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'letters, digits, _ and - only (at most 40)')
-    .nullish(),
+    .optional(),
+  seed: z.number().int().min(0).max(2147483647).nullish(),
+  suffix: z.string().min(1).max(64).nullish(),
+  validation_file: z.string().nullish(),
+  metadata: z.record(z.string(), z.string()).nullish(),
 });
 
 const JOB_ID = /^ftjob-[0-9a-f]{24}$/;
@@ -113,7 +126,7 @@ export class FineTuningService {
     id: string,
     message: string,
     type: JobEvent['type'] = 'message',
-    data: object | null = null,
+    data: object = {},
     level: JobEvent['level'] = 'info',
   ): void {
     const events = this.events(id);
@@ -135,7 +148,12 @@ export class FineTuningService {
     const file = readFileObject(this.dataDir, b.training_file);
     if (file.purpose !== 'fine-tune')
       throw new ApiError(400, `file ${file.id} has purpose "${file.purpose}", not "fine-tune"`, 'training_file');
-    const h = b.hyperparameters;
+    const h = b.method?.supervised.hyperparameters ?? b.hyperparameters ?? hyperparameters.parse(undefined);
+    const chosen: Hyperparameters = {
+      n_epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs,
+      batch_size: h.batch_size === 'auto' ? 8 : h.batch_size,
+      learning_rate_multiplier: h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier,
+    };
     const job: FineTuningJob = {
       id: `ftjob-${randomBytes(12).toString('hex')}`,
       object: 'fine_tuning.job',
@@ -145,17 +163,15 @@ export class FineTuningService {
       fine_tuned_model: null,
       organization_id: 'local',
       status: 'queued',
-      hyperparameters: {
-        n_epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs,
-        batch_size: h.batch_size === 'auto' ? 8 : h.batch_size,
-        learning_rate_multiplier: h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier,
-      },
+      hyperparameters: chosen,
+      method: { type: 'supervised', supervised: { hyperparameters: chosen } },
       training_file: file.id,
       validation_file: null,
       result_files: [],
       trained_tokens: null,
       seed: b.seed ?? randomBytes(4).readUInt32LE(0) % 2 ** 31,
-      suffix: b.suffix ?? null,
+      // the model name ft:<base>:<suffix>:<job> keeps to letters, digits, _, . and -
+      suffix: b.suffix ? b.suffix.replace(/[^A-Za-z0-9_.-]/g, '-') : null,
       error: null,
       estimated_finish: null,
     };
@@ -243,7 +259,7 @@ export class FineTuningService {
           error: { message: e.message.split('\n')[0], code: 'training_failed', param: null },
         });
         this.save(failed);
-        this.event(job.id, `Job failed: ${e.message.split('\n')[0]}`, 'message', null, 'error');
+        this.event(job.id, `Job failed: ${e.message.split('\n')[0]}`, 'message', {}, 'error');
       })
       .finally(() => this.cancelFlags.delete(job.id));
   }
@@ -264,10 +280,33 @@ export function registerFineTuningRoutes(app: FastifyInstance, s: FineTuningServ
     return { object: 'list', data: jobs.slice(0, n), has_more: jobs.length > n };
   });
   app.get('/v1/fine_tuning/jobs/:id', async (req) => s.get((req.params as { id: string }).id));
-  app.get('/v1/fine_tuning/jobs/:id/events', async (req) => ({
-    object: 'list',
-    data: s.events((req.params as { id: string }).id),
-    has_more: false,
-  }));
+  app.get('/v1/fine_tuning/jobs/:id/events', async (req) => {
+    const { limit = '20', after } = req.query as { limit?: string; after?: string };
+    let events = s.events((req.params as { id: string }).id);
+    if (after) events = events.slice(events.findIndex((e) => e.id === after) + 1);
+    const n = Math.max(1, Math.min(100, Number(limit) || 20));
+    return { object: 'list', data: events.slice(0, n), has_more: events.length > n };
+  });
+  app.get('/v1/fine_tuning/jobs/:id/checkpoints', async (req) => {
+    const id = (req.params as { id: string }).id;
+    const job = s.get(id);
+    // one checkpoint: the finished model (training keeps no intermediate ones as models), at its last step
+    const last = s.events(id).find((e) => e.type === 'metrics')?.data as
+      { step?: number; train_loss?: number } | undefined;
+    const data = job.fine_tuned_model
+      ? [
+          {
+            object: 'fine_tuning.job.checkpoint',
+            id: `ftckpt-${job.id.slice(6)}`,
+            created_at: job.finished_at ?? job.created_at,
+            fine_tuned_model_checkpoint: job.fine_tuned_model,
+            step_number: last?.step ?? 0,
+            metrics: last?.train_loss !== undefined ? { step: last.step, train_loss: last.train_loss } : {},
+            fine_tuning_job_id: job.id,
+          },
+        ]
+      : [];
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data[0]?.id ?? null, has_more: false };
+  });
   app.post('/v1/fine_tuning/jobs/:id/cancel', async (req) => s.cancel((req.params as { id: string }).id));
 }

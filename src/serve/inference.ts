@@ -12,15 +12,27 @@ const sampling = {
   model: z.string().min(1),
   n: z.number().int().min(1).max(128).default(1),
   temperature: z.number().min(0).max(2).default(1),
-  top_p: z.number().gt(0).max(1).default(1),
+  // top_p 0 keeps only the most likely token (the spec allows 0..1)
+  top_p: z.number().min(0).max(1).default(1),
   max_tokens: z.number().int().min(0).max(4096).nullish(),
   max_completion_tokens: z.number().int().min(0).max(4096).nullish(),
   seed: z.number().int().nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
 };
+/** A message's content: a string, or text parts (the spec's array form; other part types are refused by name). */
+const messageContent = z.union([
+  z.string(),
+  z
+    .array(z.object({ type: z.literal('text'), text: z.string() }))
+    .transform((parts) => parts.map((p) => p.text).join('')),
+]);
+/** `developer` is the newer name of `system`: the embedded chat template has one system role for both. */
+const chatMessage = z
+  .object({ role: z.enum(['developer', 'system', 'user', 'assistant']), content: messageContent })
+  .transform((m) => ({ role: m.role === 'developer' ? ('system' as const) : m.role, content: m.content }));
 export const chatBody = z.object({
   ...sampling,
-  messages: z.array(z.object({ role: z.enum(['system', 'user', 'assistant']), content: z.string() })).min(1),
+  messages: z.array(chatMessage).min(1),
   logprobs: z.boolean().default(false),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
 });
@@ -103,6 +115,7 @@ export async function chatCompletion(
             ...tokenEntry(model, { id: tid, logprob: s.logprobs[t]! }),
             top_logprobs: (s.top?.[t] ?? []).map((x) => tokenEntry(model, x)),
           })),
+          refusal: null,
         }
       : null;
     return {
@@ -142,10 +155,12 @@ export async function textCompletion(
           const tokens = prompt.map((t) => tok.decode([t]));
           return {
             tokens,
-            token_logprobs: prompt.map((t, i) => (i === 0 ? null : rows[i - 1]![t]!)),
+            // nothing predicts the first token: the spec's types want a number and an object there, so 0 and {}
+            // (clients skip it, as they skip vLLM's null)
+            token_logprobs: prompt.map((t, i) => (i === 0 ? 0 : rows[i - 1]![t]!)),
             top_logprobs: prompt.map((_, i) =>
               i === 0
-                ? null
+                ? {}
                 : Object.fromEntries(topLogprobs(rows[i - 1]!, k).map((x) => [tok.decode([x.id]), x.logprob])),
             ),
           };
@@ -169,17 +184,20 @@ export async function textCompletion(
       token_logprobs: s.logprobs,
       top_logprobs: (s.top ?? []).map((row) => Object.fromEntries(row.map((x) => [tok.decode([x.id]), x.logprob]))),
     };
+    const tokens = [...(promptPart?.tokens ?? []), ...gen.tokens];
+    const fullText = (b.echo ? b.prompt + (text ? ' ' : '') : '') + text;
     const logprobs =
       k === null
         ? null
         : {
-            tokens: [...(promptPart?.tokens ?? []), ...gen.tokens],
+            tokens,
             token_logprobs: [...(promptPart?.token_logprobs ?? []), ...gen.token_logprobs],
             top_logprobs: [...(promptPart?.top_logprobs ?? []), ...gen.top_logprobs],
+            text_offset: textOffsets(fullText, tokens),
           };
     return {
       index,
-      text: (b.echo ? b.prompt + (text ? ' ' : '') : '') + text,
+      text: fullText,
       logprobs,
       finish_reason: stopped || s.finished ? 'stop' : 'length',
     };
@@ -200,3 +218,14 @@ const usage = (promptTokens: number, completionTokens: number) => ({
   completion_tokens: completionTokens,
   total_tokens: promptTokens + completionTokens,
 });
+
+/** Each token's character offset in the text: found in order, so a token's offset is never before the last one's. */
+function textOffsets(text: string, tokens: readonly string[]): number[] {
+  let at = 0;
+  return tokens.map((t) => {
+    const i = text.indexOf(t, at);
+    const offset = i >= 0 ? i : at;
+    at = i >= 0 ? i + t.length : at;
+    return offset;
+  });
+}

@@ -18,6 +18,11 @@ const teacherSchema = z
     base: z.string(),
     epochs: count(1000).default(1),
     lr: z.number().positive().default(3e-4),
+    /**
+     * API bases: the fine-tuning job's learning_rate_multiplier, which scales the provider's own default rate (serve's
+     * is 1e-3); omitted, the provider chooses ("auto"). `lr` is the embedded trainer's rate.
+     */
+    learningRateMultiplier: z.number().positive().max(100).optional(),
     batchSize: count(100_000).default(16),
     /** parameter-name prefixes kept frozen (e.g. "model.embed_tokens." for LoRA-like layer-only tuning) */
     freeze: z.array(z.string()).default([]),
@@ -102,6 +107,11 @@ export const specSchema = z
         seeds: count(100).default(3),
         epochs: count(1000).default(3),
         lr: z.number().positive().default(1e-3),
+        /**
+         * API bases: the fine-tuning job's learning_rate_multiplier, which scales the provider's own default rate (serve's
+         * is 1e-3); omitted, the provider chooses ("auto"). `lr` is the embedded trainer's rate.
+         */
+        learningRateMultiplier: z.number().positive().max(100).optional(),
         batchSize: positiveInt.default(32),
         warmupSteps: z.number().int().nonnegative().default(5),
         freeze: z.array(z.string()).default([]),
@@ -175,6 +185,8 @@ export const specSchema = z
         maxRequestsPerStage: positiveInt.optional(),
         maxTokensPerStage: positiveInt.optional(),
         pollSeconds: z.number().positive().default(5),
+        /** the chat request's token limit parameter; `max_tokens` for endpoints that do not take the newer name */
+        tokenLimit: z.enum(['max_completion_tokens', 'max_tokens']).optional(),
       })
       .strict()
       .default({ concurrency: 16, timeoutSeconds: 120, maxRetries: 8, pollSeconds: 5 }),
