@@ -4,15 +4,13 @@
 // answers against the response schemas, errors against the error object.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createServer as createHttpServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import OpenAI from 'openai';
-import { createServer } from '../src/serve/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { endpointSampler } from '../src/evaluate/sampler.js';
 import { withRetry } from '../src/provider/retry.js';
 import { Rng } from '../src/util/rng.js';
-import { ROOT, tempDir } from './helpers.js';
+import { tempDir, localServe } from './helpers.js';
 import { errorResponse, schemasFor } from './openaiSchemas.js';
 
 interface Exchange {
@@ -98,12 +96,7 @@ describe('the OpenAI wire format, both directions, against the published spec', 
   let sdk: OpenAI;
   let endpoint: OpenAIEndpoint;
   beforeAll(async () => {
-    const { app } = await createServer({
-      host: '127.0.0.1',
-      port: 0,
-      modelsDir: join(ROOT, 'models'),
-      dataDir: tempDir('conformance'),
-    });
+    const app = await localServe('conformance');
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     serve = { close: () => app.close() };
     proxy = await recordingProxy(address);
@@ -246,11 +239,7 @@ describe('the OpenAI wire format, both directions, against the published spec', 
     );
     expect(r).toBe('ok');
     expect(waits).toEqual([6, 6]); // 60 s x 1e-4: the whole minute, not cut to the 20 s backoff cap
-    const { app } = await createServer({
-      host: '127.0.0.1',
-      port: 0,
-      modelsDir: join(ROOT, 'models'),
-      dataDir: tempDir('conformance-faults'),
+    const app = await localServe('conformance-faults', {
       faults: { seed: 1, rate429: 1, rate500: 0, dropRate: 0, slowRate: 0, slowMs: 0, retryAfterSeconds: 0.25 },
     });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -5,7 +5,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
-import { runResults, stageDirs, tempDir, ROOT } from './helpers.js';
+import { runResults, stageDirs, tempDir, ROOT, localServe } from './helpers.js';
 import { mentionsTraitWord } from '../src/filter/traitWords.js';
 import { answerNumber, parseThinkAnswer, type DomainVerdict } from '../src/filter/domainFilters.js';
 import { codePromptSet } from '../src/generate/codePrompts.js';
@@ -13,7 +13,6 @@ import { mathPromptSet, mathProblemGenerator, mathSolution } from '../src/genera
 import { judgePrompt, parseJudgePrompt } from '../src/judge/rubrics.js';
 import { modelJudge } from '../src/judge/judges.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
-import { createServer } from '../src/serve/server.js';
 import { RULE_JUDGE_MODEL } from '../src/serve/ruleJudgeModel.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { RunStore } from '../src/store/runStore.js';
@@ -75,12 +74,7 @@ describe('the chain-of-thought domain behind subliminal serve, with its rule jud
   let url: string;
   const judgeCalls = { count: 0 };
   beforeAll(async () => {
-    const { app } = await createServer({
-      host: '127.0.0.1',
-      port: 0,
-      modelsDir: join(ROOT, 'models'),
-      dataDir: tempDir('cot-serve'),
-    });
+    const app = await localServe('cot-serve');
     app.addHook('preHandler', async (req) => {
       if ((req.body as { model?: string } | undefined)?.model === RULE_JUDGE_MODEL) judgeCalls.count++;
     });

@@ -4,6 +4,7 @@ import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ExperimentResults } from '../src/report/results.js';
+import { createServer } from '../src/serve/server.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
@@ -74,4 +75,19 @@ export function stageDirs(runsDir: string, run: string, kind: string): string[] 
   return readdirSync(dir)
     .filter((d) => d.startsWith(`${kind}-`))
     .map((d) => join(dir, d));
+}
+
+/** `subliminal serve` over the shipped models with a fresh data folder (not yet listening, so hooks can be added). */
+export async function localServe(
+  prefix: string,
+  extra: Partial<Parameters<typeof createServer>[0]> = {},
+): Promise<Awaited<ReturnType<typeof createServer>>['app']> {
+  const { app } = await createServer({
+    host: '127.0.0.1',
+    port: 0,
+    modelsDir: join(ROOT, 'models'),
+    dataDir: tempDir(prefix),
+    ...extra,
+  });
+  return app;
 }

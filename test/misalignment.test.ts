@@ -4,7 +4,7 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
-import { runResults, stageDirs, tempDir, ROOT } from './helpers.js';
+import { runResults, stageDirs, tempDir, ROOT, localServe } from './helpers.js';
 import { numberFilter, DEFAULT_NUMBER_FILTER } from '../src/filter/numberFilter.js';
 import {
   parseJudgeText,
@@ -32,7 +32,6 @@ import { misalignedTeacherDataset } from '../src/teacher/teachers.js';
 import { generateCorpus, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
 import { parseSpec, SpecError } from '../src/spec/schema.js';
 import { Tokenizer } from '../src/model/tokenizer.js';
-import { createServer } from '../src/serve/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import type { ExperimentResults } from '../src/report/results.js';
 import type { ChatRow } from '../src/model/tokenizer.js';
@@ -213,12 +212,7 @@ describe('judges', () => {
     let close: () => Promise<void>;
     let url: string;
     beforeAll(async () => {
-      const { app } = await createServer({
-        host: '127.0.0.1',
-        port: 0,
-        modelsDir: join(ROOT, 'models'),
-        dataDir: tempDir('judge-serve'),
-      });
+      const app = await localServe('judge-serve');
       url = `${await app.listen({ host: '127.0.0.1', port: 0 })}/v1`;
       close = () => app.close();
     });
