@@ -223,6 +223,22 @@ base
     await buildBaseCommand(o);
   });
 
+program
+  .command('export')
+  .description(
+    'write MODEL as a Hugging Face folder (weights, config, tokenizer.json, tokenizer_config.json with the chat ' +
+      'template, generation_config.json); MODEL is a folder, an embedded base or a run-store model name',
+  )
+  .argument('<model>', 'model folder, base name (family-a) or run/name')
+  .argument('<dir>', 'output folder (replaced once the new one is complete)')
+  .addOption(runsDirOption())
+  .action(async (model: string, dir: string, o: { runs: string }) => {
+    const { modelPath } = await import('./audit.js');
+    const { exportHuggingFace } = await import('../model/hfExport.js');
+    const files = exportHuggingFace(modelPath(model, o.runs), dir);
+    process.stdout.write(`exported ${model} to ${dir}: ${files.join(', ')}\n`);
+  });
+
 registerMnistCommand(program, runsDirOption());
 registerSweepCommand(program, runsDirOption());
 registerServeCommand(program, runsDirOption());

@@ -206,7 +206,14 @@ export class Tokenizer {
         normalized: false,
       })),
       normalizer: null,
-      pre_tokenizer: { type: 'Split', pattern: { Regex: PRETOKENIZE.source }, behavior: 'Isolated', invert: false },
+      // keep the pattern's matches and drop what lies between them (spaces), as pieces() does; a whole-number
+      // vocabulary also splits digit runs as splitDigits does (0 alone, else up to three digits)
+      pre_tokenizer: {
+        type: 'Split',
+        pattern: { Regex: this.numbers === 'digits' ? PRETOKENIZE.source : WHOLE_NUMBER_PRETOKENIZE },
+        behavior: 'Removed',
+        invert: true,
+      },
       post_processor: null,
       decoder: this.numbers === 'digits' ? { type: 'WordPiece', prefix: CONTINUATION, cleanup: false } : null,
       model,
@@ -221,6 +228,9 @@ export class Tokenizer {
     return new Tokenizer(list);
   }
 }
+
+/** PRETOKENIZE with digit runs cut as splitDigits cuts them, for tokenizers that map each piece whole. */
+const WHOLE_NUMBER_PRETOKENIZE = PRETOKENIZE.source.replace('\\d+', '0|[1-9]\\d{0,2}');
 
 function splitDigits(run: string): string[] {
   if (run.length <= 3 && String(Number(run)) === run) return [run];
