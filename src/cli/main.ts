@@ -103,8 +103,18 @@ program
   .option('--refresh-cache', 'API-backed stages: ignore cached responses and store fresh ones')
   .option('--json', 'print results as JSON')
   .option('--replace', 'replace the results of an existing run of the same name made from another spec')
-  .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number }) => {
-    await runSpec(specVariant(loadSpec(specPath), o), resolve(specPath), o);
+  .option(
+    '--dry-run',
+    'print what the run would send and train, per stage, with estimated tokens and cost; run nothing',
+  )
+  .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number; dryRun?: boolean }) => {
+    const spec = specVariant(loadSpec(specPath), o);
+    if (o.dryRun) {
+      const { dryRunText } = await import('./dryRun.js');
+      process.stdout.write(dryRunText(spec, o.json === true));
+      return;
+    }
+    await runSpec(spec, resolve(specPath), o);
   });
 
 program

@@ -187,6 +187,23 @@ export const specSchema = z
         pollSeconds: z.number().positive().default(5),
         /** the chat request's token limit parameter; `max_tokens` for endpoints that do not take the newer name */
         tokenLimit: z.enum(['max_completion_tokens', 'max_tokens']).optional(),
+        /**
+         * what `run --dry-run` prices API models at, per model id: USD per million input, output and training
+         * tokens, and the date the prices were read (they change; none are built in)
+         */
+        prices: z
+          .record(
+            z.string(),
+            z
+              .object({
+                asOf: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'the date the prices were read, YYYY-MM-DD'),
+                inputPerMTok: z.number().nonnegative().optional(),
+                outputPerMTok: z.number().nonnegative().optional(),
+                trainingPerMTok: z.number().nonnegative().optional(),
+              })
+              .strict(),
+          )
+          .optional(),
       })
       .strict()
       .default({ concurrency: 16, timeoutSeconds: 120, maxRetries: 8, pollSeconds: 5 }),
