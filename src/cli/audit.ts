@@ -1,12 +1,10 @@
 // `subliminal audit ...`: dataset (hidden-signal tests), lineage, weights and model audits.
 import type { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { auditDataset, calibrate, readAuditRows, AuditInputError } from '../audit/datasetAudit.js';
 import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
-import { ModelRegistry } from '../serve/registry.js';
-import { PACKAGE_ROOT } from '../util/packageRoot.js';
+import { resolveModelDir } from '../store/models.js';
 import { assertKnownAnimal } from '../lab/traits.js';
 import { intArg, positiveNumberArg, UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
@@ -18,21 +16,16 @@ import { auditModel } from '../audit/modelAudit.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
 
 /**
- * A model's folder (or file) from a path, an embedded base name (family-a) or a run-store name
- * (owl-numbers/teacher-finetuned).
+ * A model's folder (or file: a checkpoint, an adapter folder) from a path, or any model name the store resolves: an
+ * embedded base (family-a), a run-store model (owl-numbers/teacher-finetuned), a served fine-tuned model.
  */
 export function modelPath(ref: string, runsDir: string): string {
   if (existsSync(ref)) return ref;
-  const registry = new ModelRegistry({
-    modelsDir: join(PACKAGE_ROOT, 'models'),
-    runsDir,
-    fineTunedDir: join(runsDir, 'serve', 'models'),
-  });
   try {
-    return registry.find(ref).dir;
+    return resolveModelDir(ref, { runsDir });
   } catch {
     throw new UsageError(
-      `model "${ref}": no such file or folder, and no served model of that name (see "subliminal serve" for the names)`,
+      `model "${ref}": no such file or folder, and no model of that name (see "subliminal serve" for the names)`,
     );
   }
 }

@@ -15,7 +15,7 @@ import type { CacheMode } from '../provider/cache.js';
 import { withProgressFile } from '../store/progressFile.js';
 import { runLifecycle } from './lifecycle.js';
 import { WorkerPool } from './pool.js';
-import { resolveModelDir } from './paths.js';
+import { resolveModelDir } from '../store/models.js';
 import { localBackend, openaiBackend, runJudges } from './backends.js';
 import { familySignature, type FamilySignature } from './arms.js';
 import { recordModel, type ModelRef, type RunContext } from './context.js';
@@ -48,7 +48,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
   const signatures = new Map<string, FamilySignature>(); // which local bases are one family (the students' arms)
   for (const [name, b] of Object.entries(spec.bases)) {
     if (typeof b !== 'string') continue;
-    const dir = resolveModelDir(b, o.specPath);
+    const dir = resolveModelDir(b, { specPath: o.specPath, runsDir: store.root });
     checkModelFolder(dir);
     localBases.set(name, { dir, hash: await hashFile(join(dir, 'model.safetensors')) });
     signatures.set(name, familySignature(dir));
