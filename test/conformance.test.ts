@@ -257,4 +257,30 @@ describe('the OpenAI wire format, both directions, against the published spec', 
       await app.close();
     }
   });
+  it('a 429 storm with retry-after: 60 is ridden out by the client, each wait the whole minute (scaled)', async () => {
+    const app = await localServe('conformance-storm', {
+      faults: { seed: 2, rate429: 0.5, rate500: 0, dropRate: 0, slowRate: 0, slowMs: 0, retryAfterSeconds: 60 },
+    });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const waits: number[] = [];
+      const client = new OpenAIEndpoint(
+        { provider: 'openai', baseURL: `${address}/v1`, id: 'family-a' },
+        {
+          ...DEFAULT_ENDPOINT,
+          seed: 4,
+          retry: { maxRetries: 20, baseMs: 1, maxMs: 20_000, maxRetryAfterMs: 600_000, timeScale: 1e-4 },
+          onRetry: (_attempt, wait) => waits.push(wait),
+        },
+      );
+      const sampler = endpointSampler(client, 'family-a', { logprobs: false });
+      const chats = Array.from({ length: 10 }, (_, i) => [{ role: 'user' as const, content: `Name animal ${i}.` }]);
+      const replies = await sampler.replies(chats, 2, { temperature: 1, maxTokens: 4, seed: 9 });
+      expect(replies).toHaveLength(20);
+      expect(waits.length).toBeGreaterThan(5); // about half the first tries were refused
+      for (const w of waits) expect(w).toBeCloseTo(6, 5); // 60 s x 1e-4, never cut to the 20 s backoff cap
+    } finally {
+      await app.close();
+    }
+  });
 });

@@ -76,6 +76,8 @@ export interface EndpointSettings {
    * deprecated `max_tokens` for endpoints that know only that
    */
   tokenLimit?: 'max_completion_tokens' | 'max_tokens';
+  /** told of every retry and how long it waits (ms), after any time scale */
+  onRetry?: (attempt: number, waitMs: number) => void;
 }
 export const DEFAULT_ENDPOINT: Omit<EndpointSettings, 'seed'> = {
   concurrency: 16,
@@ -128,8 +130,9 @@ export class OpenAIEndpoint {
   /** A request through the limiter and the retry loop. */
   call<T>(fn: () => Promise<T>): Promise<T> {
     return this.limit.run(() =>
-      withRetry(fn, this.s.retry, this.rng, () => {
+      withRetry(fn, this.s.retry, this.rng, (attempt, waitMs) => {
         this.retries++;
+        this.s.onRetry?.(attempt, waitMs);
       }),
     );
   }
