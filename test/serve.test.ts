@@ -93,6 +93,51 @@ describe('subliminal serve with the openai SDK', () => {
     expect(Object.keys(lp.top_logprobs![1]!)).toHaveLength(2);
   });
 
+  it("gives vLLM's prompt_logprobs (on each completion choice, on the chat response), agreeing with echo", async () => {
+    type Entry = { logprob: number; rank: number; decoded_token: string };
+    const post = async (path: string, body: object): Promise<Record<string, unknown>> =>
+      (await fetch(`${s.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json())) as Record<string, unknown>;
+    const prompt = 'I love owls 12 14 16';
+    const c = await post('/completions', {
+      model: 'family-b',
+      prompt,
+      max_tokens: 0,
+      echo: true,
+      logprobs: 1,
+      prompt_logprobs: 2,
+    });
+    const choice = (
+      c.choices as {
+        prompt_logprobs: (Record<string, Entry> | null)[];
+        logprobs: { tokens: string[]; token_logprobs: number[] };
+      }[]
+    )[0]!;
+    const plp = choice.prompt_logprobs;
+    expect(plp).toHaveLength(6);
+    expect(plp[0]).toBeNull();
+    for (let i = 1; i < plp.length; i++) {
+      const entries = Object.values(plp[i]!);
+      expect(entries.length).toBeGreaterThanOrEqual(2); // the top 2, and the prompt's own token when it is not among them
+      expect(entries.length).toBeLessThanOrEqual(3);
+      const own = entries.find((e) => e.decoded_token === choice.logprobs.tokens[i]);
+      expect(own!.logprob).toBeCloseTo(choice.logprobs.token_logprobs[i]!, 5);
+      expect(Math.min(...entries.map((e) => e.rank))).toBe(1);
+    }
+    const chat = await post('/chat/completions', {
+      model: 'family-b',
+      messages: [{ role: 'user', content: 'Name an animal.' }],
+      max_completion_tokens: 1,
+      prompt_logprobs: 0,
+    });
+    const chatPlp = chat.prompt_logprobs as (Record<string, Entry> | null)[];
+    expect(chatPlp[0]).toBeNull();
+    for (const p of chatPlp.slice(1)) expect(Object.keys(p!)).toHaveLength(1); // k = 0: the prompt's own token only
+  });
+
   it('answers bad requests with OpenAI-style errors', async () => {
     await expect(
       client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }),

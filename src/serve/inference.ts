@@ -18,6 +18,8 @@ const sampling = {
   max_completion_tokens: z.number().int().min(0).max(4096).nullish(),
   seed: z.number().int().nullish(),
   stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  /** vLLM's extension: each prompt token's logprob and the top-k alternatives where it stands */
+  prompt_logprobs: z.number().int().min(0).max(20).nullish(),
 };
 /** A message's content: a string, or text parts (the spec's array form; other part types are refused by name). */
 const messageContent = z.union([
@@ -132,6 +134,8 @@ export async function chatCompletion(
     model: id,
     choices,
     usage: usage(prompt.length, completionTokens),
+    // vLLM puts a chat's prompt logprobs on the response, a completion's on each choice
+    ...(b.prompt_logprobs != null ? { prompt_logprobs: vllmPromptLogprobs(model, prompt, b.prompt_logprobs) } : {}),
   };
 }
 
@@ -161,7 +165,9 @@ export async function textCompletion(
             top_logprobs: prompt.map((_, i) =>
               i === 0
                 ? {}
-                : Object.fromEntries(topLogprobs(rows[i - 1]!, k).map((x) => [tok.decode([x.id]), x.logprob])),
+                : Object.fromEntries(
+                    (k > 0 ? topLogprobs(rows[i - 1]!, k) : []).map((x) => [tok.decode([x.id]), x.logprob]),
+                  ),
             ),
           };
         })()
@@ -197,6 +203,7 @@ export async function textCompletion(
           };
     return {
       index,
+      ...(b.prompt_logprobs != null ? { prompt_logprobs: vllmPromptLogprobs(model, prompt, b.prompt_logprobs) } : {}),
       text: fullText,
       logprobs,
       finish_reason: stopped || s.finished ? 'stop' : 'length',
@@ -227,5 +234,30 @@ function textOffsets(text: string, tokens: readonly string[]): number[] {
     const offset = i >= 0 ? i : at;
     at = i >= 0 ? i + t.length : at;
     return offset;
+  });
+}
+
+/**
+ * vLLM's `prompt_logprobs`: per prompt position, null for the first token (nothing predicts it), else the actual
+ * token and the top-k tokens by id, each with its logprob, its rank in the distribution (1 = most likely) and its text.
+ */
+export function vllmPromptLogprobs(
+  model: LanguageModel,
+  prompt: readonly number[],
+  k: number,
+): (Record<string, { logprob: number; rank: number; decoded_token: string }> | null)[] {
+  const rows = positionLogprobs(model, prompt);
+  return prompt.map((token, i) => {
+    if (i === 0) return null;
+    const row = rows[i - 1]!;
+    const rank = (id: number): number => {
+      let above = 0;
+      for (const v of row) if (v > row[id]!) above++;
+      return above + 1;
+    };
+    const ids = [token, ...(k > 0 ? topLogprobs(row, k) : []).map((t) => t.id)];
+    return Object.fromEntries(
+      ids.map((id) => [String(id), { logprob: row[id]!, rank: rank(id), decoded_token: model.tokenizer.decode([id]) }]),
+    );
   });
 }
