@@ -4,6 +4,7 @@
 // answers against the response schemas, errors against the error object.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { readdirSync } from 'node:fs';
 import OpenAI from 'openai';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { fineTuneRemote } from '../src/provider/fineTune.js';
@@ -279,6 +280,43 @@ describe('the OpenAI wire format, both directions, against the published spec', 
       expect(replies).toHaveLength(20);
       expect(waits.length).toBeGreaterThan(5); // about half the first tries were refused
       for (const w of waits) expect(w).toBeCloseTo(6, 5); // 60 s x 1e-4, never cut to the 20 s backoff cap
+    } finally {
+      await app.close();
+    }
+  });
+  it('a failed fine-tuning job is set aside, and a rerun starts a new job that succeeds', async () => {
+    const app = await localServe('conformance-failed-job', {
+      faults: {
+        seed: 1,
+        rate429: 0,
+        rate500: 0,
+        dropRate: 0,
+        slowRate: 0,
+        slowMs: 0,
+        retryAfterSeconds: 0,
+        failJobs: 1,
+      },
+    });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const client = new OpenAIEndpoint(
+        { provider: 'openai', baseURL: `${address}/v1`, id: 'family-a' },
+        { ...DEFAULT_ENDPOINT, seed: 6 },
+      );
+      const dir = tempDir('failed-job');
+      const rows = Array.from({ length: 8 }, (_, i) => ({
+        messages: [
+          { role: 'user' as const, content: `Continue: ${i}, ${i + 1}.` },
+          { role: 'assistant' as const, content: `${i + 2}` },
+        ],
+      }));
+      const args = { baseModel: 'family-a', rows, dir, epochs: 1, batchSize: 4, seed: 3, suffix: 'retry', pollMs: 20 };
+      await expect(fineTuneRemote(client, args)).rejects.toThrow(
+        /fine-tuning job ftjob-\w+ failed: training diverged \(injected failure\); a rerun starts a new job/,
+      );
+      expect(readdirSync(dir).filter((f) => /^job-ftjob-\w+-failed\.json$/.test(f))).toHaveLength(1);
+      const second = await fineTuneRemote(client, args); // the rerun: a new job, which succeeds
+      expect(second.model).toMatch(/^ft:family-a:retry:/);
     } finally {
       await app.close();
     }

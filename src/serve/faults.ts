@@ -12,6 +12,8 @@ export interface FaultSettings {
   slowMs: number;
   retryAfterSeconds: number;
   seed: number;
+  /** the first this-many fine-tuning jobs fail partway (a provider's failed job, for recovery tests) */
+  failJobs?: number;
 }
 
 /** Parses "429=0.1,500=0.05,drop=0.02,slow=0.1,slowMs=200,retryAfter=0.05,seed=1". */
@@ -33,6 +35,7 @@ export function parseFaults(text: string): FaultSettings {
     slowMs: 'slowMs',
     retryAfter: 'retryAfterSeconds',
     seed: 'seed',
+    failJobs: 'failJobs',
   };
   for (const part of text.split(',').filter(Boolean)) {
     const [k, v] = part.split('=');

@@ -86,6 +86,8 @@ export class FineTuningService {
   constructor(
     private readonly dataDir: string,
     private readonly registry: ModelRegistry,
+    /** test-only: how many of the next jobs fail after their first step */
+    private failuresLeft = 0,
   ) {
     for (const job of this.list())
       if (job.status === 'queued' || job.status === 'running') this.start(job, 'resumed after a server restart');
@@ -200,7 +202,11 @@ export class FineTuningService {
     const outId = `ft:${job.model}:${job.suffix ?? 'subliminal'}:${job.id.slice(6, 14)}`;
     const workDir = join(this.dataDir, 'jobs', job.id);
     let started = false;
+    const injectFailure = this.failuresLeft > 0;
+    if (injectFailure) this.failuresLeft--;
     const run = async (): Promise<void> => {
+      // a provider's job that fails: after it was queued, before any model is published
+      if (injectFailure) throw new Error('training diverged (injected failure)');
       const r = await this.pool.run(
         'fineTuneChat',
         {

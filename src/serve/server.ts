@@ -43,7 +43,7 @@ export async function createServer(
     fineTunedDir: join(o.dataDir, 'models'),
   });
   const batcher = new ModelBatcher();
-  const fineTuning = new FineTuningService(o.dataDir, registry);
+  const fineTuning = new FineTuningService(o.dataDir, registry, o.faults?.failJobs ?? 0);
 
   app.addHook('onRequest', async (req) => {
     if (o.apiKey && !authorised(req, o.apiKey))
