@@ -32,7 +32,10 @@ export function registerServeCommand(program: Command, runsOption: Option): void
     .option('--data <dir>', 'uploaded files, fine-tuning jobs and their models (default <runs>/serve)')
     .option('--body-limit-mb <n>', 'largest request body accepted', intArg('--body-limit-mb', 1, 1024), 32)
     .addOption(
-      new Option('--faults <spec>', 'test only: inject faults, e.g. "429=0.1,500=0.05,drop=0.02,slow=0.1,failJobs=1"').hideHelp(),
+      new Option(
+        '--faults <spec>',
+        'test only: inject faults, e.g. "429=0.1,500=0.05,drop=0.02,slow=0.1,failJobs=1"',
+      ).hideHelp(),
     )
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (f: ServeFlags) => {
