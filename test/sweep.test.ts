@@ -37,12 +37,12 @@ describe('ratio intervals and Holm', () => {
   });
 });
 
-/** The sweep the tests run and rerun: owl and cat at seed 7 under one name. */
-const gridArgs = (runs: string): string[] => [
+/** The sweep the tests run and rerun (owl and cat at seed 7), or another grid under the same name. */
+const gridArgs = (runs: string, animals = 'owl,cat'): string[] => [
   'sweep',
   'test/fixtures/tiny.yaml',
   '--animals',
-  'owl,cat',
+  animals,
   '--seeds',
   '7',
   '--name',
@@ -100,18 +100,7 @@ describe('subliminal sweep: a grid fixed in advance, every cell and arm in one t
     const again = await cli(gridArgs(runs));
     expect(again.code, again.stderr).toBe(0);
     expect((JSON.parse(again.stdout) as SweepResults).cells).toEqual(r.cells);
-    const other = await cli([
-      'sweep',
-      'test/fixtures/tiny.yaml',
-      '--animals',
-      'owl',
-      '--seeds',
-      '7',
-      '--name',
-      'grid',
-      '--runs',
-      runs,
-    ]);
+    const other = await cli(gridArgs(runs, 'owl'));
     expect(other.code).toBe(2);
     expect(other.stderr).toMatch(/registered with animals owl,cat/);
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { hashConfig } from '../util/hash.js';
 
 import type { Arm } from '../report/results.js';
+import type { ExperimentSpec, TeacherSpec } from '../spec/schema.js';
 
 /** What makes two local bases one family: the tokenizer's vocabulary and the architecture's shape. */
 export interface FamilySignature {
@@ -51,4 +52,20 @@ export function studentArm(
   const b = signatures.get(studentBase);
   if (!a || !b) return 'other-family';
   return a.tokenizer === b.tokenizer && a.architecture === b.architecture ? 'other-init' : 'other-family';
+}
+
+/**
+ * The difficulty-matched control groups a spec makes, teacher by teacher: each trait teacher it names
+ * (`students.matchedControls`) on each student base other than its own, for number data. The shuffle runs on the
+ * teacher's rows as a local defend stage, so a teacher on an API base has none. The runner and the dry run both
+ * count from here.
+ */
+export function matchedControlGroups(spec: ExperimentSpec): { teacher: TeacherSpec; base: string }[] {
+  const s = spec.students;
+  if (s.matchedControls === false || spec.data.domain !== 'numbers') return [];
+  const named = (t: TeacherSpec): boolean =>
+    s.matchedControls === true || (s.matchedControls as string[]).includes(t.name);
+  return spec.teachers
+    .filter((t) => t.kind !== 'control' && named(t) && typeof spec.bases[t.base] === 'string')
+    .flatMap((teacher) => s.bases.filter((b) => b !== teacher.base).map((base) => ({ teacher, base })));
 }

@@ -124,7 +124,7 @@ export function apiEndpoint(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: 
     concurrency: api.concurrency,
     timeoutMs: api.timeoutSeconds * 1000,
     seed: o.seed,
-    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000, maxRetryAfterMs: 600_000 },
+    retry: { maxRetries: api.maxRetries, baseMs: 500, maxMs: 30_000 },
     tokenLimit: api.tokenLimit,
     cache: new ResponseCache(o.cacheDir, o.cacheMode),
   });

@@ -5,7 +5,8 @@
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import { multipleChoiceItems } from '../evaluate/preference.js';
-import { isMisalignmentRun, type ExperimentSpec, type TeacherSpec } from '../spec/schema.js';
+import { isMisalignmentRun, type ExperimentSpec } from '../spec/schema.js';
+import { matchedControlGroups } from './arms.js';
 
 /** Tokens of text sent to an API model, estimated as OpenAI's rule of thumb has it: about 4 characters a token. */
 export const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
@@ -118,19 +119,11 @@ export function planExperiment(spec: ExperimentSpec): PlanRow[] {
 
   // students: every student base x every teacher x seeds, the matched controls and a group per defense
   const rowTokens = estimateTokens(chars(prompts.slice(0, 50)) / Math.min(50, prompts.length)) + d.maxTokens;
-  const matchedTeachers = (b: string): TeacherSpec[] =>
-    d.domain !== 'numbers' || s.matchedControls === false
-      ? []
-      : spec.teachers.filter(
-          (t) =>
-            t.kind !== 'control' &&
-            t.base !== b &&
-            (s.matchedControls === true || (s.matchedControls as string[]).includes(t.name)),
-        );
+  const matched = matchedControlGroups(spec);
   for (const b of s.bases) {
     const groups =
       spec.teachers.length +
-      matchedTeachers(b).length +
+      matched.filter((g) => g.base === b).length +
       (spec.defenses && spec.teachers.find((t) => t.name === spec.defenses!.teacher)?.base === b
         ? spec.defenses.apply.length
         : 0);

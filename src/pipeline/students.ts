@@ -19,7 +19,7 @@ import { scorerSettings } from '../evaluate/scorers.js';
 import { evalResultFromJson, type EvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import type { EvaluatedModel, GroupRole } from '../report/results.js';
 import { datasetRows } from './backends.js';
-import { studentArm, type FamilySignature } from './arms.js';
+import { matchedControlGroups, studentArm, type FamilySignature } from './arms.js';
 import { defendedData, type ModelsAndData } from './teacherData.js';
 import { recordModel, stageModel, type DatasetRef, type ModelRef, type RunContext } from './context.js';
 
@@ -122,7 +122,6 @@ export async function studentsAndEvaluations(
 
   // Students: every student base x every teacher x seeds; train then evaluate
   const s = spec.students;
-  const d = spec.data;
   // matched: a cross arm's difficulty-matched control (the teacher's rows, numbers shuffled across completions)
   const student = (
     t: TeacherSpec,
@@ -200,18 +199,15 @@ export async function studentsAndEvaluations(
   // Difficulty-matched controls: students of each cross arm on each trait teacher's rows with the
   // numbers shuffled across completions, so "these rows are hard for this base" is told apart
   // from "these rows carry the trait"
-  if (s.matchedControls !== false && d.domain === 'numbers') {
-    const matchedTeachers = spec.teachers.filter(
-      (x) => x.kind !== 'control' && (s.matchedControls === true || (s.matchedControls as string[]).includes(x.name)),
-    );
-    for (const t of matchedTeachers) {
-      const cross = s.bases.filter((b) => b !== t.base);
-      if (!cross.length || !m.signatures.has(t.base)) continue;
-      const shuffled = defendedData(ctx, m, t, { kind: 'shuffle-numbers' }).then((x) => x.data);
-      for (const b of cross)
-        for (let k = 0; k < s.seeds; k++)
-          evalJobs.push(shuffled.then((data) => student(t, b, k, data, undefined, true)));
-    }
+  const shuffledRows = new Map<string, Promise<DatasetRef>>(); // one shuffle per teacher, shared by its bases
+  for (const { teacher: t, base: b } of matchedControlGroups(spec)) {
+    if (!shuffledRows.has(t.name))
+      shuffledRows.set(
+        t.name,
+        defendedData(ctx, m, t, { kind: 'shuffle-numbers' }).then((x) => x.data),
+      );
+    const shuffled = shuffledRows.get(t.name)!;
+    for (let k = 0; k < s.seeds; k++) evalJobs.push(shuffled.then((data) => student(t, b, k, data, undefined, true)));
   }
 
   // Defenses: each rewrites the defended teacher's data (or freezes layers); same-base students per defense

@@ -127,6 +127,11 @@ export class OpenAIEndpoint {
     this.rng = Rng.from(s.seed, 'retry-jitter');
   }
 
+  /** The chat request's token-limit parameter: the current name unless the endpoint knows only the old one. */
+  private get tokenLimit(): 'max_completion_tokens' | 'max_tokens' {
+    return this.s.tokenLimit ?? 'max_completion_tokens';
+  }
+
   /** A request through the limiter and the retry loop. */
   call<T>(fn: () => Promise<T>): Promise<T> {
     return this.limit.run(() =>
@@ -154,7 +159,7 @@ export class OpenAIEndpoint {
         messages: req.messages,
         temperature: req.temperature,
         top_p: req.topP,
-        [this.s.tokenLimit ?? 'max_completion_tokens']: req.maxTokens,
+        [this.tokenLimit]: req.maxTokens,
         n: 1,
         ...(req.seed !== undefined ? { seed: req.seed } : {}),
         ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
@@ -188,7 +193,7 @@ export class OpenAIEndpoint {
       this.client.chat.completions.create({
         model,
         messages: [{ role: 'user', content: probe }],
-        [this.s.tokenLimit ?? 'max_completion_tokens']: 1,
+        [this.tokenLimit]: 1,
         logprobs: true,
         top_logprobs: 5,
       }),

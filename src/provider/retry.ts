@@ -14,7 +14,9 @@ export interface RetrySettings {
   /** multiplies every wait: 1 in use; tests shrink a minute-long retry-after to milliseconds */
   timeScale?: number;
 }
-export const DEFAULT_RETRY: RetrySettings = { maxRetries: 8, baseMs: 250, maxMs: 20_000, maxRetryAfterMs: 600_000 };
+/** The longest server-requested wait honoured unless a setting says otherwise: 10 minutes. */
+export const MAX_RETRY_AFTER_MS = 600_000;
+export const DEFAULT_RETRY: RetrySettings = { maxRetries: 8, baseMs: 250, maxMs: 20_000 };
 
 interface HttpishError {
   status?: number;
@@ -67,7 +69,7 @@ export async function withRetry<T>(
       if (attempt >= s.maxRetries || !isRetryable(e)) throw e;
       const backoff = rng.next() * Math.min(s.maxMs, s.baseMs * 2 ** attempt);
       // the server's retry-after is honoured in full (up to maxRetryAfterMs), not cut to our backoff cap
-      const asked = Math.min(s.maxRetryAfterMs ?? 600_000, retryAfterMs(e as HttpishError) ?? 0);
+      const asked = Math.min(s.maxRetryAfterMs ?? MAX_RETRY_AFTER_MS, retryAfterMs(e as HttpishError) ?? 0);
       const wait = Math.max(backoff, asked) * (s.timeScale ?? 1);
       onRetry?.(attempt + 1, wait, e);
       await new Promise((r) => setTimeout(r, wait));
