@@ -203,7 +203,7 @@ describe('subliminal serve with the openai SDK', () => {
       seed: 3,
       suffix: 'owl',
     });
-    expect(job.status).toBe('queued');
+    expect(job.status).toBe('validating_files'); // then queued, running
     for (let i = 0; i < 600 && !['succeeded', 'failed', 'cancelled'].includes(job.status); i++) {
       await new Promise((r) => setTimeout(r, 100));
       job = await client.fineTuning.jobs.retrieve(job.id);

@@ -10,7 +10,7 @@ import { resultsTable } from '../report/text.js';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from '../util/table.js';
-import { intArg, UsageError } from './args.js';
+import { intArg, positiveNumberArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
 import { registerSweepCommand } from './sweep.js';
 import { mnistTable } from '../mnist/results.js';
@@ -26,6 +26,17 @@ import type { ExperimentResults } from '../report/results.js';
 
 const runsDirOption = (): Option =>
   new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
+
+interface TrainFlags {
+  base: string;
+  out: string;
+  baseName?: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed: number;
+  runs: string;
+}
 
 interface RunFlags {
   runs: string;
@@ -247,6 +258,51 @@ program
     const { exportHuggingFace } = await import('../model/hfExport.js');
     const files = exportHuggingFace(modelPath(model, o.runs), dir);
     process.stdout.write(`exported ${model} to ${dir}: ${files.join(', ')}\n`);
+  });
+
+program
+  .command('train')
+  .description(
+    'fine-tune MODEL on a chat JSONL and write a PEFT LoRA adapter to DIR (linear layers trained, embeddings and ' +
+      'norms frozen): a command trainer for `trainer: {kind: command}`, standing in for a TRL script',
+  )
+  .argument('<data>', 'chat JSONL: one {"messages": [...]} per line')
+  .requiredOption('--base <model>', 'base model: folder, embedded base name (family-a) or run/name')
+  .requiredOption('--out <dir>', 'adapter folder (replaced once the new one is complete)')
+  .option('--base-name <name>', "the base's name on the serving engine (default: --base)")
+  .option('--epochs <n>', 'epochs', intArg('--epochs', 1, 1000), 1)
+  .option('--batch-size <n>', 'rows per step', intArg('--batch-size', 1, 100_000), 16)
+  .option('--lr <rate>', 'learning rate', positiveNumberArg('--lr'), 1e-3)
+  .option('--seed <n>', 'seed', intArg('--seed', 0, 2 ** 32 - 1), 0)
+  .addOption(runsDirOption())
+  .action(async (data: string, o: TrainFlags) => {
+    const { modelPath } = await import('./audit.js');
+    const { trainAdapter } = await import('../train/adapter.js');
+    const { initBackend } = await import('../model/backend.js');
+    if (!existsSync(data)) throw new UsageError(`${data}: no such file`);
+    await initBackend();
+    const progress = terminalProgress();
+    const task = progress.task(`train ${o.out}`);
+    try {
+      const r = trainAdapter({
+        baseDir: modelPath(o.base, o.runs),
+        baseName: o.baseName ?? o.base,
+        dataPath: data,
+        outDir: o.out,
+        epochs: o.epochs,
+        batchSize: o.batchSize,
+        lr: o.lr,
+        seed: o.seed,
+        onProgress: (p) => task.update(p.step, p.totalSteps),
+      });
+      task.done();
+      progress.stop();
+      process.stdout.write(
+        `wrote a LoRA adapter to ${o.out}: ${r.steps} steps, final loss ${r.finalLoss.toFixed(4)}\n`,
+      );
+    } finally {
+      progress.stop();
+    }
   });
 
 registerMnistCommand(program, runsDirOption());

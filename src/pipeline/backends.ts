@@ -2,7 +2,9 @@
 // Each backend does the three heavy things an experiment needs -- fine-tune, generate,
 // evaluate -- and writes the same files into the stage folder, so the stages, filter,
 // statistics and report do not care which one ran.
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ModelInfo } from '../model/model.js';
 import type { SftSettings } from '../train/sft.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
@@ -13,7 +15,12 @@ import { modelJudge, ruleJudge, type Judge } from '../judge/judges.js';
 import { judgePrompt, type Rubric } from '../judge/rubrics.js';
 import { generateRemote } from '../generate/remote.js';
 import type { GenerationJob } from '../generate/stage.js';
-import { fineTuneRemote } from '../provider/fineTune.js';
+import { openaiJob, type RemoteFineTuneArgs } from '../provider/fineTune.js';
+import { runRemoteJob } from '../provider/remoteJob.js';
+import { togetherJob } from '../provider/together.js';
+import { fireworksJob } from '../provider/fireworks.js';
+import { commandJob, type AdapterRecord } from '../provider/commandTrainer.js';
+import { withLoraAdapter } from '../provider/lora.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
 import { readJson, readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
@@ -162,40 +169,49 @@ export function runJudges(api: ExperimentSpec['api'], o: ApiOptions): JudgeFacto
 
 export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o: ApiOptions): Backend {
   const endpoint = apiEndpoint(ref, api, o);
+  /** A model trained as an adapter (command trainer) is loaded into the server while a stage uses it. */
+  const withAdapter = <T>(model: ModelRef, fn: () => Promise<T>): Promise<T> => {
+    const path = join(model.dir, 'model.json');
+    const adapter = existsSync(path) ? readJson<{ adapter?: { name: string; path: string } }>(path).adapter : undefined;
+    return adapter ? withLoraAdapter(endpoint, adapter, fn) : fn();
+  };
   const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
   return {
     async finetune(r, update) {
-      const { model, jobId } = await fineTuneRemote(
-        endpoint,
-        {
-          baseModel: r.base.remote!,
-          rows: r.rows(),
-          dir: r.dir,
-          epochs: r.train.epochs,
-          batchSize: r.train.batchSize,
-          learningRateMultiplier: r.train.learningRateMultiplier,
-          seed: r.seed,
-          suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'),
-          pollMs: api.pollSeconds * 1000,
-        },
-        update,
-      );
+      const args: RemoteFineTuneArgs = {
+        baseModel: r.base.remote!,
+        rows: r.rows(),
+        dir: r.dir,
+        epochs: r.train.epochs,
+        batchSize: r.train.batchSize,
+        lr: r.train.lr,
+        learningRateMultiplier: r.train.learningRateMultiplier,
+        seed: r.seed,
+        suffix: r.info.name.slice(0, 40).replace(/[^A-Za-z0-9_-]/g, '-'),
+        pollMs: api.pollSeconds * 1000,
+      };
+      const { model, jobId, adapter } = await runTrainer(endpoint, args, r.info.name, update);
       writeJsonAtomic(join(r.dir, 'model.json'), {
         provider: 'openai',
         baseURL: ref.baseURL ?? null,
+        trainer: ref.trainer?.kind ?? 'openai',
         model,
         jobId,
         parent: r.base.remote,
+        ...(adapter ? { adapter } : {}),
       });
       writeJsonAtomic(join(r.dir, 'losses.json'), []);
       return { model: 'model.json', losses: 'losses.json' };
     },
     async generate(r, update) {
-      await generateRemote(endpoint, { model: r.model.remote!, ...generationJob(r), budget: budget() }, update);
+      await withAdapter(r.model, () =>
+        generateRemote(endpoint, { model: r.model.remote!, ...generationJob(r), budget: budget() }, update),
+      );
     },
     async sample(model, settings, outPath, update) {
-      capabilities ??= endpoint.capabilities(model.remote!).then((c) => {
+      // probed once per endpoint, on the base itself (always served; a student adapter may not be loaded yet)
+      capabilities ??= endpoint.capabilities(ref.id).then((c) => {
         const where = `${ref.baseURL ?? 'api.openai.com'} (${ref.id})`;
         if (!c.chatLogprobs)
           process.stderr.write(
@@ -209,9 +225,11 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
           );
         return c;
       });
-      const { chatLogprobs } = await capabilities;
-      const sampler = endpointSampler(endpoint, model.remote!, { logprobs: chatLogprobs, budget: budget() });
-      writeJsonl(outPath, await taskOf(settings).sample(sampler, settings, update));
+      await withAdapter(model, async () => {
+        const { chatLogprobs } = await capabilities!;
+        const sampler = endpointSampler(endpoint, model.remote!, { logprobs: chatLogprobs, budget: budget() });
+        writeJsonl(outPath, await taskOf(settings).sample(sampler, settings, update));
+      });
     },
     modelIn: (dir) => ({
       dir,
@@ -219,6 +237,33 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
       file: join(dir, 'model.json'),
     }),
   };
+}
+
+/** Fine-tunes on the base's trainer (OpenAI's jobs API unless the spec names another); resumes a recorded job. */
+async function runTrainer(
+  endpoint: OpenAIEndpoint,
+  a: RemoteFineTuneArgs,
+  stageName: string,
+  progress: Update,
+): Promise<{ model: string; jobId: string; adapter?: { name: string; path: string } }> {
+  const t = endpoint.ref.trainer ?? { kind: 'openai' as const };
+  const o = { pollMs: a.pollMs ?? 2000, progress };
+  switch (t.kind) {
+    case 'openai':
+      return runRemoteJob(a.dir, openaiJob(endpoint, a), o);
+    case 'together':
+      return runRemoteJob(a.dir, togetherJob(endpoint, t, a), o);
+    case 'fireworks':
+      return runRemoteJob(a.dir, fireworksJob(endpoint, t, a), o);
+    case 'command': {
+      // the adapter's name on the server: the stage's model name, made unique by the stage folder
+      const adapterName = `${stageName.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${createHash('sha256').update(resolve(a.dir)).digest('hex').slice(0, 8)}`;
+      const job = commandJob(endpoint, t, { ...a, adapterName });
+      const r = await runRemoteJob(a.dir, job, o);
+      const record = readJson<AdapterRecord>(join(a.dir, 'job.json'));
+      return { ...r, adapter: { name: record.name, path: record.servePath } };
+    }
+  }
 }
 
 /** Rows of a filtered dataset file, as chat rows for a fine-tuning API. */

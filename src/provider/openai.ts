@@ -5,6 +5,7 @@
 import OpenAI from 'openai';
 import { Rng } from '../util/rng.js';
 import type { ChatMessage } from '../model/tokenizer.js';
+import type { TrainerSpec } from '../spec/schema.js';
 import { ResponseCache } from './cache.js';
 import { DEFAULT_RETRY, withRetry, type RetrySettings } from './retry.js';
 
@@ -13,6 +14,8 @@ export interface OpenAIModelRef {
   id: string;
   baseURL?: string;
   apiKeyEnv?: string;
+  /** where the model is fine-tuned (bases only); default OpenAI's jobs API */
+  trainer?: TrainerSpec;
 }
 export interface ChatRequest {
   messages: ChatMessage[];

@@ -1,6 +1,6 @@
 // /v1/files: uploads for fine-tuning (multipart, as the OpenAI SDK sends them), stored under
 // <data>/files with their metadata. Fine-tuning files are checked line by line on upload.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -58,39 +58,54 @@ export function checkChatJsonl(text: string): number {
   return rows;
 }
 
+/** A multipart upload: its one file and the named text fields. */
+export async function readUpload(
+  req: FastifyRequest,
+  fields: string[],
+): Promise<{ filename: string; content: Buffer; fields: Record<string, string | undefined> }> {
+  if (!req.isMultipart())
+    throw new ApiError(400, `send the file as multipart/form-data with fields "file" and ${fields.join(', ')}`, 'file');
+  const values: Record<string, string | undefined> = {};
+  let filename = '';
+  let content: Buffer | undefined;
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      filename = part.filename;
+      content = await part.toBuffer();
+    } else if (fields.includes(part.fieldname)) values[part.fieldname] = String(part.value);
+  }
+  if (!content) throw badParam('file', 'file: required');
+  return { filename, content, fields: values };
+}
+
+/** Stores an uploaded file (fine-tuning files checked line by line first) and returns its object. */
+export function storeFile(dataDir: string, u: { filename: string; content: Buffer; purpose: string }): FileObject {
+  const { filename, content, purpose } = u;
+  if (!purpose) throw badParam('purpose', 'purpose: required');
+  if (!filename || /[\\/]|\.\./.test(filename) || filename.length > 255)
+    throw badParam('file', `file: refused filename ${JSON.stringify(filename)}`);
+  if (purpose === 'fine-tune') checkChatJsonl(content.toString('utf8'));
+  const id = `file-${randomBytes(12).toString('hex')}`;
+  const obj: FileObject = {
+    id,
+    object: 'file',
+    bytes: content.length,
+    created_at: Math.floor(Date.now() / 1000),
+    filename,
+    purpose,
+    status: 'processed',
+  };
+  writeFileAtomic(filePath(dataDir, id, 'jsonl'), content);
+  writeJsonAtomic(filePath(dataDir, id, 'json'), obj);
+  return obj;
+}
+
 export async function registerFileRoutes(app: FastifyInstance, dataDir: string): Promise<void> {
   await app.register(multipart, { limits: { fileSize: 64 * 1024 * 1024, files: 1 } });
 
   app.post('/v1/files', async (req) => {
-    if (!req.isMultipart())
-      throw new ApiError(400, 'send the file as multipart/form-data with fields "file" and "purpose"', 'file');
-    let purpose = '';
-    let filename = '';
-    let content: Buffer | undefined;
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        filename = part.filename;
-        content = await part.toBuffer();
-      } else if (part.fieldname === 'purpose') purpose = String(part.value);
-    }
-    if (!content) throw badParam('file', 'file: required');
-    if (!purpose) throw badParam('purpose', 'purpose: required');
-    if (!filename || /[\\/]|\.\./.test(filename) || filename.length > 255)
-      throw badParam('file', `file: refused filename ${JSON.stringify(filename)}`);
-    if (purpose === 'fine-tune') checkChatJsonl(content.toString('utf8'));
-    const id = `file-${randomBytes(12).toString('hex')}`;
-    const obj: FileObject = {
-      id,
-      object: 'file',
-      bytes: content.length,
-      created_at: Math.floor(Date.now() / 1000),
-      filename,
-      purpose,
-      status: 'processed',
-    };
-    writeFileAtomic(filePath(dataDir, id, 'jsonl'), content);
-    writeJsonAtomic(filePath(dataDir, id, 'json'), obj);
-    return obj;
+    const u = await readUpload(req, ['purpose']);
+    return storeFile(dataDir, { filename: u.filename, content: u.content, purpose: u.fields.purpose ?? '' });
   });
 
   app.get('/v1/files', async () => {

@@ -37,6 +37,19 @@ export interface FineTuningJob {
   suffix: string | null;
   error: { message: string; code: string; param: null } | null;
   estimated_finish: null;
+  /** where another provider's route asked for the model to be published (Fireworks' outputModel) */
+  output_model?: string;
+}
+/** A job as every wire format states it: absolute learning rate, the file already uploaded. */
+export interface JobRequest {
+  model: string;
+  trainingFile: string;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  seed?: number;
+  suffix?: string;
+  outputModel?: string;
 }
 interface Hyperparameters {
   n_epochs: number;
@@ -90,7 +103,8 @@ export class FineTuningService {
     private failuresLeft = 0,
   ) {
     for (const job of this.list())
-      if (job.status === 'queued' || job.status === 'running') this.start(job, 'resumed after a server restart');
+      if (['validating_files', 'queued', 'running'].includes(job.status))
+        this.start(job, 'resumed after a server restart');
   }
 
   private path(id: string, what: 'json' | 'events.json'): string {
@@ -144,38 +158,54 @@ export class FineTuningService {
     writeJsonAtomic(this.path(id, 'events.json'), events);
   }
 
+  /** POST /v1/fine_tuning/jobs (OpenAI's wire format). */
   create(raw: unknown): FineTuningJob {
     const b = parseBody(createBody, raw);
-    this.registry.find(b.model);
-    const file = readFileObject(this.dataDir, b.training_file);
+    const h = b.method?.supervised.hyperparameters ?? b.hyperparameters ?? hyperparameters.parse(undefined);
+    return this.submit({
+      model: b.model,
+      trainingFile: b.training_file,
+      epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs,
+      batchSize: h.batch_size === 'auto' ? 8 : h.batch_size,
+      lr: BASE_LEARNING_RATE * (h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier),
+      seed: b.seed ?? undefined,
+      suffix: b.suffix ?? undefined,
+    });
+  }
+
+  /** A job in any provider's terms (the Together and Fireworks routes map their fields onto this). */
+  submit(r: JobRequest): FineTuningJob {
+    this.registry.find(r.model);
+    const file = readFileObject(this.dataDir, r.trainingFile);
     if (file.purpose !== 'fine-tune')
       throw new ApiError(400, `file ${file.id} has purpose "${file.purpose}", not "fine-tune"`, 'training_file');
-    const h = b.method?.supervised.hyperparameters ?? b.hyperparameters ?? hyperparameters.parse(undefined);
     const chosen: Hyperparameters = {
-      n_epochs: h.n_epochs === 'auto' ? 1 : h.n_epochs,
-      batch_size: h.batch_size === 'auto' ? 8 : h.batch_size,
-      learning_rate_multiplier: h.learning_rate_multiplier === 'auto' ? 1 : h.learning_rate_multiplier,
+      n_epochs: r.epochs,
+      batch_size: r.batchSize,
+      learning_rate_multiplier: r.lr / BASE_LEARNING_RATE,
     };
     const job: FineTuningJob = {
       id: `ftjob-${randomBytes(12).toString('hex')}`,
       object: 'fine_tuning.job',
       created_at: Math.floor(Date.now() / 1000),
       finished_at: null,
-      model: b.model,
+      model: r.model,
       fine_tuned_model: null,
       organization_id: 'local',
-      status: 'queued',
+      // as OpenAI's: the file is validated first, then the job waits for a worker
+      status: 'validating_files',
       hyperparameters: chosen,
       method: { type: 'supervised', supervised: { hyperparameters: chosen } },
       training_file: file.id,
       validation_file: null,
       result_files: [],
       trained_tokens: null,
-      seed: b.seed ?? randomBytes(4).readUInt32LE(0) % 2 ** 31,
+      seed: r.seed ?? randomBytes(4).readUInt32LE(0) % 2 ** 31,
       // the model name ft:<base>:<suffix>:<job> keeps to letters, digits, _, . and -
-      suffix: b.suffix ? b.suffix.replace(/[^A-Za-z0-9_.-]/g, '-') : null,
+      suffix: r.suffix ? r.suffix.replace(/[^A-Za-z0-9_.-]/g, '-') : null,
       error: null,
       estimated_finish: null,
+      ...(r.outputModel ? { output_model: r.outputModel } : {}),
     };
     this.save(job);
     this.event(job.id, `Created fine-tuning job ${job.id}`);
@@ -199,7 +229,7 @@ export class FineTuningService {
     const flag = new Int32Array(new SharedArrayBuffer(4));
     this.cancelFlags.set(job.id, flag);
     const base = this.registry.find(job.model);
-    const outId = `ft:${job.model}:${job.suffix ?? 'subliminal'}:${job.id.slice(6, 14)}`;
+    const outId = job.output_model ?? `ft:${job.model}:${job.suffix ?? 'subliminal'}:${job.id.slice(6, 14)}`;
     const workDir = join(this.dataDir, 'jobs', job.id);
     let started = false;
     const injectFailure = this.failuresLeft > 0;
@@ -207,6 +237,12 @@ export class FineTuningService {
     const run = async (): Promise<void> => {
       // a provider's job that fails: after it was queued, before any model is published
       if (injectFailure) throw new Error('training diverged (injected failure)');
+      const validated = this.get(job.id);
+      if (validated.status === 'validating_files') {
+        validated.status = 'queued';
+        this.save(validated);
+        this.event(job.id, 'Files validated, moving job to queued state');
+      }
       const r = await this.pool.run(
         'fineTuneChat',
         {
@@ -276,16 +312,19 @@ export class FineTuningService {
   }
 }
 
+/** A job as OpenAI's routes show it: without the fields other providers' routes keep on it. */
+const openaiView = ({ output_model: _, ...job }: FineTuningJob): FineTuningJob => job;
+
 export function registerFineTuningRoutes(app: FastifyInstance, s: FineTuningService): void {
-  app.post('/v1/fine_tuning/jobs', async (req) => s.create(req.body));
+  app.post('/v1/fine_tuning/jobs', async (req) => openaiView(s.create(req.body)));
   app.get('/v1/fine_tuning/jobs', async (req) => {
     const { limit = '20', after } = req.query as { limit?: string; after?: string };
     let jobs = s.list();
     if (after) jobs = jobs.slice(jobs.findIndex((j) => j.id === after) + 1);
     const n = Math.max(1, Math.min(100, Number(limit) || 20));
-    return { object: 'list', data: jobs.slice(0, n), has_more: jobs.length > n };
+    return { object: 'list', data: jobs.slice(0, n).map(openaiView), has_more: jobs.length > n };
   });
-  app.get('/v1/fine_tuning/jobs/:id', async (req) => s.get((req.params as { id: string }).id));
+  app.get('/v1/fine_tuning/jobs/:id', async (req) => openaiView(s.get((req.params as { id: string }).id)));
   app.get('/v1/fine_tuning/jobs/:id/events', async (req) => {
     const { limit = '20', after } = req.query as { limit?: string; after?: string };
     let events = s.events((req.params as { id: string }).id);
@@ -314,5 +353,5 @@ export function registerFineTuningRoutes(app: FastifyInstance, s: FineTuningServ
       : [];
     return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data[0]?.id ?? null, has_more: false };
   });
-  app.post('/v1/fine_tuning/jobs/:id/cancel', async (req) => s.cancel((req.params as { id: string }).id));
+  app.post('/v1/fine_tuning/jobs/:id/cancel', async (req) => openaiView(s.cancel((req.params as { id: string }).id)));
 }

@@ -38,6 +38,12 @@ export class ModelRegistry {
     return model;
   }
 
+  /** Drops a loaded model (its folder was replaced or removed). */
+  forget(id: string): void {
+    this.loaded.get(id)?.dispose();
+    this.loaded.delete(id);
+  }
+
   dispose(): void {
     for (const m of this.loaded.values()) m.dispose();
     this.loaded.clear();

@@ -11,6 +11,9 @@ import { chatCompletion, textCompletion } from './inference.js';
 import { RULE_JUDGE_MODEL, ruleJudgeCompletion } from './ruleJudgeModel.js';
 import { registerFileRoutes } from './files.js';
 import { FineTuningService, registerFineTuningRoutes } from './fineTuning.js';
+import { registerTogetherRoutes } from './together.js';
+import { registerFireworksRoutes } from './fireworks.js';
+import { registerLoraRoutes } from './lora.js';
 import { faultInjector, type FaultSettings } from './faults.js';
 
 export interface ServeOptions {
@@ -102,6 +105,9 @@ export async function createServer(
   });
   await registerFileRoutes(app, o.dataDir);
   registerFineTuningRoutes(app, fineTuning);
+  registerTogetherRoutes(app, o.dataDir, fineTuning);
+  await registerFireworksRoutes(app, o.dataDir, fineTuning, registry);
+  registerLoraRoutes(app, o.dataDir, registry);
 
   app.addHook('onClose', async () => {
     await fineTuning.close();

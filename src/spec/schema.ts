@@ -46,7 +46,62 @@ const openaiModelSchema = z
       .optional(),
   })
   .strict();
-export type BaseSpec = string | z.infer<typeof openaiModelSchema>;
+const envName = z
+  .string()
+  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
+  .optional();
+/**
+ * Where an API base's teachers and students are fine-tuned: OpenAI's jobs API (the default), Together's
+ * /fine-tunes, Fireworks' supervisedFineTuningJobs, or the user's own trainer run as a command whose LoRA adapter
+ * is then loaded into the base's vLLM server.
+ */
+export const trainerSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('openai') }).strict(),
+  z
+    .object({
+      kind: z.literal('together'),
+      /** the fine-tuning API (default: the base's baseURL, e.g. https://api.together.xyz/v1) */
+      baseURL: z.string().url().optional(),
+      apiKeyEnv: envName,
+      /** LoRA (Together's default) or a full fine-tune */
+      lora: z.boolean().default(true),
+      loraRank: z.number().int().min(1).max(256).default(8),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('fireworks'),
+      /** the Fireworks account that owns the datasets, jobs and models */
+      account: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a Fireworks account id'),
+      /** the control-plane API (default https://api.fireworks.ai); inference stays on the base's baseURL */
+      baseURL: z.string().url().default('https://api.fireworks.ai'),
+      apiKeyEnv: envName,
+      loraRank: z.number().int().min(1).max(64).default(8),
+      /** load the adapter onto this deployment (accounts/{a}/deployments/{d}); default: serverless */
+      deployment: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('command'),
+      /**
+       * the trainer's argv, run without a shell; placeholders: {data} (chat JSONL), {output} (the adapter folder to
+       * write), {base} (the base's model id), {epochs}, {batch_size}, {lr}, {seed}, {name}
+       */
+      command: z.array(z.string().min(1)).min(1),
+      /** the adapter folder as the serving engine sees it (e.g. on a shared volume); {output} is replaced */
+      servePath: z.string().optional(),
+      timeoutMinutes: z
+        .number()
+        .positive()
+        .default(24 * 60),
+    })
+    .strict(),
+]);
+export type TrainerSpec = z.infer<typeof trainerSchema>;
+/** An API base: a model on an endpoint, and where it is fine-tuned. */
+const apiBaseSchema = openaiModelSchema.extend({ trainer: trainerSchema.optional() }).strict();
+export type BaseSpec = string | z.infer<typeof apiBaseSchema>;
 
 /** The domains teachers write in (SPEC §2): number sequences, code, chain-of-thought word problems. */
 /** How a number filter reads a completion: the paper's exact rule, or one tolerant of whitespace. */
@@ -96,7 +151,7 @@ export const specSchema = z
     /** a favourite animal, or broad misalignment (open questions judged for alignment) */
     trait: z.object({ animal: z.string().optional(), misalignment: z.literal(true).optional() }).strict(),
     bases: z
-      .record(z.string(), z.union([z.string(), openaiModelSchema]))
+      .record(z.string(), z.union([z.string(), apiBaseSchema]))
       .refine((b) => Object.keys(b).length > 0, 'name at least one base model'),
     teachers: z.array(teacherSchema).min(1),
     /** the teachers' data: `data` (any domain), or `numbers` (the number domain, the block's older name) */
@@ -444,6 +499,22 @@ export class SpecError extends Error {
   }
 }
 
+type Issue = z.core.$ZodIssue;
+/**
+ * One line per problem, naming the field. A union's failure is reported from the branch that took the input's type
+ * (a base given as an object is checked as an API base, not reported as "not a string"), with its full path.
+ */
+function issueLines(issues: readonly Issue[], at: PropertyKey[] = []): string[] {
+  return issues.flatMap((i) => {
+    const path = [...at, ...i.path];
+    if (i.code === 'invalid_union' && i.errors.length) {
+      const typed = i.errors.filter((branch) => !branch.every((b) => b.code === 'invalid_type' && b.path.length === 0));
+      if (typed.length === 1) return issueLines(typed[0]!, path);
+    }
+    return [`${path.length ? path.map(String).join('.') : '(top level)'}: ${i.message}`];
+  });
+}
+
 export function parseSpec(text: string, file = '<spec>'): ExperimentSpec {
   let raw: unknown;
   try {
@@ -453,10 +524,7 @@ export function parseSpec(text: string, file = '<spec>'): ExperimentSpec {
   }
   const result = specSchema.safeParse(raw);
   if (!result.success) {
-    throw new SpecError(
-      file,
-      result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`),
-    );
+    throw new SpecError(file, issueLines(result.error.issues));
   }
   return result.data;
 }
