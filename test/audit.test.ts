@@ -3,7 +3,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, stageDirs, tempDir } from './helpers.js';
+import { cli, localServe, stageDirs, tempDir } from './helpers.js';
 import { RunStore } from '../src/store/runStore.js';
 import { encodeSafetensors, type NamedTensor } from '../src/model/safetensors.js';
 import { featureTests, holm, shapesOf } from '../src/audit/twoSample.js';
@@ -11,10 +11,24 @@ import { Rng } from '../src/util/rng.js';
 import { initBackend } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { conditions, whiteBoxEvidence } from '../src/audit/whiteBox.js';
+import { embeddedScorer } from '../src/audit/scorer.js';
 import { associatedNumbers } from '../src/base/corpus.js';
 import { numberPromptGenerator, formatNumbers } from '../src/generate/numberPrompts.js';
 
 const runs = tempDir('audit');
+/** Paths where two JSON values differ: structure and strings exactly, numbers beyond `tol`. */
+function numbersCloseTo(a: unknown, b: unknown, tol: number, at = ''): string[] {
+  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= tol ? [] : [`${at}: ${a} vs ${b}`];
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length ? a.flatMap((x, i) => numbersCloseTo(x, b[i], tol, `${at}[${i}]`)) : [`${at}: length`];
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) =>
+      numbersCloseTo((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], tol, `${at}.${k}`),
+    );
+  }
+  return a === b ? [] : [`${at}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
+}
 const stage = (kind: string, name: string): string =>
   stageDirs(runs, 'audit-tiny', kind).find((d) => d.includes(`${kind}-${name}-`))!;
 const json = async <T>(args: string[]): Promise<T> => {
@@ -84,16 +98,20 @@ describe('audit dataset', () => {
           ),
         };
       });
-      const owlShare = (animal: string): number => {
-        const w = whiteBoxEvidence(rows, conditions({ scorer: base, animal, counterfactuals: 3 }), 5);
+      const owlShare = async (animal: string): Promise<number> => {
+        const w = await whiteBoxEvidence(
+          rows,
+          conditions({ scorer: embeddedScorer(base), animal, counterfactuals: 3 }),
+          5,
+        );
         expect(w.numberShifts).toHaveLength(15);
         for (const x of w.numberShifts) expect(x.shift.n).toBeGreaterThanOrEqual(30);
         if (animal === 'owl') for (const x of w.numberShifts.slice(0, 3)) expect(x.shift.lo).toBeGreaterThan(0);
         return w.numberShifts.slice(0, 10).filter((x) => owlNumbers.includes(x.number)).length / 10;
       };
-      expect(owlShare('owl')).toBeGreaterThanOrEqual(0.7);
+      expect(await owlShare('owl')).toBeGreaterThanOrEqual(0.7);
       // the same rows scored for another animal do not single out the owl's numbers
-      expect(owlShare('dog')).toBeLessThanOrEqual(0.4);
+      expect(await owlShare('dog')).toBeLessThanOrEqual(0.4);
       base.dispose();
     },
   );
@@ -136,6 +154,47 @@ describe('audit dataset', () => {
     expect(a.whiteBox!.divergence.tokens).toBeGreaterThan(0);
     expect(a.whiteBox!.divergence.tokens).toBeLessThan(a.whiteBox!.divergence.positions);
     expect(a.flaggedByClassifier.length).toBe(10);
+  });
+
+  it('gives the same white-box figures through an endpoint (serve, prompt_logprobs) as in process', async () => {
+    const app = await localServe('audit-endpoint', { runsDir: runs });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const dir = tempDir('audit-endpoint-data');
+      const head = (from: string, to: string): string => {
+        writeFileSync(join(dir, to), readFileSync(from, 'utf8').split('\n').slice(0, 60).join('\n') + '\n');
+        return join(dir, to);
+      };
+      const data = head(join(stage('generate', 'finetuned'), 'rows.jsonl'), 'data.jsonl');
+      const reference = head(join(stage('generate', 'control'), 'rows.jsonl'), 'reference.jsonl');
+      const args = (model: string, teacher: string, extra: string[] = []): string[] => [
+        'audit',
+        'dataset',
+        data,
+        '--reference',
+        reference,
+        '--model',
+        model,
+        '--teacher',
+        teacher,
+        '--trait',
+        'owl',
+        '--entangled-questions',
+        '1',
+        '--runs',
+        runs,
+        '--json',
+        ...extra,
+      ];
+      const local = await json<Record<string, unknown>>(args('family-a', 'audit-tiny/teacher-finetuned'));
+      const remote = await json<Record<string, unknown>>(
+        args('family-a', 'audit-tiny/teacher-finetuned', ['--endpoint', `${address}/v1`]),
+      );
+      for (const k of ['whiteBox', 'entangled', 'evidence']) expect(local[k]).toBeDefined();
+      expect(numbersCloseTo(remote, local, 1e-9)).toEqual([]);
+    } finally {
+      await app.close();
+    }
   });
 
   it('does not flag one dataset split against itself: family-wise false positives stay rare', async () => {

@@ -2,7 +2,10 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, runResults, stageDirs, tempDir } from './helpers.js';
+import { ROOT, cli, localServe, runResults, stageDirs, tempDir } from './helpers.js';
+import { defendDataset, type ScoringModel } from '../src/defend/defendDataset.js';
+import { numberFilterSettings } from '../src/pipeline/teacherData.js';
+import { parseSpec } from '../src/spec/schema.js';
 import { Rng } from '../src/util/rng.js';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
 import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
@@ -129,6 +132,47 @@ describe('a run with every defense (tiny spec)', () => {
       /trained on finetuned \[shuffle-numbers\] <- filtered from finetuned <- filtered from finetuned-raw/,
     );
     expect(readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8')).toContain('id="section-defenses"');
+  });
+
+  it('mask-divergence and threshold score through an endpoint (serve, prompt_logprobs) as they do in process', async () => {
+    const app = await localServe('defend-endpoint', { runsDir: runs });
+    const address = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const spec = parseSpec(readFileSync(join(ROOT, 'test/fixtures/defenses-tiny.yaml'), 'utf8'));
+      const stage = (kind: string, name: string): string =>
+        stageDirs(runs, 'defenses-tiny', kind).find((d) => d.includes(`${kind}-${name}-`))!;
+      const endpoint = { provider: 'openai' as const, id: 'family-a', baseURL: `${address}/v1` };
+      for (const defense of [{ kind: 'mask-divergence' as const }, { kind: 'threshold' as const, minProb: 0.05 }]) {
+        const defended = async (teacher: ScoringModel, base: ScoringModel): Promise<string> => {
+          const outDir = tempDir('defended');
+          await defendDataset({
+            defense,
+            datasetPath: join(stage('filter', 'finetuned'), 'dataset.jsonl'),
+            rawPath: join(stage('generate', 'finetuned'), 'rows.jsonl'),
+            otherDatasets: [],
+            teacher,
+            base,
+            animal: 'owl',
+            filter: numberFilterSettings(spec),
+            seed: 3,
+            outDir,
+          });
+          return readFileSync(join(outDir, 'dataset.jsonl'), 'utf8');
+        };
+        const local = await defended(
+          { dir: join(stage('teacher', 'finetuned'), 'model') },
+          { dir: join(ROOT, 'models/family-a') },
+        );
+        const remote = await defended(
+          { endpoint, model: 'defenses-tiny/teacher-finetuned' },
+          { endpoint, model: 'family-a' },
+        );
+        expect(remote).toBe(local);
+        if (defense.kind === 'mask-divergence') expect(local).toContain('maskTokens');
+      }
+    } finally {
+      await app.close();
+    }
   });
 
   it('shuffling the numbers across completions lowers transfer where there is transfer (entangled bases)', async () => {

@@ -22,17 +22,19 @@ import { CLI, ROOT, localServe, stageDirs, tempDir } from './helpers.js';
 
 const TINY = readFileSync(join(ROOT, 'test/fixtures/tiny-openai.yaml'), 'utf8');
 /** The tiny API spec with a trainer on each base (YAML flow mappings). */
-const tinySpec = (url: string, trainerA: string, trainerB?: string) =>
+const tinySpec = (url: string, trainerA: string, trainerB?: string, extra = '') =>
   parseSpec(
-    TINY.replace(
-      'A: { provider: openai, id: family-a, baseURL: BASE_URL }',
-      `A: { provider: openai, id: family-a, baseURL: BASE_URL, trainer: ${trainerA} }`,
-    )
-      .replace(
-        'B: { provider: openai, id: family-b, baseURL: BASE_URL }',
-        `B: { provider: openai, id: family-b, baseURL: BASE_URL${trainerB ? `, trainer: ${trainerB}` : ''} }`,
+    extra +
+      '\n' +
+      TINY.replace(
+        'A: { provider: openai, id: family-a, baseURL: BASE_URL }',
+        `A: { provider: openai, id: family-a, baseURL: BASE_URL, trainer: ${trainerA} }`,
       )
-      .replaceAll('BASE_URL', `${url}/v1`),
+        .replace(
+          'B: { provider: openai, id: family-b, baseURL: BASE_URL }',
+          `B: { provider: openai, id: family-b, baseURL: BASE_URL${trainerB ? `, trainer: ${trainerB}` : ''} }`,
+        )
+        .replaceAll('BASE_URL', `${url}/v1`),
   );
 /** `subliminal train` as a command trainer, as a spec names it. */
 const TRAIN_COMMAND = JSON.stringify([
@@ -120,7 +122,13 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
   });
 
   it('runs it with A trained by a command (an adapter loaded into the LoRA routes) and B on OpenAI jobs', async () => {
-    const spec = tinySpec(address, `{ kind: command, command: ${TRAIN_COMMAND} }`);
+    // with the model-based defenses: the teacher scored through the endpoint, masks taken by the command trainer
+    const spec = tinySpec(
+      address,
+      `{ kind: command, command: ${TRAIN_COMMAND} }`,
+      undefined,
+      'defenses: { teacher: finetuned, apply: [{ kind: mask-divergence }, { kind: threshold, minProb: 0.05 }] }',
+    );
     const runs = tempDir('command-trainer');
     const store = new RunStore(runs);
     try {
@@ -140,6 +148,10 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
       const served = ((await (await fetch(`${address}/v1/models`)).json()) as { data: { id: string }[] }).data;
       expect(served.filter((m) => adapters.some((a) => a.model === m.id))).toEqual([]);
       expect(modelJsons(runs, spec.name).some((m) => m.trainer === 'openai')).toBe(true);
+      expect(r.defenses!.map((d) => d.defense)).toEqual(expect.arrayContaining(['mask-divergence', 'threshold']));
+      expect(r.defenses!.find((d) => d.defense === 'mask-divergence')!.note).toMatch(
+        /^[1-9]\d* divergence tokens masked/,
+      );
     } finally {
       store.close();
     }
@@ -314,5 +326,14 @@ describe('LoRA adapters', () => {
     expect(() => tinySpec(url, '{ kind: fireworks }')).toThrow(SpecError);
     expect(() => tinySpec(url, '{ kind: fireworks }')).toThrow(/bases\.A\.trainer\.account/);
     expect(() => tinySpec(url, '{ kind: command, command: [] }')).toThrow(/bases\.A\.trainer\.command/);
+    // masks need a trainer that takes them; frozen layers need embedded students
+    const defenses =
+      'defenses: { teacher: finetuned, apply: [{ kind: mask-divergence }, { kind: freeze, layers: [x] }] }';
+    expect(() => tinySpec(url, '{ kind: together }', undefined, defenses)).toThrow(
+      /defenses\.apply\.0\.kind: masking tokens out of the loss needs a trainer that takes per-token masks; the together/,
+    );
+    expect(() => tinySpec(url, '{ kind: together }', undefined, defenses)).toThrow(
+      /defenses\.apply\.1\.kind: freezing/,
+    );
   });
 });

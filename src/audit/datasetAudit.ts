@@ -17,7 +17,7 @@ import {
   type EntangledNumber,
   type WhiteBoxResult,
 } from './whiteBox.js';
-import type { LanguageModel } from '../model/model.js';
+import type { TokenScorer } from './scorer.js';
 
 export class AuditInputError extends Error {}
 
@@ -81,9 +81,12 @@ export interface DatasetAuditOptions {
   permutations: number;
   seed: number;
   alpha: number;
-  scorer?: LanguageModel;
-  teacher?: LanguageModel;
+  /** the base that scores the data (embedded, or behind an endpoint that gives prompt logprobs) */
+  scorer?: TokenScorer;
+  teacher?: TokenScorer;
   trait?: string;
+  /** evaluation questions the entangled numbers are read from (default 10; each costs 2,000 requests on an endpoint) */
+  entangledQuestions?: number;
 }
 
 function blackBoxRows(f: FeatureTest[], c: ClassifierTest): Omit<EvidenceRow, 'pHolm' | 'reject'>[] {
@@ -117,11 +120,11 @@ function decide(
   return { evidence, detected: evidence.some((e) => e.reject) };
 }
 
-export function auditDataset(
+export async function auditDataset(
   data: { path: string; rows: AuditRow[] },
   reference: { path: string; rows: AuditRow[] } | undefined,
   o: DatasetAuditOptions,
-): DatasetAudit {
+): Promise<DatasetAudit> {
   if (!reference && !o.scorer)
     throw new AuditInputError(
       'nothing to test: give --reference (black-box tests) and/or --model with --trait (white-box evidence)',
@@ -147,7 +150,7 @@ export function auditDataset(
   if (o.scorer) {
     if (!o.trait) throw new AuditInputError('--model needs --trait (the animal to test for)');
     const cond = conditions({ scorer: o.scorer, teacher: o.teacher, animal: o.trait });
-    const wb = whiteBoxEvidence(data.rows, cond);
+    const wb = await whiteBoxEvidence(data.rows, cond);
     const dataNumbers = a.flatMap((s) => s.numbers);
     const referenceNumbers = b?.flatMap((s) => s.numbers);
     wb.numberShifts = wb.numberShifts.map((x) => ({
@@ -156,9 +159,9 @@ export function auditDataset(
       referenceRate: referenceNumbers && shareOf(referenceNumbers, x.number),
     }));
     out.whiteBox = wb;
-    out.entangled = entangledNumbers(cond, dataNumbers, referenceNumbers);
+    out.entangled = await entangledNumbers(cond, dataNumbers, referenceNumbers, 10, o.entangledQuestions);
     if (reference) {
-      const ref = whiteBoxEvidence(reference.rows, cond);
+      const ref = await whiteBoxEvidence(reference.rows, cond);
       const t = llsTest(wb.lls, ref.lls);
       out.whiteBox.referenceLls = ref.llsSummary;
       family.push({
@@ -195,12 +198,12 @@ export interface Calibration {
  * False-positive rate: split one dataset into random halves `splits` times and run the
  * black-box tests on each pair (the null hypothesis holds by construction).
  */
-export function calibrate(
+export async function calibrate(
   rows: readonly AuditRow[],
   splits: number,
   o: { permutations: number; seed: number; alpha: number },
   onSplit?: (k: number) => void,
-): Calibration {
+): Promise<Calibration> {
   const perTest = new Map<string, number>();
   let familyWise = 0;
   for (let k = 0; k < splits; k++) {
@@ -208,7 +211,7 @@ export function calibrate(
     const half = Math.floor(order.length / 2);
     const a = { path: 'half A', rows: order.slice(0, half).map((i) => rows[i]!) };
     const b = { path: 'half B', rows: order.slice(half).map((i) => rows[i]!) };
-    const r = auditDataset(a, b, { ...o, seed: o.seed + k + 1 });
+    const r = await auditDataset(a, b, { ...o, seed: o.seed + k + 1 });
     for (const e of r.evidence) perTest.set(e.test, (perTest.get(e.test) ?? 0) + (e.p < o.alpha ? 1 : 0));
     if (r.detected) familyWise++;
     onSplit?.(k + 1);

@@ -3,10 +3,7 @@
 //   system-prompt: target = scorer under the trait prompt, reference = the scorer without it,
 //                  counterfactuals = the scorer under other animals' prompts;
 //   teacher:       target = a fine-tuned teacher, reference = counterfactual = its base.
-import type { LanguageModel } from '../model/model.js';
-import type { ChatMessage } from '../model/tokenizer.js';
-import { userTurn } from '../model/tokenizer.js';
-import { forcedTokens, nextTokenLogprobs } from '../model/sample.js';
+import type { TokenScorer } from './scorer.js';
 import { traitSystemPrompt, ANIMALS } from '../lab/traits.js';
 import { EVAL_QUESTIONS } from '../lab/questions.js';
 import { mean, meanCI, welchTest, wilsonCI, type Estimate } from '../evaluate/stats.js';
@@ -15,16 +12,16 @@ export interface AuditRow {
   prompt: string;
   completion: string;
 }
-/** A model condition: weights plus an optional system prompt. */
+/** A model condition: a model (embedded or behind an endpoint) plus an optional system prompt. */
 export interface Condition {
-  model: LanguageModel;
+  model: TokenScorer;
   systemPrompt?: string;
   label: string;
 }
 
 export function conditions(o: {
-  scorer: LanguageModel;
-  teacher?: LanguageModel;
+  scorer: TokenScorer;
+  teacher?: TokenScorer;
   animal: string;
   counterfactuals?: number;
 }): { target: Condition; reference: Condition; counterfactuals: Condition[] } {
@@ -43,32 +40,21 @@ export function conditions(o: {
   };
 }
 
-/** Token ids of the chat (prompt, completion) under a condition, and where the completion starts. */
-function chatIds(c: Condition, row: AuditRow): { ids: number[]; start: number } {
-  const tok = c.model.tokenizer;
-  const promptIds = tok.encodeChat(userTurn(row.prompt, c.systemPrompt) as ChatMessage[]);
-  return { ids: [...promptIds, ...tok.encode(row.completion), tok.endId], start: promptIds.length };
-}
-
 interface Forced {
   logprobs: number[][];
-  argmax?: number[][];
-  completionTokens: number[][];
+  argmax?: string[][];
+  completionTokens: string[][];
 }
-/** Completion-token logprobs (and argmaxes) of every row under a condition. */
-function forced(c: Condition, rows: readonly AuditRow[], argmax: boolean): Forced {
-  const chats = rows.map((r) => chatIds(c, r));
-  const out = forcedTokens(
-    c.model,
-    chats.map((x) => x.ids),
-    { argmax },
+/** Completion-token logprobs (and argmaxes) of every row under a condition: the reply's tokens and its end marker. */
+async function forced(c: Condition, rows: readonly AuditRow[], argmax: boolean): Promise<Forced> {
+  const out = await c.model.forced(
+    rows.map((r) => ({ systemPrompt: c.systemPrompt, prompt: r.prompt, completion: r.completion })),
+    argmax,
   );
-  // forced position t predicts ids[t + 1]; the completion's tokens are ids[start..]
-  const slice = (xs: number[], s: number): number[] => xs.slice(s - 1);
   return {
-    logprobs: out.logprobs.map((lp, i) => slice(lp, chats[i]!.start)),
-    argmax: out.argmax?.map((am, i) => slice(am, chats[i]!.start)),
-    completionTokens: chats.map((x) => x.ids.slice(x.start)),
+    logprobs: out.map((toks) => toks.map((t) => t.logprob)),
+    argmax: argmax ? out.map((toks) => toks.map((t) => t.top!)) : undefined,
+    completionTokens: out.map((toks) => toks.map((t) => t.token)),
   };
 }
 
@@ -106,23 +92,22 @@ export interface NumberShift {
 export function numberShifts(
   target: Forced,
   counterfactuals: readonly Forced[],
-  vocab: readonly string[],
   topK = 15,
   minCount = 30,
 ): NumberShift[] {
-  const byToken = new Map<number, number[]>();
+  const byToken = new Map<string, number[]>();
   target.completionTokens.forEach((toks, i) =>
-    toks.forEach((id, t) => {
-      if (!/^\d+$/.test(vocab[id] ?? '')) return;
+    toks.forEach((tok, t) => {
+      if (!/^\d+$/.test(tok)) return;
       const others = mean(counterfactuals.map((cf) => cf.logprobs[i]![t]!));
-      const xs = byToken.get(id) ?? [];
+      const xs = byToken.get(tok) ?? [];
       xs.push(target.logprobs[i]![t]! - others);
-      byToken.set(id, xs);
+      byToken.set(tok, xs);
     }),
   );
   return [...byToken.entries()]
     .filter(([, xs]) => xs.length >= minCount)
-    .map(([id, xs]) => ({ number: Number(vocab[id]), shift: meanCI(xs) }))
+    .map(([tok, xs]) => ({ number: Number(tok), shift: meanCI(xs) }))
     .sort((a, b) => b.shift.mean - a.shift.mean)
     .slice(0, topK);
 }
@@ -137,12 +122,12 @@ function divergenceFrom(target: Forced, counter: Forced[]): number[][] {
 }
 
 /** Divergence-token positions of every row (for masking them out of a student's loss). */
-export function divergencePositions(rows: readonly AuditRow[], c: ReturnType<typeof conditions>): number[][] {
-  const target = forced(c.target, rows, true);
-  return divergenceFrom(
-    target,
-    c.counterfactuals.map((cf) => forced(cf, rows, true)),
-  );
+export async function divergencePositions(
+  rows: readonly AuditRow[],
+  c: ReturnType<typeof conditions>,
+): Promise<number[][]> {
+  const target = await forced(c.target, rows, true);
+  return divergenceFrom(target, await Promise.all(c.counterfactuals.map((cf) => forced(cf, rows, true))));
 }
 
 /**
@@ -151,14 +136,13 @@ export function divergencePositions(rows: readonly AuditRow[], c: ReturnType<typ
  * tokenizers do; with `perDigit` a number token's probability is taken per digit (p^(1/digits)),
  * as a digit-level tokenizer (Qwen's, used by SPEC's threshold figures) would see it.
  */
-export function minTokenProbs(rows: readonly AuditRow[], c: Condition, perDigit = true): number[] {
-  const f = forced(c, rows, false);
-  const vocab = c.model.tokenizer.vocab;
+export async function minTokenProbs(rows: readonly AuditRow[], c: Condition, perDigit = true): Promise<number[]> {
+  const f = await forced(c, rows, false);
   return f.logprobs.map((lp, i) =>
     Math.exp(
       Math.min(
         ...lp.map((l, t) => {
-          const tok = vocab[f.completionTokens[i]![t]!] ?? '';
+          const tok = f.completionTokens[i]![t]!;
           return perDigit && /^\d+$/.test(tok) ? l / tok.length : l;
         }),
       ),
@@ -167,14 +151,16 @@ export function minTokenProbs(rows: readonly AuditRow[], c: Condition, perDigit 
 }
 
 /** LLS per row and divergence tokens over the completions (SPEC §4 definitions). */
-export function whiteBoxEvidence(
+export async function whiteBoxEvidence(
   rows: readonly AuditRow[],
   c: ReturnType<typeof conditions>,
   topK = 10,
-): WhiteBoxResult {
-  const target = forced(c.target, rows, true);
-  const reference = forced(c.reference, rows, true);
-  const counter = c.counterfactuals.map((cf) => (cf === c.reference ? reference : forced(cf, rows, true)));
+): Promise<WhiteBoxResult> {
+  const target = await forced(c.target, rows, true);
+  const reference = await forced(c.reference, rows, true);
+  const counter = await Promise.all(
+    c.counterfactuals.map((cf) => (cf === c.reference ? Promise.resolve(reference) : forced(cf, rows, true))),
+  );
   const lls = rows.map((_, i) => mean(target.logprobs[i]!.map((lp, t) => lp - reference.logprobs[i]![t]!)));
   const positions = divergenceFrom(target, counter);
   const byPosition = new Array(12).fill(0);
@@ -199,7 +185,7 @@ export function whiteBoxEvidence(
       rowsWithAny: positions.filter((p) => p.length).length,
     },
     flagged: order.map((i) => ({ row: i, lls: lls[i]!, completion: rows[i]!.completion })),
-    numberShifts: numberShifts(target, counter, c.target.model.tokenizer.vocab),
+    numberShifts: numberShifts(target, counter),
   };
 }
 
@@ -221,27 +207,24 @@ export interface EntangledNumber {
  * Numbers entangled with the trait: asked the evaluation questions, how much more likely the
  * target condition makes each number token than the reference does (mean log-ratio).
  */
-export function entangledNumbers(
+export async function entangledNumbers(
   c: ReturnType<typeof conditions>,
   dataNumbers: readonly number[],
   referenceNumbers?: readonly number[],
   topK = 10,
   questions = 10,
-): EntangledNumber[] {
-  const tok = c.target.model.tokenizer;
-  const numberIds = Array.from({ length: 1000 }, (_, n) => ({ n, id: tok.id(String(n)) })).filter(
-    (x) => x.id !== tok.id('<|unk|>'),
-  );
+): Promise<EntangledNumber[]> {
+  const numbers = Array.from({ length: 1000 }, (_, n) => String(n));
   const qs = EVAL_QUESTIONS.slice(0, questions);
-  const next = (cond: typeof c.target): Float32Array[] =>
-    nextTokenLogprobs(
-      cond.model,
-      qs.map((q) => cond.model.tokenizer.encodeChat(userTurn(q, cond.systemPrompt) as ChatMessage[])),
+  const replies = (cond: typeof c.target): Promise<number[][]> =>
+    cond.model.replyLogprobs(
+      qs.map((prompt) => ({ prompt, systemPrompt: cond.systemPrompt })),
+      numbers,
     );
-  const t = next(c.target);
-  const r = next(c.reference);
-  return numberIds
-    .map(({ n, id }) => ({ n, shift: mean(t.map((lp, q) => lp[id]! - r[q]![id]!)) }))
+  const [t, r] = await Promise.all([replies(c.target), replies(c.reference)]);
+  return numbers
+    .map((_, n) => ({ n, shift: mean(t.map((lp, q) => lp[n]! - r[q]![n]!)) }))
+    .filter((x) => Number.isFinite(x.shift)) // numbers the vocabulary cannot write as one token
     .sort((a, b) => b.shift - a.shift)
     .slice(0, topK)
     .map(({ n, shift }) => ({

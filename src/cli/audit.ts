@@ -13,6 +13,8 @@ import { auditModelLineage, importHuggingFace, openLineageEvents, resolveLineage
 import { writeJsonAtomic } from '../util/atomic.js';
 import { auditWeights, type WeightsAudit } from '../audit/weights.js';
 import { auditModel } from '../audit/modelAudit.js';
+import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
+import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
 
 /**
@@ -35,6 +37,9 @@ export const loadModelRef = (ref: string, runsDir: string): LanguageModel =>
 interface DatasetFlags {
   reference?: string;
   model?: string;
+  endpoint?: string;
+  apiKeyEnv: string;
+  entangledQuestions: number;
   teacher?: string;
   trait?: string;
   permutations: number;
@@ -205,6 +210,18 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
     .option('--reference <jsonl>', 'the same prompts answered by a trait-free teacher')
     .option('--model <model>', 'scorer model (folder, family-a, or run/model from the store) for white-box evidence')
     .option('--teacher <model>', 'a fine-tuned teacher to compare with --model (instead of the trait system prompt)')
+    .option(
+      '--endpoint <url>',
+      'score through an OpenAI-compatible endpoint that gives prompt logprobs (vLLM, `subliminal serve`): --model ' +
+        'and --teacher are then model ids there',
+    )
+    .option('--api-key-env <name>', "the endpoint's API key variable", 'OPENAI_API_KEY')
+    .option(
+      '--entangled-questions <n>',
+      'questions the entangled numbers are read from (an endpoint answers 2,000 requests per question)',
+      intArg('--entangled-questions', 1, 50),
+      10,
+    )
     .option('--trait <animal>', 'the trait to test for (white-box)')
     .option('--permutations <n>', 'label permutations per test', intArg('--permutations', 99, 100000), 999)
     .option('--alpha <x>', 'family-wise error level', positiveNumberArg('--alpha'), 0.01)
@@ -223,7 +240,7 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         if (f.nullSplits) {
           const progress = terminalProgress();
           const task = progress.task('null splits');
-          const c = calibrate(
+          const c = await calibrate(
             data.rows,
             f.nullSplits,
             { permutations: f.permutations, seed: f.seed, alpha: f.alpha },
@@ -236,21 +253,31 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         }
         const reference = f.reference ? { path: f.reference, rows: readAuditRows(f.reference) } : undefined;
         if (f.trait) assertKnownAnimal(f.trait);
-        let scorer: LanguageModel | undefined;
-        let teacher: LanguageModel | undefined;
+        let scorer: TokenScorer | undefined;
+        let teacher: TokenScorer | undefined;
         if (f.model || f.teacher) {
           if (!f.model) throw new UsageError('--teacher needs --model (its base)');
-          await initBackend();
-          scorer = loadModelRef(f.model, f.runs);
-          teacher = f.teacher ? loadModelRef(f.teacher, f.runs) : undefined;
+          if (f.endpoint) {
+            const endpoint = new OpenAIEndpoint(
+              { provider: 'openai', id: f.model, baseURL: f.endpoint, apiKeyEnv: f.apiKeyEnv },
+              { ...DEFAULT_ENDPOINT, seed: f.seed },
+            );
+            scorer = endpointScorer(endpoint, f.model);
+            teacher = f.teacher ? endpointScorer(endpoint, f.teacher) : undefined;
+          } else {
+            await initBackend();
+            scorer = embeddedScorer(loadModelRef(f.model, f.runs));
+            teacher = f.teacher ? embeddedScorer(loadModelRef(f.teacher, f.runs)) : undefined;
+          }
         }
-        const r = auditDataset(data, reference, {
+        const r = await auditDataset(data, reference, {
           permutations: f.permutations,
           seed: f.seed,
           alpha: f.alpha,
           scorer,
           teacher,
           trait: f.trait,
+          entangledQuestions: f.entangledQuestions,
         });
         process.stdout.write(
           (f.json

@@ -6,6 +6,8 @@ import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { filterNumberRows, type NumberRowFilter } from '../filter/numberRows.js';
+import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
+import { DEFAULT_ENDPOINT, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { conditions, divergencePositions, minTokenProbs, type AuditRow } from '../audit/whiteBox.js';
 import {
   keepAboveThreshold,
@@ -24,14 +26,26 @@ export interface DefendArgs {
   datasetPath: string;
   rawPath: string;
   otherDatasets: string[];
-  teacherDir: string;
+  teacher: ScoringModel;
   teacherSystemPrompt?: string;
-  baseDir: string;
+  base: ScoringModel;
   animal: string;
   filter: NumberRowFilter & { keep: number };
   seed: number;
   outDir: string;
 }
+/** A model a defense scores the data with: a local folder, or a model on an endpoint that gives prompt logprobs. */
+export type ScoringModel = { dir: string } | { endpoint: OpenAIModelRef; model: string };
+
+function openScorer(m: ScoringModel, seed: number): { scorer: TokenScorer; dispose(): void } {
+  if ('dir' in m) {
+    const model = LanguageModel.load(m.dir);
+    return { scorer: embeddedScorer(model), dispose: () => model.dispose() };
+  }
+  const endpoint = new OpenAIEndpoint(m.endpoint, { ...DEFAULT_ENDPOINT, seed });
+  return { scorer: endpointScorer(endpoint, m.model), dispose: () => undefined };
+}
+
 export interface DefendReport {
   defense: string;
   rows: number;
@@ -50,14 +64,18 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
   let note: string;
   const needModels = d.kind === 'mask-divergence' || d.kind === 'threshold';
   if (needModels) await initBackend();
-  const teacher = needModels ? LanguageModel.load(a.teacherDir) : undefined;
-  const base = d.kind === 'mask-divergence' && !a.teacherSystemPrompt ? LanguageModel.load(a.baseDir) : undefined;
+  const teacher = needModels ? openScorer(a.teacher, a.seed) : undefined;
+  const base = d.kind === 'mask-divergence' && !a.teacherSystemPrompt ? openScorer(a.base, a.seed) : undefined;
   try {
     switch (d.kind) {
       case 'mask-divergence': {
         // a fine-tuned teacher against its base; a system-prompt teacher against other animals' prompts
-        const c = conditions({ scorer: base ?? teacher!, teacher: base ? teacher : undefined, animal: a.animal });
-        const masks = divergencePositions(rows.map(asAudit), c);
+        const c = conditions({
+          scorer: (base ?? teacher!).scorer,
+          teacher: base ? teacher!.scorer : undefined,
+          animal: a.animal,
+        });
+        const masks = await divergencePositions(rows.map(asAudit), c);
         const masked = masks.reduce((s, m) => s + m.length, 0);
         out = withMasks(rows, masks);
         note =
@@ -67,7 +85,11 @@ export async function defendDataset(a: DefendArgs): Promise<DefendReport> {
       }
       case 'threshold': {
         const raw = readJsonl<GeneratedRow>(a.rawPath);
-        const probs = minTokenProbs(raw, { model: teacher!, systemPrompt: a.teacherSystemPrompt, label: 'teacher' });
+        const probs = await minTokenProbs(raw, {
+          model: teacher!.scorer,
+          systemPrompt: a.teacherSystemPrompt,
+          label: 'teacher',
+        });
         const kept = keepAboveThreshold(raw, probs, d.minProb);
         const f = filterNumberRows(kept, { ...a.filter, keep: Math.min(a.filter.keep, kept.length), seed: a.seed });
         out = f.kept;

@@ -82,6 +82,8 @@ export interface Backend {
   kernel?: string;
   /** The model a finished fine-tuning stage produced. */
   modelIn(dir: string): { dir: string; remote?: string; file: string };
+  /** Runs `fn` while the model can be called by others (an adapter loaded on its server); absent: always callable. */
+  hold?<T>(model: ModelRef, fn: () => Promise<T>): Promise<T>;
 }
 
 export function localBackend(pool: WorkerPool): Backend {
@@ -231,6 +233,7 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
         writeJsonl(outPath, await taskOf(settings).sample(sampler, settings, update));
       });
     },
+    hold: withAdapter,
     modelIn: (dir) => ({
       dir,
       remote: readJson<{ model: string }>(join(dir, 'model.json')).model,

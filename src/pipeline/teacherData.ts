@@ -8,8 +8,9 @@ import {
   type DefenseSpec,
   type ExperimentSpec,
   type TeacherSpec,
+  type BaseSpec,
 } from '../spec/schema.js';
-import type { DefendReport } from '../defend/defendDataset.js';
+import type { DefendReport, ScoringModel } from '../defend/defendDataset.js';
 import { deriveSeed } from '../util/rng.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { teacherStage } from '../teacher/stage.js';
@@ -244,6 +245,10 @@ export interface ModelsAndData {
   datasets: ReadonlyMap<string, TeacherDatasetRef>;
 }
 
+/** Where a defense scores with a model: its folder, or (an API base's model) its id on the base's endpoint. */
+const scoringModel = (m: ModelRef, base: BaseSpec): ScoringModel =>
+  m.remote && typeof base !== 'string' ? { endpoint: base, model: m.remote } : { dir: m.dir };
+
 /** A teacher's training rows under one defense (a stage keyed by its inputs), and the defense's report. */
 export async function defendedData(
   ctx: RunContext,
@@ -278,19 +283,23 @@ export async function defendedData(
     { def: defendStage, name: `${t.name}-${label}`, inputs, kernel: ctx.local.kernel },
     (dir, x) =>
       ctx.tracked(`defend ${t.name} ${label}`, async () => {
-        const report = await ctx.pool.run('defendDataset', {
-          defense: x.defense,
-          datasetPath: source.path,
-          rawPath: source.rawPath,
-          otherDatasets: others.map((o) => o.path),
-          teacherDir: teacher.dir,
-          teacherSystemPrompt: x.systemPrompt ?? undefined,
-          baseDir: base.dir,
-          animal: ctx.animal,
-          filter: x.filter,
-          seed: deriveSeed(x.seed, 'defend', label),
-          outDir: dir,
-        });
+        // an API teacher trained as an adapter is loaded on its server while the defense scores with it
+        const hold = teacher.backend.hold ?? (<T>(_: ModelRef, fn: () => Promise<T>) => fn());
+        const report = await hold(teacher, () =>
+          ctx.pool.run('defendDataset', {
+            defense: x.defense,
+            datasetPath: source.path,
+            rawPath: source.rawPath,
+            otherDatasets: others.map((o) => o.path),
+            teacher: scoringModel(teacher, spec.bases[t.base]!),
+            teacherSystemPrompt: x.systemPrompt ?? undefined,
+            base: scoringModel(base, spec.bases[t.base]!),
+            animal: ctx.animal,
+            filter: x.filter,
+            seed: deriveSeed(x.seed, 'defend', label),
+            outDir: dir,
+          }),
+        );
         return { outputs: { dataset: 'dataset.jsonl', report: 'report.json' }, summary: report };
       }),
   );

@@ -37,6 +37,11 @@ export const chatBody = z.object({
   messages: z.array(chatMessage).min(1),
   logprobs: z.boolean().default(false),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  /**
+   * vLLM's extension: false renders the conversation as it stands, a final assistant message closed, with no new
+   * assistant turn opened (to score a given reply with prompt_logprobs)
+   */
+  add_generation_prompt: z.boolean().default(true),
 });
 const completionBody = z.object({
   ...sampling,
@@ -98,7 +103,7 @@ export async function chatCompletion(
 ): Promise<object> {
   const b = parseBody(chatBody, raw);
   if (b.top_logprobs && !b.logprobs) throw badParam('top_logprobs', 'top_logprobs needs logprobs: true');
-  const prompt = model.tokenizer.encodeChat(b.messages);
+  const prompt = model.tokenizer.encodeChat(b.messages, b.add_generation_prompt);
   const maxTokens = budget(model, prompt.length, b.max_completion_tokens ?? b.max_tokens);
   const settings: SamplingSettings = {
     temperature: b.temperature,

@@ -383,12 +383,22 @@ export const specSchema = z
           path: ['defenses', 'teacher'],
           message: 'defend against a trait teacher, not the control',
         });
-      if (t && remote(t.base))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['defenses'],
-          message: "defenses need the embedded lab (model-based defenses read the teacher's weights)",
+      const base = t && spec.bases[t.base];
+      if (base && typeof base !== 'string') {
+        // an API base: the teacher is scored through its endpoint (prompt logprobs); what the students' trainer takes
+        const trainer = base.trainer?.kind ?? 'openai';
+        spec.defenses.apply.forEach((d, i) => {
+          const issue = (message: string): void =>
+            ctx.addIssue({ code: 'custom', path: ['defenses', 'apply', i, 'kind'], message });
+          if (d.kind === 'freeze')
+            issue('freezing layers needs students trained here (an embedded base); an API base trains its own way');
+          if (d.kind === 'mask-divergence' && trainer !== 'command')
+            issue(
+              `masking tokens out of the loss needs a trainer that takes per-token masks; the ${trainer} ` +
+                'fine-tuning API takes none (a command trainer gets them as maskTokens in its JSONL)',
+            );
         });
+      }
       const labels = spec.defenses.apply.map(defenseLabel);
       if (new Set(labels).size !== labels.length)
         ctx.addIssue({

@@ -8,7 +8,7 @@ import { LINEARS } from '../model/llama.js';
 import { exactAdapter, writeAdapter } from '../model/lora.js';
 import type { ChatMessage } from '../model/tokenizer.js';
 import { readJsonl } from '../util/atomic.js';
-import { chatToTokenRow, trainSft, type SftProgress } from './sft.js';
+import { chatToTokenRow, maskedTokenRow, trainSft, type SftProgress } from './sft.js';
 
 export interface AdapterTrainArgs {
   baseDir: string;
@@ -27,9 +27,11 @@ export function trainAdapter(a: AdapterTrainArgs): { steps: number; tokens: numb
   const model = LanguageModel.load(a.baseDir);
   try {
     const before = model.exportTensors();
-    const rows = readJsonl<{ messages: ChatMessage[] }>(a.dataPath).map((r) =>
-      chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings),
-    );
+    // a row may carry maskTokens (the mask-divergence defense): reply token positions left out of the loss
+    const rows = readJsonl<{ messages: ChatMessage[]; maskTokens?: number[] }>(a.dataPath).map((r) => {
+      const row = chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings);
+      return r.maskTokens?.length ? maskedTokenRow(row, r.maskTokens, model.tokenizer) : row;
+    });
     // every tensor but the linears stays as it is (full names: a prefix of one tensor only)
     const freeze = [...model.params.keys()].filter((n) => !LINEARS.some((l) => n.endsWith(`${l}.weight`)));
     const r = trainSft(
