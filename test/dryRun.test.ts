@@ -61,4 +61,11 @@ describe('subliminal run --dry-run', () => {
     expect(out.stdout).toMatch(/^total .*\$\d+\.\d\d$/m);
     expect(existsSync(join(dir, 'runs'))).toBe(false);
   });
+
+  it('a cost budget needs the prices of every API base, and says which is missing', () => {
+    const capped = text.replace(/^api: \{/m, 'api: { maxCostPerStage: 5, prices: { family-a: { asOf: 2026-11-30 } }, ');
+    expect(() => parseSpec(capped)).toThrow(
+      /api\.prices: api\.maxCostPerStage needs the prices of every API base: add "family-b"/,
+    );
+  });
 });

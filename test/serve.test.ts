@@ -346,6 +346,22 @@ describe('our client against a flaky server', () => {
     },
   );
 
+  it('a cost budget (USD at the spec prices) stops a stage cleanly, and the rerun resumes where it stopped', async () => {
+    const outDir = tempDir('remote-cost');
+    const args = { model: 'family-a', prompts: prompts.slice(0, 300), outDir, temperature: 1, topP: 1, maxTokens: 12 };
+    const ep = endpoint();
+    const budget = new Budget(Infinity, Infinity, 0.002, { inputPerMTok: 1, outputPerMTok: 2 });
+    await expect(generateRemote(ep, { ...args, seed: 2, budget })).rejects.toThrow(/cost budget of \$0.002 reached/);
+    const partial = readFileSync(join(outDir, 'partial.jsonl'), 'utf8').trim().split('\n').length;
+    // each request costs its prompt and reply tokens at the prices; the cap holds to within the requests in flight
+    expect(budget.cost).toBeGreaterThanOrEqual(0.002);
+    expect(partial).toBe(budget.requests);
+    expect(partial).toBeGreaterThan(10);
+    expect(partial).toBeLessThan(300);
+    const r = await generateRemote(ep, { ...args, seed: 2 });
+    expect(r.rows).toBe(300);
+  });
+
   it('a client killed halfway and rerun still answers each prompt exactly once', async () => {
     const outDir = tempDir('remote-kill');
     const args = ['--import', 'tsx', join(ROOT, 'test/fixtures/remoteGenerate.ts'), s.url, outDir, '600'];

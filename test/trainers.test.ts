@@ -20,22 +20,21 @@ import { auditWeights } from '../src/audit/weights.js';
 import { readJson } from '../src/util/atomic.js';
 import { CLI, ROOT, localServe, stageDirs, tempDir } from './helpers.js';
 
-const TINY = readFileSync(join(ROOT, 'test/fixtures/tiny-openai.yaml'), 'utf8');
-/** The tiny API spec with a trainer on each base (YAML flow mappings). */
-const tinySpec = (url: string, trainerA: string, trainerB?: string, extra = '') =>
+const fixture = (name: string): string => readFileSync(join(ROOT, 'test/fixtures', name), 'utf8');
+/** An API fixture spec with a trainer on each base (YAML flow mappings), and `extra` top-level YAML. */
+const withTrainers = (text: string, url: string, trainerA: string, trainerB?: string, extra = '') =>
   parseSpec(
-    extra +
-      '\n' +
-      TINY.replace(
-        'A: { provider: openai, id: family-a, baseURL: BASE_URL }',
-        `A: { provider: openai, id: family-a, baseURL: BASE_URL, trainer: ${trainerA} }`,
-      )
+    `${extra}\n` +
+      text
+        .replace(/(\n {2}A: \{ provider: openai, id: [\w-]+, baseURL: BASE_URL) \}/, `$1, trainer: ${trainerA} }`)
         .replace(
-          'B: { provider: openai, id: family-b, baseURL: BASE_URL }',
-          `B: { provider: openai, id: family-b, baseURL: BASE_URL${trainerB ? `, trainer: ${trainerB}` : ''} }`,
+          /(\n {2}B: \{ provider: openai, id: [\w-]+, baseURL: BASE_URL) \}/,
+          trainerB ? `$1, trainer: ${trainerB} }` : '$&',
         )
         .replaceAll('BASE_URL', `${url}/v1`),
   );
+const tinySpec = (url: string, trainerA: string, trainerB?: string, extra = '') =>
+  withTrainers(fixture('tiny-openai.yaml'), url, trainerA, trainerB, extra);
 /** `subliminal train` as a command trainer, as a spec names it. */
 const TRAIN_COMMAND = JSON.stringify([
   process.execPath,
@@ -152,6 +151,31 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
       expect(r.defenses!.find((d) => d.defense === 'mask-divergence')!.note).toMatch(
         /^[1-9]\d* divergence tokens masked/,
       );
+    } finally {
+      store.close();
+    }
+  });
+
+  it.each([
+    ['code-openai.yaml', 'together', 'fireworks'],
+    ['code-openai.yaml', 'command', 'openai'],
+    ['cot-openai.yaml', 'together', 'fireworks'],
+    ['cot-openai.yaml', 'command', 'openai'],
+  ])('runs %s with A trained on %s and B on %s', async (file, a, b) => {
+    const trainer = (kind: string): string =>
+      kind === 'fireworks'
+        ? `{ kind: fireworks, account: lab, baseURL: "${address}" }`
+        : kind === 'command'
+          ? `{ kind: command, command: ${TRAIN_COMMAND} }`
+          : `{ kind: ${kind} }`;
+    const spec = withTrainers(fixture(file), address, trainer(a), trainer(b));
+    const runs = tempDir(`domain-${a}`);
+    const store = new RunStore(runs);
+    try {
+      const r = await runExperiment(spec, { store, specPath: 'x', workers: 1 });
+      expect(r.groups.some((g) => g.role === 'same-base')).toBe(true);
+      const kinds = new Set(modelJsons(runs, spec.name).map((m) => m.trainer));
+      expect([...kinds].sort()).toEqual([a, b].sort());
     } finally {
       store.close();
     }

@@ -177,7 +177,8 @@ export function openaiBackend(ref: OpenAIModelRef, api: ExperimentSpec['api'], o
     const adapter = existsSync(path) ? readJson<{ adapter?: { name: string; path: string } }>(path).adapter : undefined;
     return adapter ? withLoraAdapter(endpoint, adapter, fn) : fn();
   };
-  const budget = (): Budget => new Budget(api.maxRequestsPerStage, api.maxTokensPerStage);
+  const budget = (): Budget =>
+    new Budget(api.maxRequestsPerStage, api.maxTokensPerStage, api.maxCostPerStage, api.prices?.[ref.id]);
   let capabilities: Promise<{ chatLogprobs: boolean; promptLogprobs: boolean }> | undefined;
   return {
     async finetune(r, update) {

@@ -30,25 +30,48 @@ export interface ChatResult {
   finishReason: string;
   firstTokenTop?: { token: string; logprob: number }[];
   tokens: number;
+  /** prompt and completion tokens (what prices apply to) */
+  inputTokens?: number;
+  outputTokens?: number;
 }
 
 export class BudgetExhausted extends Error {}
 
-/** Caps on requests and tokens for one stage; a stage that hits one stops cleanly and resumes later. */
+/** USD per million tokens in and out (a spec's api.prices row). */
+export interface TokenPrices {
+  inputPerMTok?: number;
+  outputPerMTok?: number;
+}
+
+/**
+ * Caps on requests, tokens and spend (USD, at the given prices) for one stage; a stage that hits one stops cleanly
+ * (what it has is kept) and resumes on the next run. A request in flight when a cap is reached still completes, so a
+ * stage can overrun a cap by at most its concurrency's worth of requests.
+ */
 export class Budget {
   requests = 0;
   tokens = 0;
+  cost = 0;
   constructor(
     readonly maxRequests = Infinity,
     readonly maxTokens = Infinity,
-  ) {}
+    readonly maxCost = Infinity,
+    readonly prices?: TokenPrices,
+  ) {
+    if (Number.isFinite(maxCost) && !prices) throw new Error('a cost budget needs the model’s prices');
+  }
   reserve(): void {
     if (this.requests >= this.maxRequests) throw new BudgetExhausted(`request budget of ${this.maxRequests} reached`);
     if (this.tokens >= this.maxTokens) throw new BudgetExhausted(`token budget of ${this.maxTokens} reached`);
+    if (this.cost >= this.maxCost)
+      throw new BudgetExhausted(`cost budget of $${this.maxCost} reached ($${this.cost.toFixed(4)} spent)`);
     this.requests++;
   }
-  charge(tokens: number): void {
-    this.tokens += tokens;
+  charge(inputTokens: number, outputTokens: number): void {
+    this.tokens += inputTokens + outputTokens;
+    if (this.prices)
+      this.cost +=
+        (inputTokens * (this.prices.inputPerMTok ?? 0) + outputTokens * (this.prices.outputPerMTok ?? 0)) / 1e6;
   }
 }
 
@@ -135,14 +158,18 @@ export class OpenAIEndpoint {
     return this.s.tokenLimit ?? 'max_completion_tokens';
   }
 
-  /** A request through the limiter and the retry loop. */
-  call<T>(fn: () => Promise<T>): Promise<T> {
-    return this.limit.run(() =>
-      withRetry(fn, this.s.retry, this.rng, (attempt, waitMs) => {
+  /**
+   * A request through the limiter and the retry loop; `budget` is reserved once a slot is free, so a cap on tokens or
+   * spend sees what the requests before it were charged.
+   */
+  call<T>(fn: () => Promise<T>, budget?: Budget): Promise<T> {
+    return this.limit.run(() => {
+      budget?.reserve();
+      return withRetry(fn, this.s.retry, this.rng, (attempt, waitMs) => {
         this.retries++;
         this.s.onRetry?.(attempt, waitMs);
-      }),
-    );
+      });
+    });
   }
 
   /** One chat completion for (request, sampleIndex): served from the cache when it was seen before. */
@@ -155,18 +182,19 @@ export class OpenAIEndpoint {
     });
     const cached = key ? this.s.cache!.get<ChatResult>(key) : undefined;
     if (cached) return cached;
-    budget?.reserve();
-    const r = await this.call(() =>
-      this.client.chat.completions.create({
-        model,
-        messages: req.messages,
-        temperature: req.temperature,
-        top_p: req.topP,
-        [this.tokenLimit]: req.maxTokens,
-        n: 1,
-        ...(req.seed !== undefined ? { seed: req.seed } : {}),
-        ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
-      }),
+    const r = await this.call(
+      () =>
+        this.client.chat.completions.create({
+          model,
+          messages: req.messages,
+          temperature: req.temperature,
+          top_p: req.topP,
+          [this.tokenLimit]: req.maxTokens,
+          n: 1,
+          ...(req.seed !== undefined ? { seed: req.seed } : {}),
+          ...(req.topLogprobs ? { logprobs: true, top_logprobs: req.topLogprobs } : {}),
+        }),
+      budget,
     );
     const choice = r.choices[0];
     if (!choice) throw new Error(`${model}: the endpoint returned no choices`);
@@ -175,11 +203,13 @@ export class OpenAIEndpoint {
       text: choice.message.content ?? '',
       finishReason: choice.finish_reason ?? 'unknown',
       tokens: r.usage?.total_tokens ?? 0,
+      inputTokens: r.usage?.prompt_tokens ?? 0,
+      outputTokens: r.usage?.completion_tokens ?? 0,
       ...(req.topLogprobs
         ? { firstTokenTop: first ? first.top_logprobs.map((t) => ({ token: t.token, logprob: t.logprob })) : [] }
         : {}),
     };
-    budget?.charge(result.tokens);
+    budget?.charge(result.inputTokens ?? 0, result.outputTokens ?? result.tokens);
     if (key) this.s.cache!.set(key, result);
     return result;
   }

@@ -239,6 +239,8 @@ export const specSchema = z
         /** per-stage caps; a stage that reaches one stops cleanly and resumes on the next run */
         maxRequestsPerStage: positiveInt.optional(),
         maxTokensPerStage: positiveInt.optional(),
+        /** a cap on each stage's spend in USD, at api.prices (which must price every API base) */
+        maxCostPerStage: z.number().positive().optional(),
         pollSeconds: z.number().positive().default(5),
         /** the chat request's token limit parameter; `max_tokens` for endpoints that do not take the newer name */
         tokenLimit: z.enum(['max_completion_tokens', 'max_tokens']).optional(),
@@ -407,6 +409,14 @@ export const specSchema = z
           message: 'two defenses with the same name; give one a "name"',
         });
     }
+    if (spec.api.maxCostPerStage !== undefined)
+      for (const [name, b] of Object.entries(spec.bases))
+        if (typeof b !== 'string' && !spec.api.prices?.[b.id])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['api', 'prices'],
+            message: `api.maxCostPerStage needs the prices of every API base: add "${b.id}" (base ${name})`,
+          });
     const key = spec.data ? 'data' : 'numbers';
     const d = spec.data ?? spec.numbers;
     if ((spec.data === undefined) === (spec.numbers === undefined))
