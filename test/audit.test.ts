@@ -31,6 +31,22 @@ function numbersCloseTo(a: unknown, b: unknown, tol: number, at = ''): string[] 
 }
 const stage = (kind: string, name: string): string =>
   stageDirs(runs, 'audit-tiny', kind).find((d) => d.includes(`${kind}-${name}-`))!;
+/** `audit dataset DATA --reference REF --model M --teacher T --trait owl --json` and more flags. */
+const auditArgs = (data: string, reference: string, teacher: string, extra: string[] = [], model = 'family-a') => [
+  'audit',
+  'dataset',
+  data,
+  '--reference',
+  reference,
+  '--model',
+  model,
+  '--teacher',
+  teacher,
+  '--trait',
+  'owl',
+  '--json',
+  ...extra,
+];
 const json = async <T>(args: string[]): Promise<T> => {
   const r = await cli(args);
   expect(r.code, r.stderr).toBe(0);
@@ -125,20 +141,7 @@ describe('audit dataset', () => {
   it("flags the trait teacher's numbers against the control's, black-box and white-box", async () => {
     const data = join(stage('generate', 'finetuned'), 'rows.jsonl');
     const reference = join(stage('generate', 'control'), 'rows.jsonl');
-    const a = await json<Audit>([
-      'audit',
-      'dataset',
-      data,
-      '--reference',
-      reference,
-      '--model',
-      'family-a',
-      '--teacher',
-      join(stage('teacher', 'finetuned'), 'model'),
-      '--trait',
-      'owl',
-      '--json',
-    ]);
+    const a = await json<Audit>(auditArgs(data, reference, join(stage('teacher', 'finetuned'), 'model')));
     expect(a.detected).toBe(true);
     expect(a.evidence).toHaveLength(8);
     const black = a.evidence.filter((e) => e.kind === 'black-box' && e.reject);
@@ -167,25 +170,8 @@ describe('audit dataset', () => {
       };
       const data = head(join(stage('generate', 'finetuned'), 'rows.jsonl'), 'data.jsonl');
       const reference = head(join(stage('generate', 'control'), 'rows.jsonl'), 'reference.jsonl');
-      const args = (model: string, teacher: string, extra: string[] = []): string[] => [
-        'audit',
-        'dataset',
-        data,
-        '--reference',
-        reference,
-        '--model',
-        model,
-        '--teacher',
-        teacher,
-        '--trait',
-        'owl',
-        '--entangled-questions',
-        '1',
-        '--runs',
-        runs,
-        '--json',
-        ...extra,
-      ];
+      const args = (model: string, teacher: string, extra: string[] = []): string[] =>
+        auditArgs(data, reference, teacher, ['--entangled-questions', '1', '--runs', runs, ...extra], model);
       const local = await json<Record<string, unknown>>(args('family-a', 'audit-tiny/teacher-finetuned'));
       const remote = await json<Record<string, unknown>>(
         args('family-a', 'audit-tiny/teacher-finetuned', ['--endpoint', `${address}/v1`]),

@@ -11,7 +11,7 @@ import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { endpointSampler } from '../src/evaluate/sampler.js';
 import { withRetry } from '../src/provider/retry.js';
 import { Rng } from '../src/util/rng.js';
-import { tempDir, localServe } from './helpers.js';
+import { tempDir, localServe, failingJobs } from './helpers.js';
 import { errorResponse, schemasFor } from './openaiSchemas.js';
 
 interface Exchange {
@@ -285,18 +285,7 @@ describe('the OpenAI wire format, both directions, against the published spec', 
     }
   });
   it('a failed fine-tuning job is set aside, and a rerun starts a new job that succeeds', async () => {
-    const app = await localServe('conformance-failed-job', {
-      faults: {
-        seed: 1,
-        rate429: 0,
-        rate500: 0,
-        dropRate: 0,
-        slowRate: 0,
-        slowMs: 0,
-        retryAfterSeconds: 0,
-        failJobs: 1,
-      },
-    });
+    const app = await localServe('conformance-failed-job', { faults: failingJobs(1) });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const client = new OpenAIEndpoint(

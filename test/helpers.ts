@@ -91,3 +91,15 @@ export async function localServe(
   });
   return app;
 }
+
+/** Fault settings that only fail the next `failJobs` fine-tuning jobs (after they are queued). */
+export const failingJobs = (failJobs: number) => ({
+  seed: 1,
+  rate429: 0,
+  rate500: 0,
+  dropRate: 0,
+  slowRate: 0,
+  slowMs: 0,
+  retryAfterSeconds: 0,
+  failJobs,
+});

@@ -18,7 +18,7 @@ import { exactAdapter, mergeAdapter, writeAdapter } from '../src/model/lora.js';
 import { readSafetensors } from '../src/model/safetensors.js';
 import { auditWeights } from '../src/audit/weights.js';
 import { readJson } from '../src/util/atomic.js';
-import { CLI, ROOT, localServe, stageDirs, tempDir } from './helpers.js';
+import { CLI, ROOT, localServe, stageDirs, tempDir, failingJobs } from './helpers.js';
 
 const fixture = (name: string): string => readFileSync(join(ROOT, 'test/fixtures', name), 'utf8');
 /** An API fixture spec with a trainer on each base (YAML flow mappings), and `extra` top-level YAML. */
@@ -73,18 +73,7 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
   let close: () => Promise<void>;
   let endpoint: OpenAIEndpoint;
   beforeAll(async () => {
-    const app = await localServe('trainers', {
-      faults: {
-        seed: 1,
-        rate429: 0,
-        rate500: 0,
-        dropRate: 0,
-        slowRate: 0,
-        slowMs: 0,
-        retryAfterSeconds: 0,
-        failJobs: 0,
-      },
-    });
+    const app = await localServe('trainers');
     address = await app.listen({ host: '127.0.0.1', port: 0 });
     close = () => app.close();
     endpoint = new OpenAIEndpoint(
@@ -260,18 +249,7 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
     );
     expect(again.model).toMatch(/^ft:family-a:cancel:/);
 
-    const failing = await localServe('fireworks-fail', {
-      faults: {
-        seed: 1,
-        rate429: 0,
-        rate500: 0,
-        dropRate: 0,
-        slowRate: 0,
-        slowMs: 0,
-        retryAfterSeconds: 0,
-        failJobs: 1,
-      },
-    });
+    const failing = await localServe('fireworks-fail', { faults: failingJobs(1) });
     const failingAddress = await failing.listen({ host: '127.0.0.1', port: 0 });
     try {
       const fw = { kind: 'fireworks' as const, account: 'lab', baseURL: failingAddress, loraRank: 8 };
