@@ -15,6 +15,8 @@ import { auditWeights, type WeightsAudit } from '../audit/weights.js';
 import { auditModel } from '../audit/modelAudit.js';
 import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
 import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
+import { registerLocaliseCommands } from './localise.js';
+import { registerStudentCommand } from './student.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
 
 /**
@@ -54,6 +56,8 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
   const audit = program
     .command('audit')
     .description('audit datasets, lineage, weights and models for subliminal transfer');
+  registerLocaliseCommands(audit, runsOption);
+  registerStudentCommand(audit, runsOption);
   audit
     .command('lineage')
     .description(

@@ -1,0 +1,197 @@
+// `subliminal audit localise RUN` and `audit repair RUN`: where a student group's trait lives
+// (src/audit/localise.ts) and the surgeries that cut it out (src/audit/repair.ts), from a finished
+// run: its students, the control students of their base, the base, and the teacher's held-out
+// number rows as the skill probe. Each writes its table as JSON into the run folder and prints it.
+import type { Command, Option } from 'commander';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { initBackend } from '../model/backend.js';
+import { LanguageModel } from '../model/model.js';
+import { readSafetensors } from '../model/safetensors.js';
+import { firstTokenProbabilities, preferenceQuestions } from '../evaluate/preference.js';
+import { localise, probeEdits, type EditProbes, type ProbeSetup } from '../audit/localise.js';
+import { repairEdits } from '../audit/repair.js';
+import { readAuditRows } from '../audit/datasetAudit.js';
+import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
+import { rowFilterReason } from '../filter/numberRows.js';
+import { numberFilterSettings } from '../pipeline/teacherData.js';
+import type { ExperimentSpec } from '../spec/schema.js';
+import type { GeneratedRow } from '../generate/stage.js';
+import type { AuditRow } from '../audit/whiteBox.js';
+import { renderTable } from '../util/table.js';
+import { resolveModelDir } from '../store/models.js';
+import type { ExperimentResults } from '../report/results.js';
+import { intArg, UsageError } from './args.js';
+import { terminalProgress } from './progress.js';
+
+/** The newest file `name` in a stage folder `kind-<teacher>-<hash>` of the run. */
+function stageFile(runDir: string, kind: string, teacher: string, name: string): string | undefined {
+  const stages = join(runDir, 'stages');
+  return readdirSync(stages)
+    .filter((d) => d.startsWith(`${kind}-${teacher}-`) && existsSync(join(stages, d, name)))
+    .map((d) => join(stages, d, name))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+}
+
+/**
+ * The skill probe's rows: the teacher's own completions that pass the number filter but were not drawn into the
+ * students' training set -- the task the students learned, on rows they never saw.
+ */
+export function heldOutRows(runDir: string, teacher: string): AuditRow[] {
+  const raw = stageFile(runDir, 'generate', teacher, 'rows.jsonl');
+  const trained = stageFile(runDir, 'filter', teacher, 'dataset.jsonl');
+  if (!raw || !trained) throw new UsageError(`${runDir}: no generated and filtered rows of teacher "${teacher}"`);
+  const spec = readJson<ExperimentSpec>(join(runDir, 'spec.json'));
+  const settings = numberFilterSettings(spec);
+  const seen = new Set(readAuditRows(trained).map((r) => `${r.prompt}\u0000${r.completion}`));
+  return readJsonl<GeneratedRow>(raw)
+    .filter((r) => !rowFilterReason(r.completion, settings) && !seen.has(`${r.prompt}\u0000${r.completion}`))
+    .map((r) => ({ prompt: r.prompt, completion: r.completion }));
+}
+
+/** The file a group's table is kept in, inside its run folder. */
+export const editsFile = (what: 'localise' | 'repair', group: string): string =>
+  `${what}-${group.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`;
+
+const pct = (e: { mean: number; lo: number; hi: number }): string =>
+  `${(100 * e.mean).toFixed(0)}% [${(100 * e.lo).toFixed(0)}, ${Number.isFinite(e.hi) ? (100 * e.hi).toFixed(0) : 'inf'}]`;
+
+export function editsText(l: EditProbes, group: string, title: string): string {
+  return [
+    `${title} "${group}": ${l.students} students, exact P(${l.animal}) on ${l.questions} questions (excess over ` +
+      `the control students ${l.student.excess.toFixed(4)}), skill = mean log-probability per token of ` +
+      `${l.skillRows} held-out number rows (students ${l.student.skill.toFixed(3)}, base ${l.base.skill.toFixed(3)})`,
+    '',
+    renderTable(
+      ['edit', 'kind', 'size', 'excess left', 'trait removed [95% CI]', 'skill kept [95% CI]'],
+      l.rows.map((r) => [r.edit, r.kind, String(r.size), r.excess.toFixed(4), pct(r.traitRemoved), pct(r.skillKept)]),
+    ),
+    '',
+    "trait removed: 1 - excess after / excess of the students (excess = exact P minus the control students', per " +
+      'question, pooled over students); skill kept: (skill after - base) / (students - base); intervals: percentile ' +
+      'bootstrap over questions / rows',
+  ].join('\n');
+}
+
+interface GroupFlags {
+  group?: string;
+  skillRows: number;
+  runs: string;
+  json?: boolean;
+}
+
+/** A run's student group, its controls and base, loaded for probing. */
+async function loadGroup(
+  run: string,
+  f: GroupFlags,
+): Promise<{ group: string; setup: ProbeSetup; controls: LanguageModel[]; defended: Map<string, LanguageModel[]> }> {
+  const resultsPath = join(f.runs, run, 'results.json');
+  if (!existsSync(resultsPath)) throw new UsageError(`no finished run "${run}" in ${f.runs}`);
+  const results = readJson<ExperimentResults>(resultsPath);
+  if (results.kind !== 'experiment' || !results.animal)
+    throw new UsageError(`run "${run}" is not an animal-preference experiment`);
+  const group = results.groups.find((g) => (f.group ? g.group === f.group : g.role === 'same-base'));
+  if (!group) throw new UsageError(`run "${run}" has no group ${JSON.stringify(f.group ?? 'same-base')}`);
+  const [teacher, base] = group.group.split(' -> ') as [string, string];
+  const control = results.groups.find((g) => g.role === 'control' && g.group.endsWith(` -> ${base}`));
+  if (!control) throw new UsageError(`run "${run}" has no control students on base ${base}`);
+  const controlTeacher = control.group.split(' -> ')[0]!;
+  const model = (name: string): LanguageModel =>
+    LanguageModel.load(resolveModelDir(`${run}/${name}`, { runsDir: f.runs }));
+  const seeds = Array.from({ length: group.n }, (_, i) => i + 1);
+  const skillRows = heldOutRows(join(f.runs, run), teacher).slice(0, f.skillRows);
+  if (skillRows.length < 10) throw new UsageError(`run "${run}": too few held-out rows of teacher "${teacher}"`);
+  const baseRef = readJson<{ bases: Record<string, unknown> }>(join(f.runs, run, 'spec.json')).bases[base];
+  if (typeof baseRef !== 'string') throw new UsageError(`base ${base} of run "${run}" is not a local model`);
+  await initBackend();
+  const students = seeds.map((s) => model(`student-${teacher}-on-${base}-${s}`));
+  const controls = seeds.map((s) => model(`student-${controlTeacher}-on-${base}-${s}`));
+  const questions = preferenceQuestions({ questions: results.settings.questions, seed: 0 });
+  // the run's defenses of this teacher on this base ("finetuned -> A [freeze]"): students trained on defended data
+  const defended = new Map<string, LanguageModel[]>();
+  for (const g of results.groups) {
+    const m = new RegExp(`^${teacher} -> ${base} \\[(.+)\\]$`).exec(g.group);
+    if (m && g.role !== 'matched-control')
+      defended.set(
+        m[1]!,
+        seeds.map((s) => model(`student-${teacher}-${m[1]}-on-${base}-${s}`)),
+      );
+  }
+  return {
+    group: group.group,
+    controls,
+    defended,
+    setup: {
+      students,
+      base: readSafetensors(join(resolveModelDir(baseRef, { runsDir: f.runs }), 'model.safetensors')).tensors,
+      controls: controls.map((c) => firstTokenProbabilities(c, questions, results.animal!)),
+      animal: results.animal,
+      questions,
+      skillRows,
+    },
+  };
+}
+
+function registerEditsCommand(
+  audit: Command,
+  runsOption: () => Option,
+  name: 'localise' | 'repair',
+  description: string,
+  title: string,
+  edits: (g: Awaited<ReturnType<typeof loadGroup>>) => Promise<EditProbes>,
+): void {
+  audit
+    .command(name)
+    .description(description)
+    .argument('<run>', 'a finished run in the store')
+    .option('--group <group>', 'the student group (default: the first same-base group)')
+    .option('--skill-rows <n>', 'held-out number rows for the skill probe', intArg('--skill-rows', 10, 100_000), 200)
+    .addOption(runsOption())
+    .option('--json', 'print JSON')
+    .action(async (run: string, f: GroupFlags) => {
+      const g = await loadGroup(run, f);
+      const progress = terminalProgress();
+      const task = progress.task(`${name} ${g.group}`);
+      try {
+        g.setup.onEdit = (d, t) => task.update(d, t);
+        const table = await edits(g);
+        task.done();
+        progress.stop();
+        writeJsonAtomic(join(f.runs, run, editsFile(name, g.group)), { group: g.group, ...table });
+        process.stdout.write((f.json ? JSON.stringify(table, null, 2) : editsText(table, g.group, title)) + '\n');
+      } finally {
+        progress.stop();
+        for (const m of [...g.setup.students, ...g.controls, ...[...g.defended.values()].flat()]) m.dispose();
+      }
+    });
+}
+
+export function registerLocaliseCommands(audit: Command, runsOption: () => Option): void {
+  registerEditsCommand(
+    audit,
+    runsOption,
+    'localise',
+    "where a student group's trait lives: revert each part of the students' weights to the base's (one at a time " +
+      'and cumulatively) and measure the trait and a skill probe after each',
+    'where the trait lives in',
+    (g) => localise(g.setup),
+  );
+  registerEditsCommand(
+    audit,
+    runsOption,
+    'repair',
+    "surgeries that cut a student group's trait out (revert parts, prune the most trait-aligned delta entries, " +
+      'project the trait direction out), each against its skill cost, beside the defenses the run trained with',
+    'repairs of',
+    async (g) => {
+      const tensors = (ms: readonly LanguageModel[]) => ms.map((m) => m.exportTensors());
+      const edits = repairEdits(g.setup.base, tensors(g.setup.students), tensors(g.controls));
+      // a defense that acted before training, measured the same way: the defended students in place of the students
+      for (const [defense, models] of g.defended) {
+        const swapped = tensors(models);
+        edits.push({ name: `defense: ${defense}`, kind: 'defense', size: 0, apply: (_, i) => swapped[i]! });
+      }
+      return probeEdits(g.setup, edits);
+    },
+  );
+}
