@@ -46,16 +46,23 @@ export function traitDirections(trait: readonly Tensors[], controls: readonly Te
 }
 
 /** Revert the `share` of all delta entries whose delta points most along the direction (largest delta x dir). */
-export function pruneEdit(share: number, base: Tensors, directions: readonly Map<string, Float32Array>[]): Edit {
-  const total = [...base.values()].reduce((n, t) => n + t.data.length, 0);
+export function pruneEdit(
+  share: number,
+  base: Tensors,
+  directions: readonly Map<string, Float32Array>[],
+  /** which tensors may be pruned (default all); the share is of their entries */
+  where: { label: string; keep: (name: string) => boolean } = { label: '', keep: () => true },
+): Edit {
+  const total = [...base].filter(([n]) => where.keep(n)).reduce((n, [, t]) => n + t.data.length, 0);
   return {
-    name: `prune ${(100 * share).toFixed(share < 0.01 ? 1 : 0)}% most trait-aligned entries`,
+    name: `prune ${(100 * share).toFixed(share < 0.01 ? 1 : 0)}% most trait-aligned entries${where.label}`,
     kind: 'prune',
     size: Math.round(share * total),
     apply(tuned, student) {
       const dir = directions[student]!;
       const scores: { name: string; j: number; s: number }[] = [];
       for (const [name, t] of tuned) {
+        if (!where.keep(name)) continue;
         const b = base.get(name)!.data;
         const d = dir.get(name)!;
         for (let j = 0; j < t.data.length; j++) {
@@ -112,6 +119,11 @@ export function repairEdits(
   return [
     ...reverts,
     ...shares.map((s) => pruneEdit(s, base, directions)),
+    // the tied embeddings are also the output layer: reverting number tokens' rows there moves mass to every other
+    // token, the animal included; pruning inside the layers only leaves them
+    ...[...shares, 0.2, 0.3, 0.5].map((s) =>
+      pruneEdit(s, base, directions, { label: ' of the layers', keep: (n) => n.startsWith('model.layers.') }),
+    ),
     projectEdit(1, base, directions),
     projectEdit(2, base, directions),
   ];
