@@ -19,7 +19,7 @@ import type { ExperimentSpec } from '../spec/schema.js';
 import type { GeneratedRow } from '../generate/stage.js';
 import type { AuditRow } from '../audit/whiteBox.js';
 import { renderTable } from '../util/table.js';
-import { resolveModelDir } from '../store/models.js';
+import { resolveModelDir, runBaseDir } from '../store/models.js';
 import type { ExperimentResults } from '../report/results.js';
 import { intArg, UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
@@ -123,7 +123,7 @@ async function loadGroup(
     defended,
     setup: {
       students,
-      base: readSafetensors(join(resolveModelDir(baseRef, { runsDir: f.runs }), 'model.safetensors')).tensors,
+      base: readSafetensors(join(runBaseDir(f.runs, run, baseRef), 'model.safetensors')).tensors,
       controls: controls.map((c) => firstTokenProbabilities(c, questions, results.animal!)),
       animal: results.animal,
       questions,

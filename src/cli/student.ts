@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel } from '../model/model.js';
 import { readSafetensors, type NamedTensor } from '../model/safetensors.js';
-import { resolveModelDir } from '../store/models.js';
+import { resolveModelDir, runBaseDir } from '../store/models.js';
 import { RunStore } from '../store/runStore.js';
 import { assertKnownAnimal } from '../lab/traits.js';
 import { auditModel } from '../audit/modelAudit.js';
@@ -70,7 +70,7 @@ function fromRun(ref: string, f: StudentFlags) {
     .studentSeeds;
   return {
     run,
-    base: typeof spec.bases[base] === 'string' ? (spec.bases[base] as string) : undefined,
+    base: typeof spec.bases[base] === 'string' ? runBaseDir(f.runs, run, spec.bases[base] as string) : undefined,
     teacher: teacher && `${run}/teacher-${teacher.name}`,
     controls: control
       ? Array.from({ length: seeds }, (_, i) => `${run}/student-${control.name}-on-${base}-${i + 1}`)

@@ -77,3 +77,18 @@ export function resolveModelDir(ref: string, o: ModelPlaces & { specPath?: strin
       'lists); expected a folder with model.safetensors, config.json and tokenizer.json, or a model name',
   );
 }
+
+/** The folder of a run's local base (its spec names it relative to the spec file, which the index remembers). */
+export function runBaseDir(runsDir: string, run: string, baseRef: string): string {
+  const indexPath = join(runsDir, 'index.sqlite');
+  let specPath: string | undefined;
+  if (existsSync(indexPath)) {
+    const index = new RunIndex(indexPath);
+    try {
+      specPath = index.run(run)?.spec_path;
+    } finally {
+      index.close();
+    }
+  }
+  return resolveModelDir(baseRef, { runsDir, specPath });
+}
