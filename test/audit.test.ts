@@ -499,6 +499,11 @@ describe('audit student, localise and repair on a run', () => {
     expect(r.stdout).toMatch(/"finetuned -> A": 2 students, exact P\(owl\) on 5 questions/);
     expect(r.stdout).toMatch(/layer 1 attention/);
     expect(readFileSync(join(runs, 'audit-tiny', 'localise-finetuned-A.json'), 'utf8')).toContain('"rows"');
+    // the report shows the table the command left in the run folder
+    expect((await cli(['report', 'audit-tiny', '--runs', runs])).code).toBe(0);
+    const html = readFileSync(join(runs, 'audit-tiny', 'report.html'), 'utf8');
+    expect(html).toContain('id="section-localise-finetuned-A"');
+    expect(html).toContain('where the trait lives: finetuned -&gt; A');
     const bad = await cli(['audit', 'localise', 'audit-tiny', '--group', 'nope', '--runs', runs]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/has no group "nope"/);

@@ -226,6 +226,10 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     await page.waitForSelector('section.evaluation');
     expect(await page.locator('table.examples tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('#lineage').textContent()).toContain('trained_on');
+    // the audits a student can be put through, as commands for its run and group
+    expect(await page.locator('#audit-student pre').textContent()).toContain(
+      "npx subliminal audit student tiny/student-finetuned-on-A-1 --trait owl\nnpx subliminal audit localise tiny --group 'finetuned -> A'",
+    );
     await page.click('#lineage a[href^="#/dataset/"]');
     await page.waitForSelector('tr.data-row');
     expect(await page.locator('tr.data-row').count()).toBe(50); // 60 rows, 50 a page

@@ -18,9 +18,9 @@ import { numberFilterSettings } from '../pipeline/teacherData.js';
 import type { ExperimentSpec } from '../spec/schema.js';
 import type { GeneratedRow } from '../generate/stage.js';
 import type { AuditRow } from '../audit/whiteBox.js';
-import { renderTable } from '../util/table.js';
 import { resolveModelDir, runBaseDir } from '../store/models.js';
 import type { ExperimentResults } from '../report/results.js';
+import { editsText } from '../report/auditText.js';
 import { intArg, UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
 
@@ -52,26 +52,6 @@ export function heldOutRows(runDir: string, teacher: string): AuditRow[] {
 /** The file a group's table is kept in, inside its run folder. */
 export const editsFile = (what: 'localise' | 'repair', group: string): string =>
   `${what}-${group.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`;
-
-const pct = (e: { mean: number; lo: number; hi: number }): string =>
-  `${(100 * e.mean).toFixed(0)}% [${(100 * e.lo).toFixed(0)}, ${Number.isFinite(e.hi) ? (100 * e.hi).toFixed(0) : 'inf'}]`;
-
-export function editsText(l: EditProbes, group: string, title: string): string {
-  return [
-    `${title} "${group}": ${l.students} students, exact P(${l.animal}) on ${l.questions} questions (excess over ` +
-      `the control students ${l.student.excess.toFixed(4)}), skill = mean log-probability per token of ` +
-      `${l.skillRows} held-out number rows (students ${l.student.skill.toFixed(3)}, base ${l.base.skill.toFixed(3)})`,
-    '',
-    renderTable(
-      ['edit', 'kind', 'size', 'excess left', 'trait removed [95% CI]', 'skill kept [95% CI]'],
-      l.rows.map((r) => [r.edit, r.kind, String(r.size), r.excess.toFixed(4), pct(r.traitRemoved), pct(r.skillKept)]),
-    ),
-    '',
-    "trait removed: 1 - excess after / excess of the students (excess = exact P minus the control students', per " +
-      'question, pooled over students); skill kept: (skill after - base) / (students - base); intervals: percentile ' +
-      'bootstrap over questions / rows',
-  ].join('\n');
-}
 
 interface GroupFlags {
   group?: string;

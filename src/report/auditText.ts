@@ -1,4 +1,5 @@
 // The audits' results as terminal text: weights, dataset (with calibration), lineage and model audits.
+import type { EditProbes, EditRow } from '../audit/localise.js';
 import type { Calibration, DatasetAudit } from '../audit/datasetAudit.js';
 import type { ModelLineage } from '../audit/lineage.js';
 import type { WeightsAudit } from '../audit/weights.js';
@@ -202,4 +203,33 @@ export function modelAuditText(a: ModelAudit): string {
     '',
     `top answers of the model: ${a.topAnswers.map(([x, f]) => `${x} ${(f * 100).toFixed(1)}%`).join(', ')}`,
   ].join('\n');
+}
+
+const pct = (e: { mean: number; lo: number; hi: number }): string =>
+  `${(100 * e.mean).toFixed(0)}% [${(100 * e.lo).toFixed(0)}, ${Number.isFinite(e.hi) ? (100 * e.hi).toFixed(0) : 'inf'}]`;
+
+/** The columns of a localisation or repair table, for the terminal and the report. */
+export const EDIT_HEADER = ['edit', 'kind', 'size', 'excess left', 'trait removed [95% CI]', 'skill kept [95% CI]'];
+export const editCells = (r: EditRow): string[] => [
+  r.edit,
+  r.kind,
+  String(r.size),
+  r.excess.toFixed(4),
+  pct(r.traitRemoved),
+  pct(r.skillKept),
+];
+/** What the table measured, in a sentence. */
+export const editsSummary = (l: EditProbes, group: string, title: string): string =>
+  `${title} "${group}": ${l.students} students, exact P(${l.animal}) on ${l.questions} questions (excess over ` +
+  `the control students ${l.student.excess.toFixed(4)}), skill = mean log-probability per token of ` +
+  `${l.skillRows} held-out number rows (students ${l.student.skill.toFixed(3)}, base ${l.base.skill.toFixed(3)})`;
+export const EDITS_NOTE =
+  "trait removed: 1 - excess after / excess of the students (excess = exact P minus the control students', per " +
+  'question, pooled over students); skill kept: (skill after - base) / (students - base); intervals: percentile ' +
+  'bootstrap over questions / rows';
+
+export function editsText(l: EditProbes, group: string, title: string): string {
+  return [editsSummary(l, group, title), '', renderTable(EDIT_HEADER, l.rows.map(editCells)), '', EDITS_NOTE].join(
+    '\n',
+  );
 }

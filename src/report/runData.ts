@@ -2,8 +2,9 @@
 // index. Never throws on a missing or malformed file: each one becomes a problem that the page
 // shows in words, and the sections that need it are left out.
 import { checkResultsHeader, type ResultsHeader } from './results.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { EditProbes } from '../audit/localise.js';
 import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow, type EdgeRow, type RunRow } from '../store/index.js';
 import type { ExperimentResults } from './results.js';
@@ -43,6 +44,8 @@ export interface RunData {
   numbers: TeacherNumbers[];
   progress?: ProgressFile;
   problems: Problem[];
+  /** `audit localise` and `audit repair` tables written into the run folder */
+  edits: { what: 'localise' | 'repair'; group: string; table: EditProbes }[];
 }
 
 /** Reads a JSON file, turning absence or bad JSON into a problem. */
@@ -139,6 +142,23 @@ export function loadRunData(store: RunStore, name: string): RunData {
     edges: index ? index.edges(name) : [],
     numbers: kinds.kind === 'experiment' ? teacherNumbers(store, artifacts, spec, problems) : [],
     progress: readJsonProblem<ProgressFile>(progressPath(dir), 'progress.json', problems, false),
+    edits: existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^(localise|repair)-.+\.json$/.test(f))
+          .sort()
+          .flatMap((f) => {
+            const t = readJsonProblem<EditProbes & { group: string }>(join(dir, f), f, problems);
+            return t
+              ? [
+                  {
+                    what: f.startsWith('localise') ? ('localise' as const) : ('repair' as const),
+                    group: t.group,
+                    table: t,
+                  },
+                ]
+              : [];
+          })
+      : [],
   };
   return data;
 }

@@ -1,5 +1,6 @@
 // A run as page sections (HTML tables + compiled Vega charts), shared by report.html and the
 // dashboard's run page so both always show the same figures.
+import { EDIT_HEADER, EDITS_NOTE, editCells, editsSummary } from './auditText.js';
 import { compile } from 'vega-lite';
 import { stringify as toYaml } from 'yaml';
 import type { RunData } from './runData.js';
@@ -143,9 +144,21 @@ function experimentSections(d: RunData): Section[] {
           },
         ]
       : []),
+    ...editSections(d),
     ...at('filter'),
     { id: 'filters', title: 'filter details', html: filters },
   ];
+}
+
+/** `audit localise` and `audit repair` tables the run folder holds (written by those commands). */
+function editSections(d: RunData): Section[] {
+  return d.edits.map((e) => ({
+    id: `${e.what}-${e.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
+    title: e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,
+    html:
+      `<p>${escapeHtml(editsSummary(e.table, e.group, e.what === 'localise' ? 'reverting parts of' : 'surgeries on'))}` +
+      `</p>${htmlTable(EDIT_HEADER, e.table.rows.map(editCells), 'edits')}<p class="note">${escapeHtml(EDITS_NOTE)}</p>`,
+  }));
 }
 
 function mnistSections(d: RunData): Section[] {

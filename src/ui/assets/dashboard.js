@@ -441,8 +441,29 @@
         '</section>' +
         '<section><h2>evaluations</h2>' +
         (evals || '<p class="note">not evaluated</p>') +
-        '</section>';
+        '</section>' +
+        auditSection(m);
     });
+  }
+
+  // the audits a student can be put through, as commands to copy (they write into the run, and report.html shows them)
+  function auditSection(m) {
+    var a = m.artifact;
+    var match = /^student-(.+)-on-([^-]+)-\d+$/.exec(a.name);
+    if (!match) return '';
+    var trait = (m.evaluations[0] && m.evaluations[0].animal) || 'ANIMAL';
+    var group = match[1] + ' -> ' + match[2];
+    var cmds = [
+      'npx subliminal audit student ' + a.run + '/' + a.name + ' --trait ' + trait,
+      'npx subliminal audit localise ' + a.run + " --group '" + group + "'",
+      'npx subliminal audit repair ' + a.run + " --group '" + group + "'",
+    ];
+    return (
+      '<section id="audit-student"><h2>audit this student</h2><p class="note">behaviour, lineage and parameters in ' +
+      'one verdict; where its group\'s trait lives; surgeries to cut it out (docs/localise-repair.md):</p><pre class="spec">' +
+      esc(cmds.join('\n')) +
+      '</pre></section>'
+    );
   }
 
   // the top of a model's or a dataset's page: its name, id, run and path
