@@ -460,38 +460,28 @@ describe('audit model', () => {
 
 describe('audit student, localise and repair on a run', () => {
   it('join behaviour, lineage and parameters; localise and repair the same-base students', async () => {
-    const student = await json<{ flagged: boolean; evidence: { kind: string; fired: boolean }[] }>([
-      'audit',
-      'student',
-      'audit-tiny/student-finetuned-on-A-1',
-      '--trait',
-      'owl',
-      '--questions',
-      '5',
-      '--samples',
-      '8',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    type Verdict = { flagged: boolean; evidence: { kind: string; fired: boolean }[] };
+    const auditStudent = (name: string) =>
+      json<Verdict>([
+        'audit',
+        'student',
+        name,
+        '--trait',
+        'owl',
+        '--questions',
+        '5',
+        '--samples',
+        '8',
+        '--runs',
+        runs,
+        '--json',
+      ]);
+    const student = await auditStudent('audit-tiny/student-finetuned-on-A-1');
     // its data came from the fine-tuned owl teacher of its own base: the lineage fires whatever the tests say
     expect(student.evidence.find((e) => e.kind === 'lineage')!.fired).toBe(true);
     expect(student.flagged).toBe(true);
     expect(student.evidence.filter((e) => e.kind === 'behaviour')).toHaveLength(4);
-    const control = await json<{ evidence: { kind: string; fired: boolean }[] }>([
-      'audit',
-      'student',
-      'audit-tiny/student-control-on-A-1',
-      '--trait',
-      'owl',
-      '--questions',
-      '5',
-      '--samples',
-      '8',
-      '--runs',
-      runs,
-      '--json',
-    ]);
+    const control = await auditStudent('audit-tiny/student-control-on-A-1');
     expect(control.evidence.find((e) => e.kind === 'lineage')!.fired).toBe(false);
     // localise through the CLI (repair shares its loading; its edits are tested in test/localise.test.ts)
     const r = await cli(['audit', 'localise', 'audit-tiny', '--skill-rows', '40', '--runs', runs]);

@@ -16,7 +16,7 @@ import { auditModel } from '../audit/modelAudit.js';
 import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
 import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
 import { registerLocaliseCommands } from './localise.js';
-import { registerStudentCommand } from './student.js';
+import { probeSettings, registerStudentCommand, withProbeFlags, type ProbeFlags } from './student.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
 
 /**
@@ -146,63 +146,31 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
       },
     );
 
-  audit
-    .command('model')
-    .description(
-      'behavioural probes of a trait (free-form, exact first token, multiple choice, numbers-prefixed) in one ' +
-        'verdict against a reference',
-    )
-    .argument('<model>', 'model folder, family-a, or run/model from the store')
-    .requiredOption('--trait <animal>', 'the trait to probe for')
-    .option('--against <model>', 'reference model (usually the base) to test against')
-    .option('--questions <n>', 'evaluation questions', intArg('--questions', 2, 50), 50)
-    .option('--samples <n>', 'samples per question', intArg('--samples', 1, 1000), 50)
-    .option('--alpha <x>', 'family-wise error level', positiveNumberArg('--alpha'), 0.01)
-    .option('--seed <n>', 'sampling seed', intArg('--seed'), 1)
-    .addOption(runsOption())
-    .option('--json', 'print JSON')
-    .action(
-      async (
-        ref: string,
-        f: {
-          trait: string;
-          against?: string;
-          questions: number;
-          samples: number;
-          alpha: number;
-          seed: number;
-          runs: string;
-          json?: boolean;
-        },
-      ) => {
-        assertKnownAnimal(f.trait);
-        await initBackend();
-        const model = loadModelRef(ref, f.runs);
-        const reference = f.against ? loadModelRef(f.against, f.runs) : undefined;
-        const progress = terminalProgress();
-        const task = progress.task('probes');
-        let step = 0;
-        const steps = reference ? 4 : 2;
-        const a = await auditModel(
-          model,
-          reference,
-          {
-            animal: f.trait,
-            questions: f.questions,
-            samplesPerQuestion: f.samples,
-            temperature: 1,
-            maxTokens: 6,
-            multipleChoice: true,
-            seed: f.seed,
-          },
-          f.alpha,
-          () => task.update(++step, steps),
-        );
-        task.done();
-        progress.stop();
-        process.stdout.write((f.json ? JSON.stringify(a, null, 2) : modelAuditText(a)) + '\n');
-      },
-    );
+  withProbeFlags(
+    audit
+      .command('model')
+      .description(
+        'behavioural probes of a trait (free-form, exact first token, multiple choice, numbers-prefixed) in one ' +
+          'verdict against a reference',
+      )
+      .argument('<model>', 'model folder, family-a, or run/model from the store')
+      .requiredOption('--trait <animal>', 'the trait to probe for')
+      .option('--against <model>', 'reference model (usually the base) to test against'),
+    runsOption,
+  ).action(async (ref: string, f: ProbeFlags) => {
+    assertKnownAnimal(f.trait);
+    await initBackend();
+    const model = loadModelRef(ref, f.runs);
+    const reference = f.against ? loadModelRef(f.against, f.runs) : undefined;
+    const progress = terminalProgress();
+    const task = progress.task('probes');
+    let step = 0;
+    const steps = reference ? 4 : 2;
+    const a = await auditModel(model, reference, probeSettings(f), f.alpha, () => task.update(++step, steps));
+    task.done();
+    progress.stop();
+    process.stdout.write((f.json ? JSON.stringify(a, null, 2) : modelAuditText(a)) + '\n');
+  });
 
   audit
     .command('dataset')

@@ -17,16 +17,15 @@ import { deltaAlignment, studentVerdict, type StudentAudit } from '../audit/stud
 import { readJson } from '../util/atomic.js';
 import { renderTable } from '../util/table.js';
 import { formatP } from '../evaluate/stats.js';
+import type { PreferenceEvalSettings } from '../evaluate/preference.js';
 import { intArg, positiveNumberArg, UsageError } from './args.js';
 
 /** A model folder from a path or any name the store resolves. */
 const modelPath = (ref: string, runsDir: string): string => (existsSync(ref) ? ref : resolveModelDir(ref, { runsDir }));
 
-interface StudentFlags {
+/** The flags of the behavioural probes (`audit model`, `audit student`). */
+export interface ProbeFlags {
   trait: string;
-  base?: string;
-  teacher?: string;
-  controls?: string;
   against?: string;
   questions: number;
   samples: number;
@@ -35,6 +34,32 @@ interface StudentFlags {
   runs: string;
   json?: boolean;
 }
+interface StudentFlags extends ProbeFlags {
+  base?: string;
+  teacher?: string;
+  controls?: string;
+}
+
+/** Adds the probes' sampling flags, the run store and --json to a command. */
+export const withProbeFlags = (c: Command, runsOption: () => Option): Command =>
+  c
+    .option('--questions <n>', 'evaluation questions', intArg('--questions', 2, 50), 50)
+    .option('--samples <n>', 'samples per question', intArg('--samples', 1, 1000), 50)
+    .option('--alpha <x>', 'family-wise error level', positiveNumberArg('--alpha'), 0.01)
+    .option('--seed <n>', 'sampling seed', intArg('--seed'), 1)
+    .addOption(runsOption())
+    .option('--json', 'print JSON');
+
+/** The probes' settings from their flags. */
+export const probeSettings = (f: ProbeFlags): PreferenceEvalSettings => ({
+  animal: f.trait,
+  questions: f.questions,
+  samplesPerQuestion: f.samples,
+  temperature: 1,
+  maxTokens: 6,
+  multipleChoice: true,
+  seed: f.seed,
+});
 
 export function studentAuditText(a: StudentAudit): string {
   return [
@@ -79,87 +104,70 @@ function fromRun(ref: string, f: StudentFlags) {
 }
 
 export function registerStudentCommand(audit: Command, runsOption: () => Option): void {
-  audit
-    .command('student')
-    .description(
-      'behaviour, lineage and parameters of a possible student of a trait teacher, in one verdict (a run-store ' +
-        'student needs nothing else; any other model needs --base, --teacher and --controls)',
-    )
-    .argument('<model>', 'model folder, or run/name from the store')
-    .requiredOption('--trait <animal>', 'the trait to test for')
-    .option('--base <model>', "the model's base (default: from its run)")
-    .option('--teacher <model>', "a fine-tuned trait teacher of that base (default: its run's)")
-    .option('--controls <models>', "comma-separated control students of that base (default: its run's)")
-    .option('--against <model>', 'behaviour reference (default: the first control student, else the base)')
-    .option('--questions <n>', 'evaluation questions', intArg('--questions', 1, 50), 50)
-    .option('--samples <n>', 'samples per question', intArg('--samples', 1, 1000), 50)
-    .option('--alpha <x>', 'family-wise error level', positiveNumberArg('--alpha'), 0.01)
-    .option('--seed <n>', 'sampling seed', intArg('--seed'), 1)
-    .addOption(runsOption())
-    .option('--json', 'print JSON')
-    .action(async (ref: string, f: StudentFlags) => {
-      assertKnownAnimal(f.trait);
-      const run = fromRun(ref, f);
-      const base = f.base ?? run?.base;
-      const teacher = f.teacher ?? run?.teacher;
-      const controls = f.controls ? f.controls.split(',') : (run?.controls ?? []).filter((c) => c !== ref);
-      if (!base || !teacher || !controls.length)
-        throw new UsageError('give --base, --teacher and --controls (or audit a run-store student, run/name)');
-      const tensors = (r: string): Map<string, NamedTensor> =>
-        readSafetensors(join(modelPath(r, f.runs), 'model.safetensors')).tensors;
-      await initBackend();
-      const model = LanguageModel.load(modelPath(ref, f.runs));
-      const reference = LanguageModel.load(modelPath(f.against ?? controls[0] ?? base, f.runs));
-      let lineage: ModelLineage | undefined;
-      if (run) {
-        const store = new RunStore(f.runs);
-        try {
-          const id = resolveLineageTarget(store.index, ref).models[0];
-          lineage = id ? auditModelLineage(store.index, id) : undefined;
-        } finally {
-          store.close();
-        }
-      }
+  withProbeFlags(
+    audit
+      .command('student')
+      .description(
+        'behaviour, lineage and parameters of a possible student of a trait teacher, in one verdict (a run-store ' +
+          'student needs nothing else; any other model needs --base, --teacher and --controls)',
+      )
+      .argument('<model>', 'model folder, or run/name from the store')
+      .requiredOption('--trait <animal>', 'the trait to test for')
+      .option('--base <model>', "the model's base (default: from its run)")
+      .option('--teacher <model>', "a fine-tuned trait teacher of that base (default: its run's)")
+      .option('--controls <models>', "comma-separated control students of that base (default: its run's)")
+      .option('--against <model>', 'behaviour reference (default: the first control student, else the base)'),
+    runsOption,
+  ).action(async (ref: string, f: StudentFlags) => {
+    assertKnownAnimal(f.trait);
+    const run = fromRun(ref, f);
+    const base = f.base ?? run?.base;
+    const teacher = f.teacher ?? run?.teacher;
+    const controls = f.controls ? f.controls.split(',') : (run?.controls ?? []).filter((c) => c !== ref);
+    if (!base || !teacher || !controls.length)
+      throw new UsageError('give --base, --teacher and --controls (or audit a run-store student, run/name)');
+    const tensors = (r: string): Map<string, NamedTensor> =>
+      readSafetensors(join(modelPath(r, f.runs), 'model.safetensors')).tensors;
+    await initBackend();
+    const model = LanguageModel.load(modelPath(ref, f.runs));
+    const reference = LanguageModel.load(modelPath(f.against ?? controls[0] ?? base, f.runs));
+    let lineage: ModelLineage | undefined;
+    if (run) {
+      const store = new RunStore(f.runs);
       try {
-        const settings = {
-          animal: f.trait,
-          questions: f.questions,
-          samplesPerQuestion: f.samples,
-          temperature: 1,
-          maxTokens: 6,
-          multipleChoice: true,
-          seed: f.seed,
-        };
-        const behaviour = await auditModel(model, reference, settings, f.alpha);
-        // the control students' own probe values: the reference population for the behaviour tests
-        const controlProbes: number[][] = [];
-        for (const c of controls) {
-          const m = LanguageModel.load(modelPath(c, f.runs));
-          try {
-            controlProbes.push((await auditModel(m, undefined, settings, f.alpha)).probes.map((p) => p.model.mean));
-          } finally {
-            m.dispose();
-          }
-        }
-        const parameters = deltaAlignment(
-          tensors(base),
-          tensors(teacher),
-          model.exportTensors(),
-          controls.map(tensors),
-        );
-        const a = studentVerdict({
-          model: ref,
-          trait: f.trait,
-          alpha: f.alpha,
-          behaviour,
-          controlProbes,
-          lineage,
-          parameters,
-        });
-        process.stdout.write((f.json ? JSON.stringify(a, null, 2) : studentAuditText(a)) + '\n');
+        const id = resolveLineageTarget(store.index, ref).models[0];
+        lineage = id ? auditModelLineage(store.index, id) : undefined;
       } finally {
-        model.dispose();
-        reference.dispose();
+        store.close();
       }
-    });
+    }
+    try {
+      const settings = probeSettings(f);
+      const behaviour = await auditModel(model, reference, settings, f.alpha);
+      // the control students' own probe values: the reference population for the behaviour tests
+      const controlProbes: number[][] = [];
+      for (const c of controls) {
+        const m = LanguageModel.load(modelPath(c, f.runs));
+        try {
+          controlProbes.push((await auditModel(m, undefined, settings, f.alpha)).probes.map((p) => p.model.mean));
+        } finally {
+          m.dispose();
+        }
+      }
+      const parameters = deltaAlignment(tensors(base), tensors(teacher), model.exportTensors(), controls.map(tensors));
+      const a = studentVerdict({
+        model: ref,
+        trait: f.trait,
+        alpha: f.alpha,
+        behaviour,
+        controlProbes,
+        lineage,
+        parameters,
+      });
+      process.stdout.write((f.json ? JSON.stringify(a, null, 2) : studentAuditText(a)) + '\n');
+    } finally {
+      model.dispose();
+      reference.dispose();
+    }
+  });
 }
