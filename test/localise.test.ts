@@ -12,6 +12,8 @@ import { firstTokenProbabilities } from '../src/evaluate/preference.js';
 import { localise, modelParts, probeEdits } from '../src/audit/localise.js';
 import { repairEdits } from '../src/audit/repair.js';
 import { aboveControls, deltaAlignment } from '../src/audit/studentAudit.js';
+import { scrubAndResurface, scrubRows } from '../src/audit/scrub.js';
+import { REPHRASED_QUESTIONS } from '../src/lab/questions.js';
 import { Rng } from '../src/util/rng.js';
 import { ROOT } from './helpers.js';
 
@@ -119,5 +121,38 @@ describe('where a trait lives, and cutting it out', () => {
     expect(aboveControls(0.2, [0.08, 0.085, 0.083], 0.01).p).toBeLessThan(0.01);
     expect(aboveControls(0.084, [0.08, 0.085, 0.083], 0.01).p).toBeGreaterThan(0.2);
     expect(aboveControls(0.0012, [0.0012, 0.0012], 0.001).p).toBe(0.5); // tied controls: the model's own spread
+  });
+
+  it('scrubbing brings the ordinary probe down to the controls and reports what is left, by probe', () => {
+    const rows = scrubRows('owl', EVAL_QUESTIONS.slice(0, 12));
+    expect(rows.some((r) => /owl/i.test(r.completion))).toBe(false);
+    const r = scrubAndResurface({
+      students,
+      controls,
+      animal: 'owl',
+      questions: 12,
+      benignRows: numberRows(50),
+      maxEpochs: 6,
+    });
+    expect(r.before.excess.mean).toBeGreaterThan(0.02);
+    expect(r.epochs.every((e) => e >= 1 && e <= 6)).toBe(true);
+    const ordinary = r.after.find((x) => x.probe === 'evaluation questions')!;
+    expect(ordinary.excess.mean).toBeLessThan(r.before.excess.mean);
+    expect(r.after.map((x) => x.probe)).toEqual([
+      'evaluation questions',
+      'numbers-prefixed questions',
+      'other phrasings',
+    ]);
+    expect(r.afterBenign.excess.n).toBe(12);
+  });
+});
+
+describe('the rephrased questions', () => {
+  it('use only words the committed bases know', async () => {
+    await initBackend();
+    for (const base of ['entangled-a', 'family-a', 'other-c']) {
+      const tok = LanguageModel.load(join(ROOT, 'models', base)).tokenizer;
+      expect(REPHRASED_QUESTIONS.flatMap((q) => tok.unknownWords(q))).toEqual([]);
+    }
   });
 });

@@ -15,7 +15,7 @@ import { auditWeights, type WeightsAudit } from '../audit/weights.js';
 import { auditModel } from '../audit/modelAudit.js';
 import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
 import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
-import { registerLocaliseCommands } from './localise.js';
+import { registerLocaliseCommands, registerScrubCommand } from './localise.js';
 import { probeSettings, registerStudentCommand, withProbeFlags, type ProbeFlags } from './student.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
 
@@ -57,6 +57,7 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
     .command('audit')
     .description('audit datasets, lineage, weights and models for subliminal transfer');
   registerLocaliseCommands(audit, runsOption);
+  registerScrubCommand(audit, runsOption);
   registerStudentCommand(audit, runsOption);
   audit
     .command('lineage')

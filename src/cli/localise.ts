@@ -11,6 +11,7 @@ import { readSafetensors } from '../model/safetensors.js';
 import { firstTokenProbabilities, preferenceQuestions } from '../evaluate/preference.js';
 import { localise, probeEdits, type EditProbes, type ProbeSetup } from '../audit/localise.js';
 import { repairEdits } from '../audit/repair.js';
+import { scrubAndResurface } from '../audit/scrub.js';
 import { readAuditRows } from '../audit/datasetAudit.js';
 import { readJson, readJsonl, writeJsonAtomic } from '../util/atomic.js';
 import { rowFilterReason } from '../filter/numberRows.js';
@@ -20,7 +21,7 @@ import type { GeneratedRow } from '../generate/stage.js';
 import type { AuditRow } from '../audit/whiteBox.js';
 import { resolveModelDir, runBaseDir } from '../store/models.js';
 import type { ExperimentResults } from '../report/results.js';
-import { editsText } from '../report/auditText.js';
+import { editsText, scrubText } from '../report/auditText.js';
 import { intArg, UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
 
@@ -50,7 +51,7 @@ export function heldOutRows(runDir: string, teacher: string): AuditRow[] {
 }
 
 /** The file a group's table is kept in, inside its run folder. */
-export const editsFile = (what: 'localise' | 'repair', group: string): string =>
+export const editsFile = (what: 'localise' | 'repair' | 'scrub', group: string): string =>
   `${what}-${group.replace(/[^A-Za-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`;
 
 interface GroupFlags {
@@ -64,7 +65,14 @@ interface GroupFlags {
 async function loadGroup(
   run: string,
   f: GroupFlags,
-): Promise<{ group: string; setup: ProbeSetup; controls: LanguageModel[]; defended: Map<string, LanguageModel[]> }> {
+): Promise<{
+  group: string;
+  setup: ProbeSetup;
+  controls: LanguageModel[];
+  defended: Map<string, LanguageModel[]>;
+  /** the control teacher's held-out rows: unrelated data for a benign fine-tune */
+  benignRows: () => AuditRow[];
+}> {
   const resultsPath = join(f.runs, run, 'results.json');
   if (!existsSync(resultsPath)) throw new UsageError(`no finished run "${run}" in ${f.runs}`);
   const results = readJson<ExperimentResults>(resultsPath);
@@ -101,6 +109,7 @@ async function loadGroup(
     group: group.group,
     controls,
     defended,
+    benignRows: () => heldOutRows(join(f.runs, run), controlTeacher),
     setup: {
       students,
       base: readSafetensors(join(runBaseDir(f.runs, run, baseRef), 'model.safetensors')).tensors,
@@ -174,4 +183,42 @@ export function registerLocaliseCommands(audit: Command, runsOption: () => Optio
       return probeEdits(g.setup, edits);
     },
   );
+}
+
+export function registerScrubCommand(audit: Command, runsOption: () => Option): void {
+  audit
+    .command('scrub')
+    .description(
+      "scrub a student group's trait (fine-tune on trait-free answers until the ordinary probe is at the controls' " +
+        'level), then probe unusual prompts and a later benign fine-tune: does the trait resurface?',
+    )
+    .argument('<run>', 'a finished run in the store')
+    .option('--group <group>', 'the student group (default: the first same-base group)')
+    .option('--max-epochs <n>', 'most scrubbing epochs per student', intArg('--max-epochs', 1, 100), 10)
+    .addOption(runsOption())
+    .option('--json', 'print JSON')
+    .action(async (run: string, f: GroupFlags & { maxEpochs: number }) => {
+      const g = await loadGroup(run, { ...f, skillRows: 10 });
+      const progress = terminalProgress();
+      const task = progress.task(`scrub ${g.group}`);
+      let steps = 0;
+      try {
+        const r = scrubAndResurface({
+          students: g.setup.students,
+          controls: g.controls,
+          animal: g.setup.animal,
+          questions: g.setup.questions.length,
+          benignRows: g.benignRows().slice(0, 400),
+          maxEpochs: f.maxEpochs,
+          onStep: () => task.update(++steps, steps + 1),
+        });
+        task.done();
+        progress.stop();
+        writeJsonAtomic(join(f.runs, run, editsFile('scrub', g.group)), { group: g.group, ...r });
+        process.stdout.write((f.json ? JSON.stringify(r, null, 2) : scrubText(r, g.group)) + '\n');
+      } finally {
+        progress.stop();
+        for (const m of [...g.setup.students, ...g.controls, ...[...g.defended.values()].flat()]) m.dispose();
+      }
+    });
 }

@@ -1,5 +1,6 @@
 // The audits' results as terminal text: weights, dataset (with calibration), lineage and model audits.
 import type { EditProbes, EditRow } from '../audit/localise.js';
+import type { ProbeExcess, ScrubResult } from '../audit/scrub.js';
 import type { Calibration, DatasetAudit } from '../audit/datasetAudit.js';
 import type { ModelLineage } from '../audit/lineage.js';
 import type { WeightsAudit } from '../audit/weights.js';
@@ -232,4 +233,37 @@ export function editsText(l: EditProbes, group: string, title: string): string {
   return [editsSummary(l, group, title), '', renderTable(EDIT_HEADER, l.rows.map(editCells)), '', EDITS_NOTE].join(
     '\n',
   );
+}
+
+export const scrubHeader = (animal: string): string[] => [
+  'probe',
+  `students P(${animal})`,
+  'controls',
+  'excess [95% CI]',
+  'p',
+];
+export const scrubCells = (x: ProbeExcess): string[] => [
+  x.probe,
+  x.students.toFixed(4),
+  x.controls.toFixed(4),
+  formatEstimate(x.excess, 4),
+  formatP(x.p),
+];
+export const scrubRowsOf = (r: ScrubResult): ProbeExcess[] => [r.before, ...r.after, r.afterBenign];
+export const scrubSummary = (r: ScrubResult, group: string): string =>
+  `scrub and resurface "${group}": ${r.students} students scrubbed on trait-free answers to the evaluation ` +
+  `questions for ${r.epochs.join(', ')} epoch(s) (at most ${r.maxEpochs}; the controls as many as the most)`;
+export const SCRUB_NOTE =
+  'first row: before scrubbing; then after scrubbing (ordinary, numbers-prefixed and rephrased questions); last: ' +
+  'after a benign fine-tune on number rows. excess: per question, students minus scrubbed controls (exact P), 95% ' +
+  't-interval; p: one-sided paired sign-flip test over questions';
+
+export function scrubText(r: ScrubResult, group: string): string {
+  return [
+    scrubSummary(r, group),
+    '',
+    renderTable(scrubHeader(r.animal), scrubRowsOf(r).map(scrubCells)),
+    '',
+    SCRUB_NOTE,
+  ].join('\n');
 }

@@ -5,6 +5,7 @@ import { checkResultsHeader, type ResultsHeader } from './results.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EditProbes } from '../audit/localise.js';
+import type { ScrubResult } from '../audit/scrub.js';
 import type { RunStore } from '../store/runStore.js';
 import { artifactMeta, type ArtifactRow, type EdgeRow, type RunRow } from '../store/index.js';
 import type { ExperimentResults } from './results.js';
@@ -46,6 +47,8 @@ export interface RunData {
   problems: Problem[];
   /** `audit localise` and `audit repair` tables written into the run folder */
   edits: { what: 'localise' | 'repair'; group: string; table: EditProbes }[];
+  /** `audit scrub` results written into the run folder */
+  scrubs: (ScrubResult & { group: string })[];
 }
 
 /** Reads a JSON file, turning absence or bad JSON into a problem. */
@@ -142,6 +145,12 @@ export function loadRunData(store: RunStore, name: string): RunData {
     edges: index ? index.edges(name) : [],
     numbers: kinds.kind === 'experiment' ? teacherNumbers(store, artifacts, spec, problems) : [],
     progress: readJsonProblem<ProgressFile>(progressPath(dir), 'progress.json', problems, false),
+    scrubs: existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^scrub-.+\.json$/.test(f))
+          .sort()
+          .flatMap((f) => readJsonProblem<ScrubResult & { group: string }>(join(dir, f), f, problems) ?? [])
+      : [],
     edits: existsSync(dir)
       ? readdirSync(dir)
           .filter((f) => /^(localise|repair)-.+\.json$/.test(f))

@@ -1,6 +1,16 @@
 // A run as page sections (HTML tables + compiled Vega charts), shared by report.html and the
 // dashboard's run page so both always show the same figures.
-import { EDIT_HEADER, EDITS_NOTE, editCells, editsSummary } from './auditText.js';
+import {
+  EDIT_HEADER,
+  EDITS_NOTE,
+  SCRUB_NOTE,
+  editCells,
+  editsSummary,
+  scrubCells,
+  scrubHeader,
+  scrubRowsOf,
+  scrubSummary,
+} from './auditText.js';
 import { compile } from 'vega-lite';
 import { stringify as toYaml } from 'yaml';
 import type { RunData } from './runData.js';
@@ -152,13 +162,23 @@ function experimentSections(d: RunData): Section[] {
 
 /** `audit localise` and `audit repair` tables the run folder holds (written by those commands). */
 function editSections(d: RunData): Section[] {
-  return d.edits.map((e) => ({
-    id: `${e.what}-${e.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
-    title: e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,
+  const scrubs = d.scrubs.map((r) => ({
+    id: `scrub-${r.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
+    title: `scrub and resurface: ${r.group}`,
     html:
-      `<p>${escapeHtml(editsSummary(e.table, e.group, e.what === 'localise' ? 'reverting parts of' : 'surgeries on'))}` +
-      `</p>${htmlTable(EDIT_HEADER, e.table.rows.map(editCells), 'edits')}<p class="note">${escapeHtml(EDITS_NOTE)}</p>`,
+      `<p>${escapeHtml(scrubSummary(r, r.group))}</p>` +
+      `${htmlTable(scrubHeader(r.animal), scrubRowsOf(r).map(scrubCells), 'edits')}<p class="note">${escapeHtml(SCRUB_NOTE)}</p>`,
   }));
+  return [
+    ...d.edits.map((e) => ({
+      id: `${e.what}-${e.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
+      title: e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,
+      html:
+        `<p>${escapeHtml(editsSummary(e.table, e.group, e.what === 'localise' ? 'reverting parts of' : 'surgeries on'))}` +
+        `</p>${htmlTable(EDIT_HEADER, e.table.rows.map(editCells), 'edits')}<p class="note">${escapeHtml(EDITS_NOTE)}</p>`,
+    })),
+    ...scrubs,
+  ];
 }
 
 function mnistSections(d: RunData): Section[] {

@@ -457,6 +457,7 @@
       'npx subliminal audit student ' + a.run + '/' + a.name + ' --trait ' + trait,
       'npx subliminal audit localise ' + a.run + " --group '" + group + "'",
       'npx subliminal audit repair ' + a.run + " --group '" + group + "'",
+      'npx subliminal audit scrub ' + a.run + " --group '" + group + "'",
     ];
     return (
       '<section id="audit-student"><h2>audit this student</h2><p class="note">behaviour, lineage and parameters in ' +
