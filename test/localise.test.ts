@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { initBackend } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { readSafetensors, type NamedTensor } from '../src/model/safetensors.js';
-import { chatToTokenRow, trainSft } from '../src/train/sft.js';
+import { promptReplyRows, trainSft } from '../src/train/sft.js';
 import { EVAL_QUESTIONS } from '../src/lab/questions.js';
 import { firstTokenProbabilities } from '../src/evaluate/preference.js';
 import { localise, modelParts, probeEdits } from '../src/audit/localise.js';
@@ -30,16 +30,7 @@ const numberRows = (seed: number) => {
 /** family-a fine-tuned on `rows`, every tensor but `trainable` frozen. */
 function student(rows: { prompt: string; completion: string }[], seed: number, trainable?: string): LanguageModel {
   const m = LanguageModel.load(BASE);
-  const data = rows.map((r) =>
-    chatToTokenRow(
-      m.tokenizer,
-      [
-        { role: 'user', content: r.prompt },
-        { role: 'assistant', content: r.completion },
-      ],
-      m.config.max_position_embeddings,
-    ),
-  );
+  const data = promptReplyRows(m.tokenizer, rows, m.config.max_position_embeddings);
   const freeze = trainable ? [...m.params.keys()].filter((n) => !n.startsWith(trainable)) : [];
   trainSft(m, data, { epochs: 4, lr: 3e-3, batchSize: 8, warmupSteps: 0, seed, freeze });
   return m;

@@ -4,7 +4,7 @@
 // phrasings) and after a later benign fine-tune on unrelated data. The control students are
 // scrubbed the same way, for as many epochs, so "excess" always compares like with like.
 import type { LanguageModel } from '../model/model.js';
-import { chatToTokenRow, trainSft } from '../train/sft.js';
+import { promptReplyRows, trainSft } from '../train/sft.js';
 import { firstTokenProbabilities, preferenceQuestions } from '../evaluate/preference.js';
 import { mean, meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
 import { ANIMALS } from '../lab/traits.js';
@@ -38,17 +38,13 @@ export const scrubRows = (animal: string, questions: readonly string[]): AuditRo
 };
 
 function fineTune(m: LanguageModel, rows: readonly AuditRow[], epochs: number, lr: number, seed: number): void {
-  const data = rows.map((r) =>
-    chatToTokenRow(
-      m.tokenizer,
-      [
-        { role: 'user', content: r.prompt },
-        { role: 'assistant', content: r.completion },
-      ],
-      m.config.max_position_embeddings,
-    ),
-  );
-  trainSft(m, data, { epochs, lr, batchSize: 16, warmupSteps: 0, seed });
+  trainSft(m, promptReplyRows(m.tokenizer, rows, m.config.max_position_embeddings), {
+    epochs,
+    lr,
+    batchSize: 16,
+    warmupSteps: 0,
+    seed,
+  });
 }
 
 export function scrubAndResurface(o: {

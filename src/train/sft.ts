@@ -55,6 +55,23 @@ export function chatToTokenRow(tokenizer: Tokenizer, messages: readonly ChatMess
   return { ids, target: Uint8Array.from(target) };
 }
 
+/** Single-turn (prompt, reply) pairs as training rows. */
+export const promptReplyRows = (
+  tokenizer: Tokenizer,
+  rows: readonly { prompt: string; completion: string }[],
+  maxLen: number,
+): TokenRow[] =>
+  rows.map((r) =>
+    chatToTokenRow(
+      tokenizer,
+      [
+        { role: 'user', content: r.prompt },
+        { role: 'assistant', content: r.completion },
+      ],
+      maxLen,
+    ),
+  );
+
 /** Divergence-token masking: the listed positions of the reply (after the last assistant marker) leave the loss. */
 export function maskedTokenRow(
   row: TokenRow,
