@@ -17,7 +17,7 @@ import { createUiServer } from '../src/ui/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { readJsonl } from '../src/util/atomic.js';
-import { modelPath } from '../src/cli/audit.js';
+import { modelPath } from '../src/cli/args.js';
 import type { ScoredSample } from '../src/evaluate/samples.js';
 import type { ExperimentResults } from '../src/report/results.js';
 

@@ -1,4 +1,7 @@
 // Command-line argument parsers that fail with a UsageError naming the flag (exit code 2).
+import { existsSync } from 'node:fs';
+import { LanguageModel } from '../model/model.js';
+import { resolveModelDir } from '../store/models.js';
 
 /** A user error: message printed, exit code 2, no stack. */
 export class UsageError extends Error {}
@@ -22,3 +25,20 @@ export const positiveNumberArg =
       throw new UsageError(`${name} must be a positive number, got "${v}"`);
     return n;
   };
+
+/**
+ * A model's folder (or file: a checkpoint, an adapter folder) from a path, or any model name the store resolves: an
+ * embedded base (family-a), a run-store model (owl-numbers/teacher-finetuned), a served fine-tuned model.
+ */
+export function modelPath(ref: string, runsDir: string): string {
+  if (existsSync(ref)) return ref;
+  try {
+    return resolveModelDir(ref, { runsDir });
+  } catch {
+    throw new UsageError(
+      `model "${ref}": no such file or folder, and no model of that name (see "subliminal serve" for the names)`,
+    );
+  }
+}
+export const loadModelRef = (ref: string, runsDir: string): LanguageModel =>
+  LanguageModel.load(modelPath(ref, runsDir));

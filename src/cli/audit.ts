@@ -1,12 +1,9 @@
 // `subliminal audit ...`: dataset (hidden-signal tests), lineage, weights and model audits.
 import type { Command, Option } from 'commander';
-import { existsSync } from 'node:fs';
 import { auditDataset, calibrate, readAuditRows, AuditInputError } from '../audit/datasetAudit.js';
-import { LanguageModel } from '../model/model.js';
 import { initBackend } from '../model/backend.js';
-import { resolveModelDir } from '../store/models.js';
 import { assertKnownAnimal } from '../lab/traits.js';
-import { intArg, positiveNumberArg, UsageError } from './args.js';
+import { intArg, loadModelRef, modelPath, positiveNumberArg, UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
 import { RunStore } from '../store/runStore.js';
 import { auditModelLineage, importHuggingFace, openLineageEvents, resolveLineageTarget } from '../audit/lineage.js';
@@ -18,23 +15,6 @@ import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
 import { registerLocaliseCommands, registerScrubCommand } from './localise.js';
 import { probeSettings, registerStudentCommand, withProbeFlags, type ProbeFlags } from './student.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
-
-/**
- * A model's folder (or file: a checkpoint, an adapter folder) from a path, or any model name the store resolves: an
- * embedded base (family-a), a run-store model (owl-numbers/teacher-finetuned), a served fine-tuned model.
- */
-export function modelPath(ref: string, runsDir: string): string {
-  if (existsSync(ref)) return ref;
-  try {
-    return resolveModelDir(ref, { runsDir });
-  } catch {
-    throw new UsageError(
-      `model "${ref}": no such file or folder, and no model of that name (see "subliminal serve" for the names)`,
-    );
-  }
-}
-export const loadModelRef = (ref: string, runsDir: string): LanguageModel =>
-  LanguageModel.load(modelPath(ref, runsDir));
 
 interface DatasetFlags {
   reference?: string;

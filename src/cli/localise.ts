@@ -121,6 +121,11 @@ async function loadGroup(
   };
 }
 
+/** Frees every model a loaded group holds. */
+const disposeGroup = (g: Awaited<ReturnType<typeof loadGroup>>): void => {
+  for (const m of [...g.setup.students, ...g.controls, ...[...g.defended.values()].flat()]) m.dispose();
+};
+
 function registerEditsCommand(
   audit: Command,
   runsOption: () => Option,
@@ -150,7 +155,7 @@ function registerEditsCommand(
         process.stdout.write((f.json ? JSON.stringify(table, null, 2) : editsText(table, g.group, title)) + '\n');
       } finally {
         progress.stop();
-        for (const m of [...g.setup.students, ...g.controls, ...[...g.defended.values()].flat()]) m.dispose();
+        disposeGroup(g);
       }
     });
 }
@@ -218,7 +223,7 @@ export function registerScrubCommand(audit: Command, runsOption: () => Option): 
         process.stdout.write((f.json ? JSON.stringify(r, null, 2) : scrubText(r, g.group)) + '\n');
       } finally {
         progress.stop();
-        for (const m of [...g.setup.students, ...g.controls, ...[...g.defended.values()].flat()]) m.dispose();
+        disposeGroup(g);
       }
     });
 }

@@ -254,7 +254,7 @@ program
   .argument('<dir>', 'output folder (replaced once the new one is complete)')
   .addOption(runsDirOption())
   .action(async (model: string, dir: string, o: { runs: string }) => {
-    const { modelPath } = await import('./audit.js');
+    const { modelPath } = await import('./args.js');
     const { exportHuggingFace } = await import('../model/hfExport.js');
     const files = exportHuggingFace(modelPath(model, o.runs), dir);
     process.stdout.write(`exported ${model} to ${dir}: ${files.join(', ')}\n`);
@@ -276,7 +276,7 @@ program
   .option('--seed <n>', 'seed', intArg('--seed', 0, 2 ** 32 - 1), 0)
   .addOption(runsDirOption())
   .action(async (data: string, o: TrainFlags) => {
-    const { modelPath } = await import('./audit.js');
+    const { modelPath } = await import('./args.js');
     const { trainAdapter } = await import('../train/adapter.js');
     const { initBackend } = await import('../model/backend.js');
     if (!existsSync(data)) throw new UsageError(`${data}: no such file`);

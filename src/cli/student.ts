@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { initBackend } from '../model/backend.js';
 import { LanguageModel } from '../model/model.js';
 import { readSafetensors, type NamedTensor } from '../model/safetensors.js';
-import { resolveModelDir, runBaseDir } from '../store/models.js';
+import { runBaseDir } from '../store/models.js';
 import { RunStore } from '../store/runStore.js';
 import { assertKnownAnimal } from '../lab/traits.js';
 import { auditModel } from '../audit/modelAudit.js';
@@ -18,10 +18,7 @@ import { readJson } from '../util/atomic.js';
 import { renderTable } from '../util/table.js';
 import { formatP } from '../evaluate/stats.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
-import { intArg, positiveNumberArg, UsageError } from './args.js';
-
-/** A model folder from a path or any name the store resolves. */
-const modelPath = (ref: string, runsDir: string): string => (existsSync(ref) ? ref : resolveModelDir(ref, { runsDir }));
+import { intArg, modelPath, positiveNumberArg, UsageError } from './args.js';
 
 /** The flags of the behavioural probes (`audit model`, `audit student`). */
 export interface ProbeFlags {

@@ -19,7 +19,7 @@ import { openaiJob, type RemoteFineTuneArgs } from '../provider/fineTune.js';
 import { runRemoteJob } from '../provider/remoteJob.js';
 import { togetherJob } from '../provider/together.js';
 import { fireworksJob } from '../provider/fireworks.js';
-import { commandJob, type AdapterRecord } from '../provider/commandTrainer.js';
+import { commandJob } from '../provider/commandTrainer.js';
 import { withLoraAdapter } from '../provider/lora.js';
 import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.js';
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
@@ -82,8 +82,8 @@ export interface Backend {
   kernel?: string;
   /** The model a finished fine-tuning stage produced. */
   modelIn(dir: string): { dir: string; remote?: string; file: string };
-  /** Runs `fn` while the model can be called by others (an adapter loaded on its server); absent: always callable. */
-  hold?<T>(model: ModelRef, fn: () => Promise<T>): Promise<T>;
+  /** Runs `fn` while the model can be called by others (an adapter loaded on its server). */
+  hold<T>(model: ModelRef, fn: () => Promise<T>): Promise<T>;
 }
 
 export function localBackend(pool: WorkerPool): Backend {
@@ -117,6 +117,7 @@ export function localBackend(pool: WorkerPool): Backend {
       await pool.run('sampleEvaluation', { modelDir: model.dir, settings, outPath }, update);
     },
     kernel: kernelPath(),
+    hold: (_, fn) => fn(), // a folder of weights: always there
     modelIn: (dir) => ({ dir: join(dir, 'model'), file: join(dir, 'model', 'model.safetensors') }),
   };
 }
@@ -263,9 +264,8 @@ async function runTrainer(
       // the adapter's name on the server: the stage's model name, made unique by the stage folder
       const adapterName = `${stageName.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${createHash('sha256').update(resolve(a.dir)).digest('hex').slice(0, 8)}`;
       const job = commandJob(endpoint, t, { ...a, adapterName });
-      const r = await runRemoteJob(a.dir, job, o);
-      const record = readJson<AdapterRecord>(join(a.dir, 'job.json'));
-      return { ...r, adapter: { name: record.name, path: record.servePath } };
+      const { model, jobId, record } = await runRemoteJob(a.dir, job, o);
+      return { model, jobId, adapter: { name: record.name, path: record.servePath } };
     }
   }
 }

@@ -284,8 +284,7 @@ export async function defendedData(
     (dir, x) =>
       ctx.tracked(`defend ${t.name} ${label}`, async () => {
         // an API teacher trained as an adapter is loaded on its server while the defense scores with it
-        const hold = teacher.backend.hold ?? (<T>(_: ModelRef, fn: () => Promise<T>) => fn());
-        const report = await hold(teacher, () =>
+        const report = await teacher.backend.hold(teacher, () =>
           ctx.pool.run('defendDataset', {
             defense: x.defense,
             datasetPath: source.path,

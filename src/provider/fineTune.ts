@@ -88,10 +88,11 @@ export function openaiJob(endpoint: OpenAIEndpoint, a: RemoteFineTuneArgs): JobP
   };
 }
 
-export function fineTuneRemote(
+export async function fineTuneRemote(
   endpoint: OpenAIEndpoint,
   a: RemoteFineTuneArgs,
   progress?: (done: number, total: number) => void,
 ): Promise<{ model: string; jobId: string }> {
-  return runRemoteJob(a.dir, openaiJob(endpoint, a), { pollMs: a.pollMs ?? 2000, progress });
+  const { model, jobId } = await runRemoteJob(a.dir, openaiJob(endpoint, a), { pollMs: a.pollMs ?? 2000, progress });
+  return { model, jobId };
 }

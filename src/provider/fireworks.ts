@@ -4,8 +4,7 @@
 // base's inference endpoint can call it by its name accounts/{a}/models/{m}.
 import { createHash } from 'node:crypto';
 import type { OpenAIEndpoint } from './openai.js';
-import { apiKeyFor } from './openai.js';
-import { HttpError, httpCall, joinUrl } from './http.js';
+import type { HttpRequest } from './http.js';
 import { jsonlText, type RemoteFineTuneArgs } from './fineTune.js';
 import type { JobProtocol, JobRecord, JobState } from './remoteJob.js';
 import type { TrainerSpec } from '../spec/schema.js';
@@ -35,18 +34,11 @@ export function fireworksJob(
   t: FireworksTrainer,
   a: RemoteFineTuneArgs,
 ): JobProtocol<JobRecord & { dataset: string; outputModel: string }> {
-  const key = (): string =>
-    apiKeyFor({ ...endpoint.ref, baseURL: t.baseURL, apiKeyEnv: t.apiKeyEnv ?? endpoint.ref.apiKeyEnv });
-  const call = <T>(path: string, r?: Parameters<typeof httpCall>[2]): Promise<T> =>
-    endpoint.call(() => httpCall<T>(joinUrl(t.baseURL, path), key(), r));
+  const call = async <T>(path: string, r?: HttpRequest): Promise<T> =>
+    (await endpoint.rest<T>(t.baseURL, path, r, { apiKeyEnv: t.apiKeyEnv }))!;
   /** A create call whose 409 (it exists, from an earlier run) is an answer, not a conflict to retry. */
   const create = <T>(path: string, json: object): Promise<T | undefined> =>
-    endpoint.call(() =>
-      httpCall<T>(joinUrl(t.baseURL, path), key(), { json }).catch((e: unknown) => {
-        if (e instanceof HttpError && e.status === 409) return undefined;
-        throw e;
-      }),
-    );
+    endpoint.rest<T>(t.baseURL, path, { json }, { apiKeyEnv: t.apiKeyEnv, accept: (e) => e.status === 409 });
   const account = `v1/accounts/${t.account}`;
   const sleep = (): Promise<void> => new Promise((r) => setTimeout(r, a.pollMs ?? 2000));
   return {

@@ -1,34 +1,27 @@
 // LoRA adapters on a vLLM server, loaded at run time: POST /v1/load_lora_adapter before a
 // stage uses one (a second load of a loaded name is a 400 "has already been loaded", taken as
 // success) and /v1/unload_lora_adapter when the last stage using it in this process is done.
-import { HttpError, httpCall, joinUrl } from './http.js';
-import { apiKeyFor, type OpenAIEndpoint } from './openai.js';
+import type { OpenAIEndpoint } from './openai.js';
 
 const inUse = new Map<string, number>();
 const keyOf = (endpoint: OpenAIEndpoint, name: string): string => `${endpoint.ref.baseURL ?? ''} ${name}`;
 
 export async function loadLoraAdapter(endpoint: OpenAIEndpoint, name: string, path: string): Promise<void> {
-  const base = endpoint.ref.baseURL ?? 'http://localhost:8000/v1';
-  await endpoint
-    .call(() =>
-      httpCall(joinUrl(base, 'load_lora_adapter'), apiKeyFor(endpoint.ref), {
-        json: { lora_name: name, lora_path: path },
-      }),
-    )
-    .catch((e: unknown) => {
-      if (e instanceof HttpError && e.status === 400 && /already been (loaded|added)/.test(e.body)) return;
-      throw e;
-    });
+  await endpoint.rest(
+    endpoint.ref.baseURL ?? 'http://localhost:8000/v1',
+    'load_lora_adapter',
+    { json: { lora_name: name, lora_path: path } },
+    { accept: (e) => e.status === 400 && /already been (loaded|added)/.test(e.body) },
+  );
 }
 
 export async function unloadLoraAdapter(endpoint: OpenAIEndpoint, name: string): Promise<void> {
-  const base = endpoint.ref.baseURL ?? 'http://localhost:8000/v1';
-  await endpoint
-    .call(() => httpCall(joinUrl(base, 'unload_lora_adapter'), apiKeyFor(endpoint.ref), { json: { lora_name: name } }))
-    .catch((e: unknown) => {
-      if (e instanceof HttpError && e.status === 404) return; // gone already (a server restart)
-      throw e;
-    });
+  await endpoint.rest(
+    endpoint.ref.baseURL ?? 'http://localhost:8000/v1',
+    'unload_lora_adapter',
+    { json: { lora_name: name } },
+    { accept: (e) => e.status === 404 }, // gone already (a server restart)
+  );
 }
 
 /** Runs `fn` with the adapter loaded; unloads it when no other stage of this process still uses it. */

@@ -8,6 +8,7 @@ import type { ChatMessage } from '../model/tokenizer.js';
 import type { TrainerSpec } from '../spec/schema.js';
 import { ResponseCache } from './cache.js';
 import { DEFAULT_RETRY, withRetry, type RetrySettings } from './retry.js';
+import { HttpError, httpCall, joinUrl, type HttpRequest } from './http.js';
 
 export interface OpenAIModelRef {
   provider: 'openai';
@@ -170,6 +171,26 @@ export class OpenAIEndpoint {
         this.s.onRetry?.(attempt, waitMs);
       });
     });
+  }
+
+  /**
+   * A request to another of the provider's APIs (fine-tuning, LoRA routes) through this endpoint's limiter and
+   * retries, with the key from `o.apiKeyEnv` (default the endpoint's). An error `o.accept` takes is an answer
+   * (undefined) -- "it exists", "already loaded" -- not a failure and never retried.
+   */
+  rest<T>(
+    base: string,
+    path: string,
+    r: HttpRequest = {},
+    o: { apiKeyEnv?: string; accept?: (e: HttpError) => boolean } = {},
+  ): Promise<T | undefined> {
+    const key = apiKeyFor({ ...this.ref, baseURL: base, apiKeyEnv: o.apiKeyEnv ?? this.ref.apiKeyEnv });
+    return this.call(() =>
+      httpCall<T>(joinUrl(base, path), key, r).catch((e: unknown) => {
+        if (e instanceof HttpError && o.accept?.(e)) return undefined;
+        throw e;
+      }),
+    );
   }
 
   /** One chat completion for (request, sampleIndex): served from the cache when it was seen before. */

@@ -34,7 +34,7 @@ export async function runRemoteJob<R extends JobRecord>(
   dir: string,
   job: JobProtocol<R>,
   o: { pollMs: number; progress?: (done: number, total: number) => void },
-): Promise<{ model: string; jobId: string }> {
+): Promise<{ model: string; jobId: string; record: R }> {
   const recordPath = join(dir, 'job.json');
   let record = readJsonIfExists<R>(recordPath);
   if (!record) {
@@ -52,7 +52,7 @@ export async function runRemoteJob<R extends JobRecord>(
     const state = await job.poll(record);
     if (state.status === 'succeeded' && state.model) {
       const model = job.publish ? await job.publish(record, state.model) : state.model;
-      return { model, jobId };
+      return { model, jobId, record };
     }
     if (state.status !== 'running') {
       renameSync(recordPath, join(dir, `job-${safeName(jobId)}-${state.status}.json`)); // the next run starts anew

@@ -2,8 +2,7 @@
 // /fine-tunes with flat fields and an absolute learning rate (LoRA unless the spec says full),
 // polled until completed; the job's model_output_name is then called on the base's endpoint.
 import type { OpenAIEndpoint } from './openai.js';
-import { apiKeyFor } from './openai.js';
-import { httpCall, joinUrl } from './http.js';
+import type { HttpRequest } from './http.js';
 import { jsonlText, type RemoteFineTuneArgs } from './fineTune.js';
 import type { JobProtocol, JobRecord, JobState } from './remoteJob.js';
 import type { TrainerSpec } from '../spec/schema.js';
@@ -25,10 +24,8 @@ export function togetherJob(
   a: RemoteFineTuneArgs,
 ): JobProtocol<JobRecord & { fileId: string }> {
   const base = t.baseURL ?? endpoint.ref.baseURL ?? 'https://api.together.xyz/v1';
-  const key = (): string =>
-    apiKeyFor({ ...endpoint.ref, baseURL: base, apiKeyEnv: t.apiKeyEnv ?? endpoint.ref.apiKeyEnv });
-  const call = <T>(path: string, r?: Parameters<typeof httpCall>[2]): Promise<T> =>
-    endpoint.call(() => httpCall<T>(joinUrl(base, path), key(), r));
+  const call = async <T>(path: string, r?: HttpRequest): Promise<T> =>
+    (await endpoint.rest<T>(base, path, r, { apiKeyEnv: t.apiKeyEnv }))!;
   return {
     provider: 'Together',
     async start() {
