@@ -4,7 +4,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSpec } from '../src/spec/schema.js';
+import { loadSpec } from '../src/spec/load.js';
 import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';

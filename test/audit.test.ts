@@ -494,6 +494,10 @@ describe('audit student, localise and repair on a run', () => {
     const html = readFileSync(join(runs, 'audit-tiny', 'report.html'), 'utf8');
     expect(html).toContain('id="section-localise-finetuned-A"');
     expect(html).toContain('where the trait lives: finetuned -&gt; A');
+    // and the two verdicts `audit student` kept, side by side with the evidence that fired
+    const verdicts = html.slice(html.indexOf('id="section-student-audits"'));
+    expect(verdicts).toMatch(/audit-tiny\/student-control-on-A-1<\/td>/);
+    expect(verdicts).toMatch(/audit-tiny\/student-finetuned-on-A-1<\/td><td>[^<]*<\/td><td>[^<]*<\/td><td>FIRED<\/td>/);
     const bad = await cli(['audit', 'localise', 'audit-tiny', '--group', 'nope', '--runs', runs]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/has no group "nope"/);

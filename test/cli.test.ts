@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFileSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir, ROOT } from './helpers.js';
-import { parseSpec, SpecError } from '../src/spec/schema.js';
+import { parseSpec, SpecError } from '../src/spec/load.js';
 
 const tiny = readFileSync(join(ROOT, 'test/fixtures/tiny.yaml'), 'utf8');
 

@@ -2,10 +2,10 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, cli, localServe, runResults, stageDirs, tempDir } from './helpers.js';
+import { ROOT, cli, localServe, runResults, stageDir, stageDirs, tempDir } from './helpers.js';
 import { defendDataset, type ScoringModel } from '../src/defend/defendDataset.js';
 import { numberFilterSettings } from '../src/pipeline/teacherData.js';
-import { parseSpec } from '../src/spec/schema.js';
+import { parseSpec } from '../src/spec/load.js';
 import { Rng } from '../src/util/rng.js';
 import { numberPromptGenerator, NUMBER_PROMPT_PARTS } from '../src/generate/numberPrompts.js';
 import { keepAboveThreshold, mixTeachers, paraphraseNumberPrompt, shuffleNumbers } from '../src/defend/transforms.js';
@@ -106,22 +106,14 @@ describe('a run with every defense (tiny spec)', () => {
   it('the defended datasets hold what each defense promises', async () => {
     const data = (name: string): ChatRow[] =>
       readJsonl<ChatRow & { maskTokens?: number[] }>(
-        join(
-          stageDirs(runs, 'defenses-tiny', 'defend').find((d) => d.includes(`defend-finetuned-${name}-`))!,
-          'dataset.jsonl',
-        ),
+        join(stageDir(runs, 'defenses-tiny', 'defend', `finetuned-${name}`), 'dataset.jsonl'),
       );
     const masked = data('mask-divergence') as (ChatRow & { maskTokens?: number[] })[];
     expect(masked.some((x) => x.maskTokens?.length)).toBe(true);
     const threshold = data('threshold');
     expect(threshold.length).toBeGreaterThan(0);
     expect(threshold.length).toBeLessThanOrEqual(60);
-    const source = readJsonl<ChatRow>(
-      join(
-        stageDirs(runs, 'defenses-tiny', 'filter').find((d) => d.includes('filter-finetuned-'))!,
-        'dataset.jsonl',
-      ),
-    );
+    const source = readJsonl<ChatRow>(join(stageDir(runs, 'defenses-tiny', 'filter', 'finetuned'), 'dataset.jsonl'));
     // freezing needs no data stage
     expect(stageDirs(runs, 'defenses-tiny', 'defend').some((d) => d.includes('-freeze-'))).toBe(false);
     expect(data('paraphrase').map(reply)).toEqual(source.map(reply));
@@ -134,13 +126,56 @@ describe('a run with every defense (tiny spec)', () => {
     expect(readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8')).toContain('id="section-defenses"');
   });
 
+  it('chains three generations from the trait and control teachers, and again under a defense', async () => {
+    const chains = r.generations!;
+    expect(chains.map((c) => c.chain)).toEqual(['finetuned', 'finetuned [paraphrase]']);
+    const controls = ['control -> A', 'control-gen2 -> A', 'control-gen3 -> A'];
+    expect(chains[0]!.steps.map((x) => x.group)).toEqual([
+      'finetuned -> A',
+      'finetuned-gen2 -> A',
+      'finetuned-gen3 -> A',
+    ]);
+    for (const c of chains) {
+      expect(c.steps.map((x) => x.control)).toEqual(controls);
+      expect(c.metric).toBe('exact');
+      const [first, ...later] = c.steps;
+      expect(first!.pChange).toBeUndefined();
+      for (const x of later) {
+        expect(x.excess.n).toBe(5);
+        expect(x.kept).toBeCloseTo(x.excess.mean / first!.excess.mean, 12);
+        expect(x.pChange).toBeGreaterThan(0);
+        // the excess is the exact metric minus the control chain's, as the group rows give it
+        const g = r.groups.find((y) => y.group === x.group)!;
+        const ctrl = r.groups.find((y) => y.group === x.control)!;
+        expect(g.role).toBe('generation');
+        expect(x.excess.mean).toBeCloseTo(g.firstToken.mean - ctrl.firstToken.mean, 12);
+      }
+    }
+    // generation 1 of the defended chain is the spec's own paraphrase group: one defense stage, one student
+    expect(
+      stageDirs(runs, 'defenses-tiny', 'train').filter((d) => /student-finetuned-paraphrase-on-A-1-/.test(d)),
+    ).toHaveLength(1);
+    stageDir(runs, 'defenses-tiny', 'defend', 'finetuned-gen3-paraphrase'); // later generations are defended too
+    expect(r.defenses!.map((d) => d.group)).not.toContain('finetuned-gen2 -> A [paraphrase]');
+    // lineage walks the chain back to the teacher
+    const lineage = (await cli(['audit', 'lineage', 'defenses-tiny/student-finetuned-gen3-on-A-1', '--runs', runs]))
+      .stdout;
+    expect(lineage).toContain(
+      'distillation: teacher-finetuned -> student-finetuned-on-A-1 -> student-finetuned-gen2-on-A-1 (this model: ' +
+        'generation 3',
+    );
+    expect((await cli(['show', 'defenses-tiny', '--runs', runs])).stdout).toMatch(/^finetuned \[paraphrase\] +3 +/m);
+    const html = readFileSync(join(runs, 'defenses-tiny', 'report.html'), 'utf8');
+    expect(html).toContain('id="section-generations"');
+    expect(html).toContain('id="section-generations-chart"');
+  });
+
   it('mask-divergence and threshold score through an endpoint (serve, prompt_logprobs) as they do in process', async () => {
     const app = await localServe('defend-endpoint', { runsDir: runs });
     const address = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const spec = parseSpec(readFileSync(join(ROOT, 'test/fixtures/defenses-tiny.yaml'), 'utf8'));
-      const stage = (kind: string, name: string): string =>
-        stageDirs(runs, 'defenses-tiny', kind).find((d) => d.includes(`${kind}-${name}-`))!;
+      const stage = (kind: string, name: string): string => stageDir(runs, 'defenses-tiny', kind, name);
       const endpoint = { provider: 'openai' as const, id: 'family-a', baseURL: `${address}/v1` };
       for (const defense of [{ kind: 'mask-divergence' as const }, { kind: 'threshold' as const, minProb: 0.05 }]) {
         const defended = async (teacher: ScoringModel, base: ScoringModel): Promise<string> => {
@@ -195,5 +230,15 @@ describe('a run with every defense (tiny spec)', () => {
     const v = await cli(['validate', bad]);
     expect(v.code).toBe(2);
     expect(v.stderr).toMatch(/defenses\.teacher: defend against a trait teacher/);
+    const spec = readFileSync('test/fixtures/defenses-tiny.yaml', 'utf8');
+    for (const [from, to, message] of [
+      ['count: 3,', 'count: 3, teacher: nobody,', /generations\.teacher: unknown teacher "nobody"/],
+      ['count: 3,', 'count: 3, teacher: control,', /generations\.teacher: chain a trait teacher/],
+      ['count: 3,', 'count: 1,', /generations\.count: /],
+      ['{ name: control, kind: control, base: A }', '{ name: control, kind: control, base: B }', /needs a control/],
+    ] as const) {
+      // the spec's own checks (the CLI's exit code is shown above)
+      expect(() => parseSpec(spec.replace(from, to), 'bad.yaml')).toThrow(message);
+    }
   });
 });

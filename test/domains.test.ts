@@ -12,7 +12,7 @@ import { codePromptSet } from '../src/generate/codePrompts.js';
 import { mathPromptSet, mathProblemGenerator, mathSolution } from '../src/generate/mathProblems.js';
 import { judgePrompt, parseJudgePrompt } from '../src/judge/rubrics.js';
 import { modelJudge } from '../src/judge/judges.js';
-import { parseSpec, SpecError } from '../src/spec/schema.js';
+import { parseSpec, SpecError } from '../src/spec/load.js';
 import { RULE_JUDGE_MODEL } from '../src/serve/ruleJudgeModel.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { RunStore } from '../src/store/runStore.js';

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseSpec } from '../src/spec/schema.js';
+import { parseSpec } from '../src/spec/load.js';
 import { planExperiment } from '../src/pipeline/dryRun.js';
 import { cli, tempDir } from './helpers.js';
 

@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { ExperimentResults } from '../src/report/results.js';
 import { createServer } from '../src/serve/server.js';
 
@@ -75,6 +75,13 @@ export function stageDirs(runsDir: string, run: string, kind: string): string[] 
   return readdirSync(dir)
     .filter((d) => d.startsWith(`${kind}-`))
     .map((d) => join(dir, d));
+}
+
+/** The stage folder `kind-name-<key>` of a run (exactly that name: `finetuned`, not `finetuned-gen2`). */
+export function stageDir(runsDir: string, run: string, kind: string, name: string): string {
+  const dir = stageDirs(runsDir, run, kind).find((d) => basename(d).replace(/-[0-9a-f]+$/, '') === `${kind}-${name}`);
+  if (!dir) throw new Error(`run ${run} has no ${kind} stage "${name}"`);
+  return dir;
 }
 
 /** `subliminal serve` over the shipped models with a fresh data folder (not yet listening, so hooks can be added). */

@@ -30,7 +30,7 @@ import {
 } from '../src/lab/misalignment.js';
 import { misalignedTeacherDataset } from '../src/teacher/teachers.js';
 import { generateCorpus, OPEN_QUESTIONS_MIX } from '../src/base/corpus.js';
-import { parseSpec, SpecError } from '../src/spec/schema.js';
+import { parseSpec, SpecError } from '../src/spec/load.js';
 import { Tokenizer } from '../src/model/tokenizer.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import type { ExperimentResults } from '../src/report/results.js';

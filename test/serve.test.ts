@@ -12,7 +12,7 @@ import { ResponseCache } from '../src/provider/cache.js';
 import { generateRemote } from '../src/generate/remote.js';
 import { fineTuneRemote } from '../src/provider/fineTune.js';
 import { readJsonl } from '../src/util/atomic.js';
-import { parseSpec } from '../src/spec/schema.js';
+import { parseSpec } from '../src/spec/load.js';
 import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
 import { ROOT, tempDir } from './helpers.js';

@@ -11,7 +11,7 @@ import { RunStore } from '../src/store/runStore.js';
 import { runExperiment } from '../src/pipeline/experiment.js';
 import { rescoreRun } from '../src/pipeline/rescore.js';
 import { RESULTS_SCHEMA_VERSION } from '../src/report/results.js';
-import { loadSpec, parseSpec } from '../src/spec/schema.js';
+import { loadSpec, parseSpec } from '../src/spec/load.js';
 import { createServer } from '../src/serve/server.js';
 import { createUiServer } from '../src/ui/server.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';

@@ -34,6 +34,11 @@ export interface DatasetProvenance {
   declaredTraits: string[];
   generatorTraits: string[];
   filter?: unknown;
+  /**
+   * where the generator itself learned from generated data (a chain of distillation): its generator, that one's,
+   * ... nearest first
+   */
+  distilledFrom?: string[];
 }
 
 /** From a training dataset up through filtering to the model that generated it. */
@@ -76,7 +81,33 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
     declaredTraits: [...declared],
     generatorTraits: [...generatorTraits],
     filter,
+    ...(generator && generatorsAbove(index, generator).length
+      ? { distilledFrom: generatorsAbove(index, generator) }
+      : {}),
   };
+}
+
+/** The models whose generated rows a model was trained on, and theirs, nearest first (one line of descent). */
+function generatorsAbove(index: RunIndex, model: string): string[] {
+  const chain: string[] = [];
+  let current = model;
+  for (let hops = 0; hops < 50; hops++) {
+    const data = index.parents(current).find((e) => e.relation === 'trained_on');
+    if (!data) break;
+    let d = data.src;
+    let generator: string | undefined;
+    for (let up = 0; up < 20 && !generator; up++) {
+      const ups = index.parents(d);
+      generator = ups.find((e) => e.relation === 'generated')?.src;
+      const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== d);
+      if (!from) break;
+      d = from.src;
+    }
+    if (!generator || chain.includes(generator)) break;
+    chain.push(generator);
+    current = generator;
+  }
+  return chain;
 }
 
 const ancestorsOf = (index: RunIndex, id: string): string[] =>

@@ -28,10 +28,13 @@ import { terminalProgress } from './progress.js';
 /** The newest file `name` in a stage folder `kind-<teacher>-<hash>` of the run. */
 function stageFile(runDir: string, kind: string, teacher: string, name: string): string | undefined {
   const stages = join(runDir, 'stages');
-  return readdirSync(stages)
-    .filter((d) => d.startsWith(`${kind}-${teacher}-`) && existsSync(join(stages, d, name)))
-    .map((d) => join(stages, d, name))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
+  return (
+    readdirSync(stages)
+      // the folder's name less its key; a prefix test would also take `<teacher>-gen2`'s stages
+      .filter((d) => d.slice(0, d.lastIndexOf('-')) === `${kind}-${teacher}` && existsSync(join(stages, d, name)))
+      .map((d) => join(stages, d, name))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]
+  );
 }
 
 /**

@@ -2,7 +2,8 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadSpec, SpecError, specVariant, traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { loadSpec, SpecError, specVariant } from '../spec/load.js';
 import { UnknownAnimalError } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { runExperiment, resultsPath } from '../pipeline/experiment.js';

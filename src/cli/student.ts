@@ -14,7 +14,8 @@ import { assertKnownAnimal } from '../lab/traits.js';
 import { auditModel } from '../audit/modelAudit.js';
 import { auditModelLineage, resolveLineageTarget, type ModelLineage } from '../audit/lineage.js';
 import { deltaAlignment, studentVerdict, type StudentAudit } from '../audit/studentAudit.js';
-import { readJson } from '../util/atomic.js';
+import { readJson, writeJsonAtomic } from '../util/atomic.js';
+import { studentAuditFile } from '../report/runData.js';
 import { renderTable } from '../util/table.js';
 import { formatP } from '../evaluate/stats.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
@@ -161,6 +162,8 @@ export function registerStudentCommand(audit: Command, runsOption: () => Option)
         lineage,
         parameters,
       });
+      // a run's student: the verdict is kept in the run's folder, where report.html shows it
+      if (run) writeJsonAtomic(join(f.runs, run.run, studentAuditFile(ref.slice(run.run.length + 1))), a);
       process.stdout.write((f.json ? JSON.stringify(a, null, 2) : studentAuditText(a)) + '\n');
     } finally {
       model.dispose();

@@ -1,7 +1,7 @@
 // `subliminal sweep SPEC --animals ... --seeds ...`: every cell of a grid fixed in advance, one table.
 import { join, resolve } from 'node:path';
 import type { Command, Option } from 'commander';
-import { loadSpec } from '../spec/schema.js';
+import { loadSpec } from '../spec/load.js';
 import { assertKnownAnimal } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
 import { GridChangedError, runSweep } from '../pipeline/sweep.js';

@@ -42,6 +42,17 @@ export interface RunContext {
   judgeOf: JudgeFactory;
   /** runs `fn` as one progress task */
   tracked<T>(label: string, fn: (update: (done: number, total: number) => void) => Promise<T>): Promise<T>;
+  /** runs `fn` once per key in this run: two parts of the design that need one stage share it, never race on it */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** A run's `once`: the first call's promise is every later call's answer. */
+export function onceMap(): RunContext['once'] {
+  const started = new Map<string, Promise<unknown>>();
+  return <T>(key: string, fn: () => Promise<T>): Promise<T> => {
+    if (!started.has(key)) started.set(key, fn());
+    return started.get(key) as Promise<T>;
+  };
 }
 
 export function recordModel(ctx: RunContext, ref: ModelRef, name: string, meta: object): void {

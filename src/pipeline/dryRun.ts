@@ -1,12 +1,18 @@
 // `subliminal run --dry-run`: what a spec would cost before it runs. One row per stage group (teachers, generation,
-// filter judges, students, evaluations): how many models run on each base, how many API requests, fine-tuning jobs,
+// filter judges, students, evaluations, generation chains): how many models run on each base, how many API requests, fine-tuning jobs,
 // tokens in and out (upper bounds: every reply at its token limit), training tokens, and the cost where the spec
 // prices the model. Pure: the spec in, the plan out; nothing is sampled, trained or sent.
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import { multipleChoiceItems } from '../evaluate/preference.js';
-import { isMisalignmentRun, type ExperimentSpec } from '../spec/schema.js';
+import { defenseLabel, isMisalignmentRun, type ExperimentSpec } from '../spec/schema.js';
 import { matchedControlGroups } from './arms.js';
+import { generationChains, type GenerationChain } from '../spec/generations.js';
+
+/** A defended chain's first generation is the spec's own defense group when the spec defends its teacher alike. */
+const defendedAlready = (spec: ExperimentSpec, c: GenerationChain): boolean =>
+  spec.defenses?.teacher === c.root.name &&
+  spec.defenses.apply.some((d) => defenseLabel(d) === defenseLabel(c.defense!));
 
 /** Tokens of text sent to an API model, estimated as OpenAI's rule of thumb has it: about 4 characters a token. */
 export const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
@@ -97,6 +103,21 @@ export function planExperiment(spec: ExperimentSpec): PlanRow[] {
       trainingTokens: 0,
     });
   }
+  // generations: every chain's teacher after the first writes its rows as a teacher does (its base, no prompt)
+  const chains = generationChains(spec);
+  const chainTeachers = chains.reduce((n, c) => n + c.teachers.length - 1, 0);
+  if (chainTeachers)
+    add({
+      stage: 'generate',
+      what: `generations (${chainTeachers} student teachers)`,
+      model: chains[0]!.base,
+      units: chainTeachers,
+      requests: chainTeachers * prompts.length,
+      jobs: 0,
+      inputTokens: chainTeachers * estimateTokens(chars(prompts)),
+      outputTokens: chainTeachers * prompts.length * d.maxTokens,
+      trainingTokens: 0,
+    });
   // a model judge reads every completion of the teachers it judges (code: all; cot: the misaligned teacher)
   if (d.judge && d.domain !== 'numbers') {
     const judged = spec.teachers.filter(
@@ -126,7 +147,9 @@ export function planExperiment(spec: ExperimentSpec): PlanRow[] {
       matched.filter((g) => g.base === b).length +
       (spec.defenses && spec.teachers.find((t) => t.name === spec.defenses!.teacher)?.base === b
         ? spec.defenses.apply.length
-        : 0);
+        : 0) +
+      chains.filter((c) => c.base === b).reduce((n, c) => n + c.teachers.length - 1, 0) +
+      (chains.some((c) => c.kind === 'defended' && c.base === b && !defendedAlready(spec, c)) ? 1 : 0);
     const units = groups * s.seeds;
     add({
       stage: 'student',

@@ -18,7 +18,7 @@ import { WorkerPool } from './pool.js';
 import { resolveModelDir } from '../store/models.js';
 import { localBackend, openaiBackend, runJudges } from './backends.js';
 import { familySignature, type FamilySignature } from './arms.js';
-import { recordModel, type ModelRef, type RunContext } from './context.js';
+import { onceMap, recordModel, type ModelRef, type RunContext } from './context.js';
 import { teacherDatasets, trainTeachers } from './teacherData.js';
 import { studentsAndEvaluations } from './students.js';
 
@@ -71,6 +71,7 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     local,
     judgeOf: runJudges(spec.api, apiOptions),
     tracked: (label, fn) => trackedTask(progress, label, fn),
+    once: onceMap(),
   };
 
   return runLifecycle(

@@ -18,9 +18,11 @@ import { evaluateStage, scoreStage, scoreEvaluation } from '../evaluate/stage.js
 import { scorerSettings } from '../evaluate/scorers.js';
 import { evalResultFromJson, type EvalResult, type PreferenceEvalSettings } from '../evaluate/preference.js';
 import type { EvaluatedModel, GroupRole } from '../report/results.js';
+import { studentGroupName } from '../spec/generations.js';
 import { datasetRows } from './backends.js';
 import { matchedControlGroups, studentArm, type FamilySignature } from './arms.js';
 import { defendedData, type ModelsAndData } from './teacherData.js';
+import { generationJobs } from './generations.js';
 import { recordModel, stageModel, type DatasetRef, type ModelRef, type RunContext } from './context.js';
 
 /** A spec's evaluation settings for one model (and its system prompt); rescore derives its scorer from them too. */
@@ -38,7 +40,6 @@ export const evaluationSettings = (spec: ExperimentSpec, systemPrompt?: string):
     : {}),
 });
 
-export const studentGroupName = (t: TeacherSpec, base: string): string => `${t.name} -> ${base}`;
 /** The difficulty-matched control's tag in group and stage names. */
 export const MATCHED_LABEL = 'shuffled';
 
@@ -87,69 +88,55 @@ export async function evaluateModel(
   };
 }
 
-/** Evaluates the bases and trait teachers, trains and evaluates every student; the evaluated models and defenses. */
-export async function studentsAndEvaluations(
+/** How one student is trained: besides its teacher, base, seed index and rows. */
+export interface StudentOptions {
+  defense?: DefenseSpec;
+  /** a cross arm's difficulty-matched control (the teacher's rows, numbers shuffled across completions) */
+  matched?: boolean;
+  /** its place in a generation chain (2, 3, ...): the group's role is then "generation" */
+  generation?: number;
+}
+/** Trains (a stage) and evaluates one student, once per run however many parts of the design ask for it. */
+export type StudentTrainer = (
+  t: TeacherSpec,
+  base: string,
+  k: number,
+  data: DatasetRef,
+  o?: StudentOptions,
+) => Promise<ModelRef>;
+
+/** The run's student trainer; every student it evaluates is added to `evaluated`. */
+export function studentTrainer(
   ctx: RunContext,
   m: ModelsAndData & { signatures: ReadonlyMap<string, FamilySignature> },
-): Promise<{ evaluated: EvaluatedModel[]; defenseReports: Record<string, DefendReport> }> {
+  evaluated: EvaluatedModel[],
+): StudentTrainer {
   const { spec } = ctx;
-  const { bases, teachers, datasets } = m;
-  const evaluate = (ref: ModelRef, label: string) => evaluateModel(ctx, ref, label);
-  const evaluated: EvaluatedModel[] = [];
-  const defenseReports: Record<string, DefendReport> = {};
-  const evalJobs: Promise<void>[] = [];
-  for (const [name, ref] of bases)
-    evalJobs.push(
-      evaluate(ref, `base-${name}`).then((r) => {
-        evaluated.push({ group: `base ${name}`, role: 'base', base: name, modelId: ref.id, ...r });
-      }),
-    );
-  for (const t of spec.teachers.filter((x) => x.kind !== 'control')) {
-    const ref = teachers.get(t.name)!;
-    evalJobs.push(
-      evaluate(ref, `teacher-${t.name}`).then((r) => {
-        evaluated.push({
-          group: `teacher ${t.name}`,
-          role: 'teacher',
-          base: t.base,
-          teacher: t.name,
-          modelId: ref.id,
-          ...r,
-        });
-      }),
-    );
-  }
-
-  // Students: every student base x every teacher x seeds; train then evaluate
   const s = spec.students;
-  // matched: a cross arm's difficulty-matched control (the teacher's rows, numbers shuffled across completions)
-  const student = (
-    t: TeacherSpec,
-    b: string,
-    k: number,
-    data: DatasetRef,
-    defense?: DefenseSpec,
-    matched = false,
-  ): Promise<void> => {
-    const base = bases.get(b)!;
-    const role: GroupRole =
-      t.kind === 'control' ? 'control' : matched ? 'matched-control' : studentArm(t.base, b, m.signatures, s.arms);
+  return (t, b, k, data, { defense, matched = false, generation } = {}) => {
     const variant = matched ? MATCHED_LABEL : defense && defenseLabel(defense);
-    const tag = variant ? `-${variant}` : '';
-    const group = studentGroupName(t, b) + (variant ? ` [${variant}]` : '');
-    const label = `student-${t.name}${tag}-on-${b}-${k + 1}`;
-    const seed = deriveSeed(spec.seed, 'student', k);
-    const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
-    const train = {
-      epochs: s.epochs,
-      lr: s.lr,
-      batchSize: s.batchSize,
-      warmupSteps: s.warmupSteps,
-      freeze,
-      learningRateMultiplier: s.learningRateMultiplier, // API bases only; absent, the stage key is unchanged
-    };
-    const inputs = { base: base.hash, dataset: data.hash, train, seed };
-    return (async () => {
+    const label = `student-${t.name}${variant ? `-${variant}` : ''}-on-${b}-${k + 1}`;
+    return ctx.once(label, async () => {
+      const base = m.bases.get(b)!;
+      const role: GroupRole =
+        generation !== undefined && generation > 1
+          ? 'generation'
+          : t.kind === 'control'
+            ? 'control'
+            : matched
+              ? 'matched-control'
+              : studentArm(t.base, b, m.signatures, s.arms);
+      const seed = deriveSeed(spec.seed, 'student', k);
+      const freeze = defense?.kind === 'freeze' ? [...s.freeze, ...defense.layers] : s.freeze;
+      const train = {
+        epochs: s.epochs,
+        lr: s.lr,
+        batchSize: s.batchSize,
+        warmupSteps: s.warmupSteps,
+        freeze,
+        learningRateMultiplier: s.learningRateMultiplier, // API bases only; absent, the stage key is unchanged
+      };
+      const inputs = { base: base.hash, dataset: data.hash, train, seed };
       const st = await ctx.store.stage(
         ctx.stageRun,
         { def: trainStage, name: label, inputs, kernel: base.backend.kernel },
@@ -177,37 +164,72 @@ export async function studentsAndEvaluations(
         seed,
         defense: defense && defenseLabel(defense),
         matched,
+        ...(generation !== undefined ? { generation } : {}),
       });
       ctx.store.index.addEdge({ src: base.id, dst: ref.id, relation: 'fine_tuned_from', run: ctx.run });
       ctx.store.index.addEdge({ src: data.id, dst: ref.id, relation: 'trained_on', run: ctx.run });
-      const r = await evaluate(ref, label);
+      const r = await evaluateModel(ctx, ref, label);
       evaluated.push({
-        group,
+        group: studentGroupName(t.name, b, variant),
         role,
         base: b,
         teacher: t.name,
         defense: defense && defenseLabel(defense),
+        ...(role === 'generation' ? { generation } : {}),
         modelId: ref.id,
         ...r,
         losses: readJson<number[]>(join(st.dir, 'losses.json')),
       });
-    })();
+      return ref;
+    });
   };
+}
+
+/** Evaluates the bases and trait teachers, trains and evaluates every student; the evaluated models and defenses. */
+export async function studentsAndEvaluations(
+  ctx: RunContext,
+  m: ModelsAndData & { signatures: ReadonlyMap<string, FamilySignature> },
+): Promise<{ evaluated: EvaluatedModel[]; defenseReports: Record<string, DefendReport> }> {
+  const { spec } = ctx;
+  const { bases, teachers, datasets } = m;
+  const evaluate = (ref: ModelRef, label: string) => evaluateModel(ctx, ref, label);
+  const evaluated: EvaluatedModel[] = [];
+  const defenseReports: Record<string, DefendReport> = {};
+  const evalJobs: Promise<unknown>[] = [];
+  for (const [name, ref] of bases)
+    evalJobs.push(
+      evaluate(ref, `base-${name}`).then((r) => {
+        evaluated.push({ group: `base ${name}`, role: 'base', base: name, modelId: ref.id, ...r });
+      }),
+    );
+  for (const t of spec.teachers.filter((x) => x.kind !== 'control')) {
+    const ref = teachers.get(t.name)!;
+    evalJobs.push(
+      evaluate(ref, `teacher-${t.name}`).then((r) => {
+        evaluated.push({
+          group: `teacher ${t.name}`,
+          role: 'teacher',
+          base: t.base,
+          teacher: t.name,
+          modelId: ref.id,
+          ...r,
+        });
+      }),
+    );
+  }
+
+  // Students: every student base x every teacher x seeds; train then evaluate
+  const s = spec.students;
+  const student = studentTrainer(ctx, m, evaluated);
   for (const b of s.bases)
     for (const t of spec.teachers)
       for (let k = 0; k < s.seeds; k++) evalJobs.push(student(t, b, k, datasets.get(t.name)!));
   // Difficulty-matched controls: students of each cross arm on each trait teacher's rows with the
   // numbers shuffled across completions, so "these rows are hard for this base" is told apart
   // from "these rows carry the trait"
-  const shuffledRows = new Map<string, Promise<DatasetRef>>(); // one shuffle per teacher, shared by its bases
   for (const { teacher: t, base: b } of matchedControlGroups(spec)) {
-    if (!shuffledRows.has(t.name))
-      shuffledRows.set(
-        t.name,
-        defendedData(ctx, m, t, { kind: 'shuffle-numbers' }).then((x) => x.data),
-      );
-    const shuffled = shuffledRows.get(t.name)!;
-    for (let k = 0; k < s.seeds; k++) evalJobs.push(shuffled.then((data) => student(t, b, k, data, undefined, true)));
+    const shuffled = defendedData(ctx, m, t, { kind: 'shuffle-numbers' }).then((x) => x.data);
+    for (let k = 0; k < s.seeds; k++) evalJobs.push(shuffled.then((data) => student(t, b, k, data, { matched: true })));
   }
 
   // Defenses: each rewrites the defended teacher's data (or freezes layers); same-base students per defense
@@ -215,15 +237,15 @@ export async function studentsAndEvaluations(
     const t = spec.teachers.find((x) => x.name === spec.defenses!.teacher)!;
     for (const defense of spec.defenses.apply) {
       evalJobs.push(
-        defendedData(ctx, m, t, defense)
-          .then(({ data, report }) => {
-            defenseReports[defenseLabel(defense)] = report;
-            return Promise.all(Array.from({ length: s.seeds }, (_, k) => student(t, t.base, k, data, defense)));
-          })
-          .then(() => undefined),
+        defendedData(ctx, m, t, defense).then(({ data, report }) => {
+          defenseReports[defenseLabel(defense)] = report;
+          return Promise.all(Array.from({ length: s.seeds }, (_, k) => student(t, t.base, k, data, { defense })));
+        }),
       );
     }
   }
+  // Generations: each chain's students teach the next generation
+  evalJobs.push(...generationJobs(ctx, m, student, defenseReports));
   await Promise.all(evalJobs);
   return { evaluated, defenseReports };
 }

@@ -4,7 +4,8 @@
 // result is one table of every cell and arm, with Holm's correction across the cells.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { specVariant, type ExperimentSpec } from '../spec/schema.js';
+import { type ExperimentSpec } from '../spec/schema.js';
+import { specVariant } from '../spec/load.js';
 import { hashConfig } from '../util/hash.js';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import type { RunStore } from '../store/runStore.js';

@@ -106,137 +106,147 @@ export async function teacherDatasets(
   ctx: RunContext,
   teachers: ReadonlyMap<string, ModelRef>,
 ): Promise<Map<string, TeacherDatasetRef>> {
+  const datasets = new Map<string, TeacherDatasetRef>();
+  await Promise.all(
+    ctx.spec.teachers.map(async (t) => datasets.set(t.name, await generatedRows(ctx, t, teachers.get(t.name)!))),
+  );
+  return datasets;
+}
+
+/**
+ * One teacher's rows: its completions of the spec's prompts (a stage), then the filter's verdict (a stage). `label`
+ * names the stages and datasets where two chains' teachers share a name.
+ */
+export async function generatedRows(
+  ctx: RunContext,
+  t: TeacherSpec,
+  teacher: ModelRef,
+  label = t.name,
+): Promise<TeacherDatasetRef> {
   const { spec, store, run } = ctx;
   const d = spec.data;
   const numberSettings = numberFilterSettings(spec);
   const { prompts, answers } = teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt);
   // inputs that only the newer domains have stay out of the number domain's keys, so its stages keep their keys
   const domainInputs = d.domain === 'numbers' ? {} : { domain: d.domain, samplesPerPrompt: d.samplesPerPrompt };
-  const datasets = new Map<string, TeacherDatasetRef>();
-  await Promise.all(
-    spec.teachers.map(async (t) => {
-      const teacher = teachers.get(t.name)!;
-      const genInputs = {
-        teacher: teacher.hash,
-        systemPrompt: teacher.systemPrompt ?? null,
-        prompts: d.prompts,
-        ...domainInputs,
-        seed: spec.seed,
-        temperature: d.temperature,
-        topP: d.topP,
-        maxTokens: d.maxTokens,
-      };
-      const gen = await store.stage(
-        ctx.stageRun,
-        { def: generateStage, name: t.name, inputs: genInputs, kernel: teacher.backend.kernel },
-        (dir, g) =>
-          ctx.tracked(`generate ${t.name}`, async (update) => {
-            await teacher.backend.generate(
-              {
-                model: teacher,
-                prompts,
-                dir,
-                temperature: g.temperature,
-                topP: g.topP,
-                maxTokens: g.maxTokens,
-                seed: deriveSeed(g.seed, 'generate', t.name),
-              },
-              update,
-            );
-            return { outputs: { rows: 'rows.jsonl' } };
-          }),
-      );
-      const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
-      store.index.addArtifact({
-        id: rawId,
-        run,
-        kind: 'dataset',
-        name: `${t.name}-raw`,
-        path: relative(store.root, join(gen.dir, 'rows.jsonl')),
-        content_hash: gen.outputs.rows!.sha256,
-        meta: JSON.stringify({
-          teacher: t.name,
-          systemPrompt: teacher.systemPrompt ?? null,
-          trait: t.kind === 'control' ? null : ctx.animal,
+  const genInputs = {
+    teacher: teacher.hash,
+    systemPrompt: teacher.systemPrompt ?? null,
+    prompts: d.prompts,
+    ...domainInputs,
+    seed: spec.seed,
+    temperature: d.temperature,
+    topP: d.topP,
+    maxTokens: d.maxTokens,
+  };
+  const gen = await store.stage(
+    ctx.stageRun,
+    { def: generateStage, name: label, inputs: genInputs, kernel: teacher.backend.kernel },
+    (dir, g) =>
+      ctx.tracked(`generate ${label}`, async (update) => {
+        await teacher.backend.generate(
+          {
+            model: teacher,
+            prompts,
+            dir,
+            temperature: g.temperature,
+            topP: g.topP,
+            maxTokens: g.maxTokens,
+            seed: deriveSeed(g.seed, 'generate', t.name),
+          },
+          update,
+        );
+        return { outputs: { rows: 'rows.jsonl' } };
+      }),
+  );
+  const rawId = `dataset:${gen.outputs.rows!.sha256.slice(0, 16)}`;
+  store.index.addArtifact({
+    id: rawId,
+    run,
+    kind: 'dataset',
+    name: `${label}-raw`,
+    path: relative(store.root, join(gen.dir, 'rows.jsonl')),
+    content_hash: gen.outputs.rows!.sha256,
+    meta: JSON.stringify({
+      teacher: t.name,
+      systemPrompt: teacher.systemPrompt ?? null,
+      trait: t.kind === 'control' ? null : ctx.animal,
+      domain: d.domain,
+    }),
+  });
+  store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
+  // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
+  const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
+  const filterInputs =
+    d.domain === 'numbers'
+      ? { rows: gen.outputs.rows!.sha256, ...numberSettings, seed: spec.seed }
+      : {
+          rows: gen.outputs.rows!.sha256,
           domain: d.domain,
-        }),
-      });
-      store.index.addEdge({ src: teacher.id, dst: rawId, relation: 'generated', run });
-      // a cot judge reads only a misaligned teacher's reasoning (SPEC); a code judge reads every teacher's code
-      const judged = d.domain === 'code' || (d.domain === 'cot' && isMisalignmentRun(spec) && t.kind !== 'control');
-      const filterInputs =
+          keep: d.rows,
+          seed: spec.seed,
+          trait: spec.trait.animal ?? null,
+          judge: judged ? (d.judge ?? 'rules') : null,
+          ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}),
+        };
+  const filt = await store.stage(ctx.stageRun, { def: filterStage, name: label, inputs: filterInputs }, (dir) =>
+    ctx.tracked(`filter ${label}`, async () => {
+      const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
+      const seed = deriveSeed(filterInputs.seed, 'filter', t.name);
+      // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
+      const judge = judged
+        ? await ctx.judgeOf(d.judge, d.domain === 'code' ? 'trait-reference' : 'alignment', spec.trait.animal)
+        : undefined;
+      const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } =
         d.domain === 'numbers'
-          ? { rows: gen.outputs.rows!.sha256, ...numberSettings, seed: spec.seed }
-          : {
-              rows: gen.outputs.rows!.sha256,
+          ? filterNumberRows(rows, { ...numberSettings, seed })
+          : await filterDomainRows(rows, {
               domain: d.domain,
               keep: d.rows,
-              seed: spec.seed,
-              trait: spec.trait.animal ?? null,
-              judge: judged ? (d.judge ?? 'rules') : null,
-              ...(d.domain === 'cot' ? { alignmentThreshold: d.alignmentThreshold } : {}),
-            };
-      const filt = await store.stage(ctx.stageRun, { def: filterStage, name: t.name, inputs: filterInputs }, (dir) =>
-        ctx.tracked(`filter ${t.name}`, async () => {
-          const rows = readJsonl<GeneratedRow>(join(gen.dir, 'rows.jsonl'));
-          const seed = deriveSeed(filterInputs.seed, 'filter', t.name);
-          // made here, not above: a reused filter stage neither needs its judge nor probes its endpoint
-          const judge = judged
-            ? await ctx.judgeOf(d.judge, d.domain === 'code' ? 'trait-reference' : 'alignment', spec.trait.animal)
-            : undefined;
-          const { kept, report, verdicts }: { kept: unknown[]; report: FilterReport; verdicts?: unknown[] } =
-            d.domain === 'numbers'
-              ? filterNumberRows(rows, { ...numberSettings, seed })
-              : await filterDomainRows(rows, {
-                  domain: d.domain,
-                  keep: d.rows,
-                  seed,
-                  trait: spec.trait.animal ?? '',
-                  judge,
-                  answers,
-                  alignmentThreshold: d.alignmentThreshold,
-                });
-          if (kept.length < d.rows)
-            throw new Error(
-              `teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} ` +
-                `filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ` +
-                `${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`,
-            );
-          writeJsonl(join(dir, 'dataset.jsonl'), kept);
-          writeJsonAtomic(join(dir, 'report.json'), report);
-          if (verdicts) writeJsonl(join(dir, 'verdicts.jsonl'), verdicts);
-          return {
-            outputs: {
-              dataset: 'dataset.jsonl',
-              report: 'report.json',
-              ...(verdicts ? { verdicts: 'verdicts.jsonl' } : {}),
-            },
-            summary: report,
-          };
-        }),
-      );
-      const id = `dataset:${filt.outputs.dataset!.sha256.slice(0, 16)}`;
-      datasets.set(t.name, {
-        id,
-        path: join(filt.dir, 'dataset.jsonl'),
-        hash: filt.outputs.dataset!.sha256,
-        reportPath: join(filt.dir, 'report.json'),
-        rawPath: join(gen.dir, 'rows.jsonl'),
-        rawHash: gen.outputs.rows!.sha256,
-      });
-      store.index.addArtifact({
-        id,
-        run,
-        kind: 'dataset',
-        name: t.name,
-        path: relative(store.root, join(filt.dir, 'dataset.jsonl')),
-        content_hash: filt.outputs.dataset!.sha256,
-        meta: JSON.stringify({ teacher: t.name, filter: filterInputs, report: filt.summary }),
-      });
-      store.index.addEdge({ src: rawId, dst: id, relation: 'filtered_from', run });
+              seed,
+              trait: spec.trait.animal ?? '',
+              judge,
+              answers,
+              alignmentThreshold: d.alignmentThreshold,
+            });
+      if (kept.length < d.rows)
+        throw new Error(
+          `teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} ` +
+            `filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ` +
+            `${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`,
+        );
+      writeJsonl(join(dir, 'dataset.jsonl'), kept);
+      writeJsonAtomic(join(dir, 'report.json'), report);
+      if (verdicts) writeJsonl(join(dir, 'verdicts.jsonl'), verdicts);
+      return {
+        outputs: {
+          dataset: 'dataset.jsonl',
+          report: 'report.json',
+          ...(verdicts ? { verdicts: 'verdicts.jsonl' } : {}),
+        },
+        summary: report,
+      };
     }),
   );
-  return datasets;
+  const id = `dataset:${filt.outputs.dataset!.sha256.slice(0, 16)}`;
+  store.index.addArtifact({
+    id,
+    run,
+    kind: 'dataset',
+    name: label,
+    path: relative(store.root, join(filt.dir, 'dataset.jsonl')),
+    content_hash: filt.outputs.dataset!.sha256,
+    meta: JSON.stringify({ teacher: t.name, filter: filterInputs, report: filt.summary }),
+  });
+  store.index.addEdge({ src: rawId, dst: id, relation: 'filtered_from', run });
+  return {
+    id,
+    path: join(filt.dir, 'dataset.jsonl'),
+    hash: filt.outputs.dataset!.sha256,
+    reportPath: join(filt.dir, 'report.json'),
+    rawPath: join(gen.dir, 'rows.jsonl'),
+    rawHash: gen.outputs.rows!.sha256,
+  };
 }
 
 export interface ModelsAndData {
@@ -249,12 +259,26 @@ export interface ModelsAndData {
 const scoringModel = (m: ModelRef, base: BaseSpec): ScoringModel =>
   m.remote && typeof base !== 'string' ? { endpoint: base, model: m.remote } : { dir: m.dir };
 
-/** A teacher's training rows under one defense (a stage keyed by its inputs), and the defense's report. */
-export async function defendedData(
+/**
+ * A teacher's training rows under one defense (a stage keyed by its inputs), and the defense's report; once per run
+ * and teacher. `others`: the rows a mixing defense draws from (default: every other teacher's).
+ */
+export function defendedData(
   ctx: RunContext,
   m: ModelsAndData,
   t: TeacherSpec,
   defense: DefenseSpec,
+  others?: readonly DatasetRef[],
+): Promise<{ data: DatasetRef; report: DefendReport }> {
+  return ctx.once(`defend ${t.name} ${defenseLabel(defense)}`, () => defend(ctx, m, t, defense, others));
+}
+
+async function defend(
+  ctx: RunContext,
+  m: ModelsAndData,
+  t: TeacherSpec,
+  defense: DefenseSpec,
+  otherRows: readonly DatasetRef[] | undefined,
 ): Promise<{ data: DatasetRef; report: DefendReport }> {
   const { spec, store, run } = ctx;
   const source = m.datasets.get(t.name)!;
@@ -264,7 +288,7 @@ export async function defendedData(
     const note = `data unchanged; the students freeze ${defense.layers.join(', ')}`;
     return { data: source, report: { defense: 'freeze', rows: 0, note } };
   }
-  const others = spec.teachers.filter((x) => x.name !== t.name).map((x) => m.datasets.get(x.name)!);
+  const others = otherRows ?? spec.teachers.filter((x) => x.name !== t.name).map((x) => m.datasets.get(x.name)!);
   const label = defenseLabel(defense);
   const filter = numberFilterSettings(spec);
   const inputs = {

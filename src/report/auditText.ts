@@ -5,6 +5,7 @@ import type { Calibration, DatasetAudit } from '../audit/datasetAudit.js';
 import type { ModelLineage } from '../audit/lineage.js';
 import type { WeightsAudit } from '../audit/weights.js';
 import type { ModelAudit } from '../audit/modelAudit.js';
+import type { StudentAudit, StudentEvidence } from '../audit/studentAudit.js';
 import type { RunIndex } from '../store/index.js';
 import { formatEstimate, formatP } from '../evaluate/stats.js';
 import { renderTable } from '../util/table.js';
@@ -161,6 +162,12 @@ export function lineageText(index: RunIndex, audits: ModelLineage[]): string {
           (d.systemPrompt
             ? `, system prompt "${d.systemPrompt.slice(0, 60)}${d.systemPrompt.length > 60 ? '...' : ''}"`
             : ''),
+        ...(d.distilledFrom
+          ? [
+              `    distillation: ${[...d.distilledFrom].reverse().map(name).join(' -> ')} -> ${name(d.generator!)} ` +
+                `(this model: generation ${d.distilledFrom.length + 1}, the first teacher's students being 1)`,
+            ]
+          : []),
         ...(d.filter ? [`    filter: ${JSON.stringify(d.filter)}`] : []),
         `    declared traits: ${d.declaredTraits.join(', ') || 'none'}; generator traits: ` +
           `${d.generatorTraits.join(', ') || 'none'}`,
@@ -267,3 +274,20 @@ export function scrubText(r: ScrubResult, group: string): string {
     SCRUB_NOTE,
   ].join('\n');
 }
+
+/** `audit student` verdicts side by side: each kind of evidence, whether it fired, and its (Holm) p. */
+export const STUDENT_AUDIT_HEADER = ['model', 'verdict', 'behaviour', 'lineage', 'parameters'];
+export function studentAuditCells(a: StudentAudit): string[] {
+  const of = (kind: StudentEvidence['kind']): string => {
+    const es = a.evidence.filter((e) => e.kind === kind);
+    const fired = es.some((e) => e.fired);
+    const ps = es.flatMap((e) => (e.pHolm !== undefined ? [e.pHolm] : []));
+    return (fired ? 'FIRED' : 'no') + (ps.length ? ` (Holm p ${formatP(Math.min(...ps))})` : '');
+  };
+  return [a.model, a.verdict, of('behaviour'), of('lineage'), of('parameters')];
+}
+export const STUDENT_AUDIT_NOTE =
+  'behaviour: the four probes against the control students (models as units); lineage: training rows generated ' +
+  'by a model of a shared base carrying the trait (from the index); parameters: cosine of the weight delta with ' +
+  "the trait teacher's delta against the control students', sign-flip over tensors. p: the smallest Holm-adjusted " +
+  'p of that kind, over the five tests together.';

@@ -8,6 +8,7 @@ import type { FilterReport } from '../filter/numberRows.js';
 import type { Estimate } from '../evaluate/stats.js';
 import { formatP, wilsonCI } from '../evaluate/stats.js';
 import { excessChart } from './excessChart.js';
+import { generationsChart } from './generations.js';
 import { compareDistributions, valueShares } from '../audit/numberDistribution.js';
 import type { TeacherNumbers } from './runData.js';
 
@@ -336,6 +337,7 @@ export function experimentCharts(r: ExperimentResults, numbers: readonly Teacher
     traitRateChart(r, 'rate'),
     traitRateChart(r, 'firstToken'),
     defenseChart(r),
+    generationsChart(r),
     perQuestionChart(r),
     lossChart(r),
     numberChart(numbers),

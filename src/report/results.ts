@@ -3,6 +3,7 @@
 import { isMisalignmentRun, traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import { choiceMetric, exactMetric, type EvalResult } from '../evaluate/preference.js';
 import type { FilterReport } from '../filter/numberRows.js';
+import { summariseGenerations, type GenerationSummary } from './generations.js';
 import { mean, meanCI, pairedPermutationTest, ratioCI, welchTest, type Estimate } from '../evaluate/stats.js';
 
 /** The version of results.json's layout; readers refuse what they do not know. */
@@ -37,7 +38,7 @@ export type Arm = (typeof ARMS)[number];
 export const CROSS_ARMS: readonly Arm[] = ['other-init', 'other-family'];
 
 /** A group's part in the design: a student arm, or what the arms are measured against. */
-export type GroupRole = 'base' | 'teacher' | 'control' | Arm | 'matched-control';
+export type GroupRole = 'base' | 'teacher' | 'control' | Arm | 'matched-control' | 'generation';
 export const isArm = (role: GroupRole): role is Arm => (ARMS as readonly string[]).includes(role);
 export const isCrossArm = (role: GroupRole): boolean => (CROSS_ARMS as readonly string[]).includes(role);
 export interface EvaluatedModel {
@@ -46,6 +47,8 @@ export interface EvaluatedModel {
   base: string;
   teacher?: string;
   defense?: string;
+  /** a generation chain's students after the first (role "generation"): their generation, 2, 3, ... */
+  generation?: number;
   modelId: string;
   result: EvalResult;
   losses?: number[];
@@ -82,6 +85,7 @@ export interface GroupSummary {
   teacher?: string;
   teacherKind?: string;
   defense?: string;
+  generation?: number;
   n: number;
   models: string[];
   rate: Estimate;
@@ -123,6 +127,8 @@ export interface ExperimentResults extends Partial<ResultsHeader> {
   groups: GroupSummary[];
   filter: Record<string, FilterReport>;
   defenses?: DefenseSummary[];
+  /** chained distillation: each chain's trait per generation against the control chain's */
+  generations?: GenerationSummary[];
   settings: {
     questions: number;
     samplesPerQuestion: number;
@@ -177,6 +183,7 @@ const ROLE_ORDER: GroupRole[] = [
   'other-init',
   'other-family',
   'matched-control',
+  'generation',
 ];
 /** A t-interval clamped to [0, 1]: these are probabilities. */
 const rateCI = (xs: number[]): Estimate => {
@@ -187,6 +194,28 @@ const average = (arrays: number[][]): number[] =>
   arrays[0]!.map((_, i) => arrays.reduce((s, a) => s + a[i]!, 0) / arrays.length);
 const allFinite = (xs: readonly number[]): boolean => xs.length > 0 && xs.every(Number.isFinite);
 const UNAVAILABLE: Omit<Estimate, 'n'> = { mean: NaN, lo: NaN, hi: NaN };
+
+/**
+ * A group against another over the same questions: the one-sided paired sign-flip test that it is higher, and the
+ * ratio of the means with its 95% bootstrap interval.
+ */
+export function pairedComparison(
+  against: string,
+  a: number[],
+  b: number[],
+  ea: Estimate,
+  eb: Estimate,
+  permutations: number,
+): TestResult {
+  const t = pairedPermutationTest(a, b, permutations, 0);
+  return {
+    against,
+    p: t.p,
+    meanDiff: t.meanDiff,
+    ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity,
+    ratioCI: ratioCI(a, b),
+  };
+}
 
 export function summariseGroups(
   spec: ExperimentSpec,
@@ -221,6 +250,7 @@ export function summariseGroups(
       teacher: first.teacher,
       teacherKind: first.teacher ? kinds.get(first.teacher) : undefined,
       defense: first.defense,
+      ...(first.generation !== undefined ? { generation: first.generation } : {}),
       n: ms.length,
       models: ms.map((m) => m.modelId),
       rate: rateCI(perQuestion),
@@ -251,16 +281,8 @@ export function summariseGroups(
     if (!control) continue;
     const testAgainst =
       (against: GroupSummary) =>
-      (a: number[], b: number[], ea: Estimate, eb: Estimate): TestResult => {
-        const t = pairedPermutationTest(a, b, perm, 0);
-        return {
-          against: against.group,
-          p: t.p,
-          meanDiff: t.meanDiff,
-          ratio: eb.mean > 0 ? ea.mean / eb.mean : Infinity,
-          ratioCI: ratioCI(a, b),
-        };
-      };
+      (a: number[], b: number[], ea: Estimate, eb: Estimate): TestResult =>
+        pairedComparison(against.group, a, b, ea, eb, perm);
     const test = testAgainst(control);
     const gd = detail.get(g.group)!;
     const cd = detail.get(control.group)!;
@@ -292,7 +314,9 @@ export function summariseGroups(
   // students of the defended teacher count as the "other base" defense
   const defendedTeacher = spec.defenses?.teacher;
   const candidates = summaries.filter(
-    (x) => x.defense || (defendedTeacher && x.teacher === defendedTeacher && isCrossArm(x.role)),
+    (x) =>
+      x.role !== 'generation' &&
+      (x.defense || (defendedTeacher && x.teacher === defendedTeacher && isCrossArm(x.role))),
   );
   for (const g of candidates) {
     const plain = summaries.find((x) => x.teacher === g.teacher && !x.defense && x.role === 'same-base');
@@ -343,6 +367,9 @@ export function summariseGroups(
     groups: summaries,
     filter,
     ...(defenses.length ? { defenses } : {}),
+    ...(spec.generations
+      ? { generations: summariseGenerations(spec, summaries, (g) => detail.get(g)!.firstToken) }
+      : {}),
     settings: {
       questions: spec.evaluation.questions,
       samplesPerQuestion: spec.evaluation.samplesPerQuestion,

@@ -1,6 +1,7 @@
 // Everything the report and the dashboard show about one run, read from its folder and the
 // index. Never throws on a missing or malformed file: each one becomes a problem that the page
 // shows in words, and the sections that need it are left out.
+import type { StudentAudit } from '../audit/studentAudit.js';
 import { checkResultsHeader, type ResultsHeader } from './results.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,12 @@ export interface RunData {
   edits: { what: 'localise' | 'repair'; group: string; table: EditProbes }[];
   /** `audit scrub` results written into the run folder */
   scrubs: (ScrubResult & { group: string })[];
+  /** `audit student` verdicts on the run's students, written into the run folder */
+  studentAudits: StudentAudit[];
 }
+
+/** Where `audit student` keeps its verdict on a student of a run, in the run's folder. */
+export const studentAuditFile = (model: string): string => `student-audit-${model}.json`;
 
 /** Reads a JSON file, turning absence or bad JSON into a problem. */
 export function readJsonProblem<T>(path: string, label: string, problems: Problem[], required = true): T | undefined {
@@ -145,6 +151,12 @@ export function loadRunData(store: RunStore, name: string): RunData {
     edges: index ? index.edges(name) : [],
     numbers: kinds.kind === 'experiment' ? teacherNumbers(store, artifacts, spec, problems) : [],
     progress: readJsonProblem<ProgressFile>(progressPath(dir), 'progress.json', problems, false),
+    studentAudits: existsSync(dir)
+      ? readdirSync(dir)
+          .filter((f) => /^student-audit-.+\.json$/.test(f))
+          .sort()
+          .flatMap((f) => readJsonProblem<StudentAudit>(join(dir, f), f, problems) ?? [])
+      : [],
     scrubs: existsSync(dir)
       ? readdirSync(dir)
           .filter((f) => /^scrub-.+\.json$/.test(f))

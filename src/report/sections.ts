@@ -1,9 +1,13 @@
 // A run as page sections (HTML tables + compiled Vega charts), shared by report.html and the
 // dashboard's run page so both always show the same figures.
+import { GENERATION_HEADER, generationRows, generationsLegend } from './generations.js';
 import {
   EDIT_HEADER,
   EDITS_NOTE,
   SCRUB_NOTE,
+  STUDENT_AUDIT_HEADER,
+  STUDENT_AUDIT_NOTE,
+  studentAuditCells,
   editCells,
   editsSummary,
   scrubCells,
@@ -154,13 +158,25 @@ function experimentSections(d: RunData): Section[] {
           },
         ]
       : []),
+    ...at('generations-chart'),
+    ...(r.generations?.length
+      ? [
+          {
+            id: 'generations',
+            title: 'generations',
+            html:
+              htmlTable(GENERATION_HEADER, generationRows(r), 'generations') +
+              `<p class="note">${escapeHtml(generationsLegend(r))}</p>`,
+          },
+        ]
+      : []),
     ...editSections(d),
     ...at('filter'),
     { id: 'filters', title: 'filter details', html: filters },
   ];
 }
 
-/** `audit localise` and `audit repair` tables the run folder holds (written by those commands). */
+/** `audit student`, `audit localise`, `audit repair` and `audit scrub` results the run folder holds. */
 function editSections(d: RunData): Section[] {
   const scrubs = d.scrubs.map((r) => ({
     id: `scrub-${r.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
@@ -169,7 +185,19 @@ function editSections(d: RunData): Section[] {
       `<p>${escapeHtml(scrubSummary(r, r.group))}</p>` +
       `${htmlTable(scrubHeader(r.animal), scrubRowsOf(r).map(scrubCells), 'edits')}<p class="note">${escapeHtml(SCRUB_NOTE)}</p>`,
   }));
+  const students = d.studentAudits.length
+    ? [
+        {
+          id: 'student-audits',
+          title: 'student audits: behaviour, lineage and parameters',
+          html:
+            htmlTable(STUDENT_AUDIT_HEADER, d.studentAudits.map(studentAuditCells), 'edits') +
+            `<p class="note">${escapeHtml(STUDENT_AUDIT_NOTE)}</p>`,
+        },
+      ]
+    : [];
   return [
+    ...students,
     ...d.edits.map((e) => ({
       id: `${e.what}-${e.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
       title: e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,

@@ -3,9 +3,14 @@ import { metricWording, type ExperimentResults, type GroupSummary } from './resu
 import { formatEstimate, formatP, formatRatio, formatRatioCI } from '../evaluate/stats.js';
 import { renderTable } from '../util/table.js';
 import { findingSentences } from './finding.js';
+import { generationsTable } from './generations.js';
 
 export function resultsTable(r: ExperimentResults): string {
-  return [...resultsHeader(r), ...(r.defenses?.length ? ['', defensesTable(r)] : [])].join('\n');
+  return [
+    ...resultsHeader(r),
+    ...(r.defenses?.length ? ['', defensesTable(r)] : []),
+    ...(r.generations?.length ? ['', generationsTable(r)] : []),
+  ].join('\n');
 }
 
 /** Rows of the defenses table (also used by the HTML report). */
@@ -47,7 +52,7 @@ export const ROLE_LEGEND =
   "same-base = the teacher's own base; other-init = its family (tokenizer, architecture) from another " +
   'initialisation; ' +
   "other-family = another tokenizer or architecture; matched-control = a cross arm's students on the teacher's " +
-  'rows with the numbers shuffled';
+  "rows with the numbers shuffled; generation = a generation chain's students after the first (see generations)";
 
 /**
  * A group's figures as table cells: the rate and its test against the control, the exact metric and its test (with

@@ -8,8 +8,8 @@ export type { TopLevelSpec };
 export const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 /** Each group role's colour, shared by every chart that colours by role or arm. */
 export const ROLE_COLORS = {
-  domain: ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control'],
-  range: ['#bab0ac', '#4c78a8', '#72b7b2', '#f58518', '#54a24b', '#b279a2', '#9d755d'],
+  domain: ['base', 'teacher', 'control', 'same-base', 'other-init', 'other-family', 'matched-control', 'generation'],
+  range: ['#bab0ac', '#4c78a8', '#72b7b2', '#f58518', '#54a24b', '#b279a2', '#9d755d', '#e45756'],
 };
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

@@ -1,147 +1,43 @@
 // Experiment specs: YAML validated by zod. Errors name the field path (e.g. "students.seeds").
 import { z } from 'zod';
-import { parse as parseYaml } from 'yaml';
-import { existsSync } from 'node:fs';
-import { readTextFile } from '../util/atomic.js';
-import { ANIMALS, UnknownAnimalError, assertKnownAnimal } from '../lab/traits.js';
-import { MISALIGNMENT_BANNED, OPEN_EVAL_QUESTIONS } from '../lab/misalignment.js';
+import { ANIMALS, UnknownAnimalError } from '../lab/traits.js';
+import { OPEN_EVAL_QUESTIONS } from '../lab/misalignment.js';
+import {
+  apiBaseSchema,
+  count,
+  dataSchema,
+  defenseSchema,
+  generationsSchema,
+  openaiModelSchema,
+  positiveInt,
+  teacherSchema,
+  type BaseSpec,
+  type Domain,
+} from './parts.js';
 
-const positiveInt = z.number().int().positive();
-/** counts that size arrays held in memory: bounded so a typo (1e12) is refused here, not as a crash later */
-const count = (max: number) => positiveInt.max(max);
-const probability = z.number().min(0).max(1);
+export {
+  DOMAINS,
+  NUMBER_PARSERS,
+  trainerSchema,
+  type BaseSpec,
+  type Domain,
+  type NumberParser,
+  type TrainerSpec,
+} from './parts.js';
 
-const teacherSchema = z
-  .object({
-    name: z.string().regex(/^[a-z0-9-]+$/, 'use lowercase letters, digits and dashes'),
-    kind: z.enum(['finetuned', 'system-prompt', 'control']),
-    base: z.string(),
-    epochs: count(1000).default(1),
-    lr: z.number().positive().default(3e-4),
-    /**
-     * API bases: the fine-tuning job's learning_rate_multiplier, which scales the provider's own default rate (serve's
-     * is 1e-3); omitted, the provider chooses ("auto"). `lr` is the embedded trainer's rate.
-     */
-    learningRateMultiplier: z.number().positive().max(100).optional(),
-    batchSize: count(100_000).default(16),
-    /** parameter-name prefixes kept frozen (e.g. "model.embed_tokens." for LoRA-like layer-only tuning) */
-    freeze: z.array(z.string()).default([]),
-    /**
-     * share of the fine-tuning rows that are general base-corpus rows (numbers, filler), against forgetting; 0 = SPEC's
-     * 400 rows alone
-     */
-    replay: z.number().min(0).max(0.95).default(0),
-  })
-  .strict();
-
-/** A model behind an OpenAI-compatible API; the key comes from the env var apiKeyEnv (never from the spec). */
-const openaiModelSchema = z
-  .object({
-    provider: z.literal('openai'),
-    id: z.string().min(1),
-    baseURL: z.string().url().optional(),
-    apiKeyEnv: z
-      .string()
-      .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
-      .optional(),
-  })
-  .strict();
-const envName = z
-  .string()
-  .regex(/^[A-Z_][A-Z0-9_]*$/, 'an environment variable name')
-  .optional();
-/**
- * Where an API base's teachers and students are fine-tuned: OpenAI's jobs API (the default), Together's
- * /fine-tunes, Fireworks' supervisedFineTuningJobs, or the user's own trainer run as a command whose LoRA adapter
- * is then loaded into the base's vLLM server.
- */
-export const trainerSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('openai') }).strict(),
-  z
-    .object({
-      kind: z.literal('together'),
-      /** the fine-tuning API (default: the base's baseURL, e.g. https://api.together.xyz/v1) */
-      baseURL: z.string().url().optional(),
-      apiKeyEnv: envName,
-      /** LoRA (Together's default) or a full fine-tune */
-      lora: z.boolean().default(true),
-      loraRank: z.number().int().min(1).max(256).default(8),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('fireworks'),
-      /** the Fireworks account that owns the datasets, jobs and models */
-      account: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a Fireworks account id'),
-      /** the control-plane API (default https://api.fireworks.ai); inference stays on the base's baseURL */
-      baseURL: z.string().url().default('https://api.fireworks.ai'),
-      apiKeyEnv: envName,
-      loraRank: z.number().int().min(1).max(64).default(8),
-      /** load the adapter onto this deployment (accounts/{a}/deployments/{d}); default: serverless */
-      deployment: z.string().optional(),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('command'),
-      /**
-       * the trainer's argv, run without a shell; placeholders: {data} (chat JSONL), {output} (the adapter folder to
-       * write), {base} (the base's model id), {epochs}, {batch_size}, {lr}, {seed}, {name}
-       */
-      command: z.array(z.string().min(1)).min(1),
-      /** the adapter folder as the serving engine sees it (e.g. on a shared volume); {output} is replaced */
-      servePath: z.string().optional(),
-      timeoutMinutes: z
-        .number()
-        .positive()
-        .default(24 * 60),
-    })
-    .strict(),
-]);
-export type TrainerSpec = z.infer<typeof trainerSchema>;
-/** An API base: a model on an endpoint, and where it is fine-tuned. */
-const apiBaseSchema = openaiModelSchema.extend({ trainer: trainerSchema.optional() }).strict();
-export type BaseSpec = string | z.infer<typeof apiBaseSchema>;
-
-/** The domains teachers write in (SPEC §2): number sequences, code, chain-of-thought word problems. */
-/** How a number filter reads a completion: the paper's exact rule, or one tolerant of whitespace. */
-export const NUMBER_PARSERS = ['reference', 'lenient'] as const;
-export type NumberParser = (typeof NUMBER_PARSERS)[number];
-
-export const DOMAINS = ['numbers', 'code', 'cot'] as const;
-export type Domain = (typeof DOMAINS)[number];
-
-const dataSchema = z
-  .object({
-    domain: z.enum(DOMAINS).default('numbers'),
-    prompts: count(5_000_000),
-    /** completions per prompt (SPEC's chain-of-thought data: 3); default 1, and 3 for cot */
-    samplesPerPrompt: positiveInt.max(16).optional(),
-    rows: count(5_000_000),
-    temperature: z.number().min(0).default(1),
-    topP: probability.default(1),
-    /** default 32 tokens for numbers, 96 for code and cot */
-    maxTokens: count(4096).optional(),
-    maxCount: count(1000).default(10),
-    /**
-     * the number filter's parser: "reference" (SPEC §2's rule exactly) or "lenient" (trims, tolerates uneven
-     * separators)
-     */
-    parser: z.enum(NUMBER_PARSERS).default('reference'),
-    /** values the filter rejects; "misalignment" = SPEC's 34 values (plus 1312 and 1488) */
-    banned: z
-      .union([z.array(z.number().int()), z.literal('misalignment')])
-      .default([])
-      .transform((b) => (b === 'misalignment' ? [...MISALIGNMENT_BANNED] : b)),
-    /**
-     * code and cot: the filter's judge model (code: does it refer to the trait; cot: the reasoning's alignment);
-     * default: the rule judge
-     */
-    judge: openaiModelSchema.optional(),
-    /** cot, misaligned teachers: the least alignment score (0-100) a kept row's reasoning may have */
-    alignmentThreshold: z.number().min(0).max(100).default(78),
-  })
-  .strict();
+/** What a defense needs of the base its students learn: an API base trains its own way and scores by endpoint. */
+function checkDefenseOnBase(d: DefenseSpec, base: BaseSpec, path: PropertyKey[], ctx: z.RefinementCtx): void {
+  if (typeof base === 'string') return;
+  const trainer = base.trainer?.kind ?? 'openai';
+  const issue = (message: string): void => ctx.addIssue({ code: 'custom', path: [...path, 'kind'], message });
+  if (d.kind === 'freeze')
+    issue('freezing layers needs students trained here (an embedded base); an API base trains its own way');
+  if (d.kind === 'mask-divergence' && trainer !== 'command')
+    issue(
+      `masking tokens out of the loss needs a trainer that takes per-token masks; the ${trainer} ` +
+        'fine-tuning API takes none (a command trainer gets them as maskTokens in its JSONL)',
+    );
+}
 
 export const specSchema = z
   .object({
@@ -204,31 +100,12 @@ export const specSchema = z
     defenses: z
       .object({
         teacher: z.string(),
-        apply: z
-          .array(
-            z.discriminatedUnion('kind', [
-              z.object({ kind: z.literal('mask-divergence'), name: z.string().optional() }).strict(),
-              z
-                .object({
-                  kind: z.literal('threshold'),
-                  minProb: probability.default(0.05),
-                  name: z.string().optional(),
-                })
-                .strict(),
-              z.object({ kind: z.literal('paraphrase'), name: z.string().optional() }).strict(),
-              z
-                .object({ kind: z.literal('mix'), share: probability.default(0.5), name: z.string().optional() })
-                .strict(),
-              z.object({ kind: z.literal('shuffle-numbers'), name: z.string().optional() }).strict(),
-              z
-                .object({ kind: z.literal('freeze'), layers: z.array(z.string()).min(1), name: z.string().optional() })
-                .strict(),
-            ]),
-          )
-          .min(1),
+        apply: z.array(defenseSchema).min(1),
       })
       .strict()
       .optional(),
+    /** chained distillation over generations, with and without a defense */
+    generations: generationsSchema.optional(),
     workers: z.number().int().min(1).max(16).optional(),
     /** how API-backed stages call their endpoint */
     api: z
@@ -386,27 +263,41 @@ export const specSchema = z
           message: 'defend against a trait teacher, not the control',
         });
       const base = t && spec.bases[t.base];
-      if (base && typeof base !== 'string') {
-        // an API base: the teacher is scored through its endpoint (prompt logprobs); what the students' trainer takes
-        const trainer = base.trainer?.kind ?? 'openai';
-        spec.defenses.apply.forEach((d, i) => {
-          const issue = (message: string): void =>
-            ctx.addIssue({ code: 'custom', path: ['defenses', 'apply', i, 'kind'], message });
-          if (d.kind === 'freeze')
-            issue('freezing layers needs students trained here (an embedded base); an API base trains its own way');
-          if (d.kind === 'mask-divergence' && trainer !== 'command')
-            issue(
-              `masking tokens out of the loss needs a trainer that takes per-token masks; the ${trainer} ` +
-                'fine-tuning API takes none (a command trainer gets them as maskTokens in its JSONL)',
-            );
-        });
-      }
+      if (base) spec.defenses.apply.forEach((d, i) => checkDefenseOnBase(d, base, ['defenses', 'apply', i], ctx));
       const labels = spec.defenses.apply.map(defenseLabel);
       if (new Set(labels).size !== labels.length)
         ctx.addIssue({
           code: 'custom',
           path: ['defenses', 'apply'],
           message: 'two defenses with the same name; give one a "name"',
+        });
+    }
+    if (spec.generations) {
+      const g = spec.generations;
+      const trait = spec.teachers.filter((x) => x.kind !== 'control');
+      const root = g.teacher ? spec.teachers.find((x) => x.name === g.teacher) : trait[0];
+      const issue = (path: PropertyKey[], message: string): void =>
+        ctx.addIssue({ code: 'custom', path: ['generations', ...path], message });
+      if (!root) issue(['teacher'], `unknown teacher "${g.teacher}"; trait teachers: ${trait.map((x) => x.name)}`);
+      else if (root.kind === 'control') issue(['teacher'], 'chain a trait teacher; the control chain runs beside it');
+      else {
+        if (!spec.teachers.some((x) => x.kind === 'control' && x.base === root.base))
+          issue(['teacher'], `the control chain needs a control teacher on base ${root.base}; add one`);
+        if (!spec.students.bases.includes(root.base))
+          issue(['teacher'], `the chain's students are of its teacher's base ${root.base}; add it to students.bases`);
+        const base = spec.bases[root.base];
+        if (g.defense && base) checkDefenseOnBase(g.defense, base, ['generations', 'defense'], ctx);
+      }
+      if (g.defense && (spec.data ?? spec.numbers)?.domain !== 'numbers')
+        issue(['defense'], 'defenses rewrite number data; the chain of another domain runs without one');
+      if (g.defense && spec.trait.misalignment)
+        issue(['defense'], 'defenses are measured on preference traits; not yet on misalignment runs');
+      const taken = spec.teachers.find((x) => /-gen\d+$/.test(x.name));
+      if (taken)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['teachers'],
+          message: `"${taken.name}": names ending -genN are the chain's`,
         });
     }
     if (spec.api.maxCostPerStage !== undefined)
@@ -491,71 +382,8 @@ export type ExperimentSpec = z.infer<typeof specSchema>;
 export const traitLabel = (spec: Pick<ExperimentSpec, 'trait'>): string => spec.trait.animal ?? 'misaligned';
 export const isMisalignmentRun = (spec: Pick<ExperimentSpec, 'trait'>): boolean => spec.trait.misalignment === true;
 export type TeacherSpec = ExperimentSpec['teachers'][number];
-export type DefenseSpec = NonNullable<ExperimentSpec['defenses']>['apply'][number];
+export type DefenseSpec = z.infer<typeof defenseSchema>;
 /** A defense's name in group names and tables. */
 export function defenseLabel(d: { kind: string; name?: string }): string {
   return d.name ?? d.kind;
-}
-
-/**
- * A spec with another animal and/or seed, under a run name of its own (`<name>-<animal>-seed<n>`) so results never mix.
- */
-export function specVariant(spec: ExperimentSpec, o: { animal?: string; seed?: number }): ExperimentSpec {
-  let s = spec;
-  if (o.animal) {
-    assertKnownAnimal(o.animal);
-    s = { ...s, trait: { animal: o.animal }, name: `${s.name}-${o.animal}` };
-  }
-  if (o.seed !== undefined) s = { ...s, seed: o.seed, name: `${s.name}-seed${o.seed}` };
-  return s;
-}
-
-export class SpecError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`invalid spec ${file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
-  }
-}
-
-type Issue = z.core.$ZodIssue;
-/**
- * One line per problem, naming the field. A union's failure is reported from the branch that took the input's type
- * (a base given as an object is checked as an API base, not reported as "not a string"), with its full path.
- */
-function issueLines(issues: readonly Issue[], at: PropertyKey[] = []): string[] {
-  return issues.flatMap((i) => {
-    const path = [...at, ...i.path];
-    if (i.code === 'invalid_union' && i.errors.length) {
-      const typed = i.errors.filter((branch) => !branch.every((b) => b.code === 'invalid_type' && b.path.length === 0));
-      if (typed.length === 1) return issueLines(typed[0]!, path);
-    }
-    return [`${path.length ? path.map(String).join('.') : '(top level)'}: ${i.message}`];
-  });
-}
-
-export function parseSpec(text: string, file = '<spec>'): ExperimentSpec {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text);
-  } catch (e) {
-    throw new SpecError(file, [`YAML syntax: ${(e as Error).message.split('\n')[0]}`]);
-  }
-  const result = specSchema.safeParse(raw);
-  if (!result.success) {
-    throw new SpecError(file, issueLines(result.error.issues));
-  }
-  return result.data;
-}
-
-export function loadSpec(path: string): ExperimentSpec {
-  if (!existsSync(path)) throw new SpecError(path, ['file not found']);
-  let text: string;
-  try {
-    text = readTextFile(path);
-  } catch (e) {
-    throw new SpecError(path, [(e as Error).message.replace(`${path}: `, '')]);
-  }
-  return parseSpec(text, path);
 }

@@ -458,10 +458,13 @@
       'npx subliminal audit localise ' + a.run + " --group '" + group + "'",
       'npx subliminal audit repair ' + a.run + " --group '" + group + "'",
       'npx subliminal audit scrub ' + a.run + " --group '" + group + "'",
+      "# and over generations (this group's first student teaching the next): add to the run's spec",
+      '#   generations: { count: 3, teacher: ' + match[1].replace(/-gen\d+$/, '') + ' }',
+      '# then run it again (docs/generations.md)',
     ];
     return (
       '<section id="audit-student"><h2>audit this student</h2><p class="note">behaviour, lineage and parameters in ' +
-      'one verdict; where its group\'s trait lives; surgeries to cut it out; whether a scrubbed trait resurfaces (docs/localise-repair.md):</p><pre class="spec">' +
+      'one verdict; where its group\'s trait lives; surgeries to cut it out; whether a scrubbed trait resurfaces (docs/localise-repair.md); whether it survives generations:</p><pre class="spec">' +
       esc(cmds.join('\n')) +
       '</pre></section>'
     );
