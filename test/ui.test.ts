@@ -230,6 +230,9 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     expect(await page.locator('#audit-student pre').textContent()).toContain(
       "npx subliminal audit student tiny/student-finetuned-on-A-1 --trait owl\nnpx subliminal audit localise tiny --group 'finetuned -> A'",
     );
+    expect(await page.locator('#audit-student pre').textContent()).toContain(
+      'generations: { count: 3, teacher: finetuned }',
+    );
     await page.click('#lineage a[href^="#/dataset/"]');
     await page.waitForSelector('tr.data-row');
     expect(await page.locator('tr.data-row').count()).toBe(50); // 60 rows, 50 a page

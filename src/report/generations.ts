@@ -209,7 +209,6 @@ export function generationsChart(r: ExperimentResults): Chart | undefined {
           encoding: {
             x,
             color,
-            xOffset: color,
             y: { field: 'lo', type: 'quantitative', title: `excess ${metric}` },
             y2: { field: 'hi' },
           },
