@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '../src/store/runStore.js';
-import { MNIST_DEFAULTS, runMnist } from '../src/pipeline/mnist.js';
+import { runMnist } from '../src/pipeline/mnist.js';
+import { MNIST_DEFAULTS } from '../src/mnist/settings.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 /** PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads), same experiment at N = 10, this machine kind. */

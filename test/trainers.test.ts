@@ -145,11 +145,11 @@ describe('fine-tuning on Together, Fireworks and a command trainer, against serv
     }
   });
 
+  // each trainer pair on one more domain (the rows a domain writes reach every trainer as the same chat JSONL): the
+  // command and OpenAI trainers on code, Together and Fireworks on chain-of-thought
   it.each([
-    ['code-openai.yaml', 'together', 'fireworks'],
     ['code-openai.yaml', 'command', 'openai'],
     ['cot-openai.yaml', 'together', 'fireworks'],
-    ['cot-openai.yaml', 'command', 'openai'],
   ])('runs %s with A trained on %s and B on %s', async (file, a, b) => {
     const trainer = (kind: string): string =>
       kind === 'fireworks'

@@ -6,24 +6,19 @@ import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
 import { loadSpec, SpecError, specVariant } from '../spec/load.js';
 import { UnknownAnimalError } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
-import { runExperiment, resultsPath } from '../pipeline/experiment.js';
-import { resultsTable } from '../report/text.js';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from '../util/table.js';
 import { intArg, positiveNumberArg, UsageError } from './args.js';
 import { registerMnistCommand } from './mnist.js';
 import { registerSweepCommand } from './sweep.js';
-import { mnistTable } from '../mnist/results.js';
 import type { MnistResults } from '../pipeline/mnist.js';
 import { registerServeCommand } from './serve.js';
 import { registerReportCommand, registerUiCommand } from './report.js';
 import { registerAuditCommands } from './audit.js';
 import { readJson } from '../util/atomic.js';
-import { rescoreRun } from '../pipeline/rescore.js';
-import { checkResultsHeader, type ResultsHeader } from '../report/results.js';
 import { headlineText } from '../report/headline.js';
-import type { ExperimentResults } from '../report/results.js';
+import type { ExperimentResults, ResultsHeader } from '../report/results.js';
 
 const runsDirOption = (): Option =>
   new Option('--runs <dir>', 'run store folder').env('SUBLIMINAL_RUNS').default('runs');
@@ -49,6 +44,8 @@ interface RunFlags {
 }
 
 async function runSpec(spec: ExperimentSpec, specPath: string, o: RunFlags): Promise<void> {
+  const { runExperiment, resultsPath } = await import('../pipeline/experiment.js');
+  const { resultsTable } = await import('../report/text.js');
   const store = new RunStore(o.runs);
   const progress = terminalProgress();
   const t0 = Date.now();
@@ -175,7 +172,10 @@ program
   .argument('<run>')
   .addOption(runsDirOption())
   .option('--json', 'print as JSON')
-  .action((run: string, o: { runs: string; json?: boolean }) => {
+  .action(async (run: string, o: { runs: string; json?: boolean }) => {
+    const { checkResultsHeader } = await import('../report/results.js');
+    const { resultsTable } = await import('../report/text.js');
+    const { mnistTable } = await import('../mnist/results.js');
     const path = join(o.runs, run, 'results.json');
     if (!existsSync(path))
       throw new UsageError(`no results for run "${run}" in ${o.runs} (run it first, or see "subliminal runs")`);
@@ -201,6 +201,8 @@ program
   .option('--json', 'print as JSON')
   .action(async (run: string, o: { runs: string; animal?: string; json?: boolean }) => {
     if (!existsSync(join(o.runs, run))) throw new UsageError(`no run "${run}" in ${o.runs} (see "subliminal runs")`);
+    const { rescoreRun } = await import('../pipeline/rescore.js');
+    const { resultsTable } = await import('../report/text.js');
     const store = new RunStore(o.runs);
     try {
       const { results, path } = await rescoreRun(store, run, { animal: o.animal });

@@ -1,8 +1,8 @@
 // `subliminal mnist`: the auxiliary-logit experiment with its table, JSON, chart and lineage.
 import type { Command, Option } from 'commander';
 import { RunStore } from '../store/runStore.js';
-import { MNIST_DEFAULTS, runMnist, type MnistOptions } from '../pipeline/mnist.js';
-import { mnistTable } from '../mnist/results.js';
+import type { MnistOptions } from '../pipeline/mnist.js';
+import { MNIST_DEFAULTS } from '../mnist/settings.js';
 import { intArg, positiveNumberArg } from './args.js';
 import { terminalProgress } from './progress.js';
 
@@ -53,6 +53,8 @@ export function registerMnistCommand(program: Command, runsOption: Option): void
         noiseCount: f.noise,
         saveWeights: f.saveWeights ?? false,
       };
+      const { runMnist } = await import('../pipeline/mnist.js');
+      const { mnistTable } = await import('../mnist/results.js');
       const store = new RunStore(f.runs);
       const progress = terminalProgress();
       try {

@@ -4,9 +4,6 @@ import type { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunStore } from '../store/runStore.js';
-import { writeRunReport } from '../report/write.js';
-import { exportChartPngs } from '../report/png.js';
-import { createUiServer } from '../ui/server.js';
 import { intArg, UsageError } from './args.js';
 
 export function registerReportCommand(program: Command, runsOption: Option): void {
@@ -20,6 +17,8 @@ export function registerReportCommand(program: Command, runsOption: Option): voi
     .option('--png [dir]', 'also export every chart as PNG (default <run folder>/charts); needs Chromium')
     .option('--chromium <path>', 'Chromium binary for --png (default $CHROMIUM_PATH or /usr/bin/chromium)')
     .action(async (run: string, o: { runs: string; png?: string | boolean; chromium?: string }) => {
+      const { writeRunReport } = await import('../report/write.js');
+      const { exportChartPngs } = await import('../report/png.js');
       const store = new RunStore(o.runs);
       try {
         if (!existsSync(store.runDir(run)))
@@ -45,6 +44,7 @@ export function registerUiCommand(program: Command, runsOption: Option): void {
     .option('--port <n>', 'port (0 picks a free one)', intArg('--port', 0, 65535), 8400)
     .addOption(runsOption)
     .action(async (o: { port: number; runs: string }) => {
+      const { createUiServer } = await import('../ui/server.js');
       const app = createUiServer({ runsDir: o.runs });
       // loopback only: the dashboard has no authentication and shows every run's data
       const address = await app.listen({ host: '127.0.0.1', port: o.port });

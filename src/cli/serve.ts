@@ -1,8 +1,6 @@
 // `subliminal serve`: the embedded models behind an OpenAI-compatible API.
 import { Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { createServer } from '../serve/server.js';
-import { parseFaults } from '../serve/faults.js';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
 import { intArg, UsageError } from './args.js';
 
@@ -39,6 +37,8 @@ export function registerServeCommand(program: Command, runsOption: Option): void
     )
     .option('--log', 'log every request (JSON lines on stdout)')
     .action(async (f: ServeFlags) => {
+      const { createServer } = await import('../serve/server.js');
+      const { parseFaults } = await import('../serve/faults.js');
       let faults;
       try {
         faults = f.faults ? parseFaults(f.faults) : undefined;

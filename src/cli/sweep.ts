@@ -4,10 +4,6 @@ import type { Command, Option } from 'commander';
 import { loadSpec } from '../spec/load.js';
 import { assertKnownAnimal } from '../lab/traits.js';
 import { RunStore } from '../store/runStore.js';
-import { GridChangedError, runSweep } from '../pipeline/sweep.js';
-import { sweepRows, sweepSummaryLines, SWEEP_HEADER } from '../report/sweep.js';
-import { sweepChartSpec } from '../report/sweepChart.js';
-import { renderSvg } from '../report/vega.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { terminalProgress } from './progress.js';
 import { renderTable } from '../util/table.js';
@@ -53,6 +49,10 @@ export function registerSweepCommand(program: Command, runsOption: Option): void
         },
       ) => {
         for (const a of o.animals) assertKnownAnimal(a);
+        const { GridChangedError, runSweep } = await import('../pipeline/sweep.js');
+        const { sweepRows, sweepSummaryLines, SWEEP_HEADER } = await import('../report/sweep.js');
+        const { sweepChartSpec } = await import('../report/sweepChart.js');
+        const { renderSvg } = await import('../report/vega.js');
         const seeds = o.seeds.map((s) => {
           const n = Number(s);
           if (!Number.isInteger(n) || n < 0) throw new UsageError(`--seeds: "${s}" is not a non-negative integer`);

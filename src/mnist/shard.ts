@@ -5,15 +5,8 @@ import { writeSafetensors } from '../model/safetensors.js';
 import { join } from 'node:path';
 import { loadMnist, noiseImages } from './data.js';
 import { initMlpWeights, Mlp } from './mlp.js';
-import {
-  accuracy,
-  allLogits,
-  classCrossEntropy,
-  distillationKl,
-  trainGroup,
-  type LogitSlice,
-  type MnistTrainSettings,
-} from './train.js';
+import { accuracy, allLogits, classCrossEntropy, distillationKl, trainGroup, type LogitSlice } from './train.js';
+import type { MnistTrainSettings } from './settings.js';
 
 /** The student conditions: which logits the loss sees, and whose reference init it starts from. */
 export const STUDENT_CONDITIONS = [

@@ -5,14 +5,7 @@ import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { AdamW, DEFAULT_ADAMW } from '../model/optimizer.js';
 import { CLASSES, INPUT, Mlp, OUTPUTS } from './mlp.js';
 import { epochBatches, gatherRowsF32 } from './data.js';
-
-export interface MnistTrainSettings {
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  seed: number;
-}
-export const SPEC_TRAIN: Omit<MnistTrainSettings, 'seed'> = { epochs: 5, batchSize: 1024, lr: 3e-4 };
+import type { MnistTrainSettings } from './settings.js';
 
 /** Which logits a student's loss sees: the 3 auxiliary ones, or all 13. */
 export type LogitSlice = 'aux' | 'all';

@@ -12,7 +12,7 @@ import { hashConfig } from '../util/hash.js';
 import { renderSvg } from '../report/vega.js';
 import { withProgressFile } from '../store/progressFile.js';
 import { STUDENT_CONDITIONS, type MnistShardArgs, type ModelResult, type ShardResult } from '../mnist/shard.js';
-import { SPEC_TRAIN } from '../mnist/train.js';
+import { MNIST_DEFAULTS, SPEC_TRAIN } from '../mnist/settings.js';
 import { mnistStage } from '../mnist/stage.js';
 import { kernelPath } from '../model/nativeKernels.js';
 import { summariseMnist, type MnistOptions, type MnistResults } from '../mnist/results.js';
@@ -20,13 +20,6 @@ import { mnistChartSpec } from '../report/mnistChart.js';
 
 export type { MnistOptions, MnistResults };
 
-export const MNIST_DEFAULTS: MnistOptions = {
-  models: 10,
-  seed: 1,
-  ...SPEC_TRAIN,
-  noiseCount: 60000,
-  saveWeights: false,
-};
 /** Models per shard: enough networks per minibatch to amortise its set-up, few enough to resume finely. */
 export const SHARD_SIZE = 5;
 

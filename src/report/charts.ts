@@ -8,7 +8,7 @@ import type { FilterReport } from '../filter/numberRows.js';
 import type { Estimate } from '../evaluate/stats.js';
 import { formatP, wilsonCI } from '../evaluate/stats.js';
 import { excessChart } from './excessChart.js';
-import { generationsChart } from './generations.js';
+import { generationsChart } from './generationsChart.js';
 import { compareDistributions, valueShares } from '../audit/numberDistribution.js';
 import type { TeacherNumbers } from './runData.js';
 
