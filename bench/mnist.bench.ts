@@ -1,6 +1,8 @@
 // npm run bench:mnist: the MNIST experiment at the paper's settings (N = 10, 5 epochs by
-// default), timed end to end on both cores. Prints and writes bench/out/mnist.json: wall time,
-// per-epoch time of teachers and students, peak memory, and the ratio to PyTorch's ~131 s.
+// default), timed end to end on both cores, then the same experiment in PyTorch
+// (bench/pytorch/mnist.py, Debian's python3-torch, 2 threads) in the same run. Prints and writes
+// bench/out/mnist.json: wall times, the ratio, per-epoch times, peak memory and accuracies.
+// Time it on a quiet machine: a busy neighbour slows PyTorch's two threads far more than ours.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +10,19 @@ import { RunStore } from '../src/store/runStore.js';
 import { runMnist } from '../src/pipeline/mnist.js';
 import { MNIST_DEFAULTS } from '../src/mnist/settings.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
+import { idxFolder } from '../src/mnist/data.js';
+import { spawnSync } from 'node:child_process';
 
-/** PyTorch 1.13 (Debian python3-torch, OpenBLAS, 2 threads), same experiment at N = 10, this machine kind. */
-const PYTORCH_SECONDS_N10 = 131;
+/** The PyTorch peer, run after ours; null (with the reason) where Python has no torch. */
+function pytorchPeer(models: number, epochs: number): { wallSeconds: number; [k: string]: unknown } | string {
+  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+  const args = ['bench/pytorch/mnist.py', '--data', idxFolder(), '--models', `${models}`, '--epochs', `${epochs}`];
+  const r = spawnSync(python, [...args, '--threads', '2'], { encoding: 'utf8' });
+  if (r.status !== 0)
+    return `${python} could not run the PyTorch peer (install Debian's python3-torch): ${r.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { wallSeconds: number };
+}
+
 const models = Number(process.env.BENCH_MODELS ?? MNIST_DEFAULTS.models);
 const epochs = Number(process.env.BENCH_EPOCHS ?? MNIST_DEFAULTS.epochs);
 
@@ -22,6 +34,7 @@ const wall = (performance.now() - t0) / 1000;
 store.close();
 rmSync(runs, { recursive: true, force: true });
 
+const torch = pytorchPeer(models, epochs);
 const sum = (f: (t: (typeof r.shardTimings)[number]) => number): number => r.shardTimings.reduce((a, t) => a + f(t), 0);
 const perEpoch = (seconds: number): number => seconds / epochs / 2; // two shards run at once, one per core
 const result = {
@@ -44,8 +57,8 @@ const result = {
     ).toFixed(1),
   ),
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-  pytorchSeconds: models === 10 && epochs === 5 ? PYTORCH_SECONDS_N10 : null,
-  ratioToPytorch: models === 10 && epochs === 5 ? Number((wall / PYTORCH_SECONDS_N10).toFixed(2)) : null,
+  pytorch: torch,
+  ratioToPytorch: typeof torch === 'string' ? null : Number((wall / torch.wallSeconds).toFixed(2)),
   // mean test accuracy over the N models with its 1.96·sd/√N interval, as in the paper
   accuracy: Object.fromEntries(
     r.conditions.map((c) => [c.condition, `${c.mean.toFixed(3)} ± ${c.halfWidth.toFixed(3)} (n = ${c.n})`]),

@@ -1,6 +1,5 @@
 // Command-line argument parsers that fail with a UsageError naming the flag (exit code 2).
 import { existsSync } from 'node:fs';
-import { LanguageModel } from '../model/model.js';
 import { resolveModelDir } from '../store/models.js';
 
 /** A user error: message printed, exit code 2, no stack. */
@@ -40,5 +39,3 @@ export function modelPath(ref: string, runsDir: string): string {
     );
   }
 }
-export const loadModelRef = (ref: string, runsDir: string): LanguageModel =>
-  LanguageModel.load(modelPath(ref, runsDir));

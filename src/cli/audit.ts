@@ -1,17 +1,13 @@
 // `subliminal audit ...`: dataset (hidden-signal tests), lineage, weights and model audits.
 import type { Command, Option } from 'commander';
-import { auditDataset, calibrate, readAuditRows, AuditInputError } from '../audit/datasetAudit.js';
-import { initBackend } from '../model/backend.js';
 import { assertKnownAnimal } from '../lab/traits.js';
-import { intArg, loadModelRef, modelPath, positiveNumberArg, UsageError } from './args.js';
+import { intArg, modelPath, positiveNumberArg, UsageError } from './args.js';
+import type { TokenScorer } from '../audit/scorer.js';
 import { terminalProgress } from './progress.js';
 import { RunStore } from '../store/runStore.js';
 import { auditModelLineage, importHuggingFace, openLineageEvents, resolveLineageTarget } from '../audit/lineage.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { auditWeights, type WeightsAudit } from '../audit/weights.js';
-import { auditModel } from '../audit/modelAudit.js';
-import { embeddedScorer, endpointScorer, type TokenScorer } from '../audit/scorer.js';
-import { DEFAULT_ENDPOINT, OpenAIEndpoint } from '../provider/openai.js';
 import { registerLocaliseCommands, registerScrubCommand } from './localise.js';
 import { probeSettings, registerStudentCommand, withProbeFlags, type ProbeFlags } from './student.js';
 import { calibrationText, datasetAuditText, lineageText, modelAuditText, weightsText } from '../report/auditText.js';
@@ -140,9 +136,12 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
     runsOption,
   ).action(async (ref: string, f: ProbeFlags) => {
     assertKnownAnimal(f.trait);
+    const { initBackend } = await import('../model/backend.js');
+    const { LanguageModel } = await import('../model/model.js');
+    const { auditModel } = await import('../audit/modelAudit.js');
     await initBackend();
-    const model = loadModelRef(ref, f.runs);
-    const reference = f.against ? loadModelRef(f.against, f.runs) : undefined;
+    const model = LanguageModel.load(modelPath(ref, f.runs));
+    const reference = f.against ? LanguageModel.load(modelPath(f.against, f.runs)) : undefined;
     const progress = terminalProgress();
     const task = progress.task('probes');
     let step = 0;
@@ -187,6 +186,7 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
     .addOption(runsOption())
     .option('--json', 'print JSON')
     .action(async (path: string, f: DatasetFlags) => {
+      const { auditDataset, calibrate, readAuditRows, AuditInputError } = await import('../audit/datasetAudit.js');
       try {
         if (f.alpha >= 1) throw new UsageError(`--alpha must be below 1, got ${f.alpha}`);
         const data = { path, rows: readAuditRows(path) };
@@ -210,7 +210,9 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
         let teacher: TokenScorer | undefined;
         if (f.model || f.teacher) {
           if (!f.model) throw new UsageError('--teacher needs --model (its base)');
+          const { embeddedScorer, endpointScorer } = await import('../audit/scorer.js');
           if (f.endpoint) {
+            const { DEFAULT_ENDPOINT, OpenAIEndpoint } = await import('../provider/openai.js');
             const endpoint = new OpenAIEndpoint(
               { provider: 'openai', id: f.model, baseURL: f.endpoint, apiKeyEnv: f.apiKeyEnv },
               { ...DEFAULT_ENDPOINT, seed: f.seed },
@@ -218,9 +220,11 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
             scorer = endpointScorer(endpoint, f.model);
             teacher = f.teacher ? endpointScorer(endpoint, f.teacher) : undefined;
           } else {
+            const { initBackend } = await import('../model/backend.js');
+            const { LanguageModel } = await import('../model/model.js');
             await initBackend();
-            scorer = embeddedScorer(loadModelRef(f.model, f.runs));
-            teacher = f.teacher ? embeddedScorer(loadModelRef(f.teacher, f.runs)) : undefined;
+            scorer = embeddedScorer(LanguageModel.load(modelPath(f.model, f.runs)));
+            teacher = f.teacher ? embeddedScorer(LanguageModel.load(modelPath(f.teacher, f.runs))) : undefined;
           }
         }
         const r = await auditDataset(data, reference, {

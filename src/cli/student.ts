@@ -5,17 +5,14 @@
 import type { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { initBackend } from '../model/backend.js';
-import { LanguageModel } from '../model/model.js';
 import { readSafetensors, type NamedTensor } from '../model/safetensors.js';
 import { runBaseDir } from '../store/models.js';
 import { RunStore } from '../store/runStore.js';
 import { assertKnownAnimal } from '../lab/traits.js';
-import { auditModel } from '../audit/modelAudit.js';
 import { auditModelLineage, resolveLineageTarget, type ModelLineage } from '../audit/lineage.js';
 import { deltaAlignment, studentVerdict, type StudentAudit } from '../audit/studentAudit.js';
 import { readJson, writeJsonAtomic } from '../util/atomic.js';
-import { studentAuditFile } from '../report/runData.js';
+import { studentAuditFile } from '../report/auditText.js';
 import { renderTable } from '../util/table.js';
 import { formatP } from '../evaluate/stats.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
@@ -124,6 +121,9 @@ export function registerStudentCommand(audit: Command, runsOption: () => Option)
     const controls = f.controls ? f.controls.split(',') : (run?.controls ?? []).filter((c) => c !== ref);
     if (!base || !teacher || !controls.length)
       throw new UsageError('give --base, --teacher and --controls (or audit a run-store student, run/name)');
+    const { initBackend } = await import('../model/backend.js');
+    const { LanguageModel } = await import('../model/model.js');
+    const { auditModel } = await import('../audit/modelAudit.js');
     const tensors = (r: string): Map<string, NamedTensor> =>
       readSafetensors(join(modelPath(r, f.runs), 'model.safetensors')).tensors;
     await initBackend();

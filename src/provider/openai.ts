@@ -252,7 +252,12 @@ export class OpenAIEndpoint {
         top_logprobs: 5,
       }),
     ).then(
-      (r) => (r.choices[0]?.logprobs?.content?.[0]?.top_logprobs.length ?? 0) > 0,
+      // a reply that ended at once (its one token the end of turn) has no content tokens to score: the logprobs
+      // object is there, empty, and still says the endpoint gives them (a sampled probe meets this now and then)
+      (r) => {
+        const content = r.choices[0]?.logprobs?.content;
+        return Array.isArray(content) && (content.length === 0 || content[0]!.top_logprobs.length > 0);
+      },
       unsupportedOrThrow(this.ref, 'chat logprobs'),
     );
     const prompt = await this.call(() =>

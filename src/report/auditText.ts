@@ -275,6 +275,9 @@ export function scrubText(r: ScrubResult, group: string): string {
   ].join('\n');
 }
 
+/** Where `audit student` keeps its verdict on a student of a run, in the run's folder. */
+export const studentAuditFile = (model: string): string => `student-audit-${model}.json`;
+
 /** `audit student` verdicts side by side: each kind of evidence, whether it fired, and its (Holm) p. */
 export const STUDENT_AUDIT_HEADER = ['model', 'verdict', 'behaviour', 'lineage', 'parameters'];
 export function studentAuditCells(a: StudentAudit): string[] {

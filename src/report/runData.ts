@@ -54,9 +54,6 @@ export interface RunData {
   studentAudits: StudentAudit[];
 }
 
-/** Where `audit student` keeps its verdict on a student of a run, in the run's folder. */
-export const studentAuditFile = (model: string): string => `student-audit-${model}.json`;
-
 /** Reads a JSON file, turning absence or bad JSON into a problem. */
 export function readJsonProblem<T>(path: string, label: string, problems: Problem[], required = true): T | undefined {
   if (!existsSync(path)) {
