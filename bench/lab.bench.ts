@@ -1,7 +1,8 @@
 // npm run bench: throughput of the embedded model on this machine (one core, tfjs wasm).
 // Prints and writes bench/out/lab.json: training tokens/s, sampling tokens/s and completions/s,
 // scoring tokens/s, each the median of several repeats; a 1024^3 matmul and the 0.8M-parameter
-// GPT training step of issue 9 beside PyTorch's figures on this machine kind; peak resident memory.
+// GPT training step of issue 9 beside PyTorch's, measured in the same run (bench/pytorch/lab.py: the
+// same architecture, Debian's python3-torch, 2 threads); peak resident memory.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { initBackend } from '../src/model/backend.js';
@@ -17,16 +18,21 @@ import { Rng } from '../src/util/rng.js';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../src/model/backend.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
+import { spawnSync } from 'node:child_process';
 
-/** Measured on this machine kind (issue 9): PyTorch 1.13 + OpenBLAS on 2 threads, and the two cores' fp32 peak. */
-const PYTORCH_GEMM_GFLOPS = 287;
+/** The two cores' fp32 peak on issue 9's machine kind (Intel, AVX-512); other machines differ. */
 const PEAK_GFLOPS_2_CORES = 333;
-/**
- * ... and one training step of a 0.8M-parameter GPT (vocab 64, context 64, d 128, 4 layers, batch 32): PyTorch, tuned
- * tfjs wasm.
- */
-const PYTORCH_GPT_STEP_MS = 107;
+/** Issue 9's tuned tfjs wasm (no native kernels) for the same GPT step. */
 const TFJS_WASM_GPT_STEP_MS = 1150;
+
+/** PyTorch's GEMM and GPT step on this machine, in this run (bench/pytorch/lab.py); a reason where it cannot run. */
+function pytorchPeer(): { gemm1024Gflops: number; gptStepMs: number; [k: string]: unknown } | string {
+  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+  const r = spawnSync(python, ['bench/pytorch/lab.py', '--threads', '2'], { encoding: 'utf8' });
+  if (r.status !== 0)
+    return `${python} could not run the PyTorch peer (install Debian's python3-torch): ${r.stderr.trim().split('\n').pop()}`;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { gemm1024Gflops: number; gptStepMs: number };
+}
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -125,6 +131,9 @@ const gptStep: number[] = [];
   for (const p of params.values()) p.dispose();
 }
 
+const torch = pytorchPeer();
+const ratio = (ours: number, theirs: number | undefined): number | null =>
+  theirs === undefined ? null : Number((ours / theirs).toFixed(2));
 const result = {
   machine: {
     cpu: cpus()[0]?.model,
@@ -134,9 +143,9 @@ const result = {
   },
   gemm1024: {
     gflopsOneCore: Number(median(gemm).toFixed(1)),
-    peakTwoCores: PEAK_GFLOPS_2_CORES,
-    pytorchTwoThreads: PYTORCH_GEMM_GFLOPS,
-    twoCoresVsPytorch: Number(((2 * median(gemm)) / PYTORCH_GEMM_GFLOPS).toFixed(2)),
+    peakTwoCoresIssue9Machine: PEAK_GFLOPS_2_CORES,
+    pytorchTwoThreads: typeof torch === 'string' ? torch : torch.gemm1024Gflops,
+    twoCoresVsPytorch: ratio(2 * median(gemm), typeof torch === 'string' ? undefined : torch.gemm1024Gflops),
   },
   model: {
     parameters: countParameters(model.config),
@@ -152,11 +161,11 @@ const result = {
   gptStep: {
     parameters: countParameters(gptConfig),
     msOneCore: Number(median(gptStep).toFixed(1)),
-    pytorchTwoThreadsMs: PYTORCH_GPT_STEP_MS,
+    pytorchTwoThreadsMs: typeof torch === 'string' ? torch : torch.gptStepMs,
     tfjsWasmTunedMs: TFJS_WASM_GPT_STEP_MS,
-    oneCoreVsPytorch: Number((median(gptStep) / PYTORCH_GPT_STEP_MS).toFixed(2)),
+    oneCoreVsPytorch: ratio(median(gptStep), typeof torch === 'string' ? undefined : torch.gptStepMs),
     // the pipeline trains one model per core: two steps per step time
-    twoCoresThroughputVsPytorch: Number((median(gptStep) / 2 / PYTORCH_GPT_STEP_MS).toFixed(2)),
+    twoCoresThroughputVsPytorch: ratio(median(gptStep) / 2, typeof torch === 'string' ? undefined : torch.gptStepMs),
   },
   peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
   notes: 'per core; the pipeline runs one model per worker thread on each core',
