@@ -18,21 +18,12 @@ import { Rng } from '../src/util/rng.js';
 import type { Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../src/model/backend.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
-import { spawnSync } from 'node:child_process';
+import { runPytorchPeer } from './pytorchPeer.js';
 
 /** The two cores' fp32 peak on issue 9's machine kind (Intel, AVX-512); other machines differ. */
 const PEAK_GFLOPS_2_CORES = 333;
 /** Issue 9's tuned tfjs wasm (no native kernels) for the same GPT step. */
 const TFJS_WASM_GPT_STEP_MS = 1150;
-
-/** PyTorch's GEMM and GPT step on this machine, in this run (bench/pytorch/lab.py); a reason where it cannot run. */
-function pytorchPeer(): { gemm1024Gflops: number; gptStepMs: number; [k: string]: unknown } | string {
-  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
-  const r = spawnSync(python, ['bench/pytorch/lab.py', '--threads', '2'], { encoding: 'utf8' });
-  if (r.status !== 0)
-    return `${python} could not run the PyTorch peer (install Debian's python3-torch): ${r.stderr.trim().split('\n').pop()}`;
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { gemm1024Gflops: number; gptStepMs: number };
-}
 
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -131,7 +122,7 @@ const gptStep: number[] = [];
   for (const p of params.values()) p.dispose();
 }
 
-const torch = pytorchPeer();
+const torch = runPytorchPeer<{ gemm1024Gflops: number; gptStepMs: number }>('lab.py');
 const ratio = (ours: number, theirs: number | undefined): number | null =>
   theirs === undefined ? null : Number((ours / theirs).toFixed(2));
 const result = {

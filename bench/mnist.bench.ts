@@ -11,17 +11,7 @@ import { runMnist } from '../src/pipeline/mnist.js';
 import { MNIST_DEFAULTS } from '../src/mnist/settings.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 import { idxFolder } from '../src/mnist/data.js';
-import { spawnSync } from 'node:child_process';
-
-/** The PyTorch peer, run after ours; null (with the reason) where Python has no torch. */
-function pytorchPeer(models: number, epochs: number): { wallSeconds: number; [k: string]: unknown } | string {
-  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
-  const args = ['bench/pytorch/mnist.py', '--data', idxFolder(), '--models', `${models}`, '--epochs', `${epochs}`];
-  const r = spawnSync(python, [...args, '--threads', '2'], { encoding: 'utf8' });
-  if (r.status !== 0)
-    return `${python} could not run the PyTorch peer (install Debian's python3-torch): ${r.stderr.trim().split('\n').pop()}`;
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as { wallSeconds: number };
-}
+import { runPytorchPeer } from './pytorchPeer.js';
 
 const models = Number(process.env.BENCH_MODELS ?? MNIST_DEFAULTS.models);
 const epochs = Number(process.env.BENCH_EPOCHS ?? MNIST_DEFAULTS.epochs);
@@ -34,7 +24,14 @@ const wall = (performance.now() - t0) / 1000;
 store.close();
 rmSync(runs, { recursive: true, force: true });
 
-const torch = pytorchPeer(models, epochs);
+const torch = runPytorchPeer<{ wallSeconds: number }>('mnist.py', [
+  '--data',
+  idxFolder(),
+  '--models',
+  `${models}`,
+  '--epochs',
+  `${epochs}`,
+]);
 const sum = (f: (t: (typeof r.shardTimings)[number]) => number): number => r.shardTimings.reduce((a, t) => a + f(t), 0);
 const perEpoch = (seconds: number): number => seconds / epochs / 2; // two shards run at once, one per core
 const result = {
