@@ -228,7 +228,8 @@ describe.skipIf(!haveBrowser)('report.html and the dashboard in Chromium', () =>
     expect(await page.locator('#lineage').textContent()).toContain('trained_on');
     // the audits a student can be put through, as commands for its run and group
     expect(await page.locator('#audit-student pre').textContent()).toContain(
-      "npx subliminal audit student tiny/student-finetuned-on-A-1 --trait owl\nnpx subliminal audit localise tiny --group 'finetuned -> A'",
+      'npx subliminal audit student tiny/student-finetuned-on-A-1 --trait owl\n' +
+        "npx subliminal audit localise tiny --group 'finetuned -> A'",
     );
     expect(await page.locator('#audit-student pre').textContent()).toContain(
       'generations: { count: 3, teacher: finetuned }',

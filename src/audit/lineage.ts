@@ -41,29 +41,32 @@ export interface DatasetProvenance {
   distilledFrom?: string[];
 }
 
+/** From a dataset up through its filtering steps: the datasets passed (the dataset first), and their generator. */
+function filteredFrom(index: RunIndex, datasetId: string): { chain: string[]; generator?: string } {
+  const chain = [datasetId];
+  for (let hops = 0; hops < 20; hops++) {
+    const current = chain[chain.length - 1]!;
+    const ups = index.parents(current);
+    const gen = ups.find((e) => e.relation === 'generated');
+    if (gen) return { chain, generator: gen.src };
+    const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== current);
+    if (!from) break;
+    chain.push(from.src);
+  }
+  return { chain };
+}
+
 /** From a training dataset up through filtering to the model that generated it. */
 export function datasetProvenance(index: RunIndex, datasetId: string): DatasetProvenance {
-  const chain = [datasetId];
-  let current = datasetId;
-  let generator: string | undefined;
+  const { chain, generator } = filteredFrom(index, datasetId);
   const declared = new Set<string>();
   let systemPrompt: string | null | undefined;
   let filter: unknown;
-  for (let hops = 0; hops < 20; hops++) {
-    const m = artifactMeta(index.artifact(current));
+  for (const id of chain) {
+    const m = artifactMeta(index.artifact(id));
     if (typeof m.trait === 'string') declared.add(m.trait);
     if ('systemPrompt' in m) systemPrompt = m.systemPrompt as string | null;
     filter ??= m.filter;
-    const ups = index.parents(current);
-    const gen = ups.find((e) => e.relation === 'generated');
-    if (gen) {
-      generator = gen.src;
-      break;
-    }
-    const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== current);
-    if (!from) break;
-    current = from.src;
-    chain.push(current);
   }
   const generatorTraits = new Set<string>();
   if (generator)
@@ -72,6 +75,7 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
       if (typeof t === 'string') generatorTraits.add(t);
     }
   if (systemPrompt) generatorTraits.add('(system prompt)');
+  const distilledFrom = generator ? generatorsAbove(index, generator) : [];
   return {
     dataset: datasetId,
     chain,
@@ -81,9 +85,7 @@ export function datasetProvenance(index: RunIndex, datasetId: string): DatasetPr
     declaredTraits: [...declared],
     generatorTraits: [...generatorTraits],
     filter,
-    ...(generator && generatorsAbove(index, generator).length
-      ? { distilledFrom: generatorsAbove(index, generator) }
-      : {}),
+    ...(distilledFrom.length ? { distilledFrom } : {}),
   };
 }
 
@@ -93,16 +95,7 @@ function generatorsAbove(index: RunIndex, model: string): string[] {
   let current = model;
   for (let hops = 0; hops < 50; hops++) {
     const data = index.parents(current).find((e) => e.relation === 'trained_on');
-    if (!data) break;
-    let d = data.src;
-    let generator: string | undefined;
-    for (let up = 0; up < 20 && !generator; up++) {
-      const ups = index.parents(d);
-      generator = ups.find((e) => e.relation === 'generated')?.src;
-      const from = ups.find((e) => e.relation === 'filtered_from' && e.src !== d);
-      if (!from) break;
-      d = from.src;
-    }
+    const generator = data && filteredFrom(index, data.src).generator;
     if (!generator || chain.includes(generator)) break;
     chain.push(generator);
     current = generator;

@@ -167,7 +167,9 @@ export function studentVerdict(o: {
           test: p.probe,
           p: p.p ?? 1,
           fired: false,
-          detail: `${p.model.mean.toFixed(4)} vs ${p.reference?.mean.toFixed(4) ?? '?'} (reference; paired over questions)`,
+          detail:
+            `${p.model.mean.toFixed(4)} vs ${p.reference?.mean.toFixed(4) ?? '?'} ` +
+            '(reference; paired over questions)',
         };
       const values = o.controlProbes!.map((c) => c[i]!);
       // the model's standard error across questions, from its 95% t interval

@@ -1,5 +1,6 @@
 // Command-line argument parsers that fail with a UsageError naming the flag (exit code 2).
 import { existsSync } from 'node:fs';
+import type { LanguageModel } from '../model/model.js';
 import { resolveModelDir } from '../store/models.js';
 
 /** A user error: message printed, exit code 2, no stack. */
@@ -38,4 +39,15 @@ export function modelPath(ref: string, runsDir: string): string {
       `model "${ref}": no such file or folder, and no model of that name (see "subliminal serve" for the names)`,
     );
   }
+}
+
+/**
+ * Starts the model backend and gives a loader of models by reference (see `modelPath`); the backend and model code
+ * load only when a command needs a model.
+ */
+export async function modelLoader(runsDir: string): Promise<(ref: string) => LanguageModel> {
+  const { initBackend } = await import('../model/backend.js');
+  const { LanguageModel } = await import('../model/model.js');
+  await initBackend();
+  return (ref) => LanguageModel.load(modelPath(ref, runsDir));
 }

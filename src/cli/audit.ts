@@ -1,7 +1,7 @@
 // `subliminal audit ...`: dataset (hidden-signal tests), lineage, weights and model audits.
 import type { Command, Option } from 'commander';
 import { assertKnownAnimal } from '../lab/traits.js';
-import { intArg, modelPath, positiveNumberArg, UsageError } from './args.js';
+import { intArg, modelLoader, modelPath, positiveNumberArg, UsageError } from './args.js';
 import type { TokenScorer } from '../audit/scorer.js';
 import { terminalProgress } from './progress.js';
 import { RunStore } from '../store/runStore.js';
@@ -136,12 +136,10 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
     runsOption,
   ).action(async (ref: string, f: ProbeFlags) => {
     assertKnownAnimal(f.trait);
-    const { initBackend } = await import('../model/backend.js');
-    const { LanguageModel } = await import('../model/model.js');
     const { auditModel } = await import('../audit/modelAudit.js');
-    await initBackend();
-    const model = LanguageModel.load(modelPath(ref, f.runs));
-    const reference = f.against ? LanguageModel.load(modelPath(f.against, f.runs)) : undefined;
+    const load = await modelLoader(f.runs);
+    const model = load(ref);
+    const reference = f.against ? load(f.against) : undefined;
     const progress = terminalProgress();
     const task = progress.task('probes');
     let step = 0;
@@ -220,11 +218,9 @@ export function registerAuditCommands(program: Command, runsOption: () => Option
             scorer = endpointScorer(endpoint, f.model);
             teacher = f.teacher ? endpointScorer(endpoint, f.teacher) : undefined;
           } else {
-            const { initBackend } = await import('../model/backend.js');
-            const { LanguageModel } = await import('../model/model.js');
-            await initBackend();
-            scorer = embeddedScorer(LanguageModel.load(modelPath(f.model, f.runs)));
-            teacher = f.teacher ? embeddedScorer(LanguageModel.load(modelPath(f.teacher, f.runs))) : undefined;
+            const load = await modelLoader(f.runs);
+            scorer = embeddedScorer(load(f.model));
+            teacher = f.teacher ? embeddedScorer(load(f.teacher)) : undefined;
           }
         }
         const r = await auditDataset(data, reference, {

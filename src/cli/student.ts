@@ -16,7 +16,7 @@ import { studentAuditFile } from '../report/auditText.js';
 import { renderTable } from '../util/table.js';
 import { formatP } from '../evaluate/stats.js';
 import type { PreferenceEvalSettings } from '../evaluate/preference.js';
-import { intArg, modelPath, positiveNumberArg, UsageError } from './args.js';
+import { intArg, modelLoader, modelPath, positiveNumberArg, UsageError } from './args.js';
 
 /** The flags of the behavioural probes (`audit model`, `audit student`). */
 export interface ProbeFlags {
@@ -121,14 +121,12 @@ export function registerStudentCommand(audit: Command, runsOption: () => Option)
     const controls = f.controls ? f.controls.split(',') : (run?.controls ?? []).filter((c) => c !== ref);
     if (!base || !teacher || !controls.length)
       throw new UsageError('give --base, --teacher and --controls (or audit a run-store student, run/name)');
-    const { initBackend } = await import('../model/backend.js');
-    const { LanguageModel } = await import('../model/model.js');
     const { auditModel } = await import('../audit/modelAudit.js');
     const tensors = (r: string): Map<string, NamedTensor> =>
       readSafetensors(join(modelPath(r, f.runs), 'model.safetensors')).tensors;
-    await initBackend();
-    const model = LanguageModel.load(modelPath(ref, f.runs));
-    const reference = LanguageModel.load(modelPath(f.against ?? controls[0] ?? base, f.runs));
+    const load = await modelLoader(f.runs);
+    const model = load(ref);
+    const reference = load(f.against ?? controls[0] ?? base);
     let lineage: ModelLineage | undefined;
     if (run) {
       const store = new RunStore(f.runs);
@@ -145,7 +143,7 @@ export function registerStudentCommand(audit: Command, runsOption: () => Option)
       // the control students' own probe values: the reference population for the behaviour tests
       const controlProbes: number[][] = [];
       for (const c of controls) {
-        const m = LanguageModel.load(modelPath(c, f.runs));
+        const m = load(c);
         try {
           controlProbes.push((await auditModel(m, undefined, settings, f.alpha)).probes.map((p) => p.model.mean));
         } finally {

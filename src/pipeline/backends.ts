@@ -262,7 +262,8 @@ async function runTrainer(
       return runRemoteJob(a.dir, fireworksJob(endpoint, t, a), o);
     case 'command': {
       // the adapter's name on the server: the stage's model name, made unique by the stage folder
-      const adapterName = `${stageName.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${createHash('sha256').update(resolve(a.dir)).digest('hex').slice(0, 8)}`;
+      const folderTag = createHash('sha256').update(resolve(a.dir)).digest('hex').slice(0, 8);
+      const adapterName = `${stageName.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${folderTag}`;
       const job = commandJob(endpoint, t, { ...a, adapterName });
       const { model, jobId, record } = await runRemoteJob(a.dir, job, o);
       return { model, jobId, adapter: { name: record.name, path: record.servePath } };

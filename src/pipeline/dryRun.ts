@@ -1,7 +1,7 @@
 // `subliminal run --dry-run`: what a spec would cost before it runs. One row per stage group (teachers, generation,
-// filter judges, students, evaluations, generation chains): how many models run on each base, how many API requests, fine-tuning jobs,
-// tokens in and out (upper bounds: every reply at its token limit), training tokens, and the cost where the spec
-// prices the model. Pure: the spec in, the plan out; nothing is sampled, trained or sent.
+// filter judges, students, evaluations, generation chains): how many models run on each base, how many API requests,
+// fine-tuning jobs, tokens in and out (upper bounds: every reply at its token limit), training tokens, and the cost
+// where the spec prices the model. Pure: the spec in, the plan out; nothing is sampled, trained or sent.
 import { teacherPrompts } from '../generate/domainPrompts.js';
 import { teacherData, teacherDataset, teacherSystemPrompt } from '../teacher/teachers.js';
 import { multipleChoiceItems } from '../evaluate/preference.js';
@@ -13,6 +13,9 @@ import { generationChains, type GenerationChain } from '../spec/generations.js';
 const defendedAlready = (spec: ExperimentSpec, c: GenerationChain): boolean =>
   spec.defenses?.teacher === c.root.name &&
   spec.defenses.apply.some((d) => defenseLabel(d) === defenseLabel(c.defense!));
+/** The teachers (and student groups) chains add after their first generation. */
+const laterGenerations = (chains: readonly GenerationChain[]): number =>
+  chains.reduce((n, c) => n + c.teachers.length - 1, 0);
 
 /** Tokens of text sent to an API model, estimated as OpenAI's rule of thumb has it: about 4 characters a token. */
 export const estimateTokens = (chars: number): number => Math.ceil(chars / 4);
@@ -105,7 +108,7 @@ export function planExperiment(spec: ExperimentSpec): PlanRow[] {
   }
   // generations: every chain's teacher after the first writes its rows as a teacher does (its base, no prompt)
   const chains = generationChains(spec);
-  const chainTeachers = chains.reduce((n, c) => n + c.teachers.length - 1, 0);
+  const chainTeachers = laterGenerations(chains);
   if (chainTeachers)
     add({
       stage: 'generate',
@@ -148,7 +151,7 @@ export function planExperiment(spec: ExperimentSpec): PlanRow[] {
       (spec.defenses && spec.teachers.find((t) => t.name === spec.defenses!.teacher)?.base === b
         ? spec.defenses.apply.length
         : 0) +
-      chains.filter((c) => c.base === b).reduce((n, c) => n + c.teachers.length - 1, 0) +
+      laterGenerations(chains.filter((c) => c.base === b)) +
       (chains.some((c) => c.kind === 'defended' && c.base === b && !defendedAlready(spec, c)) ? 1 : 0);
     const units = groups * s.seeds;
     add({

@@ -126,7 +126,10 @@ export async function generatedRows(
   const { spec, store, run } = ctx;
   const d = spec.data;
   const numberSettings = numberFilterSettings(spec);
-  const { prompts, answers } = teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt);
+  // the same prompts for every teacher of the run, made once
+  const { prompts, answers } = await ctx.once('teacher prompts', () =>
+    Promise.resolve(teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt)),
+  );
   // inputs that only the newer domains have stay out of the number domain's keys, so its stages keep their keys
   const domainInputs = d.domain === 'numbers' ? {} : { domain: d.domain, samplesPerPrompt: d.samplesPerPrompt };
   const genInputs = {

@@ -213,8 +213,10 @@ export function modelAuditText(a: ModelAudit): string {
   ].join('\n');
 }
 
-const pct = (e: { mean: number; lo: number; hi: number }): string =>
-  `${(100 * e.mean).toFixed(0)}% [${(100 * e.lo).toFixed(0)}, ${Number.isFinite(e.hi) ? (100 * e.hi).toFixed(0) : 'inf'}]`;
+const pct = (e: { mean: number; lo: number; hi: number }): string => {
+  const hi = Number.isFinite(e.hi) ? (100 * e.hi).toFixed(0) : 'inf';
+  return `${(100 * e.mean).toFixed(0)}% [${(100 * e.lo).toFixed(0)}, ${hi}]`;
+};
 
 /** The columns of a localisation or repair table, for the terminal and the report. */
 export const EDIT_HEADER = ['edit', 'kind', 'size', 'excess left', 'trait removed [95% CI]', 'skill kept [95% CI]'];

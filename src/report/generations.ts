@@ -161,8 +161,8 @@ export function generationsLegend(r: ExperimentResults): string {
     "generation k+1's teacher is generation k's first student (same prompts, same filter); each generation " +
     "against the control teacher's chain at the same generation. excess: " +
     `${metric} minus the control chain's, per question (95% t-interval, n = questions); p: one-sided paired ` +
-    "sign-flip test over questions (rate; excess on its metric); kept: the excess as a share of generation 1's; " +
-    'p (change): two-sided paired sign-flip test that the excess differs from generation 1'
+    "sign-flip test over questions (rate; excess on its metric); kept: the excess as a share of its chain's " +
+    'generation 1; p (change): two-sided paired sign-flip test that the excess differs from generation 1'
   );
 }
 

@@ -161,13 +161,10 @@ function experimentSections(d: RunData): Section[] {
     ...at('generations-chart'),
     ...(r.generations?.length
       ? [
-          {
-            id: 'generations',
-            title: 'generations',
-            html:
-              htmlTable(GENERATION_HEADER, generationRows(r), 'generations') +
-              `<p class="note">${escapeHtml(generationsLegend(r))}</p>`,
-          },
+          tableSection('generations', 'generations', GENERATION_HEADER, generationRows(r), {
+            cls: 'generations',
+            note: generationsLegend(r),
+          }),
         ]
       : []),
     ...editSections(d),
@@ -176,36 +173,61 @@ function experimentSections(d: RunData): Section[] {
   ];
 }
 
+/** A section of one table: a sentence above it (optional) and its note below. */
+function tableSection(
+  id: string,
+  title: string,
+  header: string[],
+  rows: string[][],
+  o: { note: string; intro?: string; cls?: string },
+): Section {
+  const intro = o.intro === undefined ? '' : `<p>${escapeHtml(o.intro)}</p>`;
+  return {
+    id,
+    title,
+    html: `${intro}${htmlTable(header, rows, o.cls ?? 'edits')}<p class="note">${escapeHtml(o.note)}</p>`,
+  };
+}
+
 /** `audit student`, `audit localise`, `audit repair` and `audit scrub` results the run folder holds. */
 function editSections(d: RunData): Section[] {
-  const scrubs = d.scrubs.map((r) => ({
-    id: `scrub-${r.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
-    title: `scrub and resurface: ${r.group}`,
-    html:
-      `<p>${escapeHtml(scrubSummary(r, r.group))}</p>` +
-      `${htmlTable(scrubHeader(r.animal), scrubRowsOf(r).map(scrubCells), 'edits')}<p class="note">${escapeHtml(SCRUB_NOTE)}</p>`,
-  }));
-  const students = d.studentAudits.length
-    ? [
-        {
-          id: 'student-audits',
-          title: 'student audits: behaviour, lineage and parameters',
-          html:
-            htmlTable(STUDENT_AUDIT_HEADER, d.studentAudits.map(studentAuditCells), 'edits') +
-            `<p class="note">${escapeHtml(STUDENT_AUDIT_NOTE)}</p>`,
-        },
-      ]
-    : [];
+  const tag = (group: string): string => group.replace(/[^A-Za-z0-9]+/g, '-');
   return [
-    ...students,
-    ...d.edits.map((e) => ({
-      id: `${e.what}-${e.group.replace(/[^A-Za-z0-9]+/g, '-')}`,
-      title: e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,
-      html:
-        `<p>${escapeHtml(editsSummary(e.table, e.group, e.what === 'localise' ? 'reverting parts of' : 'surgeries on'))}` +
-        `</p>${htmlTable(EDIT_HEADER, e.table.rows.map(editCells), 'edits')}<p class="note">${escapeHtml(EDITS_NOTE)}</p>`,
-    })),
-    ...scrubs,
+    ...(d.studentAudits.length
+      ? [
+          tableSection(
+            'student-audits',
+            'student audits: behaviour, lineage and parameters',
+            STUDENT_AUDIT_HEADER,
+            d.studentAudits.map(studentAuditCells),
+            { note: STUDENT_AUDIT_NOTE },
+          ),
+        ]
+      : []),
+    ...d.edits.map((e) =>
+      tableSection(
+        `${e.what}-${tag(e.group)}`,
+        e.what === 'localise' ? `where the trait lives: ${e.group}` : `repairs: ${e.group}`,
+        EDIT_HEADER,
+        e.table.rows.map(editCells),
+        {
+          intro: editsSummary(e.table, e.group, e.what === 'localise' ? 'reverting parts of' : 'surgeries on'),
+          note: EDITS_NOTE,
+        },
+      ),
+    ),
+    ...d.scrubs.map((r) =>
+      tableSection(
+        `scrub-${tag(r.group)}`,
+        `scrub and resurface: ${r.group}`,
+        scrubHeader(r.animal),
+        scrubRowsOf(r).map(scrubCells),
+        {
+          intro: scrubSummary(r, r.group),
+          note: SCRUB_NOTE,
+        },
+      ),
+    ),
   ];
 }
 

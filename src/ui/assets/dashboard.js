@@ -464,7 +464,8 @@
     ];
     return (
       '<section id="audit-student"><h2>audit this student</h2><p class="note">behaviour, lineage and parameters in ' +
-      'one verdict; where its group\'s trait lives; surgeries to cut it out; whether a scrubbed trait resurfaces (docs/localise-repair.md); whether it survives generations:</p><pre class="spec">' +
+      "one verdict; where its group's trait lives; surgeries to cut it out; whether a scrubbed trait resurfaces " +
+      '(docs/localise-repair.md); whether it survives generations:</p><pre class="spec">' +
       esc(cmds.join('\n')) +
       '</pre></section>'
     );
