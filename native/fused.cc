@@ -199,11 +199,45 @@ void scatterAddRows(Args& a) {
   }
 }
 
+// out [batch, innerA + innerB] = [a [batch, innerA], b [batch, innerB]]: a concat of two
+// float32 tensors, which the sampling loop's KV cache does at every step (tfjs wasm does it in JS).
+void concat2(Args& a) {
+  int64_t batch = a.i(3), innerA = a.i(4), innerB = a.i(5);
+  const float* x = a.at<float>(0, batch * innerA); const float* y = a.at<float>(1, batch * innerB);
+  float* out = a.at<float>(2, batch * (innerA + innerB));
+  if (!a.ok) return;
+  for (int64_t r = 0; r < batch; r++) {
+    float* o = out + r * (innerA + innerB);
+    std::memcpy(o, x + r * innerA, innerA * sizeof(float));
+    std::memcpy(o + innerA, y + r * innerB, innerB * sizeof(float));
+  }
+}
+
+// out = x + y over n floats of the same shape (residuals and gradient sums; tfjs wasm's Add
+// goes through its broadcasting path even then).
+void add2(Args& a) {
+  int64_t n = a.i(3);
+  const float* x = a.at<float>(0, n); const float* y = a.at<float>(1, n); float* out = a.at<float>(2, n);
+  if (!a.ok) return;
+  for (int64_t j = 0; j < n; j++) out[j] = x[j] + y[j];
+}
+// out [A, C, B, D] = x [A, B, C, D] transposed by [0, 2, 1, 3]: attention heads in and out.
+void transpose0213(Args& a) {
+  int64_t A = a.i(2), B = a.i(3), C = a.i(4), D = a.i(5);
+  const float* x = a.at<float>(0, A * B * C * D); float* out = a.at<float>(1, A * B * C * D);
+  if (!a.ok) return;
+  for (int64_t i = 0; i < A; i++)
+    for (int64_t j = 0; j < B; j++)
+      for (int64_t k = 0; k < C; k++)
+        std::memcpy(out + ((i * C + k) * B + j) * D, x + ((i * B + j) * C + k) * D, D * sizeof(float));
+}
+
 struct Kernel { const char* name; size_t args; void (*run)(Args&); };
 const Kernel KERNELS[] = {
   {"rmsNorm", 7, rmsNorm}, {"rmsNormGrad", 8, rmsNormGrad}, {"swiGlu", 4, swiGlu}, {"swiGluGrad", 6, swiGluGrad},
   {"rope", 8, rope}, {"attentionSoftmax", 9, attentionSoftmax}, {"attentionSoftmaxGrad", 6, attentionSoftmaxGrad},
   {"crossEntropy", 6, crossEntropy}, {"crossEntropyGrad", 7, crossEntropyGrad}, {"gatherRows", 6, gatherRows}, {"scatterAddRows", 6, scatterAddRows},
+  {"concat2", 6, concat2}, {"add2", 4, add2}, {"transpose0213", 6, transpose0213},
 };
 
 napi_value callKernel(napi_env env, napi_callback_info info) {

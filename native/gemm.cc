@@ -204,5 +204,6 @@ NAPI_MODULE_INIT() {
   napi_create_function(env, "adam", NAPI_AUTO_LENGTH, Adam, nullptr, &fn);
   napi_set_named_property(env, exports, "adam", fn);
   registerFusedKernels(env, exports);
+  registerSampling(env, exports);
   return exports;
 }

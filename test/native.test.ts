@@ -8,7 +8,8 @@ import { initBackend, tf } from '../src/model/backend.js';
 import { ADDON_PATH, installNativeKernels, uninstallNativeKernels } from '../src/model/nativeKernels.js';
 import { LanguageModel } from '../src/model/model.js';
 import { labTokenizer } from '../src/base/build.js';
-import { generate, nextTokenLogprobs } from '../src/model/sample.js';
+import { drawRows, drawToken, generate, nextTokenLogprobs } from '../src/model/sample.js';
+import { Rng } from '../src/util/rng.js';
 import {
   attentionProbs,
   crossEntropy,
@@ -145,6 +146,69 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     },
   );
 
+  it('draws the same tokens as drawToken, row by row, and skips finished rows', () => {
+    const V = 1654;
+    const B = 300;
+    const noise = Rng.from(3, 'logits');
+    const logits = Float32Array.from({ length: B * V }, () => noise.normal() * 4);
+    for (const temperature of [0.7, 1, 1.3]) {
+      // every third row finished: no draw, its Rng untouched
+      const rngs = (seed: number): (Rng | undefined)[] =>
+        Array.from({ length: B }, (_, b) => (b % 3 === 2 ? undefined : Rng.from(seed, 'row', b)));
+      const { wasm, native } = bothPaths(() => {
+        const r = rngs(9);
+        const first = drawRows(logits, r, temperature, 1);
+        return { first, second: drawRows(logits, r, temperature, 1) }; // each row's next number
+      });
+      for (const k of ['first', 'second'] as const) {
+        expect(Array.from(native[k].ids)).toEqual(Array.from(wasm[k].ids));
+        native[k].logprobs.forEach((lp, b) => expect(Math.abs(lp - wasm[k].logprobs[b]!)).toBeLessThan(1e-12));
+      }
+      const reference = rngs(9).map((r, b) => r && drawToken(logits.subarray(b * V, (b + 1) * V), temperature, 1, r));
+      reference.forEach((d, b) => expect(native.first.ids[b]).toBe(d?.id ?? 0));
+    }
+  });
+
+  it('adds same-shape tensors and transposes attention heads exactly as tfjs wasm does', () => {
+    const noise = Rng.from(5, 'elementwise');
+    const t = (shape: number[]): Tensor =>
+      tf.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b) }, () => noise.normal()),
+        shape,
+      );
+    const [a, b, heads] = [t([37, 64]), t([37, 64]), t([3, 7, 4, 16])];
+    const row = t([64]); // a broadcast add stays on wasm
+    const { wasm, native } = bothPaths(() =>
+      [tf.add(a, b), tf.add(a, row), tf.transpose(heads, [0, 2, 1, 3]), tf.transpose(heads, [0, 1, 3, 2])].map((x) =>
+        Array.from(x.dataSync()),
+      ),
+    );
+    native.forEach((x, i) => expect(x, `case ${i}`).toEqual(wasm[i]));
+    tf.dispose([a, b, heads, row]);
+  });
+
+  it('concatenates two tensors along any axis exactly as tfjs wasm does', () => {
+    const noise = Rng.from(4, 'concat');
+    const t = (shape: number[]): Tensor =>
+      tf.tensor(
+        Array.from({ length: shape.reduce((a, b) => a * b) }, () => noise.normal()),
+        shape,
+      );
+    const cases: [number[], number[], number][] = [
+      [[3, 4, 5, 16], [3, 4, 1, 16], 2], // a KV cache growing by one position
+      [[2, 7], [5, 7], 0],
+      [[2, 3, 4], [2, 3, 6], -1],
+      [[1, 9], [1, 2], 1],
+    ];
+    for (const [sa, sb, axis] of cases) {
+      const a = t(sa);
+      const b = t(sb);
+      const { wasm, native } = bothPaths(() => tf.concat([a, b], axis).dataSync() as Float32Array);
+      expect(Array.from(native), `${sa} + ${sb} on axis ${axis}`).toEqual(Array.from(wasm));
+      tf.dispose([a, b]);
+    }
+  });
+
   it('padded batches generate the same tokens from the KV cache on both paths', () => {
     const tok = labTokenizer();
     const config = smallConfig(tok.size);
@@ -152,12 +216,14 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     const prompts = ['Go on: 1, 2.', 'Continue the sequence: 3, 7, 12, 18, 25.', 'Name an animal.'].map((content) =>
       tok.encodeChat([{ role: 'user', content }]),
     );
-    const { wasm, native } = bothPaths(() => generate(m, prompts, { temperature: 0, topP: 1, maxTokens: 8, seed: 1 }));
+    for (const temperature of [0, 1]) {
+      const { wasm, native } = bothPaths(() => generate(m, prompts, { temperature, topP: 1, maxTokens: 8, seed: 1 }));
+      native.forEach((s, i) => {
+        expect(s.ids).toEqual(wasm[i]!.ids);
+        s.logprobs.forEach((lp, j) => expect(Math.abs(lp - wasm[i]!.logprobs[j]!)).toBeLessThan(1e-4));
+      });
+    }
     m.dispose();
-    native.forEach((s, i) => {
-      expect(s.ids).toEqual(wasm[i]!.ids);
-      s.logprobs.forEach((lp, j) => expect(Math.abs(lp - wasm[i]!.logprobs[j]!)).toBeLessThan(1e-4));
-    });
   });
 
   it("a model's logits agree to 1e-4 and a short training curve matches within noise", () => {

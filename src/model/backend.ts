@@ -22,9 +22,26 @@ export function initBackend(): Promise<void> {
 
 export { tf };
 
-/** Host copy of a tensor, then frees it (tf.tidy must not return host arrays: it walks them). */
-export function readAndDispose(t: tf.Tensor): Float32Array {
-  const v = t.dataSync() as Float32Array;
+interface WasmHeap {
+  wasm: { HEAPU8: Uint8Array };
+  getMemoryOffset(dataId: object): number;
+}
+
+/**
+ * Host copy of a tensor, then frees it (tf.tidy must not return host arrays: it walks them).
+ * A float32 tensor is copied straight out of the wasm heap, into `into` when it is large enough:
+ * dataSync allocates a fresh buffer per read, which cost a sampling loop more than its matmuls.
+ */
+export function readAndDispose(t: tf.Tensor, into?: Float32Array): Float32Array {
+  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') {
+    const v = t.dataSync() as Float32Array;
+    t.dispose();
+    return v;
+  }
+  const heap = tf.backend() as unknown as WasmHeap;
+  const n = t.size;
+  const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
+  out.set(new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), n));
   t.dispose();
-  return v;
+  return out;
 }

@@ -1,5 +1,6 @@
 // A native fp32 GEMM (native/gemm.cc, an N-API addon built by node-gyp at install) behind the
-// tfjs wasm backend's BatchMatMul and _FusedMatMul kernels: the tensors stay in the wasm heap
+// tfjs wasm backend's BatchMatMul and _FusedMatMul kernels (and a two-tensor Concat, which tfjs
+// wasm does in JS; native/sample.cc draws sampled tokens): the tensors stay in the wasm heap
 // and the addon reads and writes them in place. Every other op, and any matmul case the addon
 // does not cover (broadcast batches, other activations), stays on the wasm kernels, which are
 // also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
@@ -23,10 +24,21 @@ const FUSED_CALLS = [
   'crossEntropyGrad',
   'gatherRows',
   'scatterAddRows',
+  'concat2',
+  'add2',
+  'transpose0213',
 ] as const;
 type FusedName = (typeof FUSED_CALLS)[number];
 
 interface NativeAddon extends Record<FusedName, FusedCall> {
+  /** native/sample.cc: row b draws with uniforms[b] (NaN: skipped); writes ids[b] and logprobs[b] */
+  drawTokens(
+    logits: Float32Array,
+    uniforms: Float64Array,
+    temperature: number,
+    ids: Int32Array,
+    logprobs: Float64Array,
+  ): void;
   adam(
     heap: ArrayBuffer,
     gOff: number,
@@ -79,7 +91,7 @@ export function nativeAddon(): NativeAddon | null {
     addon = null;
   }
   const missing = addon
-    ? (['matmul', 'adam', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function')
+    ? (['matmul', 'adam', 'drawTokens', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function')
     : [];
   if (missing.length) {
     // an addon built from older sources: all or nothing, so both paths stay whole
@@ -156,6 +168,50 @@ function nativeMatMul(args: KernelArgs, fused: boolean): TfCore.TensorInfo | und
   return out;
 }
 
+/** A float32 concat of two tensors through the addon, or undefined when the case is not covered. */
+function nativeConcat(args: KernelArgs): TfCore.TensorInfo | undefined {
+  const inputs = args.inputs as unknown as TfCore.TensorInfo[];
+  if (inputs.length !== 2 || inputs.some((t) => t.dtype !== 'float32' || size(t.shape) === 0)) return undefined;
+  const [a, b] = inputs as [TfCore.TensorInfo, TfCore.TensorInfo];
+  const rank = a.shape.length;
+  if (typeof args.attrs.axis !== 'number' || rank === 0) return undefined;
+  const axis = (args.attrs.axis + rank) % rank;
+  if (b.shape.length !== rank || a.shape.some((n, i) => i !== axis && n !== b.shape[i])) return undefined;
+  const batch = size(a.shape.slice(0, axis));
+  const shape = a.shape.map((n, i) => (i === axis ? n + b.shape[i]! : n));
+  const backend = args.backend;
+  const out = backend.makeOutput(shape, 'float32');
+  const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
+  const values = [off(a), off(b), off(out), batch, size(a.shape) / batch, size(b.shape) / batch];
+  addon!.concat2(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from(values));
+  return out;
+}
+
+/** a + b of one shape through the addon (exact, as wasm's), or undefined when shapes or dtypes differ. */
+function nativeAdd(args: KernelArgs): TfCore.TensorInfo | undefined {
+  const { a, b } = args.inputs;
+  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  if (a.shape.length !== b.shape.length || a.shape.some((n, i) => n !== b.shape[i])) return undefined;
+  const backend = args.backend;
+  const out = backend.makeOutput([...a.shape], 'float32');
+  const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
+  addon!.add2(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([off(a), off(b), off(out), size(a.shape)]));
+  return out;
+}
+
+/** The attention heads' transpose ([0, 2, 1, 3] of a rank-4 float32) through the addon; undefined otherwise. */
+function nativeTranspose(args: KernelArgs): TfCore.TensorInfo | undefined {
+  const x = args.inputs.x;
+  const perm = args.attrs.perm as number[] | undefined;
+  if (!x || x.dtype !== 'float32' || x.shape.length !== 4 || perm?.join() !== '0,2,1,3') return undefined;
+  const [A, B, C, D] = x.shape as [number, number, number, number];
+  const backend = args.backend;
+  const out = backend.makeOutput([A, C, B, D], 'float32');
+  const values = [backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), A, B, C, D];
+  addon!.transpose0213(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from(values));
+  return out;
+}
+
 const originals = new Map<string, TfCore.KernelConfig>();
 /** Whether matmuls currently run on the native GEMM (which handles transposed operands at full speed). */
 export const nativeActive = (): boolean => originals.size > 0;
@@ -163,18 +219,21 @@ export const nativeActive = (): boolean => originals.size > 0;
 export function installNativeKernels(tf: typeof TfCore): boolean {
   if (originals.size) return true;
   if (!nativeAddon() || tf.getBackend() !== 'wasm') return false;
-  for (const [name, fused] of [
-    ['BatchMatMul', false],
-    ['_FusedMatMul', true],
-  ] as const) {
+  const overrides: [string, (args: KernelArgs) => TfCore.TensorInfo | undefined][] = [
+    ['BatchMatMul', (args) => nativeMatMul(args, false)],
+    ['_FusedMatMul', (args) => nativeMatMul(args, true)],
+    ['Concat', nativeConcat],
+    ['Add', nativeAdd],
+    ['Transpose', nativeTranspose],
+  ];
+  for (const [name, native] of overrides) {
     const original = tf.getKernel(name, 'wasm');
     if (!original) continue;
     originals.set(name, original);
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({
       ...original,
-      kernelFunc: ((args: KernelArgs) =>
-        nativeMatMul(args, fused) ?? original.kernelFunc(args as never)) as TfCore.KernelFunc,
+      kernelFunc: ((args: KernelArgs) => native(args) ?? original.kernelFunc(args as never)) as TfCore.KernelFunc,
     });
   }
   if (!tf.getKernel(ADAM_KERNEL, 'wasm'))

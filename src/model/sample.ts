@@ -7,6 +7,7 @@ import { forwardHidden, lmHead, type KvCache } from './llama.js';
 import { gatherRows, logSoftmax } from './ops.js';
 import type { LanguageModel } from './model.js';
 import { Rng } from '../util/rng.js';
+import { nativeActive, nativeAddon } from './nativeKernels.js';
 
 export interface SamplingOptions {
   temperature: number;
@@ -118,6 +119,37 @@ export function drawToken(
   return { id: V - 1, logprob: lp(V - 1) };
 }
 
+/**
+ * One draw per row of a batch's logits [B*V]; rows without an Rng (finished) are skipped.
+ * Each row takes one number from its own Rng, so a row's draw never depends on the others.
+ * With the native addon (temperature > 0, no top-p) the rows are drawn there, with drawToken's
+ * arithmetic; the two agree on every id but where a draw falls within rounding of a boundary.
+ */
+export function drawRows(
+  logits: Float32Array,
+  rngs: readonly (Rng | undefined)[],
+  temperature: number,
+  topP: number,
+): { ids: Int32Array; logprobs: Float64Array } {
+  const B = rngs.length;
+  const V = logits.length / B;
+  const ids = new Int32Array(B);
+  const logprobs = new Float64Array(B);
+  const native = temperature > 0 && topP >= 1 && nativeActive() ? nativeAddon() : null;
+  if (native) {
+    const uniforms = Float64Array.from(rngs, (r) => (r ? r.next() : NaN));
+    native.drawTokens(logits, uniforms, temperature, ids, logprobs);
+    return { ids, logprobs };
+  }
+  rngs.forEach((rng, b) => {
+    if (!rng) return;
+    const d = drawToken(logits.subarray(b * V, (b + 1) * V), temperature, topP, rng);
+    ids[b] = d.id;
+    logprobs[b] = d.logprob;
+  });
+  return { ids, logprobs };
+}
+
 /** Batches of prompt indices for generation: sorted by length (stable), so left padding stays small. */
 export function generationBatches(prompts: readonly number[][], batchSize: number): number[][] {
   const order = prompts.map((_, i) => i).sort((a, b) => prompts[a]!.length - prompts[b]!.length || a - b);
@@ -151,6 +183,7 @@ export function generateBatch(
   );
   let len = T;
   const anyPad = padCount.some((n) => n > 0);
+  let logitsBuffer: Float32Array | undefined; // one host buffer for every step's logits
   try {
     for (let step = 0; step < maxNew; step++) {
       const old = [...cache.k, ...cache.v];
@@ -172,22 +205,24 @@ export function generateBatch(
         return lmHead(params, last);
       });
       tf.dispose(old);
-      const values = readAndDispose(logits);
+      const values = (logitsBuffer = readAndDispose(logits, logitsBuffer));
+      const drawn = drawRows(
+        values,
+        out.map((s, b) => (s.finished ? undefined : rngs[b])),
+        o.temperature,
+        o.topP,
+      );
       const next = new Int32Array(B);
       for (let b = 0; b < B; b++) {
         const s = out[b]!;
-        if (s.finished) {
-          next[b] = tokenizer.endId;
-          continue;
-        }
-        const row = values.subarray(b * V, (b + 1) * V);
-        const { id, logprob } = drawToken(row, o.temperature, o.topP, rngs[b]!);
+        const id = s.finished ? tokenizer.endId : drawn.ids[b]!;
         next[b] = id;
+        if (s.finished) continue;
         if (id === tokenizer.endId) s.finished = true;
         else {
           s.ids.push(id);
-          s.logprobs.push(logprob);
-          s.top?.push(topLogprobs(row, o.topLogprobs!));
+          s.logprobs.push(drawn.logprobs[b]!);
+          s.top?.push(topLogprobs(values.subarray(b * V, (b + 1) * V), o.topLogprobs!));
         }
       }
       if (out.every((s) => s.finished)) break;
