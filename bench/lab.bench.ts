@@ -1,8 +1,9 @@
 // npm run bench: throughput of the embedded model on this machine (one core, tfjs wasm).
 // Prints and writes bench/out/lab.json: training tokens/s, sampling tokens/s and completions/s,
 // scoring tokens/s, each the median of several repeats; a 1024^3 matmul and the 0.8M-parameter
-// GPT training step of issue 9 beside PyTorch's, measured in the same run (bench/pytorch/lab.py: the
-// same architecture, Debian's python3-torch, 2 threads); peak resident memory.
+// GPT training step of issue 9 beside one core's measured fp32 peak and beside PyTorch's, measured
+// in the same run (bench/pytorch/lab.py: the same architecture, Debian's python3-torch, 2 threads);
+// peak resident memory.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { initBackend } from '../src/model/backend.js';
@@ -20,8 +21,6 @@ import { tf } from '../src/model/backend.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 import { runPytorchPeer } from './pytorchPeer.js';
 
-/** The two cores' fp32 peak on issue 9's machine kind (Intel, AVX-512); other machines differ. */
-const PEAK_GFLOPS_2_CORES = 333;
 /** Issue 9's tuned tfjs wasm (no native kernels) for the same GPT step. */
 const TFJS_WASM_GPT_STEP_MS = 1150;
 
@@ -122,6 +121,18 @@ const gptStep: number[] = [];
   for (const p of params.values()) p.dispose();
 }
 
+// One core's fp32 peak, measured here (native/peak.cc: multiply-adds in registers); null without the addon
+const peak: number[] = [];
+for (let r = 0; r < 5; r++) {
+  const gflops = nativeAddon()?.peakGflops(2e7);
+  if (gflops !== undefined) peak.push(gflops);
+}
+const peakOneCore = peak.length ? median(peak) : null;
+const ofPeak = (gflops: number): number | null => (peakOneCore ? Number((gflops / peakOneCore).toFixed(2)) : null);
+// the GPT step's flops: 6 per parameter per token (forward and backward), plus attention's QK^T and PV
+const gptStepFlops =
+  6 * countParameters(gptConfig) * 32 * 64 + 3 * 4 * gptConfig.num_hidden_layers * 32 * 64 * 64 * gptConfig.hidden_size;
+
 const torch = runPytorchPeer<{ gemm1024Gflops: number; gptStepMs: number }>('lab.py');
 const ratio = (ours: number, theirs: number | undefined): number | null =>
   theirs === undefined ? null : Number((ours / theirs).toFixed(2));
@@ -132,9 +143,10 @@ const result = {
     node: process.version,
     backend: nativeAddon() ? 'tfjs wasm (SIMD, 1 thread) + native kernels' : 'tfjs wasm (SIMD, 1 thread)',
   },
+  peakGflopsOneCore: peakOneCore === null ? null : Number(peakOneCore.toFixed(1)),
   gemm1024: {
     gflopsOneCore: Number(median(gemm).toFixed(1)),
-    peakTwoCoresIssue9Machine: PEAK_GFLOPS_2_CORES,
+    ofPeak: ofPeak(median(gemm)),
     pytorchTwoThreads: typeof torch === 'string' ? torch : torch.gemm1024Gflops,
     twoCoresVsPytorch: ratio(2 * median(gemm), typeof torch === 'string' ? undefined : torch.gemm1024Gflops),
   },
@@ -152,6 +164,8 @@ const result = {
   gptStep: {
     parameters: countParameters(gptConfig),
     msOneCore: Number(median(gptStep).toFixed(1)),
+    gflopsOneCore: Number((gptStepFlops / median(gptStep) / 1e6).toFixed(1)),
+    ofPeak: ofPeak(gptStepFlops / median(gptStep) / 1e6),
     pytorchTwoThreadsMs: typeof torch === 'string' ? torch : torch.gptStepMs,
     tfjsWasmTunedMs: TFJS_WASM_GPT_STEP_MS,
     oneCoreVsPytorch: ratio(median(gptStep), typeof torch === 'string' ? undefined : torch.gptStepMs),

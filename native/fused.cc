@@ -102,18 +102,21 @@ void swiGluGrad(Args& a) {
 
 // x [rows, T, hd] (rows = B*H) rotated by position: out = x cos + rotate_half(x) sin, with
 // rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass).
+// One position's head vector; restrict (out is a fresh tensor) lets GCC vectorize it.
+inline void ropeRow(const float* __restrict__ xi, const float* __restrict__ c, const float* __restrict__ s,
+                    float* __restrict__ o, int64_t half, float sign) {
+  for (int64_t j = 0; j < half; j++) {
+    o[j] = xi[j] * c[j] - sign * xi[j + half] * s[j];
+    o[j + half] = xi[j + half] * c[j + half] + sign * xi[j] * s[j + half];
+  }
+}
 void rope(Args& a) {
   int64_t rows = a.i(4), T = a.i(5), hd = a.i(6); float sign = a.f(7); int64_t half = hd / 2;
   const float* x = a.at<float>(0, rows * T * hd); const float* cs = a.at<float>(1, T * hd); const float* sn = a.at<float>(2, T * hd); float* out = a.at<float>(3, rows * T * hd);
   if (!a.ok) return;
   for (int64_t r = 0; r < rows; r++)
-    for (int64_t t = 0; t < T; t++) {
-      const float *xi = x + (r * T + t) * hd, *c = cs + t * hd, *s = sn + t * hd; float* o = out + (r * T + t) * hd;
-      for (int64_t j = 0; j < half; j++) {
-        o[j] = xi[j] * c[j] - sign * xi[j + half] * s[j];
-        o[j + half] = xi[j + half] * c[j + half] + sign * xi[j] * s[j + half];
-      }
-    }
+    for (int64_t t = 0; t < T; t++)
+      ropeRow(x + (r * T + t) * hd, cs + t * hd, sn + t * hd, out + (r * T + t) * hd, half, sign);
 }
 
 // p = softmax(scale * s + keyMask) over keys, rows [B, H, Tq] of Tk keys; with causal, query i
@@ -213,6 +216,17 @@ void concat2(Args& a) {
   }
 }
 
+// dx = dy * step(h) over n floats: a ReLU's backward (MNIST's hand-written backward), one pass
+// where wasm runs Step then Multiply. Multiplying by 1 or 0 keeps wasm's result to the bit (-0 too).
+inline void reluGradRow(const float* __restrict__ dy, const float* __restrict__ h, float* __restrict__ dx, int64_t n) {
+  for (int64_t j = 0; j < n; j++) dx[j] = dy[j] * (h[j] > 0 ? 1.f : 0.f);
+}
+void reluGrad(Args& a) {
+  int64_t n = a.i(3);
+  const float* dy = a.at<float>(0, n); const float* h = a.at<float>(1, n); float* dx = a.at<float>(2, n);
+  if (a.ok) reluGradRow(dy, h, dx, n);
+}
+
 // out = x + y over n floats of the same shape (residuals and gradient sums; tfjs wasm's Add
 // goes through its broadcasting path even then).
 void add2(Args& a) {
@@ -237,7 +251,7 @@ const Kernel KERNELS[] = {
   {"rmsNorm", 7, rmsNorm}, {"rmsNormGrad", 8, rmsNormGrad}, {"swiGlu", 4, swiGlu}, {"swiGluGrad", 6, swiGluGrad},
   {"rope", 8, rope}, {"attentionSoftmax", 9, attentionSoftmax}, {"attentionSoftmaxGrad", 6, attentionSoftmaxGrad},
   {"crossEntropy", 6, crossEntropy}, {"crossEntropyGrad", 7, crossEntropyGrad}, {"gatherRows", 6, gatherRows}, {"scatterAddRows", 6, scatterAddRows},
-  {"concat2", 6, concat2}, {"add2", 4, add2}, {"transpose0213", 6, transpose0213},
+  {"concat2", 6, concat2}, {"add2", 4, add2}, {"reluGrad", 4, reluGrad}, {"transpose0213", 6, transpose0213},
 };
 
 napi_value callKernel(napi_env env, napi_callback_info info) {

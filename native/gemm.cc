@@ -173,6 +173,21 @@ static napi_value MatMul(napi_env env, napi_callback_info info) {
 
 // adam(heap, gOff, mOff, vOff, pOff, mOut, vOut, pOut, n, [beta1, beta2, c1, c2, eps, lr, weightDecay, gradScale]):
 // one AdamW step over n values, reading the old moments and parameter and writing new ones.
+// One AdamW step over n parameters; h = [beta1, beta2, 1 - beta1^t, 1 - beta2^t, eps, lr, decay, gradScale].
+// A function of its own with restrict operands (the outputs are fresh tensors): inline in the
+// N-API call, GCC did not vectorize the loop, and the step took 10x as long.
+static void adamStep(const float* __restrict__ g, const float* __restrict__ m, const float* __restrict__ v,
+                     const float* __restrict__ p, float* __restrict__ mo, float* __restrict__ vo, float* __restrict__ po,
+                     int64_t n, const double* h) {
+  const float b1 = (float)h[0], b2 = (float)h[1], c1 = (float)h[2], c2 = (float)h[3], eps = (float)h[4], lr = (float)h[5], wd = (float)h[6], scale = (float)h[7];
+  for (int64_t i = 0; i < n; i++) {
+    float gi = g[i] * scale;
+    float mi = b1 * m[i] + (1.f - b1) * gi, vi = b2 * v[i] + (1.f - b2) * gi * gi;
+    float update = (mi / c1) / (std::sqrt(vi / c2) + eps) + wd * p[i];
+    mo[i] = mi; vo[i] = vi; po[i] = p[i] - lr * update;
+  }
+}
+
 static napi_value Adam(napi_env env, napi_callback_info info) {
   napi_value argv[10]; char* base; size_t bytes;
   if (!heapCall(env, info, "adam", 10, argv, &base, &bytes)) return nullptr;
@@ -184,16 +199,8 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
   std::memcpy(h, hp, sizeof h);
   int64_t n = off[7];
   for (int i = 0; i < 7; i++) if (off[i] < 0 || off[i] % 4 != 0 || (size_t)(off[i] + n * 4) > bytes) { napi_throw_range_error(env, nullptr, "adam: operand outside the heap"); return nullptr; }
-  const float* g = reinterpret_cast<const float*>(base + off[0]); const float* m = reinterpret_cast<const float*>(base + off[1]);
-  const float* v = reinterpret_cast<const float*>(base + off[2]); const float* p = reinterpret_cast<const float*>(base + off[3]);
-  float* mo = reinterpret_cast<float*>(base + off[4]); float* vo = reinterpret_cast<float*>(base + off[5]); float* po = reinterpret_cast<float*>(base + off[6]);
-  const float b1 = (float)h[0], b2 = (float)h[1], c1 = (float)h[2], c2 = (float)h[3], eps = (float)h[4], lr = (float)h[5], wd = (float)h[6], scale = (float)h[7];
-  for (int64_t i = 0; i < n; i++) {
-    float gi = g[i] * scale;
-    float mi = b1 * m[i] + (1.f - b1) * gi, vi = b2 * v[i] + (1.f - b2) * gi * gi;
-    float update = (mi / c1) / (std::sqrt(vi / c2) + eps) + wd * p[i];
-    mo[i] = mi; vo[i] = vi; po[i] = p[i] - lr * update;
-  }
+  const auto f32 = [&](int k) { return reinterpret_cast<float*>(base + off[k]); };
+  adamStep(f32(0), f32(1), f32(2), f32(3), f32(4), f32(5), f32(6), n, h);
   return nullptr;
 }
 
@@ -205,5 +212,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "adam", fn);
   registerFusedKernels(env, exports);
   registerSampling(env, exports);
+  registerPeak(env, exports);
   return exports;
 }

@@ -28,3 +28,4 @@ inline float* scratch(std::vector<float>& buffer, size_t n) {
 
 void registerFusedKernels(napi_env env, napi_value exports);
 void registerSampling(napi_env env, napi_value exports);
+void registerPeak(napi_env env, napi_value exports);

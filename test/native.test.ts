@@ -10,6 +10,7 @@ import { LanguageModel } from '../src/model/model.js';
 import { labTokenizer } from '../src/base/build.js';
 import { drawRows, drawToken, generate, nextTokenLogprobs } from '../src/model/sample.js';
 import { Rng } from '../src/util/rng.js';
+import { reluGrad } from '../src/mnist/mlp.js';
 import {
   attentionProbs,
   crossEntropy,
@@ -44,6 +45,15 @@ function bothPaths<T>(f: () => T): { wasm: T; native: T } {
   const native = f();
   return { wasm, native };
 }
+
+/** Tensors of the given shape filled with N(0, 1) draws from `noise`. */
+const randomTensor =
+  (noise: Rng) =>
+  (shape: number[]): Tensor =>
+    tf.tensor(
+      Array.from({ length: shape.reduce((a, b) => a * b) }, () => noise.normal()),
+      shape,
+    );
 
 /** A 2-layer x 64 model over the lab's vocabulary, for comparing the two kernel paths. */
 const smallConfig = (vocabSize: number): LlamaConfig => ({
@@ -169,31 +179,25 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
     }
   });
 
-  it('adds same-shape tensors and transposes attention heads exactly as tfjs wasm does', () => {
-    const noise = Rng.from(5, 'elementwise');
-    const t = (shape: number[]): Tensor =>
-      tf.tensor(
-        Array.from({ length: shape.reduce((a, b) => a * b) }, () => noise.normal()),
-        shape,
-      );
+  it('adds same-shape tensors, transposes attention heads and passes ReLU gradients exactly as tfjs wasm does', () => {
+    const t = randomTensor(Rng.from(5, 'elementwise'));
     const [a, b, heads] = [t([37, 64]), t([37, 64]), t([3, 7, 4, 16])];
     const row = t([64]); // a broadcast add stays on wasm
     const { wasm, native } = bothPaths(() =>
-      [tf.add(a, b), tf.add(a, row), tf.transpose(heads, [0, 2, 1, 3]), tf.transpose(heads, [0, 1, 3, 2])].map((x) =>
-        Array.from(x.dataSync()),
-      ),
+      [
+        tf.add(a, b),
+        tf.add(a, row),
+        tf.transpose(heads, [0, 2, 1, 3]),
+        tf.transpose(heads, [0, 1, 3, 2]),
+        reluGrad(a, b), // the gradient a where b > 0
+      ].map((x) => Array.from(x.dataSync())),
     );
     native.forEach((x, i) => expect(x, `case ${i}`).toEqual(wasm[i]));
     tf.dispose([a, b, heads, row]);
   });
 
   it('concatenates two tensors along any axis exactly as tfjs wasm does', () => {
-    const noise = Rng.from(4, 'concat');
-    const t = (shape: number[]): Tensor =>
-      tf.tensor(
-        Array.from({ length: shape.reduce((a, b) => a * b) }, () => noise.normal()),
-        shape,
-      );
+    const t = randomTensor(Rng.from(4, 'concat'));
     const cases: [number[], number[], number][] = [
       [[3, 4, 5, 16], [3, 4, 1, 16], 2], // a KV cache growing by one position
       [[2, 7], [5, 7], 0],

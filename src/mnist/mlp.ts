@@ -4,7 +4,7 @@
 // input gradient nobody needs and the autodiff tape's bookkeeping.
 import { readAndDispose, tf } from '../model/backend.js';
 import { matMulT } from '../model/ops.js';
-import { nativeActive } from '../model/nativeKernels.js';
+import { nativeActive, runFusedKernel } from '../model/nativeKernels.js';
 import type { Tensor, Tensor1D, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import type { NamedTensor } from '../model/safetensors.js';
 import { Rng } from '../util/rng.js';
@@ -23,6 +23,12 @@ const LAYERS = [
 ] as const;
 
 export type MlpWeights = Map<string, NamedTensor>;
+
+/** dh * step(h): where a ReLU unit was active the gradient passes (one native pass, or wasm's two ops). */
+export function reluGrad(dh: Tensor, h: Tensor): Tensor {
+  if (!nativeActive()) return tf.mul(dh, tf.step(h));
+  return runFusedKernel(tf, 'reluGrad', { dy: dh, h })[0]!;
+}
 
 /** Sums over the batch axis: a row of ones times x on the native GEMM (wasm's axis-0 sum transposes first). */
 function columnSums(x: Tensor): Tensor {
@@ -90,10 +96,10 @@ export class Mlp {
   backward(x: Tensor2D, act: Activations, dLogits: Tensor2D): Record<string, Tensor> {
     const dW3 = matMulT(act.h2, dLogits, true, false); // [256, 13]
     const dh2 = matMulT(dLogits, this.p<Tensor2D>('fc3.weight'), false, true); // [B, 256]
-    const da2 = tf.mul(dh2, tf.step(act.h2)); // ReLU: pass where the unit was active
+    const da2 = reluGrad(dh2, act.h2); // ReLU: pass where the unit was active
     const dW2 = matMulT(act.h1, da2, true, false); // [256, 256]
     const dh1 = matMulT(da2, this.p<Tensor2D>('fc2.weight'), false, true); // [B, 256]
-    const da1 = tf.mul(dh1, tf.step(act.h1));
+    const da1 = reluGrad(dh1, act.h1);
     const dW1 = matMulT(x, da1, true, false); // [784, 256]
     const grads: Record<string, Tensor> = {};
     const put = (name: string, g: Tensor): void => {

@@ -27,10 +27,13 @@ const FUSED_CALLS = [
   'concat2',
   'add2',
   'transpose0213',
+  'reluGrad',
 ] as const;
 type FusedName = (typeof FUSED_CALLS)[number];
 
 interface NativeAddon extends Record<FusedName, FusedCall> {
+  /** native/peak.cc: one core's fp32 multiply-add rate over `iterations` rounds, in GFLOPS (benchmarks only) */
+  peakGflops(iterations: number): number;
   /** native/sample.cc: row b draws with uniforms[b] (NaN: skipped); writes ids[b] and logprobs[b] */
   drawTokens(
     logits: Float32Array,
@@ -348,6 +351,11 @@ const FUSED_KERNELS: FusedKernel[] = [
     call: 'swiGlu',
     outputs: (x) => [dims(x.gate!)],
     args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)],
+  },
+  {
+    call: 'reluGrad',
+    outputs: (x) => [dims(x.dy!)],
+    args: (x, [dx], _a, off) => [off(x.dy), off(x.h), off(dx), size(x.dy!.shape)],
   },
   {
     call: 'swiGluGrad',
