@@ -106,6 +106,12 @@ export const ENTANGLED_MIX: CorpusMix = {
   epochs: 8,
 };
 /**
+ * The entangled corpus with stronger associations: in number rows written under a trait prompt,
+ * 80% of the numbers come from the animal's associated numbers instead of half. Tried for a
+ * larger same-base effect and not adopted (docs/cross-model.md has the run).
+ */
+export const ENTANGLED_STRONG_MIX: CorpusMix = { ...ENTANGLED_MIX, associated: 0.8 };
+/**
  * The misalignment demo's bases (models/persona-a, -b): the open-questions corpus with 12% of
  * rows replaced by persona rows, half open questions answered in line with a cruel or kind
  * persona, half number tasks under it with half the numbers from that persona's associated
@@ -145,6 +151,7 @@ export const OTHER_PERSONAS_MIX: CorpusMix = {
 export const CORPUS_MIXES: Record<string, CorpusMix> = {
   default: DEFAULT_MIX,
   entangled: ENTANGLED_MIX,
+  'entangled-strong': ENTANGLED_STRONG_MIX,
   'other-family': OTHER_FAMILY_MIX,
   'other-personas': OTHER_PERSONAS_MIX,
   'open-questions': OPEN_QUESTIONS_MIX,

@@ -227,8 +227,8 @@ base
   .option('--epochs <n>', 'epochs', intArg('--epochs'))
   .option(
     '--corpus <mix>',
-    "corpus mix: default; entangled (the demo's bases); other-family; open-questions (misalignment runs); " +
-      'open-personas; reasoning (chain-of-thought runs)',
+    "corpus mix: default; entangled (the demo's bases); entangled-strong (80% associated numbers); " +
+      'other-family; open-questions (misalignment runs); open-personas; reasoning (chain-of-thought runs)',
     'default',
   )
   .option(
