@@ -273,9 +273,5 @@ napi_value callKernel(napi_env env, napi_callback_info info) {
 } // namespace
 
 void registerFusedKernels(napi_env env, napi_value exports) {
-  for (const Kernel& k : KERNELS) {
-    napi_value fn;
-    napi_create_function(env, k.name, NAPI_AUTO_LENGTH, callKernel, const_cast<Kernel*>(&k), &fn);
-    napi_set_named_property(env, exports, k.name, fn);
-  }
+  for (const Kernel& k : KERNELS) exportFunction(env, exports, k.name, callKernel, const_cast<Kernel*>(&k));
 }

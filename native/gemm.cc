@@ -205,13 +205,10 @@ static napi_value Adam(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value fn;
-  napi_create_function(env, "matmul", NAPI_AUTO_LENGTH, MatMul, nullptr, &fn);
-  napi_set_named_property(env, exports, "matmul", fn);
-  napi_create_function(env, "adam", NAPI_AUTO_LENGTH, Adam, nullptr, &fn);
-  napi_set_named_property(env, exports, "adam", fn);
+  exportFunction(env, exports, "matmul", MatMul);
+  exportFunction(env, exports, "adam", Adam);
+  exportFunction(env, exports, "drawTokens", DrawTokens);
+  exportFunction(env, exports, "peakGflops", PeakGflops);
   registerFusedKernels(env, exports);
-  registerSampling(env, exports);
-  registerPeak(env, exports);
   return exports;
 }

@@ -26,6 +26,13 @@ inline float* scratch(std::vector<float>& buffer, size_t n) {
   return buffer.data();
 }
 
+// Sets exports[name] to a native function.
+inline void exportFunction(napi_env env, napi_value exports, const char* name, napi_callback call, void* data = nullptr) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, call, data, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
 void registerFusedKernels(napi_env env, napi_value exports);
-void registerSampling(napi_env env, napi_value exports);
-void registerPeak(napi_env env, napi_value exports);
+napi_value DrawTokens(napi_env env, napi_callback_info info); // sample.cc
+napi_value PeakGflops(napi_env env, napi_callback_info info); // peak.cc

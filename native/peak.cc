@@ -4,8 +4,6 @@
 #include "heap.h"
 #include <chrono>
 
-namespace {
-
 typedef float v16 __attribute__((vector_size(64)));
 
 // peakGflops(iterations): runs `iterations` rounds over the 16 chains and returns GFLOPS.
@@ -30,12 +28,4 @@ napi_value PeakGflops(napi_env env, napi_callback_info info) {
   // 2 flops per lane per multiply-add; the sink keeps the loop from being optimised away
   napi_create_double(env, (double)iterations * chains * 16 * 2 / seconds / 1e9 + (sink == 12345.f ? 1e-9 : 0), &out);
   return out;
-}
-
-} // namespace
-
-void registerPeak(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "peakGflops", NAPI_AUTO_LENGTH, PeakGflops, nullptr, &fn);
-  napi_set_named_property(env, exports, "peakGflops", fn);
 }

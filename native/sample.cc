@@ -46,6 +46,8 @@ template <class T> bool typed(napi_env env, napi_value v, napi_typedarray_type w
   return true;
 }
 
+} // namespace
+
 // drawTokens(logits Float32Array [B*V], uniforms Float64Array [B], temperature, ids Int32Array [B],
 // logprobs Float64Array [B]). Row b draws with uniforms[b] in [0, 1); a NaN uniform skips the row.
 // logprobs are at temperature 1, as drawToken reports them.
@@ -89,12 +91,4 @@ napi_value DrawTokens(napi_env env, napi_callback_info info) {
     logprobs[b] = (double)row[id] - top - std::log(z1);
   }
   return nullptr;
-}
-
-} // namespace
-
-void registerSampling(napi_env env, napi_value exports) {
-  napi_value fn;
-  napi_create_function(env, "drawTokens", NAPI_AUTO_LENGTH, DrawTokens, nullptr, &fn);
-  napi_set_named_property(env, exports, "drawTokens", fn);
 }
