@@ -100,9 +100,7 @@ void swiGluGrad(Args& a) {
   }
 }
 
-// x [rows, T, hd] (rows = B*H) rotated by position: out = x cos + rotate_half(x) sin, with
-// rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass).
-// One position's head vector; restrict (out is a fresh tensor) lets GCC vectorize it.
+// One position's head vector for rope, below; restrict (out is a fresh tensor) lets GCC vectorize it.
 inline void ropeRow(const float* __restrict__ xi, const float* __restrict__ c, const float* __restrict__ s,
                     float* __restrict__ o, int64_t half, float sign) {
   for (int64_t j = 0; j < half; j++) {
@@ -110,6 +108,8 @@ inline void ropeRow(const float* __restrict__ xi, const float* __restrict__ c, c
     o[j + half] = xi[j + half] * c[j + half] + sign * xi[j] * s[j + half];
   }
 }
+// x [rows, T, hd] (rows = B*H) rotated by position: out = x cos + rotate_half(x) sin, with
+// rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass).
 void rope(Args& a) {
   int64_t rows = a.i(4), T = a.i(5), hd = a.i(6); float sign = a.f(7); int64_t half = hd / 2;
   const float* x = a.at<float>(0, rows * T * hd); const float* cs = a.at<float>(1, T * hd); const float* sn = a.at<float>(2, T * hd); float* out = a.at<float>(3, rows * T * hd);

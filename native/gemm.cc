@@ -171,8 +171,6 @@ static napi_value MatMul(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// adam(heap, gOff, mOff, vOff, pOff, mOut, vOut, pOut, n, [beta1, beta2, c1, c2, eps, lr, weightDecay, gradScale]):
-// one AdamW step over n values, reading the old moments and parameter and writing new ones.
 // One AdamW step over n parameters; h = [beta1, beta2, 1 - beta1^t, 1 - beta2^t, eps, lr, decay, gradScale].
 // A function of its own with restrict operands (the outputs are fresh tensors): inline in the
 // N-API call, GCC did not vectorize the loop, and the step took 10x as long.
@@ -188,6 +186,8 @@ static void adamStep(const float* __restrict__ g, const float* __restrict__ m, c
   }
 }
 
+// adam(heap, gOff, mOff, vOff, pOff, mOut, vOut, pOut, n, [beta1, beta2, c1, c2, eps, lr, weightDecay, gradScale]):
+// one AdamW step over n values, reading the old moments and parameter and writing new ones.
 static napi_value Adam(napi_env env, napi_callback_info info) {
   napi_value argv[10]; char* base; size_t bytes;
   if (!heapCall(env, info, "adam", 10, argv, &base, &bytes)) return nullptr;

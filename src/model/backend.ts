@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerGradients } from './gradients.js';
-import { installNativeKernels } from './nativeKernels.js';
+import { installNativeKernels, type WasmBackendLike } from './nativeKernels.js';
 import { installWasmKernelFixes } from './wasmKernels.js';
 
 let ready: Promise<void> | undefined;
@@ -22,11 +22,6 @@ export function initBackend(): Promise<void> {
 
 export { tf };
 
-interface WasmHeap {
-  wasm: { HEAPU8: Uint8Array };
-  getMemoryOffset(dataId: object): number;
-}
-
 /**
  * Host copy of a tensor, then frees it (tf.tidy must not return host arrays: it walks them).
  * A float32 tensor is copied straight out of the wasm heap, into `into` when it is large enough:
@@ -38,7 +33,7 @@ export function readAndDispose(t: tf.Tensor, into?: Float32Array): Float32Array 
     t.dispose();
     return v;
   }
-  const heap = tf.backend() as unknown as WasmHeap;
+  const heap = tf.backend() as unknown as WasmBackendLike;
   const n = t.size;
   const out = into && into.length >= n ? into.subarray(0, n) : new Float32Array(n);
   out.set(new Float32Array(heap.wasm.HEAPU8.buffer, heap.getMemoryOffset(t.dataId), n));

@@ -1,9 +1,9 @@
 // A native fp32 GEMM (native/gemm.cc, an N-API addon built by node-gyp at install) behind the
-// tfjs wasm backend's BatchMatMul and _FusedMatMul kernels (and a two-tensor Concat, which tfjs
-// wasm does in JS; native/sample.cc draws sampled tokens): the tensors stay in the wasm heap
-// and the addon reads and writes them in place. Every other op, and any matmul case the addon
-// does not cover (broadcast batches, other activations), stays on the wasm kernels, which are
-// also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
+// tfjs wasm backend's BatchMatMul and _FusedMatMul kernels (and its two-tensor Concat, which tfjs
+// wasm does in JS, same-shape Add and the heads' Transpose; native/sample.cc draws sampled
+// tokens): the tensors stay in the wasm heap and the addon reads and writes them in place. Every
+// other op, and any case the addon does not cover (broadcast batches, other activations), stays
+// on the wasm kernels, which are also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
@@ -70,7 +70,7 @@ interface NativeAddon extends Record<FusedName, FusedCall> {
     relu: boolean,
   ): void;
 }
-interface WasmBackendLike {
+export interface WasmBackendLike {
   wasm: { HEAPU8: Uint8Array };
   getMemoryOffset(dataId: object): number;
   makeOutput(shape: number[], dtype: 'float32'): TfCore.TensorInfo;
@@ -94,7 +94,9 @@ export function nativeAddon(): NativeAddon | null {
     addon = null;
   }
   const missing = addon
-    ? (['matmul', 'adam', 'drawTokens', ...FUSED_CALLS] as const).filter((name) => typeof addon![name] !== 'function')
+    ? (['matmul', 'adam', 'drawTokens', 'peakGflops', ...FUSED_CALLS] as const).filter(
+        (name) => typeof addon![name] !== 'function',
+      )
     : [];
   if (missing.length) {
     // an addon built from older sources: all or nothing, so both paths stay whole
@@ -182,12 +184,14 @@ function nativeConcat(args: KernelArgs): TfCore.TensorInfo | undefined {
   if (b.shape.length !== rank || a.shape.some((n, i) => i !== axis && n !== b.shape[i])) return undefined;
   const batch = size(a.shape.slice(0, axis));
   const shape = a.shape.map((n, i) => (i === axis ? n + b.shape[i]! : n));
-  const backend = args.backend;
-  const out = backend.makeOutput(shape, 'float32');
-  const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
-  const values = [off(a), off(b), off(out), batch, size(a.shape) / batch, size(b.shape) / batch];
-  addon!.concat2(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from(values));
-  return out;
+  return runFused(
+    {
+      call: 'concat2',
+      outputs: () => [shape],
+      args: (_x, [out], _a, off) => [off(a), off(b), off(out), batch, size(a.shape) / batch, size(b.shape) / batch],
+    },
+    args,
+  ) as TfCore.TensorInfo;
 }
 
 /** a + b of one shape through the addon (exact, as wasm's), or undefined when shapes or dtypes differ. */
@@ -195,11 +199,14 @@ function nativeAdd(args: KernelArgs): TfCore.TensorInfo | undefined {
   const { a, b } = args.inputs;
   if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   if (a.shape.length !== b.shape.length || a.shape.some((n, i) => n !== b.shape[i])) return undefined;
-  const backend = args.backend;
-  const out = backend.makeOutput([...a.shape], 'float32');
-  const off = (t: TfCore.TensorInfo): number => backend.getMemoryOffset(t.dataId);
-  addon!.add2(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from([off(a), off(b), off(out), size(a.shape)]));
-  return out;
+  return runFused(
+    {
+      call: 'add2',
+      outputs: () => [[...a.shape]],
+      args: (x, [out], _a, off) => [off(x.a), off(x.b), off(out), size(a.shape)],
+    },
+    args,
+  ) as TfCore.TensorInfo;
 }
 
 /** The attention heads' transpose ([0, 2, 1, 3] of a rank-4 float32) through the addon; undefined otherwise. */
@@ -208,11 +215,14 @@ function nativeTranspose(args: KernelArgs): TfCore.TensorInfo | undefined {
   const perm = args.attrs.perm as number[] | undefined;
   if (!x || x.dtype !== 'float32' || x.shape.length !== 4 || perm?.join() !== '0,2,1,3') return undefined;
   const [A, B, C, D] = x.shape as [number, number, number, number];
-  const backend = args.backend;
-  const out = backend.makeOutput([A, C, B, D], 'float32');
-  const values = [backend.getMemoryOffset(x.dataId), backend.getMemoryOffset(out.dataId), A, B, C, D];
-  addon!.transpose0213(backend.wasm.HEAPU8.buffer as ArrayBuffer, Float64Array.from(values));
-  return out;
+  return runFused(
+    {
+      call: 'transpose0213',
+      outputs: () => [[A, C, B, D]],
+      args: (i, [out], _a, off) => [off(i.x), off(out), A, B, C, D],
+    },
+    args,
+  ) as TfCore.TensorInfo;
 }
 
 const originals = new Map<string, TfCore.KernelConfig>();
