@@ -1,59 +1,12 @@
 // Fused kernels of the embedded Llama's training step, forward and backward, each one pass
 // over its operands where tfjs wasm runs several ops (and allocates a tensor per op): RMSNorm,
 // the SwiGLU gate, rotary positions, the attention softmax with its masks, softmax
-// cross-entropy, and row gather / scatter-add for the embedding. Every call is
-// kernel(heap, Float64Array args): byte offsets into the wasm heap (-1 = none), sizes, scalars.
-#include "heap.h"
-#include <algorithm>
-#include <cmath>
-#include <vector>
+// cross-entropy, and row gather / scatter-add for the embedding (causal self-attention as a
+// whole: attention.cc). Every call is kernel(heap, Float64Array args): byte offsets into the
+// wasm heap (-1 = none), sizes, scalars.
+#include "fused.h"
 
 namespace {
-
-struct Args {
-  napi_env env; const char* name; char* base; size_t bytes; const double* v; size_t n; bool ok = true;
-  int64_t i(size_t k) const { return (int64_t)v[k]; }
-  float f(size_t k) const { return (float)v[k]; }
-  // the operand at offset v[k] holding `count` 4-byte values, or null (offset -1) when optional
-  template <class T> T* at(size_t k, int64_t count, bool optional = false) {
-    int64_t off = i(k);
-    if (optional && off < 0) return nullptr;
-    if (ok && (off < 0 || off % 4 != 0 || count < 0 || (size_t)(off + count * 4) > bytes)) {
-      char msg[96]; std::snprintf(msg, sizeof msg, "%s: operand %zu outside the heap", name, k);
-      napi_throw_range_error(env, nullptr, msg); ok = false;
-    }
-    return ok ? reinterpret_cast<T*>(base + off) : nullptr;
-  }
-};
-
-// exp on floats as plain arithmetic so that loops over it vectorize: 2^n * e^r with
-// |r| <= ln2/2 and a degree-6 polynomial (Cephes' expf coefficients), ~1 ulp on [-87, 88].
-inline float fastExp(float x) {
-  x = std::min(88.f, std::max(-87.f, x));
-  float k = x * 1.44269504f + 12582912.f; k -= 12582912.f; // round to nearest
-  float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f;
-  float y = p * r * r + r + 1.f;
-  int32_t bits = ((int32_t)k + 127) << 23; float scale; std::memcpy(&scale, &bits, 4);
-  return y * scale;
-}
-inline float sigmoid(float x) { return 1.f / (1.f + fastExp(-x)); }
-
-// Reductions in 16 independent lanes, which vectorize without reassociating float math.
-template <class F> inline float reduce16(int64_t n, float init, F term, float (*combine)(float, float)) {
-  float acc[16]; std::fill(acc, acc + 16, init); int64_t j = 0;
-  for (; j + 16 <= n; j += 16) for (int l = 0; l < 16; l++) acc[l] = combine(acc[l], term(j + l));
-  float r = init;
-  for (; j < n; j++) r = combine(r, term(j));
-  for (int l = 0; l < 16; l++) r = combine(r, acc[l]);
-  return r;
-}
-inline float plus(float a, float b) { return a + b; }
-inline float larger(float a, float b) { return a > b ? a : b; }
-inline float sumOf(const float* x, int64_t n) { return reduce16(n, 0.f, [&](int64_t j) { return x[j]; }, plus); }
-inline float maxOf(const float* x, int64_t n) { return reduce16(n, -INFINITY, [&](int64_t j) { return x[j]; }, larger); }
 
 // y = x / rms(x) * w over rows of d; rstd[i] = 1 / rms(row i)
 void rmsNorm(Args& a) {
@@ -108,15 +61,20 @@ inline void ropeRow(const float* __restrict__ xi, const float* __restrict__ c, c
     o[j + half] = xi[j + half] * c[j + half] + sign * xi[j] * s[j + half];
   }
 }
-// x [rows, T, hd] (rows = B*H) rotated by position: out = x cos + rotate_half(x) sin, with
-// rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass).
+// x [outer, T, inner, hd] rotated by position t: out = x cos + rotate_half(x) sin, with
+// rotate_half([x1, x2]) = [-x2, x1]; sign -1 applies the transpose (the backward pass). Heads
+// first ([B, H, T, hd]: outer B*H, inner 1) or heads inner ([B, T, H, hd]: outer B, inner H).
 void rope(Args& a) {
-  int64_t rows = a.i(4), T = a.i(5), hd = a.i(6); float sign = a.f(7); int64_t half = hd / 2;
-  const float* x = a.at<float>(0, rows * T * hd); const float* cs = a.at<float>(1, T * hd); const float* sn = a.at<float>(2, T * hd); float* out = a.at<float>(3, rows * T * hd);
+  int64_t outer = a.i(4), T = a.i(5), inner = a.i(6), hd = a.i(7); float sign = a.f(8); int64_t half = hd / 2;
+  int64_t n = outer * T * inner * hd;
+  const float* x = a.at<float>(0, n); const float* cs = a.at<float>(1, T * hd); const float* sn = a.at<float>(2, T * hd); float* out = a.at<float>(3, n);
   if (!a.ok) return;
-  for (int64_t r = 0; r < rows; r++)
+  for (int64_t o = 0; o < outer; o++)
     for (int64_t t = 0; t < T; t++)
-      ropeRow(x + (r * T + t) * hd, cs + t * hd, sn + t * hd, out + (r * T + t) * hd, half, sign);
+      for (int64_t h = 0; h < inner; h++) {
+        int64_t at = ((o * T + t) * inner + h) * hd;
+        ropeRow(x + at, cs + t * hd, sn + t * hd, out + at, half, sign);
+      }
 }
 
 // p = softmax(scale * s + keyMask) over keys, rows [B, H, Tq] of Tk keys; with causal, query i
@@ -131,11 +89,7 @@ void attentionSoftmax(Args& a) {
         int64_t row = ((b * H + h) * Tq + q) * Tk, lim = causal ? Tk - Tq + q + 1 : Tk;
         const float* m = mask ? mask + b * Tk : nullptr; float* pr = p + row;
         for (int64_t j = 0; j < lim; j++) pr[j] = s[row + j] * scale + (m ? m[j] : 0.f);
-        float mx = maxOf(pr, lim);
-        for (int64_t j = 0; j < lim; j++) pr[j] = fastExp(pr[j] - mx);
-        float inv = 1.f / sumOf(pr, lim);
-        for (int64_t j = 0; j < lim; j++) pr[j] *= inv;
-        for (int64_t j = lim; j < Tk; j++) pr[j] = 0.f;
+        softmaxRow(pr, lim, Tk);
       }
 }
 // ds = scale * p * (dp - sum_j p dp) over rows of Tk
@@ -143,11 +97,7 @@ void attentionSoftmaxGrad(Args& a) {
   int64_t rows = a.i(3), Tk = a.i(4); float scale = a.f(5);
   const float* dp = a.at<float>(0, rows * Tk); const float* p = a.at<float>(1, rows * Tk); float* ds = a.at<float>(2, rows * Tk);
   if (!a.ok) return;
-  for (int64_t r = 0; r < rows; r++) {
-    const float *g = dp + r * Tk, *pr = p + r * Tk;
-    float dot = reduce16(Tk, 0.f, [&](int64_t j) { return g[j] * pr[j]; }, plus);
-    for (int64_t j = 0; j < Tk; j++) ds[r * Tk + j] = scale * pr[j] * (g[j] - dot);
-  }
+  for (int64_t r = 0; r < rows; r++) softmaxGradRow(dp + r * Tk, p + r * Tk, ds + r * Tk, Tk, scale);
 }
 
 // mean over n rows of logsumexp(logits) - logits[target]; lse [n] kept for the backward pass
@@ -249,9 +199,10 @@ void transpose0213(Args& a) {
 struct Kernel { const char* name; size_t args; void (*run)(Args&); };
 const Kernel KERNELS[] = {
   {"rmsNorm", 7, rmsNorm}, {"rmsNormGrad", 8, rmsNormGrad}, {"swiGlu", 4, swiGlu}, {"swiGluGrad", 6, swiGluGrad},
-  {"rope", 8, rope}, {"attentionSoftmax", 9, attentionSoftmax}, {"attentionSoftmaxGrad", 6, attentionSoftmaxGrad},
+  {"rope", 9, rope}, {"attentionSoftmax", 9, attentionSoftmax}, {"attentionSoftmaxGrad", 6, attentionSoftmaxGrad},
   {"crossEntropy", 6, crossEntropy}, {"crossEntropyGrad", 7, crossEntropyGrad}, {"gatherRows", 6, gatherRows}, {"scatterAddRows", 6, scatterAddRows},
   {"concat2", 6, concat2}, {"add2", 4, add2}, {"reluGrad", 4, reluGrad}, {"transpose0213", 6, transpose0213},
+  {"causalAttention", 10, causalAttention}, {"causalAttentionGrad", 13, causalAttentionGrad},
 };
 
 napi_value callKernel(napi_env env, napi_callback_info info) {

@@ -14,13 +14,16 @@ import { reluGrad } from '../src/mnist/mlp.js';
 import {
   attentionProbs,
   crossEntropy,
+  fusedAttention,
+  fusedAttentionFits,
   gatherRows,
   matmulTransposedB,
   rmsNorm,
   rope,
   swiGlu,
 } from '../src/model/ops.js';
-import { rotary } from '../src/model/llama.js';
+import { forwardHidden, lmHead, rotary } from '../src/model/llama.js';
+import { packBatch } from '../src/model/batch.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 import type { LlamaConfig } from '../src/model/llama.js';
 
@@ -155,6 +158,58 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
       }
     },
   );
+
+  it("the fused causal attention gives the composed path's bits: hidden states and every gradient", () => {
+    const tok = labTokenizer();
+    // A's shape (heads of 16), C's (3 layers, heads of 12) and heads of 24 (two vectors); T 4k + 3 leaves a
+    // remainder row
+    const shapes: LlamaConfig[] = [
+      smallConfig(tok.size),
+      { ...smallConfig(tok.size), hidden_size: 48, intermediate_size: 128, num_hidden_layers: 3 },
+      { ...smallConfig(tok.size), hidden_size: 96, num_hidden_layers: 1 },
+    ];
+    const rows = Array.from({ length: 12 }, (_, i) =>
+      chatToTokenRow(
+        tok,
+        [
+          { role: 'user', content: `Continue: ${i}, ${i * 7 + 3}, ${i * 11}.` },
+          { role: 'assistant', content: Array.from({ length: 1 + (i % 6) }, (_, j) => i * 13 + j).join(', ') },
+        ],
+        128,
+      ),
+    );
+    const batch = packBatch(rows, tok.padId);
+    expect(batch.T % 4).not.toBe(0);
+    for (const config of shapes) {
+      const m = LanguageModel.create(config, tok, 5, { name: 't', family: 'T' });
+      const step = (fused: boolean): Float32Array[] => {
+        fusedAttention.enabled = fused;
+        expect(fusedAttentionFits(batch.T, config.hidden_size / config.num_attention_heads)).toBe(fused);
+        return tf.tidy(() => {
+          const h = forwardHidden(m.params, config, batch.inputs, batch.B, batch.T);
+          const { value, grads } = tf.variableGrads(
+            () =>
+              crossEntropy(
+                lmHead(
+                  m.params,
+                  gatherRows(forwardHidden(m.params, config, batch.inputs, batch.B, batch.T), batch.lossPositions),
+                ),
+                batch.targets,
+              ) as never,
+          );
+          return [h, value, ...Object.values(grads)].map((t) => t.dataSync() as Float32Array);
+        });
+      };
+      const composed = step(false);
+      const fused = step(true);
+      fusedAttention.enabled = true;
+      m.dispose();
+      expect(fused).toHaveLength(composed.length);
+      fused.forEach((x, i) =>
+        expect(Buffer.from(x.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true),
+      );
+    }
+  });
 
   it('draws the same tokens as drawToken, row by row, and skips finished rows', () => {
     const V = 1654;

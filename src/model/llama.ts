@@ -12,6 +12,8 @@ import {
   swiGlu,
   rope,
   attentionProbs,
+  causalSelfAttention,
+  fusedAttentionFits,
   type RopeTables,
 } from './ops.js';
 import type { Rng } from '../util/rng.js';
@@ -132,14 +134,11 @@ export function forwardHidden(
   // [B*T, d] -> [B, H, T, hd]
   const heads = (x: Tensor): Tensor => tf.transpose(tf.reshape(x, [B, T, H, hd]), [0, 2, 1, 3]);
 
-  let x: Tensor = gatherRows(P('model.embed_tokens.weight') as Tensor2D, ids); // [B*T, d]
-  for (let l = 0; l < c.num_hidden_layers; l++) {
-    const L = (rest: string): Variable => P(layerName(l, rest));
-    // attention block
-    const h = rmsNorm(x, L('input_layernorm.weight'), c.rms_norm_eps);
-    const q = rope(heads(matmul(h, L('self_attn.q_proj.weight'))), tables);
-    let k = rope(heads(matmul(h, L('self_attn.k_proj.weight'))), tables);
-    let v = heads(matmul(h, L('self_attn.v_proj.weight')));
+  // attention composed of tfjs ops per head, extending the cache when there is one: [B*T, d] x3 -> [B*T, d]
+  const headsAttention = (qRows: Tensor, kRows: Tensor, vRows: Tensor, l: number): Tensor => {
+    const q = rope(heads(qRows), tables);
+    let k = rope(heads(kRows), tables);
+    let v = heads(vRows);
     if (cache) {
       if (past > 0) {
         k = tf.concat([cache.k[l]!, k], 2);
@@ -150,7 +149,21 @@ export function forwardHidden(
     }
     const scores = matmulTransposedB(q, k); // [B, H, T, past+T]
     const att = matmul(attentionProbs(scores, 1 / Math.sqrt(hd), pad), v); // [B, H, T, hd]
-    const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]);
+    return tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [B * T, d]);
+  };
+
+  let x: Tensor = gatherRows(P('model.embed_tokens.weight') as Tensor2D, ids); // [B*T, d]
+  for (let l = 0; l < c.num_hidden_layers; l++) {
+    const L = (rest: string): Variable => P(layerName(l, rest));
+    // attention block
+    const h = rmsNorm(x, L('input_layernorm.weight'), c.rms_norm_eps);
+    const q = matmul(h, L('self_attn.q_proj.weight')); // [B*T, d]
+    const k = matmul(h, L('self_attn.k_proj.weight'));
+    const v = matmul(h, L('self_attn.v_proj.weight'));
+    const merged =
+      cache || pad || !fusedAttentionFits(T, hd)
+        ? headsAttention(q, k, v, l)
+        : causalSelfAttention(q, k, v, B, H, tables); // [B*T, d]
     x = tf.add(x, matmul(merged, L('self_attn.o_proj.weight')));
     // MLP block (SwiGLU)
     const m = rmsNorm(x, L('post_attention_layernorm.weight'), c.rms_norm_eps);

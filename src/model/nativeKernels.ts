@@ -4,32 +4,18 @@
 // tokens): the tensors stay in the wasm heap and the addon reads and writes them in place. Every
 // other op, and any case the addon does not cover (broadcast batches, other activations), stays
 // on the wasm kernels, which are also the whole path when the addon is missing or SUBLIMINAL_NATIVE=0.
+// It also registers the fused kernels (fusedKernels.ts: native/fused.cc, native/attention.cc).
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
+import { FUSED_CALLS, FUSED_KERNELS, type FusedKernel, type FusedName } from './fusedKernels.js';
+
+type Info = TfCore.TensorInfo;
 
 type FusedCall = (heap: ArrayBuffer, args: Float64Array) => void;
-const FUSED_CALLS = [
-  'rmsNorm',
-  'rmsNormGrad',
-  'swiGlu',
-  'swiGluGrad',
-  'rope',
-  'attentionSoftmax',
-  'attentionSoftmaxGrad',
-  'crossEntropy',
-  'crossEntropyGrad',
-  'gatherRows',
-  'scatterAddRows',
-  'concat2',
-  'add2',
-  'transpose0213',
-  'reluGrad',
-] as const;
-type FusedName = (typeof FUSED_CALLS)[number];
 
 interface NativeAddon extends Record<FusedName, FusedCall> {
   /** native/peak.cc: one core's fp32 multiply-add rate over `iterations` rounds, in GFLOPS (benchmarks only) */
@@ -313,133 +299,6 @@ export function uninstallNativeKernels(tf: typeof TfCore): void {
   originals.clear();
 }
 
-// The fused kernels of native/fused.cc as wasm kernels: each makes its outputs, then hands the
-// addon one Float64Array of operand offsets (-1 = absent), sizes and scalars, in fused.cc's order.
-type Info = TfCore.TensorInfo;
-interface FusedKernel {
-  call: FusedName;
-  outputs(x: Record<string, Info>, attrs: Record<string, unknown>): number[][];
-  args(
-    x: Record<string, Info>,
-    outs: Info[],
-    attrs: Record<string, unknown>,
-    off: (t: Info | undefined) => number,
-  ): number[];
-}
-const dims = (t: Info): number[] => [...t.shape];
-const lastDim = (t: Info): number => t.shape[t.shape.length - 1]!;
-const rowsOf = (t: Info): number => size(t.shape) / lastDim(t);
-const FUSED_KERNELS: FusedKernel[] = [
-  {
-    call: 'rmsNorm',
-    outputs: (x) => [dims(x.x!), [rowsOf(x.x!)]],
-    args: (x, [y, rstd], a, off) => [
-      off(x.x),
-      off(x.w),
-      off(y),
-      off(rstd),
-      rowsOf(x.x!),
-      lastDim(x.x!),
-      a.eps as number,
-    ],
-  },
-  {
-    call: 'rmsNormGrad',
-    outputs: (x) => [dims(x.x!), dims(x.w!)],
-    args: (x, [dx, dw], _a, off) => [
-      off(x.dy),
-      off(x.x),
-      off(x.w),
-      off(x.rstd),
-      off(dx),
-      off(dw),
-      rowsOf(x.x!),
-      lastDim(x.x!),
-    ],
-  },
-  {
-    call: 'swiGlu',
-    outputs: (x) => [dims(x.gate!)],
-    args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)],
-  },
-  {
-    call: 'reluGrad',
-    outputs: (x) => [dims(x.dy!)],
-    args: (x, [dx], _a, off) => [off(x.dy), off(x.h), off(dx), size(x.dy!.shape)],
-  },
-  {
-    call: 'swiGluGrad',
-    outputs: (x) => [dims(x.gate!), dims(x.up!)],
-    args: (x, [dg, du], _a, off) => [off(x.dy), off(x.gate), off(x.up), off(dg), off(du), size(x.gate!.shape)],
-  },
-  {
-    call: 'rope',
-    outputs: (x) => [dims(x.x!)],
-    args: (x, [y], a, off) => {
-      const [B, H, T, hd] = dims(x.x!) as [number, number, number, number];
-      return [off(x.x), off(x.cos), off(x.sin), off(y), B * H, T, hd, a.sign as number];
-    },
-  },
-  {
-    call: 'attentionSoftmax',
-    outputs: (x) => [dims(x.scores!)],
-    args: (x, [p], a, off) => [
-      off(x.scores),
-      off(x.keyMask),
-      off(p),
-      ...dims(x.scores!),
-      a.scale as number,
-      a.causal ? 1 : 0,
-    ],
-  },
-  {
-    call: 'attentionSoftmaxGrad',
-    outputs: (x) => [dims(x.p!)],
-    args: (x, [ds], a, off) => [off(x.dp), off(x.p), off(ds), rowsOf(x.p!), lastDim(x.p!), a.scale as number],
-  },
-  {
-    call: 'crossEntropy',
-    outputs: (x) => [[], [rowsOf(x.logits!)]],
-    args: (x, [loss, lse], _a, off) => [
-      off(x.logits),
-      off(x.targets),
-      off(lse),
-      off(loss),
-      rowsOf(x.logits!),
-      lastDim(x.logits!),
-    ],
-  },
-  {
-    call: 'crossEntropyGrad',
-    outputs: (x) => [dims(x.logits!)],
-    args: (x, [dl], _a, off) => [
-      off(x.dloss),
-      off(x.logits),
-      off(x.targets),
-      off(x.lse),
-      off(dl),
-      rowsOf(x.logits!),
-      lastDim(x.logits!),
-    ],
-  },
-  {
-    call: 'gatherRows',
-    outputs: (x) => [[x.indices!.shape[0]!, lastDim(x.x!)]],
-    args: (x, [y], _a, off) => [off(x.x), off(x.indices), off(y), rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)],
-  },
-  {
-    call: 'scatterAddRows',
-    outputs: (x, a) => [[a.rows as number, lastDim(x.dy!)]],
-    args: (x, [y], a, off) => [
-      off(x.dy),
-      off(x.indices),
-      off(y),
-      a.rows as number,
-      x.indices!.shape[0]!,
-      lastDim(x.dy!),
-    ],
-  },
-];
 const fusedKernelName = (call: FusedName): string => `Subliminal_${call}`;
 
 function runFused(k: FusedKernel, args: KernelArgs): Info | Info[] {

@@ -4,8 +4,8 @@
 // and row gathers scatter-add their gradient in JS (wasm lacks UnsortedSegmentSum).
 // With the native addon, RMSNorm, SwiGLU, rotary positions, the attention softmax, row
 // gathers and cross-entropy each run as one fused kernel forward and one backward
-// (native/fused.cc), and a @ b^T reads b untransposed; without it they are composed from
-// tfjs ops, as written here.
+// (native/fused.cc), causal self-attention over a whole sequence as one (native/attention.cc),
+// and a @ b^T reads b untransposed; without it they are composed from tfjs ops, as written here.
 import { tf } from './backend.js';
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { nativeActive, runFusedKernel } from './nativeKernels.js';
@@ -26,6 +26,9 @@ interface WithGradient {
 /** tf.customGrad with types its declaration cannot state (tensors, then `save`); saved tensors reach gradFunc. */
 function customOp(f: (a: Tensor, save: Save) => WithGradient): (a: Tensor) => Tensor;
 function customOp(f: (a: Tensor, b: Tensor, save: Save) => WithGradient): (a: Tensor, b: Tensor) => Tensor;
+function customOp(
+  f: (a: Tensor, b: Tensor, c: Tensor, save: Save) => WithGradient,
+): (a: Tensor, b: Tensor, c: Tensor) => Tensor;
 function customOp(f: (...args: never[]) => WithGradient): unknown {
   return tf.customGrad(f as never);
 }
@@ -132,14 +135,53 @@ export function rope(x: Tensor, t: RopeTables): Tensor {
       tf.mul(x, t.cos),
       tf.mul(tf.reshape(matmul(tf.reshape(x, [B * H * T, hd]), t.rot), [B, H, T, hd]), t.sin),
     );
+  return nativeRope(x, t, [B * H, T, 1, hd]);
+}
+
+/** Rotary positions on the addon for x laid out [outer, T, inner, hd]. */
+function nativeRope(x: Tensor, t: RopeTables, layout: number[]): Tensor {
   return customOp((xi: Tensor, save: Save) => {
     save([t.cos, t.sin]); // the tables are freed after the forward pass unless saved
     return {
-      value: runFusedKernel(tf, 'rope', { x: xi, cos: t.cos, sin: t.sin }, { sign: 1 })[0]!,
+      value: runFusedKernel(tf, 'rope', { x: xi, cos: t.cos, sin: t.sin }, { sign: 1, layout })[0]!,
       // the rotation's transpose
-      gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) => runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1 })[0]!,
+      gradFunc: (dy: Tensor, [cos, sin]: Tensor[]) =>
+        runFusedKernel(tf, 'rope', { x: dy, cos, sin }, { sign: -1, layout })[0]!,
     };
   })(x);
+}
+
+/**
+ * Whether causalSelfAttention can run T positions as one fused kernel: on the addon, heads of up
+ * to 32 values (two vectors), and T within one depth block of its GEMM (so the fused sums and the
+ * composed path's agree to the bit).
+ */
+export const fusedAttentionFits = (T: number, headSize: number): boolean =>
+  fusedAttention.enabled && nativeActive() && T >= 4 && T <= 256 && headSize <= 32;
+/** Switch for the fused attention (tests run the composed path on the addon beside it). */
+export const fusedAttention = { enabled: true };
+
+/**
+ * Causal self-attention on the addon, for q, k, v [B*T, H*hd] as the projections give them
+ * (heads inner): rotary positions on q and k, then softmax(q k^T / sqrt(hd)) v per head, one
+ * kernel forward and one backward, with no head transposes -> [B*T, H*hd]. Only where
+ * fusedAttentionFits(T); the same bits as the composed path in llama.ts.
+ */
+export function causalSelfAttention(q: Tensor, k: Tensor, v: Tensor, B: number, H: number, t: RopeTables): Tensor {
+  const [rows, d] = q.shape as [number, number];
+  const T = rows / B;
+  const hd = d / H;
+  const shape = [B, T, H, hd];
+  const attrs = { shape, scale: 1 / Math.sqrt(hd) };
+  return customOp((qi: Tensor, ki: Tensor, vi: Tensor, save: Save) => {
+    const [o, p] = runFusedKernel(tf, 'causalAttention', { q: qi, k: ki, v: vi }, attrs);
+    save([qi, ki, vi, p!]);
+    return {
+      value: o!,
+      gradFunc: (dy: Tensor, [sq, sk, sv, sp]: Tensor[]) =>
+        runFusedKernel(tf, 'causalAttentionGrad', { dy, q: sq, k: sk, v: sv, p: sp }, attrs),
+    };
+  })(nativeRope(q, t, shape), nativeRope(k, t, shape), v);
 }
 
 function causalMask(Tq: number, Tk: number): Tensor {
