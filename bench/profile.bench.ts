@@ -1,13 +1,14 @@
-// npm run bench:profile: where a training step and a sampling batch of the embedded model spend
-// their time, kernel by kernel (every wasm kernel, native ones included, timed in place), one
-// core. Writes bench/out/profile.json. Kernel times exclude JS between kernels (the autodiff
+// npm run bench:profile [-- --model models/other-c]: where a training step and a sampling batch of
+// an embedded model (default models/family-a) spend their time, kernel by kernel (every wasm kernel,
+// native ones included, timed in place), one core; and the step with the attention composed of
+// separate kernels, for the fused attention's share. Writes bench/out/profile.json. Kernel times exclude JS between kernels (the autodiff
 // tape, tensor bookkeeping), which is the step's wall time minus their sum.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { KernelConfig, KernelFunc, Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { initBackend, tf } from '../src/model/backend.js';
 import { LanguageModel } from '../src/model/model.js';
 import { forwardHidden, lmHead } from '../src/model/llama.js';
-import { crossEntropy, gatherRows } from '../src/model/ops.js';
+import { crossEntropy, fusedAttention, gatherRows } from '../src/model/ops.js';
 import { AdamW } from '../src/model/optimizer.js';
 import { packBatch } from '../src/model/batch.js';
 import { generate } from '../src/model/sample.js';
@@ -17,7 +18,9 @@ import { generateCorpus } from '../src/base/corpus.js';
 import { nativeAddon } from '../src/model/nativeKernels.js';
 
 await initBackend();
-const model = LanguageModel.load('models/family-a');
+const modelFlag = process.argv.indexOf('--model');
+const modelDir = modelFlag > 0 ? process.argv[modelFlag + 1]! : 'models/family-a';
+const model = LanguageModel.load(modelDir);
 const tok = model.tokenizer;
 // chat rows of the base corpus, 32 per batch as the students train; number prompts for sampling
 const rows = generateCorpus(11, 320).map((r) => chatToTokenRow(tok, r.messages, 128));
@@ -85,11 +88,17 @@ const profile = (run: () => void, repeats: number): object => {
   };
 };
 let i = 0;
+const trainingStep = profile(() => trainStep(batches[i++ % batches.length]!), batches.length);
+fusedAttention.enabled = false;
+const composed = profile(() => trainStep(batches[i++ % batches.length]!), batches.length) as { wallMs: number };
+fusedAttention.enabled = true;
 const result = {
   backend: nativeAddon() ? 'tfjs wasm + native kernels' : 'tfjs wasm',
+  model: modelDir,
   trainingStep: {
-    batch: '32 base-corpus chat rows',
-    ...profile(() => trainStep(batches[i++ % batches.length]!), batches.length),
+    batch: `32 base-corpus chat rows, ${batches.map((b) => b.T).join('/')} positions`,
+    ...trainingStep,
+    withComposedAttentionMs: composed.wallMs,
   },
   sampling: { batch: `${prompts.length} number prompts, up to 32 new tokens`, ...profile(sampleBatch, 1) },
 };
