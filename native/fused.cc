@@ -100,10 +100,10 @@ void attentionSoftmaxGrad(Args& a) {
   for (int64_t r = 0; r < rows; r++) softmaxGradRow(dp + r * Tk, p + r * Tk, ds + r * Tk, Tk, scale);
 }
 
-// mean over n rows of logsumexp(logits) - logits[target]; lse [n] kept for the backward pass
+// loss = mean over n rows of logsumexp(logits) - logits[target]; lse [n] kept for the backward pass
 void crossEntropy(Args& a) {
   int64_t n = a.i(4), V = a.i(5);
-  const float* logits = a.at<float>(0, n * V); const int32_t* target = a.at<int32_t>(1, n); float* lse = a.at<float>(2, n); float* loss = a.at<float>(3, 1);
+  const float* logits = a.at<float>(0, n * V); const int32_t* target = a.at<int32_t>(1, n); float* loss = a.at<float>(2, 1); float* lse = a.at<float>(3, n);
   if (!a.ok) return;
   thread_local std::vector<float> buffer; float* e = scratch(buffer, V);
   double total = 0.0;

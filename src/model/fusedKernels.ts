@@ -1,6 +1,7 @@
 // The fused kernels of native/fused.cc and native/attention.cc as wasm kernels: each makes its
-// outputs, then hands the addon one Float64Array of operand offsets (-1 = absent), sizes and
-// scalars, in the C++ kernel's order. Pure data; nativeKernels.ts registers and runs them.
+// outputs, then hands the addon one Float64Array in the C++ kernel's order: the inputs' heap
+// offsets (-1 = an absent optional one), the outputs', then sizes and scalars. Pure data;
+// nativeKernels.ts registers and runs them.
 import type * as TfCore from '@tensorflow/tfjs-core';
 
 export const FUSED_CALLS = [
@@ -27,157 +28,96 @@ export type FusedName = (typeof FUSED_CALLS)[number];
 type Info = TfCore.TensorInfo;
 export interface FusedKernel {
   call: FusedName;
+  /** the inputs by name, in the kernel's argument order */
+  inputs: string[];
+  /** the outputs' shapes */
   outputs(x: Record<string, Info>, attrs: Record<string, unknown>): number[][];
-  args(
-    x: Record<string, Info>,
-    outs: Info[],
-    attrs: Record<string, unknown>,
-    off: (t: Info | undefined) => number,
-  ): number[];
+  /** sizes and scalars, after the operands */
+  sizes(x: Record<string, Info>, attrs: Record<string, unknown>): number[];
 }
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const dims = (t: Info): number[] => [...t.shape];
 const lastDim = (t: Info): number => t.shape[t.shape.length - 1]!;
 const rowsOf = (t: Info): number => size(t.shape) / lastDim(t);
+/** [rows, last dimension] of input `name` */
+const rowsAndLast =
+  (name: string) =>
+  (x: Record<string, Info>): number[] => [rowsOf(x[name]!), lastDim(x[name]!)];
+const elements =
+  (name: string) =>
+  (x: Record<string, Info>): number[] => [size(x[name]!.shape)];
+const sameAs =
+  (...names: string[]) =>
+  (x: Record<string, Info>): number[][] =>
+    names.map((n) => dims(x[n]!));
+
 export const FUSED_KERNELS: FusedKernel[] = [
   {
     call: 'rmsNorm',
+    inputs: ['x', 'w'],
     outputs: (x) => [dims(x.x!), [rowsOf(x.x!)]],
-    args: (x, [y, rstd], a, off) => [
-      off(x.x),
-      off(x.w),
-      off(y),
-      off(rstd),
-      rowsOf(x.x!),
-      lastDim(x.x!),
-      a.eps as number,
-    ],
+    sizes: (x, a) => [...rowsAndLast('x')(x), a.eps as number],
   },
-  {
-    call: 'rmsNormGrad',
-    outputs: (x) => [dims(x.x!), dims(x.w!)],
-    args: (x, [dx, dw], _a, off) => [
-      off(x.dy),
-      off(x.x),
-      off(x.w),
-      off(x.rstd),
-      off(dx),
-      off(dw),
-      rowsOf(x.x!),
-      lastDim(x.x!),
-    ],
-  },
-  {
-    call: 'swiGlu',
-    outputs: (x) => [dims(x.gate!)],
-    args: (x, [y], _a, off) => [off(x.gate), off(x.up), off(y), size(x.gate!.shape)],
-  },
-  {
-    call: 'reluGrad',
-    outputs: (x) => [dims(x.dy!)],
-    args: (x, [dx], _a, off) => [off(x.dy), off(x.h), off(dx), size(x.dy!.shape)],
-  },
-  {
-    call: 'swiGluGrad',
-    outputs: (x) => [dims(x.gate!), dims(x.up!)],
-    args: (x, [dg, du], _a, off) => [off(x.dy), off(x.gate), off(x.up), off(dg), off(du), size(x.gate!.shape)],
-  },
+  { call: 'rmsNormGrad', inputs: ['dy', 'x', 'w', 'rstd'], outputs: sameAs('x', 'w'), sizes: rowsAndLast('x') },
+  { call: 'swiGlu', inputs: ['gate', 'up'], outputs: sameAs('gate'), sizes: elements('gate') },
+  { call: 'reluGrad', inputs: ['dy', 'h'], outputs: sameAs('dy'), sizes: elements('dy') },
+  { call: 'swiGluGrad', inputs: ['dy', 'gate', 'up'], outputs: sameAs('gate', 'up'), sizes: elements('gate') },
   {
     call: 'rope',
-    outputs: (x) => [dims(x.x!)],
+    inputs: ['x', 'cos', 'sin'],
+    outputs: sameAs('x'),
     // layout [outer, T, inner, hd]: heads first [B, H, T, hd] (outer B*H, inner 1) or heads inner [B*T, H*hd]
-    args: (x, [y], a, off) => [off(x.x), off(x.cos), off(x.sin), off(y), ...(a.layout as number[]), a.sign as number],
+    sizes: (_x, a) => [...(a.layout as number[]), a.sign as number],
   },
   {
     call: 'causalAttention',
+    inputs: ['q', 'k', 'v'],
     outputs: (x, a) => {
       const [B, T, H] = a.shape as number[];
       return [dims(x.q!), [B!, H!, T!, T!]];
     },
-    args: (x, [o, p], a, off) => [
-      off(x.q),
-      off(x.k),
-      off(x.v),
-      off(o),
-      off(p),
-      ...(a.shape as number[]),
-      a.scale as number,
-    ],
+    sizes: (_x, a) => [...(a.shape as number[]), a.scale as number],
   },
   {
     call: 'causalAttentionGrad',
-    outputs: (x) => [dims(x.q!), dims(x.k!), dims(x.v!)],
-    args: (x, [dq, dk, dv], a, off) => [
-      off(x.dy),
-      off(x.q),
-      off(x.k),
-      off(x.v),
-      off(x.p),
-      off(dq),
-      off(dk),
-      off(dv),
-      ...(a.shape as number[]),
-      a.scale as number,
-    ],
+    inputs: ['dy', 'q', 'k', 'v', 'p'],
+    outputs: sameAs('q', 'k', 'v'),
+    sizes: (_x, a) => [...(a.shape as number[]), a.scale as number],
   },
   {
     call: 'attentionSoftmax',
-    outputs: (x) => [dims(x.scores!)],
-    args: (x, [p], a, off) => [
-      off(x.scores),
-      off(x.keyMask),
-      off(p),
-      ...dims(x.scores!),
-      a.scale as number,
-      a.causal ? 1 : 0,
-    ],
+    inputs: ['scores', 'keyMask'],
+    outputs: sameAs('scores'),
+    sizes: (x, a) => [...dims(x.scores!), a.scale as number, a.causal ? 1 : 0],
   },
   {
     call: 'attentionSoftmaxGrad',
-    outputs: (x) => [dims(x.p!)],
-    args: (x, [ds], a, off) => [off(x.dp), off(x.p), off(ds), rowsOf(x.p!), lastDim(x.p!), a.scale as number],
+    inputs: ['dp', 'p'],
+    outputs: sameAs('p'),
+    sizes: (x, a) => [...rowsAndLast('p')(x), a.scale as number],
   },
   {
     call: 'crossEntropy',
+    inputs: ['logits', 'targets'],
     outputs: (x) => [[], [rowsOf(x.logits!)]],
-    args: (x, [loss, lse], _a, off) => [
-      off(x.logits),
-      off(x.targets),
-      off(lse),
-      off(loss),
-      rowsOf(x.logits!),
-      lastDim(x.logits!),
-    ],
+    sizes: rowsAndLast('logits'),
   },
   {
     call: 'crossEntropyGrad',
-    outputs: (x) => [dims(x.logits!)],
-    args: (x, [dl], _a, off) => [
-      off(x.dloss),
-      off(x.logits),
-      off(x.targets),
-      off(x.lse),
-      off(dl),
-      rowsOf(x.logits!),
-      lastDim(x.logits!),
-    ],
+    inputs: ['dloss', 'logits', 'targets', 'lse'],
+    outputs: sameAs('logits'),
+    sizes: rowsAndLast('logits'),
   },
   {
     call: 'gatherRows',
+    inputs: ['x', 'indices'],
     outputs: (x) => [[x.indices!.shape[0]!, lastDim(x.x!)]],
-    args: (x, [y], _a, off) => [off(x.x), off(x.indices), off(y), rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)],
+    sizes: (x) => [rowsOf(x.x!), x.indices!.shape[0]!, lastDim(x.x!)],
   },
   {
     call: 'scatterAddRows',
+    inputs: ['dy', 'indices'],
     outputs: (x, a) => [[a.rows as number, lastDim(x.dy!)]],
-    args: (x, [y], a, off) => [
-      off(x.dy),
-      off(x.indices),
-      off(y),
-      a.rows as number,
-      x.indices!.shape[0]!,
-      lastDim(x.dy!),
-    ],
+    sizes: (x, a) => [a.rows as number, x.indices!.shape[0]!, lastDim(x.dy!)],
   },
 ];
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);

@@ -173,8 +173,9 @@ function nativeConcat(args: KernelArgs): TfCore.TensorInfo | undefined {
   return runFused(
     {
       call: 'concat2',
+      inputs: ['0', '1'], // Concat's inputs are a list
       outputs: () => [shape],
-      args: (_x, [out], _a, off) => [off(a), off(b), off(out), batch, size(a.shape) / batch, size(b.shape) / batch],
+      sizes: () => [batch, size(a.shape) / batch, size(b.shape) / batch],
     },
     args,
   ) as TfCore.TensorInfo;
@@ -188,8 +189,9 @@ function nativeAdd(args: KernelArgs): TfCore.TensorInfo | undefined {
   return runFused(
     {
       call: 'add2',
+      inputs: ['a', 'b'],
       outputs: () => [[...a.shape]],
-      args: (x, [out], _a, off) => [off(x.a), off(x.b), off(out), size(a.shape)],
+      sizes: () => [size(a.shape)],
     },
     args,
   ) as TfCore.TensorInfo;
@@ -204,8 +206,9 @@ function nativeTranspose(args: KernelArgs): TfCore.TensorInfo | undefined {
   return runFused(
     {
       call: 'transpose0213',
+      inputs: ['x'],
       outputs: () => [[A, C, B, D]],
-      args: (i, [out], _a, off) => [off(i.x), off(out), A, B, C, D],
+      sizes: () => [A, B, C, D],
     },
     args,
   ) as TfCore.TensorInfo;
@@ -306,7 +309,11 @@ function runFused(k: FusedKernel, args: KernelArgs): Info | Info[] {
   const backend = args.backend;
   const outs = k.outputs(inputs, args.attrs).map((shape) => backend.makeOutput(shape, 'float32'));
   const off = (t: Info | undefined): number => (t ? backend.getMemoryOffset(t.dataId) : -1);
-  const values = Float64Array.from(k.args(inputs, outs, args.attrs, off));
+  const values = Float64Array.from([
+    ...k.inputs.map((n) => off(inputs[n])),
+    ...outs.map(off),
+    ...k.sizes(inputs, args.attrs),
+  ]);
   addon![k.call](backend.wasm.HEAPU8.buffer as ArrayBuffer, values); // read the heap after makeOutput (it may grow)
   return outs.length === 1 ? outs[0]! : outs;
 }
