@@ -5,13 +5,15 @@
 // path (scores, softmax, p @ v), and the softmax rows are the same code (fused.h), so both paths
 // give the same bits; masked keys (j > i) are skipped, where the composed path adds zeros.
 #include "fused.h"
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 namespace {
 
 // A head's row of hd <= 16 * NC floats in NC 16-lane vectors, and the multiply-add of the native
 // GEMM's micro-kernel (gemm.cc): an fma on AVX-512, `acc + a * b` on vector extensions elsewhere.
 #ifdef __AVX512F__
-#include <immintrin.h>
 typedef __m512 vec;
 inline __mmask16 lanes(int64_t n) { return (__mmask16)(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1); }
 inline vec vzero() { return _mm512_setzero_ps(); }
