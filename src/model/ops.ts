@@ -151,6 +151,8 @@ function nativeRope(x: Tensor, t: RopeTables, layout: number[]): Tensor {
   })(x);
 }
 
+/** Switch for the fused attention (tests and bench:profile run the composed path on the addon beside it). */
+export const fusedAttention = { enabled: true };
 /**
  * Whether causalSelfAttention can run T positions as one fused kernel: on the addon, heads of up
  * to 32 values (two vectors), and T within one depth block of its GEMM (so the fused sums and the
@@ -158,14 +160,12 @@ function nativeRope(x: Tensor, t: RopeTables, layout: number[]): Tensor {
  */
 export const fusedAttentionFits = (T: number, headSize: number): boolean =>
   fusedAttention.enabled && nativeActive() && T >= 4 && T <= 256 && headSize <= 32;
-/** Switch for the fused attention (tests run the composed path on the addon beside it). */
-export const fusedAttention = { enabled: true };
 
 /**
  * Causal self-attention on the addon, for q, k, v [B*T, H*hd] as the projections give them
  * (heads inner): rotary positions on q and k, then softmax(q k^T / sqrt(hd)) v per head, one
  * kernel forward and one backward, with no head transposes -> [B*T, H*hd]. Only where
- * fusedAttentionFits(T); the same bits as the composed path in llama.ts.
+ * fusedAttentionFits(T, hd); the same bits as the composed path in llama.ts.
  */
 export function causalSelfAttention(q: Tensor, k: Tensor, v: Tensor, B: number, H: number, t: RopeTables): Tensor {
   const [rows, d] = q.shape as [number, number];
