@@ -1,8 +1,8 @@
 // npm run bench:profile [-- --model models/other-c]: where a training step and a sampling batch of
 // an embedded model (default models/family-a) spend their time, kernel by kernel (every wasm kernel,
 // native ones included, timed in place), one core; and the step with the attention composed of
-// separate kernels, for the fused attention's share. Writes bench/out/profile.json. Kernel times exclude JS between kernels (the autodiff
-// tape, tensor bookkeeping), which is the step's wall time minus their sum.
+// separate kernels, for the fused attention's share. Writes bench/out/profile.json. Kernel times
+// exclude JS between kernels (the autodiff tape, tensor bookkeeping): the step's wall time minus their sum.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { KernelConfig, KernelFunc, Scalar, Tensor } from '@tensorflow/tfjs-core';
 import { initBackend, tf } from '../src/model/backend.js';

@@ -40,6 +40,9 @@ template <int NC> struct Row {
   void madd(float a, const Row& x) { for (int c = 0; c < NC; c++) v[c] = vmadd(a, x.v[c], v[c]); }
 };
 
+// T rounded up to whole 16-lane vectors: the row length of a packed head
+inline int64_t padded(int64_t T) { return (T + 15) / 16 * 16; }
+
 // xt[c][j] = x[j][c] for one head (rows of x d apart), rows of Tp (T rounded up to 16, zero padded):
 // a head's keys or values transposed, so that a row of scores runs along contiguous memory.
 void packHeadTransposed(const float* x, int64_t T, int64_t Tp, int64_t d, int64_t hd, float* xt) {
@@ -55,10 +58,12 @@ inline void rowTimesPacked(const float* a, const float* xt, int64_t Tp, int64_t 
     vstore(row + j, acc, n - j);
   }
 }
-// out = sum_{j < n} w[j] x[j] (rows of x d apart, hd wide): one query's row
-template <int NC> void weightedRows(const float* w, const float* x, int64_t n, int64_t d, int64_t hd, float* out) {
+// out = sum_{j < n} w[j * ws] x[j] (rows of x d apart, hd wide): one query's row of weights (ws 1), or one
+// column of a causal matrix from its diagonal (ws T)
+template <int NC>
+void weightedRows(const float* w, int64_t ws, const float* x, int64_t n, int64_t d, int64_t hd, float* out) {
   Row<NC> acc = Row<NC>::zero();
-  for (int64_t j = 0; j < n; j++) acc.madd(w[j], Row<NC>::load(x + j * d, hd));
+  for (int64_t j = 0; j < n; j++) acc.madd(w[j * ws], Row<NC>::load(x + j * d, hd));
   acc.store(out, hd);
 }
 // weightedRows for four consecutive causal rows at once (row r of w, ws apart, sums n + r terms),
@@ -78,7 +83,7 @@ void weightedRows4(const float* w, int64_t ws, const float* x, int64_t n, int64_
   a3.madd(w3[n], x0); a3.madd(w3[n + 1], x1); a3.madd(w3[n + 2], x2);
   a0.store(out, hd); a1.store(out + d, hd); a2.store(out + 2 * d, hd); a3.store(out + 3 * d, hd);
 }
-// Four columns of a causal [T, T] matrix from its diagonal, w = &m[j][j] (rows ws apart), times
+// weightedRows down four columns of a causal [T, T] matrix from its diagonal, w = &m[j][j] (rows ws apart), times
 // the rows x[j..]: out[r] = sum_{i >= r} w[i][r] x[i] over n >= 3 rows, in ascending i (r < 4); out rows d apart
 template <int NC>
 void columnSums4(const float* w, int64_t ws, const float* x, int64_t n, int64_t d, int64_t hd, float* out) {
@@ -93,19 +98,11 @@ void columnSums4(const float* w, int64_t ws, const float* x, int64_t n, int64_t 
   }
   a0.store(out, hd); a1.store(out + d, hd); a2.store(out + 2 * d, hd); a3.store(out + 3 * d, hd);
 }
-// one column of columnSums4
-template <int NC>
-void columnSum(const float* w, int64_t ws, const float* x, int64_t n, int64_t d, int64_t hd, float* out) {
-  Row<NC> acc = Row<NC>::zero();
-  for (int64_t i = 0; i < n; i++) acc.madd(w[i * ws], Row<NC>::load(x + i * d, hd));
-  acc.store(out, hd);
-}
-
 // One batch row and head of the forward pass: probabilities ph [T, T], output rows o (d apart).
 template <int NC>
 void attentionHead(const float* q, const float* k, const float* v, float* o, float* ph, int64_t T, int64_t d,
                    int64_t hd, float scale, float* kt) {
-  const int64_t Tp = (T + 15) / 16 * 16;
+  const int64_t Tp = padded(T);
   packHeadTransposed(k, T, Tp, d, hd, kt);
   for (int64_t i = 0; i < T; i++) {
     float* pr = ph + i * T;
@@ -116,14 +113,14 @@ void attentionHead(const float* q, const float* k, const float* v, float* o, flo
   }
   int64_t i = 0;
   for (; i + 4 <= T; i += 4) weightedRows4<NC>(ph + i * T, T, v, i + 1, d, hd, o + i * d);
-  for (; i < T; i++) weightedRows<NC>(ph + i * T, v, i + 1, d, hd, o + i * d);
+  for (; i < T; i++) weightedRows<NC>(ph + i * T, 1, v, i + 1, d, hd, o + i * d);
 }
 
 // One batch row and head of the backward pass; scratch holds hd * Tp + Tp + T * T floats.
 template <int NC>
 void attentionHeadGrad(const float* dout, const float* q, const float* k, const float* v, const float* ph, float* dq,
                        float* dk, float* dv, int64_t T, int64_t d, int64_t hd, float scale, float* scratch) {
-  const int64_t Tp = (T + 15) / 16 * 16;
+  const int64_t Tp = padded(T);
   float* vt = scratch; float* dp = vt + hd * Tp; float* ds = dp + Tp; // ds [T, T]: the score gradients
   packHeadTransposed(v, T, Tp, d, hd, vt);
   for (int64_t i = 0; i < T; i++) {
@@ -134,7 +131,7 @@ void attentionHeadGrad(const float* dout, const float* q, const float* k, const 
   }
   int64_t i = 0;
   for (; i + 4 <= T; i += 4) weightedRows4<NC>(ds + i * T, T, k, i + 1, d, hd, dq + i * d); // dq = ds k
-  for (; i < T; i++) weightedRows<NC>(ds + i * T, k, i + 1, d, hd, dq + i * d);
+  for (; i < T; i++) weightedRows<NC>(ds + i * T, 1, k, i + 1, d, hd, dq + i * d);
   // column j sums over queries i >= j (the masked ones above are zeros)
   int64_t j = 0;
   for (; j + 4 <= T; j += 4) {
@@ -142,8 +139,8 @@ void attentionHeadGrad(const float* dout, const float* q, const float* k, const 
     columnSums4<NC>(ph + j * T + j, T, dout + j * d, T - j, d, hd, dv + j * d); // dv = p^T do
   }
   for (; j < T; j++) {
-    columnSum<NC>(ds + j * T + j, T, q + j * d, T - j, d, hd, dk + j * d);
-    columnSum<NC>(ph + j * T + j, T, dout + j * d, T - j, d, hd, dv + j * d);
+    weightedRows<NC>(ds + j * T + j, T, q + j * d, T - j, d, hd, dk + j * d);
+    weightedRows<NC>(ph + j * T + j, T, dout + j * d, T - j, d, hd, dv + j * d);
   }
 }
 
@@ -164,12 +161,12 @@ void causalAttention(Args& a) {
   float* o = a.at<float>(3, n); float* p = a.at<float>(4, B * H * T * T);
   if (!a.ok || !headsFit(a, hd)) return;
   thread_local std::vector<float> buffer;
-  float* kt = scratch(buffer, hd * ((T + 15) / 16 * 16));
+  float* kt = scratch(buffer, hd * padded(T));
+  auto forward = hd <= 16 ? attentionHead<1> : attentionHead<2>;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {
       const int64_t head = b * T * d + h * hd;
       float* ph = p + (b * H + h) * T * T;
-      auto forward = hd <= 16 ? attentionHead<1> : attentionHead<2>;
       forward(q + head, k + head, v + head, o + head, ph, T, d, hd, scale, kt);
     }
 }
@@ -183,13 +180,13 @@ void causalAttentionGrad(Args& a) {
   float* dq = a.at<float>(5, n); float* dk = a.at<float>(6, n); float* dv = a.at<float>(7, n);
   if (!a.ok || !headsFit(a, hd)) return;
   thread_local std::vector<float> buffer;
-  const int64_t Tp = (T + 15) / 16 * 16;
+  const int64_t Tp = padded(T);
   float* work = scratch(buffer, hd * Tp + Tp + T * T);
+  auto grad = hd <= 16 ? attentionHeadGrad<1> : attentionHeadGrad<2>;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {
       const int64_t head = b * T * d + h * hd;
       const float* ph = p + (b * H + h) * T * T;
-      auto grad = hd <= 16 ? attentionHeadGrad<1> : attentionHeadGrad<2>;
       grad(dout + head, q + head, k + head, v + head, ph, dq + head, dk + head, dv + head, T, d, hd, scale, work);
     }
 }

@@ -200,10 +200,14 @@ describe.skipIf(!built)('native GEMM vs tfjs wasm', () => {
           return [h, value, ...Object.values(grads)].map((t) => t.dataSync() as Float32Array);
         });
       };
-      const composed = step(false);
-      const fused = step(true);
-      fusedAttention.enabled = true;
-      m.dispose();
+      let composed: Float32Array[], fused: Float32Array[];
+      try {
+        composed = step(false);
+        fused = step(true);
+      } finally {
+        fusedAttention.enabled = true; // later tests run the default path even when a check above fails
+        m.dispose();
+      }
       expect(fused).toHaveLength(composed.length);
       fused.forEach((x, i) =>
         expect(Buffer.from(x.buffer).equals(Buffer.from(composed[i]!.buffer)), `tensor ${i}`).toBe(true),

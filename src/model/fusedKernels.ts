@@ -35,7 +35,8 @@ export interface FusedKernel {
   /** sizes and scalars, after the operands */
   sizes(x: Record<string, Info>, attrs: Record<string, unknown>): number[];
 }
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+/** The number of elements of a shape. */
+export const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const dims = (t: Info): number[] => [...t.shape];
 const lastDim = (t: Info): number => t.shape[t.shape.length - 1]!;
 const rowsOf = (t: Info): number => size(t.shape) / lastDim(t);

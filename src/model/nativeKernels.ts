@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type * as TfCore from '@tensorflow/tfjs-core';
 import { PACKAGE_ROOT } from '../util/packageRoot.js';
-import { FUSED_CALLS, FUSED_KERNELS, type FusedKernel, type FusedName } from './fusedKernels.js';
+import { FUSED_CALLS, FUSED_KERNELS, size, type FusedKernel, type FusedName } from './fusedKernels.js';
 
 type Info = TfCore.TensorInfo;
 
@@ -111,8 +111,6 @@ export function kernelPath(): string {
     h.update(f).update(readFileSync(join(dir, f)));
   return (path = `native-${h.digest('hex').slice(0, 12)}`);
 }
-
-const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** out = op(a) op(b) (+ bias, relu) through the addon, or undefined when the case is not covered. */
 function nativeMatMul(args: KernelArgs, fused: boolean): TfCore.TensorInfo | undefined {
