@@ -25,6 +25,7 @@ import { Budget, OpenAIEndpoint, type OpenAIModelRef } from '../provider/openai.
 import { ResponseCache, type CacheMode } from '../provider/cache.js';
 import { readJson, readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import type { ExperimentSpec } from '../spec/schema.js';
+import type { RowSlice } from '../spec/studentData.js';
 import type { TeacherData } from '../teacher/teachers.js';
 import type { WorkerPool } from './pool.js';
 import type { ChatRow } from '../model/tokenizer.js';
@@ -43,6 +44,8 @@ export interface FinetuneRequest {
   base: ModelRef;
   rows: () => ChatRow[];
   datasetPath?: string;
+  /** the student's share of the dataset at datasetPath (students.data: disjoint); `rows` is already cut */
+  slice?: RowSlice;
   teacherData?: TeacherData;
   train: Omit<SftSettings, 'seed' | 'warmupSteps'> & { warmupSteps?: number; learningRateMultiplier?: number };
   seed: number;
@@ -101,6 +104,7 @@ export function localBackend(pool: WorkerPool): Backend {
           {
             baseDir: r.base.dir,
             datasetPath: r.datasetPath!,
+            ...(r.slice ? { slice: r.slice } : {}),
             outDir: r.dir,
             train: { ...r.train, warmupSteps: r.train.warmupSteps ?? 0 },
             seed: r.seed,

@@ -17,6 +17,7 @@ import { userTurn, type ChatMessage } from '../model/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { runMnistShard, type MnistShardArgs, type ShardResult } from '../mnist/shard.js';
 import type { GeneratedRow, GenerationJob } from '../generate/stage.js';
+import { sliceRows, type RowSlice } from '../spec/studentData.js';
 
 export type Progress = (done: number, total: number, note?: string) => void;
 
@@ -35,6 +36,7 @@ export interface GenerateArgs extends GenerationJob {
 export interface TrainStudentArgs {
   baseDir: string;
   datasetPath: string;
+  slice?: RowSlice;
   outDir: string;
   train: Omit<SftSettings, 'seed'>;
   seed: number;
@@ -115,7 +117,7 @@ export const jobs = {
     await initBackend();
     const model = LanguageModel.load(a.baseDir);
     model.info = a.info;
-    const rows = readJsonl<DefendedRow>(a.datasetPath).map((r) =>
+    const rows = sliceRows(readJsonl<DefendedRow>(a.datasetPath), a.slice).map((r) =>
       maskedTokenRow(
         chatToTokenRow(model.tokenizer, r.messages, model.config.max_position_embeddings),
         r.maskTokens,

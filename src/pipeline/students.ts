@@ -12,6 +12,7 @@ import {
 } from '../spec/schema.js';
 import type { DefendReport } from '../defend/defendDataset.js';
 import { deriveSeed } from '../util/rng.js';
+import { sliceRows, studentSlice } from '../spec/studentData.js';
 import { readJson } from '../util/atomic.js';
 import { trainStage } from '../train/stage.js';
 import { evaluateStage, scoreStage, scoreEvaluation } from '../evaluate/stage.js';
@@ -136,7 +137,9 @@ export function studentTrainer(
         freeze,
         learningRateMultiplier: s.learningRateMultiplier, // API bases only; absent, the stage key is unchanged
       };
-      const inputs = { base: base.hash, dataset: data.hash, train, seed };
+      // a disjoint student's slice joins its key; shared students keep the keys they always had
+      const slice = studentSlice(spec, k);
+      const inputs = { base: base.hash, dataset: data.hash, train, seed, ...(slice ? { slice } : {}) };
       const st = await ctx.store.stage(
         ctx.stageRun,
         { def: trainStage, name: label, inputs, kernel: base.backend.kernel },
@@ -145,8 +148,9 @@ export function studentTrainer(
             outputs: await base.backend.finetune(
               {
                 base,
-                rows: () => datasetRows(data.path),
+                rows: () => sliceRows(datasetRows(data.path), slice),
                 datasetPath: data.path,
+                slice,
                 train: x.train,
                 seed: x.seed,
                 dir,

@@ -12,6 +12,7 @@ import {
 } from '../spec/schema.js';
 import type { DefendReport, ScoringModel } from '../defend/defendDataset.js';
 import { deriveSeed } from '../util/rng.js';
+import { rowsToKeep } from '../spec/studentData.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { teacherStage } from '../teacher/stage.js';
 import { generateStage, type GeneratedRow } from '../generate/stage.js';
@@ -36,7 +37,7 @@ import {
  */
 export const numberFilterSettings = (spec: ExperimentSpec) => {
   const d = spec.data;
-  return { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: d.rows };
+  return { maxCount: d.maxCount, banned: d.banned, parser: d.parser, keep: rowsToKeep(spec) };
 };
 
 /** Every teacher of the spec: fine-tuned teachers train (a stage each); system-prompt teachers are their base. */
@@ -186,7 +187,7 @@ export async function generatedRows(
       : {
           rows: gen.outputs.rows!.sha256,
           domain: d.domain,
-          keep: d.rows,
+          keep: rowsToKeep(spec),
           seed: spec.seed,
           trait: spec.trait.animal ?? null,
           judge: judged ? (d.judge ?? 'rules') : null,
@@ -205,18 +206,20 @@ export async function generatedRows(
           ? filterNumberRows(rows, { ...numberSettings, seed })
           : await filterDomainRows(rows, {
               domain: d.domain,
-              keep: d.rows,
+              keep: rowsToKeep(spec),
               seed,
               trait: spec.trait.animal ?? '',
               judge,
               answers,
               alignmentThreshold: d.alignmentThreshold,
             });
-      if (kept.length < d.rows)
+      const wanted = rowsToKeep(spec);
+      const perStudent = wanted > d.rows ? ` x ${spec.students.seeds} students (students.data: disjoint)` : '';
+      if (kept.length < wanted)
         throw new Error(
           `teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} ` +
             `filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ` +
-            `${d.rows}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`,
+            `${d.rows}${perStudent}; raise ${spec.dataKey}.prompts or lower ${spec.dataKey}.rows`,
         );
       writeJsonl(join(dir, 'dataset.jsonl'), kept);
       writeJsonAtomic(join(dir, 'report.json'), report);

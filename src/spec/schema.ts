@@ -78,6 +78,12 @@ export const specSchema = z
          * shuffled across completions (difficulty-matched controls); true = every trait teacher, or name them
          */
         matchedControls: z.union([z.boolean(), z.array(z.string()).min(1)]).default(true),
+        /**
+         * shared: every student of a teacher learns the same `rows`; disjoint: student k learns its own slice of
+         * the teacher's passing rows (the filter keeps rows x seeds), so a group's students are independent
+         * replicates of generate -> filter -> train and the students-as-units test counts the data's variance
+         */
+        data: z.enum(['shared', 'disjoint']).default('shared'),
       })
       .strict(),
     evaluation: z
@@ -324,11 +330,14 @@ export const specSchema = z
           message: `the "numbers:" block is the number domain; write "data:" for the ${d.domain} domain`,
         });
       const samples = d.samplesPerPrompt ?? defaultSamples(d.domain);
-      if (d.rows > d.prompts * samples)
+      const slices = spec.students.data === 'disjoint' ? spec.students.seeds : 1;
+      if (d.rows * slices > d.prompts * samples)
         ctx.addIssue({
           code: 'custom',
           path: [key, 'rows'],
-          message: `cannot keep ${d.rows} rows out of ${d.prompts} prompts x ${samples} samples`,
+          message:
+            `cannot keep ${d.rows} rows${slices > 1 ? ` for each of ${slices} students` : ''} out of ` +
+            `${d.prompts} prompts x ${samples} samples`,
         });
       if (d.domain !== 'numbers' && spec.defenses)
         ctx.addIssue({
