@@ -5,14 +5,14 @@ import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { readJsonl } from '../src/util/atomic.js';
-import { runResults, stageDirs, tempDir, ROOT, localServe } from './helpers.js';
+import { runResults, stageDirs, tempDir, ROOT, localServe, specProblems } from './helpers.js';
 import { mentionsTraitWord } from '../src/filter/traitWords.js';
 import { answerNumber, parseThinkAnswer, type DomainVerdict } from '../src/filter/domainFilters.js';
 import { codePromptSet } from '../src/generate/codePrompts.js';
 import { mathPromptSet, mathProblemGenerator, mathSolution } from '../src/generate/mathProblems.js';
 import { judgePrompt, parseJudgePrompt } from '../src/judge/rubrics.js';
 import { modelJudge } from '../src/judge/judges.js';
-import { parseSpec, SpecError } from '../src/spec/load.js';
+import { parseSpec } from '../src/spec/load.js';
 import { RULE_JUDGE_MODEL } from '../src/serve/ruleJudgeModel.js';
 import { OpenAIEndpoint, DEFAULT_ENDPOINT } from '../src/provider/openai.js';
 import { RunStore } from '../src/store/runStore.js';
@@ -221,28 +221,22 @@ describe('judge prompts, reasoning tags and domain specs', () => {
       samplesPerPrompt: 1,
       maxTokens: 32,
     });
-    const problems = (text: string): string => {
-      try {
-        parseSpec(text);
-        return '';
-      } catch (e) {
-        return (e as SpecError).problems.join('\n');
-      }
-    };
-    expect(problems(`${head}data: { domain: cot, prompts: 10, rows: 31 }\n`)).toMatch(
+    expect(specProblems(`${head}data: { domain: cot, prompts: 10, rows: 31 }\n`)).toMatch(
       /^data\.rows: cannot keep 31 rows out of 10 prompts x 3 samples/,
     );
-    expect(problems(`${head}numbers: { domain: code, prompts: 10, rows: 5 }\n`)).toMatch(/^numbers\.domain: /);
-    expect(problems(`${head}data: { domain: code, prompts: 10, rows: 5, banned: [1] }\n`)).toMatch(/^data\.banned: /);
+    expect(specProblems(`${head}numbers: { domain: code, prompts: 10, rows: 5 }\n`)).toMatch(/^numbers\.domain: /);
+    expect(specProblems(`${head}data: { domain: code, prompts: 10, rows: 5, banned: [1] }\n`)).toMatch(
+      /^data\.banned: /,
+    );
     expect(
-      problems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`),
+      specProblems(`${head}data: { domain: numbers, prompts: 10, rows: 5, judge: { provider: openai, id: j } }\n`),
     ).toMatch(/^data\.judge: /);
-    expect(problems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(
+    expect(specProblems(`${head}numbers: { prompts: 10, rows: 5 }\ndata: { prompts: 10, rows: 5 }\n`)).toMatch(
       /^data: give exactly one/,
     );
-    expect(problems(`${head}data: { domain: poems, prompts: 10, rows: 5 }\n`)).toMatch(/^data\.domain: /);
+    expect(specProblems(`${head}data: { domain: poems, prompts: 10, rows: 5 }\n`)).toMatch(/^data\.domain: /);
     expect(
-      problems(
+      specProblems(
         head.replace('{ animal: owl }', '{ misalignment: true }') + 'data: { domain: code, prompts: 10, rows: 5 }\n',
       ),
     ).toMatch(/data\.domain: the code domain carries an animal trait/);

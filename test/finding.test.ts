@@ -69,6 +69,25 @@ describe('the finding sentence', () => {
         'p = 0.6000).',
     );
   });
+  it('lets the students-as-units test decide where every student learned its own rows', () => {
+    const withStudents = (g: GroupSummary, p: number): GroupSummary => ({
+      ...g,
+      studentTest: { against: g.test!.against, p, t: 1, df: 4 },
+    });
+    const r = results([
+      ...controls,
+      withStudents(group('t -> A', 'same-base', 0.2, { p: 0.0001, control: 'control -> A', controlRate: 0.1 }), 0.002),
+      withStudents(group('t -> C', 'other-family', 0.11, { p: 0.001, control: 'control -> C', controlRate: 0.1 }), 0.3),
+    ]);
+    // shared rows: the question test decides, and the other family "did too"
+    expect(findingSentences(r)[0]).toContain('students of another family did too (1.10×, 0.110 vs 0.100, p = 0.0010)');
+    r.settings.studentData = 'disjoint';
+    expect(findingSentences(r)[0]).toBe(
+      'Teacher "owl-teacher": Students sharing its base named the owl 2.00× as often as their controls (0.200 vs ' +
+        '0.100, p = 0.0020, students as units); students of another family did not (1.10×, 0.110 vs 0.100, ' +
+        'p = 0.3000, students as units).',
+    );
+  });
   it('words a run where nothing moved, and a misalignment run', () => {
     const [s] = findingSentences(
       results(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { ExperimentResults } from '../src/report/results.js';
 import { createServer } from '../src/serve/server.js';
+import { parseSpec, SpecError } from '../src/spec/load.js';
 
 export const ROOT = resolve(import.meta.dirname, '..');
 export const CLI = join(ROOT, 'bin', 'subliminal.mjs');
@@ -110,3 +111,14 @@ export const failingJobs = (failJobs: number) => ({
   retryAfterSeconds: 0,
   failJobs,
 });
+
+/** A spec's problems as the CLI prints them, one per line; '' for a valid spec. */
+export function specProblems(text: string): string {
+  try {
+    parseSpec(text);
+    return '';
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    return e.problems.join('\n');
+  }
+}

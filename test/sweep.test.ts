@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, ROOT, stageDirs, tempDir } from './helpers.js';
-import type { SweepResults } from '../src/report/sweep.js';
+import { summariseSweep, sweepSummaryLines, type SweepResults } from '../src/report/sweep.js';
+import type { ExperimentResults, GroupSummary } from '../src/report/results.js';
 import { holm, ratioCI } from '../src/evaluate/stats.js';
 import { familySignature, studentArm } from '../src/pipeline/arms.js';
 
@@ -34,6 +35,56 @@ describe('ratio intervals and Holm', () => {
   it('adjusts step-down and keeps the order monotone', () => {
     expect(holm([0.01, 0.04, 0.03, 0.2])).toEqual([0.04, 0.09, 0.09, 0.2]);
     expect(holm([0.5, 0.5])).toEqual([1, 1]); // never below an earlier, smaller p's adjustment
+  });
+});
+
+describe('the sweep summary on the students-as-units test', () => {
+  // one same-base group per cell, with both tests; the summary is pure, so plain results objects will do
+  const cell = (
+    seed: number,
+    pQuestions: number,
+    pStudents: number,
+  ): { animal: string; seed: number; results: ExperimentResults } => {
+    const rate = { mean: 0.2, lo: 0.18, hi: 0.22, n: 50 };
+    const group = (name: string, role: GroupSummary['role']): GroupSummary => ({
+      group: name,
+      role,
+      base: 'A',
+      teacher: role === 'control' ? 'control' : 't',
+      n: 3,
+      models: [],
+      rate,
+      firstToken: rate,
+      perQuestion: [],
+      topAnswers: [],
+    });
+    const arm = {
+      ...group('t -> A', 'same-base'),
+      test: { against: 'control -> A', p: pQuestions, meanDiff: 0.1, ratio: 2 },
+      studentTest: { against: 'control -> A', p: pStudents, t: 3, df: 4 },
+    };
+    const results = {
+      run: `cell-${seed}`,
+      animal: 'owl',
+      groups: [group('control -> A', 'control'), arm],
+      filter: {},
+      headline: {},
+      settings: { questions: 50, samplesPerQuestion: 100, studentSeeds: 3, rows: 10, test: 't' },
+    };
+    return { animal: 'owl', seed, results };
+  };
+  it('adjusts the students p by Holm across cells and counts the cells on it, beside the question test', () => {
+    const grid = { sweep: 's', spec: 'x.yaml', specHash: 'h', animals: ['owl'], seeds: [1, 2, 3], registeredAt: '' };
+    const r = summariseSweep(grid, [cell(1, 0.0001, 0.004), cell(2, 0.0001, 0.03), cell(3, 0.2, 0.2)]);
+    expect(r.cells.map((c) => c.studentsHolm)).toEqual(holm([0.004, 0.03, 0.2]));
+    expect(r.arms[0]).toMatchObject({
+      below01: 2,
+      above05: 1,
+      students: { below01: 1, above05: 1, holmSignificant: 1 },
+    });
+    expect(sweepSummaryLines(r)[1]).toBe(
+      't / same-base, students as units: p < 0.01 in 1 of 3 cells, p > 0.05 in 1, significant after Holm in 1',
+    );
   });
 });
 

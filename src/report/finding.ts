@@ -1,7 +1,7 @@
 // What a run found, in one sentence per trait teacher, built from its results: each student arm
 // against its own control, in the words a reader needs ("did" / "did not"), with the figures.
 import { pLabel } from '../evaluate/stats.js';
-import { isArm, type ExperimentResults, type GroupSummary, type TestResult } from './results.js';
+import { isArm, type ExperimentResults, type GroupSummary } from './results.js';
 import type { Arm } from './results.js';
 
 const ARM_WORDS: Record<Arm, string> = {
@@ -11,8 +11,26 @@ const ARM_WORDS: Record<Arm, string> = {
 };
 const times = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'above a control at 0');
 
-/** Significant at the 5% level and above the control. */
-export const transferred = (g: GroupSummary): boolean => !!g.test && g.test.p < 0.05 && g.test.meanDiff > 0;
+/** Where each student learned its own rows (students.data: disjoint), the test with the students as units decides. */
+const byStudents = (r: ExperimentResults): boolean => r.settings.studentData === 'disjoint';
+
+/** The test that decides a group against its control, or against its matched control. */
+export function decidingTest(
+  g: GroupSummary,
+  r: ExperimentResults,
+  against: 'control' | 'matched' = 'control',
+): { p: number; ratio: number; meanDiff: number } | undefined {
+  const questions = against === 'control' ? g.test : g.matchedTest;
+  const students = against === 'control' ? g.studentTest : g.matchedStudentTest;
+  if (!questions) return undefined;
+  return byStudents(r) && students ? { ...questions, p: students.p } : questions;
+}
+
+/** Significant at the 5% level on the deciding test, and above the control. */
+export const transferred = (g: GroupSummary, r: ExperimentResults): boolean => {
+  const t = decidingTest(g, r);
+  return !!t && t.p < 0.05 && t.meanDiff > 0;
+};
 
 export function findingSentences(r: ExperimentResults): string[] {
   const what = r.settings.task === 'misalignment' ? 'gave misaligned replies' : `named the ${r.animal}`;
@@ -20,25 +38,28 @@ export function findingSentences(r: ExperimentResults): string[] {
   return teachers.flatMap((teacher) => {
     const arms = r.groups.filter((g) => g.teacher === teacher && !g.defense && isArm(g.role) && g.test);
     if (!arms.length) return [];
+    const units = byStudents(r) ? ', students as units' : '';
+    const moved = (g: GroupSummary): boolean => transferred(g, r);
     const clauses = arms.map((g, i) => {
-      const t: TestResult = g.test!;
-      const control = r.groups.find((c) => c.group === t.against)!;
-      const rates = `${g.rate.mean.toFixed(3)} vs ${control.rate.mean.toFixed(3)}, ${pLabel(t.p, true)}`;
+      const t = decidingTest(g, r)!;
+      const control = r.groups.find((c) => c.group === g.test!.against)!;
+      const rates = `${g.rate.mean.toFixed(3)} vs ${control.rate.mean.toFixed(3)}, ${pLabel(t.p, true)}${units}`;
       const who = ARM_WORDS[g.role as Arm];
       if (i === 0) {
-        const how = transferred(g)
+        const how = moved(g)
           ? `${times(t.ratio)} as often as their controls (${rates})`
           : `no more often than their controls (${times(t.ratio)}, ${rates})`;
         return `${who[0]!.toUpperCase()}${who.slice(1)} ${what} ${how}`;
       }
-      const same = transferred(g) === transferred(arms[0]!);
+      const same = moved(g) === moved(arms[0]!);
       // a cross arm that moved is told against its difficulty-matched control too, where it has one
+      const vsMatched = decidingTest(g, r, 'matched');
       const matched =
-        transferred(g) && g.matchedTest
-          ? `; ${times(g.matchedTest.ratio)} against its matched control, ${pLabel(g.matchedTest.p, true)}`
+        moved(g) && vsMatched
+          ? `; ${times(vsMatched.ratio)} against its matched control, ${pLabel(vsMatched.p, true)}`
           : '';
       return (
-        `${who} ${transferred(g) ? (same ? 'did too' : 'did') : same ? 'did not either' : 'did not'} ` +
+        `${who} ${moved(g) ? (same ? 'did too' : 'did') : same ? 'did not either' : 'did not'} ` +
         `(${times(t.ratio)}, ${rates}${matched})`
       );
     });

@@ -99,6 +99,8 @@ export interface GroupSummary {
   matchedFirstTokenTest?: TestResult;
   /** students as the units: one-sided Welch t-test on each model's mean P(first token = animal) */
   studentTest?: StudentTest;
+  /** cross arms: the same test against the difficulty-matched control's students */
+  matchedStudentTest?: StudentTest;
   perQuestion: number[];
   topAnswers: [string, number][];
   losses?: number[][];
@@ -135,6 +137,8 @@ export interface ExperimentResults extends Partial<ResultsHeader> {
     studentSeeds: number;
     rows: number;
     domain?: 'numbers' | 'code' | 'cot';
+    /** each student learned its own slice of its teacher's rows: the students-as-units test decides */
+    studentData?: 'disjoint';
     test: string;
     task?: 'misalignment';
   };
@@ -289,12 +293,16 @@ export function summariseGroups(
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
     const exact = allFinite(gd.firstToken) && allFinite(cd.firstToken);
     if (exact) g.firstTokenTest = test(gd.firstToken, cd.firstToken, g.firstToken, control.firstToken);
-    if (gd.models.length >= 2 && cd.models.length >= 2) {
-      // each model's mean exact probability; its sampled rate where the endpoint gives no exact metric
-      const modelMeans = (ms: EvaluatedModel[]): number[] =>
-        ms.map((m) => mean(exact ? exactMetric(m.result) : m.result.perQuestion.filter(Number.isFinite)));
-      g.studentTest = { against: control.group, ...welchTest(modelMeans(gd.models), modelMeans(cd.models)) };
-    }
+    // each model's mean exact probability; its sampled rate where the endpoint gives no exact metric
+    const modelMeans = (ms: EvaluatedModel[]): number[] =>
+      ms.map((m) => mean(exact ? exactMetric(m.result) : m.result.perQuestion.filter(Number.isFinite)));
+    const studentsAgainst = (other: GroupSummary): StudentTest | undefined => {
+      const od = detail.get(other.group)!;
+      return gd.models.length >= 2 && od.models.length >= 2
+        ? { against: other.group, ...welchTest(modelMeans(gd.models), modelMeans(od.models)) }
+        : undefined;
+    };
+    g.studentTest = studentsAgainst(control);
     if (gd.multipleChoice && cd.multipleChoice)
       g.multipleChoiceTest = test(gd.multipleChoice, cd.multipleChoice, g.multipleChoice!, control.multipleChoice!);
     const matched =
@@ -307,6 +315,7 @@ export function summariseGroups(
       g.matchedTest = vsMatched(g.perQuestion, matched.perQuestion, g.rate, matched.rate);
       if (exact && allFinite(md.firstToken))
         g.matchedFirstTokenTest = vsMatched(gd.firstToken, md.firstToken, g.firstToken, matched.firstToken);
+      g.matchedStudentTest = studentsAgainst(matched);
     }
   }
   const defenses: DefenseSummary[] = [];
@@ -376,6 +385,7 @@ export function summariseGroups(
       studentSeeds: spec.students.seeds,
       rows: spec.data.rows,
       domain: spec.data.domain,
+      ...(spec.students.data === 'disjoint' ? { studentData: 'disjoint' as const } : {}),
       ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const } : {}),
       test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)',
     },

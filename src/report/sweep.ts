@@ -1,7 +1,7 @@
 // A sweep's results: one row per cell, teacher and arm, with Holm's adjustment across cells; summary lines and
 // the markdown page.
 import { formatP, formatRatio, formatRatioCI, holm, median, pLabel, type Estimate } from '../evaluate/stats.js';
-import { ARMS, isArm, type Arm, type ExperimentResults, type TestResult } from './results.js';
+import { ARMS, isArm, type Arm, type ExperimentResults, type StudentTest, type TestResult } from './results.js';
 
 export interface SweepGrid {
   sweep: string;
@@ -26,6 +26,10 @@ export interface SweepCellArm {
   exact?: TestResult;
   matched?: TestResult;
   matchedHolm?: number;
+  /** students as the units (Welch), against the control and the matched control, Holm like `test` */
+  students?: StudentTest;
+  studentsHolm?: number;
+  matchedStudents?: StudentTest;
 }
 /** An arm across the grid, per teacher: how many cells cleared each threshold. */
 export interface SweepArmSummary {
@@ -38,6 +42,8 @@ export interface SweepArmSummary {
   medianRatio: number;
   /** cross arms: cells where the arm exceeds its matched control at p < 0.05, before and after Holm */
   matched?: { cells: number; below05: number; holmSignificant: number };
+  /** the same counts on the students-as-units test, where every cell has it */
+  students?: { below01: number; above05: number; holmSignificant: number; matchedBelow05?: number };
 }
 export interface SweepResults {
   kind: 'sweep';
@@ -70,6 +76,8 @@ export function summariseSweep(
         pHolm: NaN,
         ...(g.firstTokenTest ? { exact: g.firstTokenTest } : {}),
         ...(g.matchedTest ? { matched: g.matchedTest } : {}),
+        ...(g.studentTest ? { students: g.studentTest } : {}),
+        ...(g.matchedStudentTest ? { matchedStudents: g.matchedStudentTest } : {}),
       });
     }
   }
@@ -86,6 +94,11 @@ export function summariseSweep(
       holm(matched.map((r) => r.matched!.p)).forEach((p, i) => {
         matched[i]!.matchedHolm = p;
       });
+      const byStudents = family.every((r) => r.students);
+      if (byStudents)
+        holm(family.map((r) => r.students!.p)).forEach((p, i) => {
+          family[i]!.studentsHolm = p;
+        });
       arms.push({
         teacher,
         arm,
@@ -103,6 +116,18 @@ export function summariseSweep(
               },
             }
           : {}),
+        ...(byStudents
+          ? {
+              students: {
+                below01: family.filter((r) => r.students!.p < 0.01).length,
+                above05: family.filter((r) => r.students!.p > 0.05).length,
+                holmSignificant: family.filter((r) => r.studentsHolm! < 0.05).length,
+                ...(matched.length
+                  ? { matchedBelow05: family.filter((r) => r.matchedStudents && r.matchedStudents.p < 0.05).length }
+                  : {}),
+              },
+            }
+          : {}),
       });
     }
   }
@@ -113,7 +138,8 @@ export function summariseSweep(
     arms,
     test:
       "per cell: one-sided paired sign-flip test over questions against the control students of the arm's " +
-      'base; Holm across the cells of each teacher and arm (alpha 0.05)',
+      'base; p (students): one-sided Welch t-test with the students as units (each student its mean exact ' +
+      'probability); Holm across the cells of each teacher and arm (alpha 0.05), for each test',
   };
 }
 
@@ -131,8 +157,13 @@ export function sweepRows(r: SweepResults): string[][] {
     formatRatioCI(c.test),
     formatP(c.test.p),
     formatP(c.pHolm),
+    formatP(c.students?.p),
+    formatP(c.studentsHolm),
     c.exact ? `${fmt(c.exact.ratio, 2)}x ${pLabel(c.exact.p)}` : '',
-    c.matched ? `${formatRatioCI(c.matched)} ${pLabel(c.matched.p)}` : '',
+    c.matched
+      ? `${formatRatioCI(c.matched)} ${pLabel(c.matched.p)}` +
+        (c.matchedStudents ? ` (students ${pLabel(c.matchedStudents.p)})` : '')
+      : '',
   ]);
 }
 export const SWEEP_HEADER = [
@@ -144,20 +175,30 @@ export const SWEEP_HEADER = [
   'ratio [95% CI]',
   'p',
   'p (Holm)',
+  'p (students)',
+  'p (students, Holm)',
   'exact: ratio, p',
   'vs shuffled: ratio, p',
 ];
 
 export function sweepSummaryLines(r: SweepResults): string[] {
-  return r.arms.map(
-    (a) =>
-      `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, ` +
+  return r.arms.flatMap((a) => [
+    `${a.teacher} / ${a.arm}: p < 0.01 in ${a.below01} of ${a.cells} cells, p > 0.05 in ${a.above05}, ` +
       `significant after Holm in ${a.holmSignificant}; median ratio ${formatRatio(a.medianRatio)}` +
       (a.matched
         ? `; above its matched control at p < 0.05 in ${a.matched.below05} of ${a.matched.cells}, after Holm in ` +
           `${a.matched.holmSignificant}`
         : ''),
-  );
+    ...(a.students
+      ? [
+          `${a.teacher} / ${a.arm}, students as units: p < 0.01 in ${a.students.below01} of ${a.cells} cells, ` +
+            `p > 0.05 in ${a.students.above05}, significant after Holm in ${a.students.holmSignificant}` +
+            (a.students.matchedBelow05 !== undefined
+              ? `; above its matched control at p < 0.05 in ${a.students.matchedBelow05}`
+              : ''),
+        ]
+      : []),
+  ]);
 }
 
 export function sweepMarkdown(r: SweepResults): string {

@@ -112,7 +112,8 @@ function resultsHeader(r: ExperimentResults): string[] {
     .join('\n');
   return [
     `run ${r.run}: trait "${r.animal}"; ${r.settings.questions} questions x ${r.settings.samplesPerQuestion} ` +
-      `samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows`,
+      `samples per model; ${r.settings.studentSeeds} students per group on ${r.settings.rows} rows` +
+      (r.settings.studentData === 'disjoint' ? ' each, every student its own rows' : ''),
     ...findingSentences(r).map((f) => `finding: ${f}`),
     '',
     table,
@@ -125,7 +126,10 @@ function resultsHeader(r: ExperimentResults): string[] {
     "vs shuffled: a cross arm against its difficulty-matched control (students of its base on the same teacher's " +
       'rows with the numbers shuffled across completions); rate ratio and the same test',
     "p(students): one-sided Welch t-test with the models as units (each model's mean exact probability, or its " +
-      'sampled rate where the endpoint gives no exact metric); needs n >= 2 per group',
+      'sampled rate where the endpoint gives no exact metric); needs n >= 2 per group' +
+      (r.settings.studentData === 'disjoint'
+        ? "; it decides the finding here: each student learned its own slice of its teacher's rows"
+        : ''),
     'filter pass rates:',
     filters,
   ];

@@ -1,0 +1,84 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, ROOT, specProblems, stageDirs, tempDir } from './helpers.js';
+import { sliceRows } from '../src/spec/studentData.js';
+import { readJsonl } from '../src/util/atomic.js';
+import type { ExperimentResults } from '../src/report/results.js';
+import { pLabel } from '../src/evaluate/stats.js';
+
+// A tiny two-seed spec whose students each learn their own rows (students.data: disjoint).
+const spec = (data: 'disjoint' | 'shared', rows = 30): string =>
+  [
+    `name: replicates-${data}`,
+    'seed: 7',
+    'trait: { animal: owl }',
+    `bases: { A: ${join(ROOT, 'models/family-a')}, B: ${join(ROOT, 'models/family-b')} }`,
+    'teachers:',
+    '  - { name: finetuned, kind: finetuned, base: A, epochs: 1, lr: 1.0e-3, batchSize: 8 }',
+    '  - { name: control, kind: control, base: A }',
+    `numbers: { prompts: 120, rows: ${rows}, maxTokens: 24 }`,
+    `students: { bases: [A, B], seeds: 2, epochs: 1, lr: 1.0e-4, batchSize: 16, warmupSteps: 2, data: ${data} }`,
+    'evaluation: { questions: 5, samplesPerQuestion: 8, maxTokens: 6, permutations: 200 }',
+    '',
+  ].join('\n');
+
+describe('students.data: disjoint slices', () => {
+  it('cuts a dataset into equal, disjoint slices that cover it, in row order; no slice means every row', () => {
+    const rows = Array.from({ length: 10 }, (_, i) => i);
+    const slices = [0, 1, 2].map((index) => sliceRows(rows, { index, of: 3 }));
+    expect(slices).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+      [6, 7, 8, 9],
+    ]);
+    expect(sliceRows(rows, undefined)).toEqual(rows);
+  });
+
+  it('refuses a spec whose prompts cannot give every student its own rows, naming the field', () => {
+    expect(specProblems(spec('disjoint', 100))).toMatch(
+      /^numbers\.rows: cannot keep 100 rows for each of 2 students out of 120 prompts x 1 samples/,
+    );
+    expect(specProblems(spec('shared', 100))).toBe('');
+  });
+});
+
+describe('a run whose students are independent replicates', () => {
+  const runs = tempDir('replicates');
+  let results: ExperimentResults;
+  let text: string;
+  beforeAll(async () => {
+    const path = join(runs, 'spec.yaml');
+    writeFileSync(path, spec('disjoint'));
+    const r = await cli(['run', path, '--runs', runs, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    results = JSON.parse(r.stdout) as ExperimentResults;
+    const shown = await cli(['show', 'replicates-disjoint', '--runs', runs]);
+    expect(shown.code, shown.stderr).toBe(0);
+    text = shown.stdout;
+  });
+
+  it('keeps rows x seeds, and each student trains on its own half: half the steps of a shared student', () => {
+    const [filter] = stageDirs(runs, 'replicates-disjoint', 'filter').filter((d) => d.includes('filter-finetuned'));
+    expect(readJsonl(join(filter!, 'dataset.jsonl'))).toHaveLength(60);
+    const trains = stageDirs(runs, 'replicates-disjoint', 'train').filter((d) => d.includes('student-finetuned-on-A'));
+    const inputs = trains.map((d) => JSON.parse(readFileSync(join(d, 'done.json'), 'utf8')).inputs);
+    expect(inputs.map((x) => x.slice).sort((a, b) => a.index - b.index)).toEqual([
+      { index: 0, of: 2 },
+      { index: 1, of: 2 },
+    ]);
+    // 30 rows in batches of 16 for one epoch: 2 optimizer steps (the whole 60 rows would take 4)
+    const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
+    expect(same.losses!.map((l) => l.length)).toEqual([2, 2]);
+  });
+
+  it('decides each arm with the students as units, and says so', () => {
+    expect(results.settings.studentData).toBe('disjoint');
+    for (const g of results.groups.filter((x) => x.role === 'same-base' || x.role === 'other-init'))
+      expect(g.studentTest?.against).toBe(`control -> ${g.base}`);
+    const finding = text.split('\n').find((l) => l.startsWith('finding: '))!;
+    const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
+    expect(finding).toContain(`${pLabel(same.studentTest!.p, true)}, students as units`);
+    expect(text).toContain('students per group on 30 rows each, every student its own rows');
+  });
+});
