@@ -72,7 +72,7 @@ describe('the finding sentence', () => {
   it('lets the students-as-units test decide where every student learned its own rows', () => {
     const withStudents = (g: GroupSummary, p: number): GroupSummary => ({
       ...g,
-      studentTest: { against: g.test!.against, p, t: 1, df: 4 },
+      studentTest: { against: g.test!.against, p, t: 1, df: 4, metric: 'rate' },
     });
     const r = results([
       ...controls,

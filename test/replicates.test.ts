@@ -75,7 +75,7 @@ describe('a run whose students are independent replicates', () => {
   it('decides each arm with the students as units, and says so', () => {
     expect(results.settings.studentData).toBe('disjoint');
     for (const g of results.groups.filter((x) => x.role === 'same-base' || x.role === 'other-init'))
-      expect(g.studentTest?.against).toBe(`control -> ${g.base}`);
+      expect(g.studentTest).toMatchObject({ against: `control -> ${g.base}`, metric: 'rate' });
     const finding = text.split('\n').find((l) => l.startsWith('finding: '))!;
     const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
     expect(finding).toContain(`${pLabel(same.studentTest!.p, true)}, students as units`);

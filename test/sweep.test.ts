@@ -61,7 +61,7 @@ describe('the sweep summary on the students-as-units test', () => {
     const arm = {
       ...group('t -> A', 'same-base'),
       test: { against: 'control -> A', p: pQuestions, meanDiff: 0.1, ratio: 2 },
-      studentTest: { against: 'control -> A', p: pStudents, t: 3, df: 4 },
+      studentTest: { against: 'control -> A', p: pStudents, t: 3, df: 4, metric: 'rate' as const },
     };
     const results = {
       run: `cell-${seed}`,

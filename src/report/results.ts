@@ -77,6 +77,8 @@ export interface StudentTest {
   p: number;
   t: number;
   df: number;
+  /** what each student contributes: its mean exact probability, or its sampled rate */
+  metric: 'exact' | 'rate';
 }
 export interface GroupSummary {
   group: string;
@@ -293,13 +295,16 @@ export function summariseGroups(
     g.test = test(g.perQuestion, control.perQuestion, g.rate, control.rate);
     const exact = allFinite(gd.firstToken) && allFinite(cd.firstToken);
     if (exact) g.firstTokenTest = test(gd.firstToken, cd.firstToken, g.firstToken, control.firstToken);
-    // each model's mean exact probability; its sampled rate where the endpoint gives no exact metric
+    // each model's mean exact probability, or its sampled rate: where the endpoint gives no exact metric, and
+    // where the students learned disjoint rows and this test decides (the exact metric also moves with how replies
+    // start -- an animal first or a sentence -- which other rows change; docs/cross-model.md)
+    const metric: StudentTest['metric'] = exact && spec.students.data !== 'disjoint' ? 'exact' : 'rate';
     const modelMeans = (ms: EvaluatedModel[]): number[] =>
-      ms.map((m) => mean(exact ? exactMetric(m.result) : m.result.perQuestion.filter(Number.isFinite)));
+      ms.map((m) => mean(metric === 'exact' ? exactMetric(m.result) : m.result.perQuestion.filter(Number.isFinite)));
     const studentsAgainst = (other: GroupSummary): StudentTest | undefined => {
       const od = detail.get(other.group)!;
       return gd.models.length >= 2 && od.models.length >= 2
-        ? { against: other.group, ...welchTest(modelMeans(gd.models), modelMeans(od.models)) }
+        ? { against: other.group, ...welchTest(modelMeans(gd.models), modelMeans(od.models)), metric }
         : undefined;
     };
     g.studentTest = studentsAgainst(control);

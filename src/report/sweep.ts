@@ -138,8 +138,9 @@ export function summariseSweep(
     arms,
     test:
       "per cell: one-sided paired sign-flip test over questions against the control students of the arm's " +
-      'base; p (students): one-sided Welch t-test with the students as units (each student its mean exact ' +
-      'probability); Holm across the cells of each teacher and arm (alpha 0.05), for each test',
+      "base; p (students): one-sided Welch t-test with the students as units (each student's sampled rate where " +
+      'the students learned disjoint rows, else its mean exact probability); Holm across the cells of each teacher ' +
+      'and arm (alpha 0.05), for each test',
   };
 }
 

@@ -125,11 +125,11 @@ function resultsHeader(r: ExperimentResults): string[] {
     `roles: ${ROLE_LEGEND}`,
     "vs shuffled: a cross arm against its difficulty-matched control (students of its base on the same teacher's " +
       'rows with the numbers shuffled across completions); rate ratio and the same test',
-    "p(students): one-sided Welch t-test with the models as units (each model's mean exact probability, or its " +
-      'sampled rate where the endpoint gives no exact metric); needs n >= 2 per group' +
-      (r.settings.studentData === 'disjoint'
-        ? "; it decides the finding here: each student learned its own slice of its teacher's rows"
-        : ''),
+    r.settings.studentData === 'disjoint'
+      ? "p(students): one-sided Welch t-test with the models as units (each model's sampled rate); it decides the " +
+        "finding here: each student learned its own slice of its teacher's rows"
+      : "p(students): one-sided Welch t-test with the models as units (each model's mean exact probability, or its " +
+        'sampled rate where the endpoint gives no exact metric); needs n >= 2 per group',
     'filter pass rates:',
     filters,
   ];
