@@ -83,7 +83,7 @@ export const specSchema = z
          * the teacher's passing rows (the filter keeps rows x seeds), so a group's students are independent
          * replicates of generate -> filter -> train and the students-as-units test counts the data's variance
          */
-        data: z.enum(['shared', 'disjoint']).default('shared'),
+        data: z.enum(['shared', 'disjoint']).optional(), // absent = shared, so older specs keep their hash
       })
       .strict(),
     evaluation: z
