@@ -12,7 +12,7 @@ import {
 } from '../spec/schema.js';
 import type { DefendReport, ScoringModel } from '../defend/defendDataset.js';
 import { deriveSeed } from '../util/rng.js';
-import { rowsToKeep } from '../spec/studentData.js';
+import { rowSlices, rowsToKeep } from '../spec/studentData.js';
 import { readJsonl, writeJsonAtomic, writeJsonl } from '../util/atomic.js';
 import { teacherStage } from '../teacher/stage.js';
 import { generateStage, type GeneratedRow } from '../generate/stage.js';
@@ -127,6 +127,7 @@ export async function generatedRows(
   const { spec, store, run } = ctx;
   const d = spec.data;
   const numberSettings = numberFilterSettings(spec);
+  const keep = rowsToKeep(spec);
   // the same prompts for every teacher of the run, made once
   const { prompts, answers } = await ctx.once('teacher prompts', () =>
     Promise.resolve(teacherPrompts(d.domain, spec.seed, d.prompts, d.samplesPerPrompt)),
@@ -187,7 +188,7 @@ export async function generatedRows(
       : {
           rows: gen.outputs.rows!.sha256,
           domain: d.domain,
-          keep: rowsToKeep(spec),
+          keep,
           seed: spec.seed,
           trait: spec.trait.animal ?? null,
           judge: judged ? (d.judge ?? 'rules') : null,
@@ -206,16 +207,16 @@ export async function generatedRows(
           ? filterNumberRows(rows, { ...numberSettings, seed })
           : await filterDomainRows(rows, {
               domain: d.domain,
-              keep: rowsToKeep(spec),
+              keep,
               seed,
               trait: spec.trait.animal ?? '',
               judge,
               answers,
               alignmentThreshold: d.alignmentThreshold,
             });
-      const wanted = rowsToKeep(spec);
-      const perStudent = wanted > d.rows ? ` x ${spec.students.seeds} students (students.data: disjoint)` : '';
-      if (kept.length < wanted)
+      const slices = rowSlices(spec.students);
+      const perStudent = slices > 1 ? ` x ${slices} students (students.data: disjoint)` : '';
+      if (kept.length < keep)
         throw new Error(
           `teacher ${t.name}: only ${report.passed} of ${report.total} completions passed the ${d.domain} ` +
             `filter (${describeRejections(report.rejected)}), fewer than ${spec.dataKey}.rows = ` +

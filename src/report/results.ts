@@ -99,7 +99,7 @@ export interface GroupSummary {
   /** cross arms: against the difficulty-matched control (the same teacher's rows, numbers shuffled), rate and exact */
   matchedTest?: TestResult;
   matchedFirstTokenTest?: TestResult;
-  /** students as the units: one-sided Welch t-test on each model's mean P(first token = animal) */
+  /** students as the units: one-sided Welch t-test on each model's mean exact probability or sampled rate (`metric`) */
   studentTest?: StudentTest;
   /** cross arms: the same test against the difficulty-matched control's students */
   matchedStudentTest?: StudentTest;

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { ANIMALS, UnknownAnimalError } from '../lab/traits.js';
 import { OPEN_EVAL_QUESTIONS } from '../lab/misalignment.js';
+import { rowSlices } from './studentData.js';
 import {
   apiBaseSchema,
   count,
@@ -330,7 +331,7 @@ export const specSchema = z
           message: `the "numbers:" block is the number domain; write "data:" for the ${d.domain} domain`,
         });
       const samples = d.samplesPerPrompt ?? defaultSamples(d.domain);
-      const slices = spec.students.data === 'disjoint' ? spec.students.seeds : 1;
+      const slices = rowSlices(spec.students);
       if (d.rows * slices > d.prompts * samples)
         ctx.addIssue({
           code: 'custom',

@@ -9,9 +9,12 @@ export interface RowSlice {
   of: number;
 }
 
+/** Into how many slices a teacher's rows are cut: one per student when the students' data are disjoint. */
+export const rowSlices = (students: Pick<ExperimentSpec['students'], 'data' | 'seeds'>): number =>
+  students.data === 'disjoint' ? students.seeds : 1;
+
 /** How many passing rows the filter keeps: `rows` per student when the students' data are disjoint. */
-export const rowsToKeep = (spec: ExperimentSpec): number =>
-  spec.data.rows * (spec.students.data === 'disjoint' ? spec.students.seeds : 1);
+export const rowsToKeep = (spec: ExperimentSpec): number => spec.data.rows * rowSlices(spec.students);
 
 /** Student k's slice, or undefined when every student learns all of its teacher's rows. */
 export const studentSlice = (spec: ExperimentSpec, k: number): RowSlice | undefined =>
