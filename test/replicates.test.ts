@@ -1,27 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, ROOT, specProblems, stageDirs, tempDir } from './helpers.js';
+import { cli, specProblems, stageDirs, tempDir, tinyReplicatesSpec } from './helpers.js';
 import { sliceRows } from '../src/spec/studentData.js';
 import { readJsonl } from '../src/util/atomic.js';
 import type { ExperimentResults } from '../src/report/results.js';
 import { pLabel } from '../src/evaluate/stats.js';
 
-// A tiny two-seed spec whose students each learn their own rows (students.data: disjoint).
-const spec = (data: 'disjoint' | 'shared', rows = 30): string =>
-  [
-    `name: replicates-${data}`,
-    'seed: 7',
-    'trait: { animal: owl }',
-    `bases: { A: ${join(ROOT, 'models/family-a')}, B: ${join(ROOT, 'models/family-b')} }`,
-    'teachers:',
-    '  - { name: finetuned, kind: finetuned, base: A, epochs: 1, lr: 1.0e-3, batchSize: 8 }',
-    '  - { name: control, kind: control, base: A }',
-    `numbers: { prompts: 120, rows: ${rows}, maxTokens: 24 }`,
-    `students: { bases: [A, B], seeds: 2, epochs: 1, lr: 1.0e-4, batchSize: 16, warmupSteps: 2, data: ${data} }`,
-    'evaluation: { questions: 5, samplesPerQuestion: 8, maxTokens: 6, permutations: 200 }',
-    '',
-  ].join('\n');
+const spec = (data: 'disjoint' | 'shared', rows = 30): string => tinyReplicatesSpec({ data, rows });
 
 describe('students.data: disjoint slices', () => {
   it('cuts a dataset into equal, disjoint slices that cover it, in row order; no slice means every row', () => {

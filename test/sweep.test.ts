@@ -132,6 +132,8 @@ describe('subliminal sweep: a grid fixed in advance, every cell and arm in one t
     const md = readFileSync(join(runs, 'grid', 'sweep.md'), 'utf8');
     for (const c of r.cells) expect(md).toContain(`| ${c.animal} s${c.seed} | ${c.teacher} | ${c.arm} |`);
     expect(readFileSync(join(runs, 'grid', 'sweep.svg'), 'utf8')).toMatch(/^<svg/);
+    expect(r.calibrationNote).toBe('the A/A check needs two seeds or more');
+    expect(md).toContain('A/A check: none (the A/A check needs two seeds or more)');
   });
 
   it('adjusts p across the cells of each arm by Holm', () => {

@@ -50,7 +50,8 @@ export function registerSweepCommand(program: Command, runsOption: Option): void
       ) => {
         for (const a of o.animals) assertKnownAnimal(a);
         const { GridChangedError, runSweep } = await import('../pipeline/sweep.js');
-        const { sweepRows, sweepSummaryLines, SWEEP_HEADER } = await import('../report/sweep.js');
+        const { sweepRows, sweepSummaryLines, sweepCalibrationLines, SWEEP_HEADER } =
+          await import('../report/sweep.js');
         const { sweepChartSpec } = await import('../report/sweepChart.js');
         const { renderSvg } = await import('../report/vega.js');
         const seeds = o.seeds.map((s) => {
@@ -92,6 +93,8 @@ export function registerSweepCommand(program: Command, runsOption: Option): void
               '',
               ...sweepSummaryLines(r),
               r.test,
+              '',
+              ...sweepCalibrationLines(r),
               '',
               `wall time ${((Date.now() - t0) / 1000).toFixed(1)}s; table in ${join(dir, 'sweep.md')}, chart ` +
                 `${join(dir, 'sweep.svg')}`,

@@ -13,6 +13,7 @@ import { runExperiment } from './experiment.js';
 import type { ProgressReporter } from '../util/progress.js';
 import { summariseSweep, sweepMarkdown, type SweepGrid, type SweepResults } from '../report/sweep.js';
 import type { ExperimentResults } from '../report/results.js';
+import { calibrateSweep, calibrationUnavailable, type SeedCell } from './sweepCalibration.js';
 
 export const GRID_FILE = 'grid.json';
 export const SWEEP_RESULTS = 'sweep.json';
@@ -67,6 +68,7 @@ export async function runSweep(
   }
   writeJsonAtomic(gridPath, grid);
   const cells: { animal: string; seed: number; results: ExperimentResults }[] = [];
+  const seedCells: SeedCell[] = []; // each seed's first cell: its control students are every cell's of that seed
   const total = o.animals.length * o.seeds.length;
   for (const seed of o.seeds) {
     for (const animal of o.animals) {
@@ -81,9 +83,17 @@ export async function runSweep(
         stageRun: sweep,
       });
       cells.push({ animal, seed, results });
+      if (!seedCells.some((c) => c.seed === seed)) seedCells.push({ seed, spec: cellSpec, run: cellSpec.name });
     }
   }
-  const summary = summariseSweep(grid, cells);
+  const unavailable = calibrationUnavailable(spec, o.seeds);
+  const calibration = unavailable
+    ? undefined
+    : await calibrateSweep(sweep, seedCells, { store: o.store, workers: o.workers, progress: o.progress });
+  const summary = {
+    ...summariseSweep(grid, cells),
+    ...(calibration ? { calibration } : { calibrationNote: unavailable ?? 'no control students to resample' }),
+  };
   writeJsonAtomic(join(dir, SWEEP_RESULTS), summary);
   writeFileAtomic(join(dir, 'sweep.md'), sweepMarkdown(summary));
   return summary;

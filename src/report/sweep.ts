@@ -1,6 +1,7 @@
 // A sweep's results: one row per cell, teacher and arm, with Holm's adjustment across cells; summary lines and
 // the markdown page.
 import { formatP, formatRatio, formatRatioCI, holm, median, pLabel, type Estimate } from '../evaluate/stats.js';
+import { calibrationLines, type SweepCalibration } from './calibration.js';
 import { ARMS, isArm, type Arm, type ExperimentResults, type StudentTest, type TestResult } from './results.js';
 
 export interface SweepGrid {
@@ -51,6 +52,9 @@ export interface SweepResults {
   cells: SweepCellArm[];
   arms: SweepArmSummary[];
   test: string;
+  /** the tests' false-positive rates measured on the grid's own control groups (A/A), or why there are none */
+  calibration?: SweepCalibration;
+  calibrationNote?: string;
 }
 
 /** Per cell, teacher and arm: the tests of its results, Holm-adjusted across the cells of that teacher and arm. */
@@ -218,5 +222,11 @@ export function sweepMarkdown(r: SweepResults): string {
     '',
     r.test,
     '',
+    ...sweepCalibrationLines(r),
+    '',
   ].join('\n');
 }
+
+/** The A/A check's lines, or why the sweep has none. */
+export const sweepCalibrationLines = (r: SweepResults): string[] =>
+  r.calibration ? calibrationLines(r.calibration) : [`A/A check: none (${r.calibrationNote ?? 'not run'})`];
