@@ -58,9 +58,10 @@ const perQuestionMean = (xs: number[][]): number[] => xs[0]!.map((_, q) => mean(
 
 /** Every test the runs use, on every comparison, every animal and both directions. */
 export function aaCalibration(
-  comparisons: readonly AaComparison[],
+  unordered: readonly AaComparison[],
   o: { samplesPerQuestion: number; permutations: number },
 ): SweepCalibration {
+  const comparisons = [...unordered].sort((a, b) => a.base.localeCompare(b.base) || a.stream - b.stream);
   const ps = new Map<string, Map<CalibratedTest, number[]>>();
   for (const c of comparisons) {
     const x = c.own.map((s) => studentFigures(s, o.samplesPerQuestion));
