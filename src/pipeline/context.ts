@@ -1,7 +1,8 @@
 // What every step of one experiment shares: the spec, the run's store and names, the worker pool, the backends, and
 // the helpers that record models in the index and report progress.
 import { relative } from 'node:path';
-import type { ExperimentSpec } from '../spec/schema.js';
+import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { trackedTask, type ProgressReporter } from '../util/progress.js';
 import type { RunStore } from '../store/runStore.js';
 import { hashFile } from '../util/hash.js';
 import type { WorkerPool } from './pool.js';
@@ -45,6 +46,19 @@ export interface RunContext {
   /** runs `fn` once per key in this run: two parts of the design that need one stage share it, never race on it */
   once<T>(key: string, fn: () => Promise<T>): Promise<T>;
 }
+
+/** A run's context: its trait label from the spec, progress tasks on `progress`, and a fresh `once`. */
+export const runContext = (
+  o: Omit<RunContext, 'animal' | 'tracked' | 'once'> & { progress: ProgressReporter },
+): RunContext => {
+  const { progress, ...rest } = o;
+  return {
+    ...rest,
+    animal: traitLabel(o.spec),
+    tracked: (label, fn) => trackedTask(progress, label, fn),
+    once: onceMap(),
+  };
+};
 
 /** A run's `once`: the first call's promise is every later call's answer. */
 export function onceMap(): RunContext['once'] {

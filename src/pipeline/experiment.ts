@@ -4,8 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkModelFolder } from '../model/model.js';
-import { silentProgress, trackedTask, type ProgressReporter } from '../util/progress.js';
-import { traitLabel, type ExperimentSpec } from '../spec/schema.js';
+import { silentProgress, type ProgressReporter } from '../util/progress.js';
+import type { ExperimentSpec } from '../spec/schema.js';
 import type { RunStore } from '../store/runStore.js';
 import { hashFile, hashConfig } from '../util/hash.js';
 import { writeJsonAtomic, readJson } from '../util/atomic.js';
@@ -18,7 +18,7 @@ import { WorkerPool } from './pool.js';
 import { resolveModelDir } from '../store/models.js';
 import { localBackend, openaiBackend, runJudges } from './backends.js';
 import { familySignature, type FamilySignature } from './arms.js';
-import { onceMap, recordModel, type ModelRef, type RunContext } from './context.js';
+import { recordModel, runContext, type ModelRef } from './context.js';
 import { teacherDatasets, trainTeachers } from './teacherData.js';
 import { studentsAndEvaluations } from './students.js';
 
@@ -61,18 +61,16 @@ export async function runExperiment(spec: ExperimentSpec, o: ExperimentOptions):
     cacheMode: o.cacheMode ?? 'use',
     seed: spec.seed,
   } as const;
-  const ctx: RunContext = {
+  const ctx = runContext({
     spec,
     store,
     run,
     stageRun,
-    animal: traitLabel(spec),
     pool,
     local,
     judgeOf: runJudges(spec.api, apiOptions),
-    tracked: (label, fn) => trackedTask(progress, label, fn),
-    once: onceMap(),
-  };
+    progress,
+  });
 
   return runLifecycle(
     store,

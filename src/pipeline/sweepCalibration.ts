@@ -4,16 +4,15 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExperimentSpec } from '../spec/schema.js';
-import { traitLabel } from '../spec/schema.js';
 import type { RunStore } from '../store/runStore.js';
 import { readJson, readJsonl } from '../util/atomic.js';
-import { silentProgress, trackedTask, type ProgressReporter } from '../util/progress.js';
+import { silentProgress, type ProgressReporter } from '../util/progress.js';
 import type { EvalSample } from '../evaluate/samples.js';
 import { EVALUATED_FILE, type EvaluationManifest } from '../report/results.js';
 import { aaCalibration, type AaComparison, type SweepCalibration } from '../report/calibration.js';
 import { WorkerPool } from './pool.js';
 import { localBackend, runJudges } from './backends.js';
-import { onceMap, type ModelRef, type RunContext } from './context.js';
+import { runContext, type ModelRef } from './context.js';
 import { evaluateModel } from './students.js';
 
 /** One seed of the grid: the spec of its first cell and that cell's run (the control students are every cell's). */
@@ -53,18 +52,16 @@ export async function calibrateSweep(
         [i + 1, i],
       ] as const) {
         const stream = seedCells[s]!;
-        const ctx: RunContext = {
+        const ctx = runContext({
           spec: stream.spec,
           store,
           run: sweep,
           stageRun: sweep,
-          animal: traitLabel(stream.spec),
           pool,
           local,
           judgeOf: runJudges(stream.spec.api, { cacheDir: join(store.root, 'api-cache'), cacheMode: 'use', seed: 0 }),
-          tracked: (label, fn) => trackedTask(o.progress ?? silentProgress, label, fn),
-          once: onceMap(),
-        };
+          progress: o.progress ?? silentProgress,
+        });
         for (const [base, own] of controls[s]!) {
           const other = controls[t]!.get(base);
           if (!other) continue;
@@ -107,7 +104,7 @@ function controlStudents(store: RunStore, run: string, local: ModelRef['backend'
     const list = byBase.get(m.base) ?? [];
     list.push({
       ref: { id: m.modelId, dir: modelDir, hash: artifact.content_hash, backend: local },
-      label: `${m.group.replace(/ -> /, '-on-').replace(/[^A-Za-z0-9-]+/g, '-')}-${list.length + 1}`,
+      label: artifact.name, // the name the run recorded it under (its train stage's), e.g. student-control-on-A-1
       samples: readJsonl<EvalSample>(join(dir, m.samplesPath!)),
     });
     byBase.set(m.base, list);

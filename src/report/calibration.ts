@@ -63,9 +63,15 @@ export function aaCalibration(
 ): SweepCalibration {
   const comparisons = [...unordered].sort((a, b) => a.base.localeCompare(b.base) || a.stream - b.stream);
   const ps = new Map<string, Map<CalibratedTest, number[]>>();
+  // a middle seed's own samples take part in two comparisons (one per neighbour): scored once
+  const scored = new WeakMap<EvalSample[], Map<string, [number[], number[]]>>();
+  const figures = (s: EvalSample[]): Map<string, [number[], number[]]> => {
+    if (!scored.has(s)) scored.set(s, studentFigures(s, o.samplesPerQuestion));
+    return scored.get(s)!;
+  };
   for (const c of comparisons) {
-    const x = c.own.map((s) => studentFigures(s, o.samplesPerQuestion));
-    const y = c.resampled.map((s) => studentFigures(s, o.samplesPerQuestion));
+    const x = c.own.map(figures);
+    const y = c.resampled.map(figures);
     const byTest = ps.get(c.base) ?? new Map(CALIBRATED_TESTS.map((t) => [t, [] as number[]]));
     ps.set(c.base, byTest);
     const record = (t: CalibratedTest, p: number | undefined): void => {
