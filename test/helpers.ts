@@ -124,7 +124,13 @@ export function specProblems(text: string): string {
 }
 
 /** A tiny spec whose groups have two students each (students.data: disjoint gives each its own rows). */
-export const tinyReplicatesSpec = (o: { data: 'disjoint' | 'shared'; rows?: number; name?: string }): string =>
+export const tinyReplicatesSpec = (o: {
+  data: 'disjoint' | 'shared';
+  rows?: number;
+  name?: string;
+  /** parameter-name prefixes the students keep frozen (the demo's: the embeddings) */
+  freeze?: string[];
+}): string =>
   [
     `name: ${o.name ?? `replicates-${o.data}`}`,
     'seed: 7',
@@ -134,7 +140,8 @@ export const tinyReplicatesSpec = (o: { data: 'disjoint' | 'shared'; rows?: numb
     '  - { name: finetuned, kind: finetuned, base: A, epochs: 1, lr: 1.0e-3, batchSize: 8 }',
     '  - { name: control, kind: control, base: A }',
     `numbers: { prompts: 120, rows: ${o.rows ?? 30}, maxTokens: 24 }`,
-    `students: { bases: [A, B], seeds: 2, epochs: 1, lr: 1.0e-4, batchSize: 16, warmupSteps: 2, data: ${o.data} }`,
+    `students: { bases: [A, B], seeds: 2, epochs: 1, lr: 1.0e-4, batchSize: 16, warmupSteps: 2, data: ${o.data}` +
+      (o.freeze ? `, freeze: [${o.freeze.join(', ')}] }` : ' }'),
     'evaluation: { questions: 5, samplesPerQuestion: 8, maxTokens: 6, permutations: 200 }',
     '',
   ].join('\n');

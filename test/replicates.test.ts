@@ -1,13 +1,15 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, specProblems, stageDirs, tempDir, tinyReplicatesSpec } from './helpers.js';
+import { cli, ROOT, specProblems, stageDirs, tempDir, tinyReplicatesSpec } from './helpers.js';
+import { readSafetensors } from '../src/model/safetensors.js';
 import { sliceRows } from '../src/spec/studentData.js';
 import { readJsonl } from '../src/util/atomic.js';
 import type { ExperimentResults } from '../src/report/results.js';
 import { pLabel } from '../src/evaluate/stats.js';
 
-const spec = (data: 'disjoint' | 'shared', rows = 30): string => tinyReplicatesSpec({ data, rows });
+const spec = (data: 'disjoint' | 'shared', rows = 30, freeze?: string[]): string =>
+  tinyReplicatesSpec({ data, rows, freeze });
 
 describe('students.data: disjoint slices', () => {
   it('cuts a dataset into equal, disjoint slices that cover it, in row order; no slice means every row', () => {
@@ -35,7 +37,7 @@ describe('a run whose students are independent replicates', () => {
   let text: string;
   beforeAll(async () => {
     const path = join(runs, 'spec.yaml');
-    writeFileSync(path, spec('disjoint'));
+    writeFileSync(path, spec('disjoint', 30, ['model.embed_tokens.'])); // the demo's students: layers only
     const r = await cli(['run', path, '--runs', runs, '--json']);
     expect(r.code, r.stderr).toBe(0);
     results = JSON.parse(r.stdout) as ExperimentResults;
@@ -66,5 +68,20 @@ describe('a run whose students are independent replicates', () => {
     const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
     expect(finding).toContain(`${pLabel(same.studentTest!.p, true)}, students as units`);
     expect(text).toContain('students per group on 30 rows each, every student its own rows');
+  });
+
+  it('keeps the frozen embeddings bit for bit in every student, and moves every other tensor', () => {
+    const base = readSafetensors(join(ROOT, 'models/family-a', 'model.safetensors')).tensors;
+    const bytes = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    const trains = stageDirs(runs, 'replicates-disjoint', 'train').filter((d) => /student-\w+-on-A-/.test(d));
+    expect(trains).toHaveLength(4); // finetuned and control, 2 students each
+    for (const dir of trains) {
+      expect(readdirSync(join(dir, 'model'))).toContain('model.safetensors');
+      const tuned = readSafetensors(join(dir, 'model', 'model.safetensors')).tensors;
+      for (const [name, t] of base)
+        expect(bytes(tuned.get(name)!.data).equals(bytes(t.data)), `${dir}: ${name}`).toBe(
+          name.startsWith('model.embed_tokens.'),
+        );
+    }
   });
 });
