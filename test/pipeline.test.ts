@@ -136,31 +136,29 @@ describe('stage times', () => {
   it('count from when a worker took the stage, not from when it queued for one', async () => {
     const store = new RunStore(tempDir('clock'));
     const pool = new WorkerPool(1);
+    const complete = (outDir: string, prompts: string[], maxTokens: number) =>
+      pool.run('generateCompletions', {
+        modelDir: 'models/family-a',
+        prompts,
+        outDir,
+        temperature: 1,
+        topP: 1,
+        maxTokens,
+        seed: 1,
+      });
     const generation = (name: string): ReturnType<RunStore['stage']> =>
       store.stage('clock', { def: { kind: 'generate', code: [] }, name, inputs: { name } }, async (dir) => {
-        await pool.run('generateCompletions', {
-          modelDir: 'models/family-a',
-          prompts: Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`),
-          outDir: dir,
-          temperature: 1,
-          topP: 1,
-          maxTokens: 16,
-          seed: 1,
-        });
+        await complete(
+          dir,
+          Array.from({ length: 300 }, (_, i) => `Name an animal. ${i}`),
+          16,
+        );
         return { outputs: {} };
       });
     try {
       // the worker starts and loads its model before the clock: otherwise the first stage carries that start-up
       // (~1.4 s against ~0.16 s of work) and the second's share of the wall can fall under the bound by chance
-      await pool.run('generateCompletions', {
-        modelDir: 'models/family-a',
-        prompts: ['Name an animal.'],
-        outDir: tempDir('clock-warm'),
-        temperature: 1,
-        topP: 1,
-        maxTokens: 4,
-        seed: 1,
-      });
+      await complete(tempDir('clock-warm'), ['Name an animal.'], 4);
       const t0 = Date.now();
       // one worker: the second waits for the first
       const [a, b] = await Promise.all([generation('first'), generation('second')]);
