@@ -6,7 +6,7 @@ import { readSafetensors } from '../src/model/safetensors.js';
 import { sliceRows } from '../src/spec/studentData.js';
 import { readJsonl } from '../src/util/atomic.js';
 import type { ExperimentResults } from '../src/report/results.js';
-import { pLabel } from '../src/evaluate/stats.js';
+import { formatP, pLabel } from '../src/evaluate/stats.js';
 
 const spec = (data: 'disjoint' | 'shared', rows = 30, freeze?: string[]): string =>
   tinyReplicatesSpec({ data, rows, freeze });
@@ -68,6 +68,24 @@ describe('a run whose students are independent replicates', () => {
     const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
     expect(finding).toContain(`${pLabel(same.studentTest!.p, true)}, students as units`);
     expect(text).toContain('students per group on 30 rows each, every student its own rows');
+  });
+
+  it("shows a cross arm's students test against its matched control in the table, beside the question-level one", () => {
+    const lines = text.split('\n');
+    const header = lines.find((l) => l.startsWith('group '))!;
+    const first = header.indexOf('p(students)');
+    const column = header.indexOf('p(students)', first + 1); // the second: against the shuffled rows' students
+    expect(column).toBeGreaterThan(first);
+    const cell = (group: string): string =>
+      lines
+        .find((l) => l.startsWith(`${group} `))!
+        .slice(column)
+        .split(/\s{2,}/)[0]!
+        .trim();
+    const other = results.groups.find((g) => g.group === 'finetuned -> B')!;
+    expect(other.matchedStudentTest).toMatchObject({ against: 'finetuned -> B [shuffled]', metric: 'rate' });
+    expect(cell('finetuned -> B')).toBe(formatP(other.matchedStudentTest!.p));
+    expect(cell('finetuned -> A')).toBe(''); // the same base has no matched control
   });
 
   it('keeps the frozen embeddings bit for bit in every student, and moves every other tensor', () => {

@@ -74,6 +74,7 @@ function experimentSections(d: RunData): Section[] {
       'p (students)',
       'vs shuffled',
       'p',
+      'p (students)',
       'top answers',
     ],
     r.groups.map((g) => [

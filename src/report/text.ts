@@ -56,7 +56,8 @@ export const ROLE_LEGEND =
 
 /**
  * A group's figures as table cells: the rate and its test against the control, the exact metric and its test (with
- * its ratio where `exactRatio`), the students' test, the test against the matched control.
+ * its ratio where `exactRatio`), the students' test, the test against the matched control: over questions, and with
+ * the students as units.
  */
 export const testCells = (g: GroupSummary, exactRatio: boolean): string[] => [
   formatEstimate(g.rate),
@@ -68,6 +69,7 @@ export const testCells = (g: GroupSummary, exactRatio: boolean): string[] => [
   formatP(g.studentTest?.p),
   formatRatio(g.matchedTest?.ratio),
   formatP(g.matchedTest?.p),
+  formatP(g.matchedStudentTest?.p),
 ];
 
 function resultsHeader(r: ExperimentResults): string[] {
@@ -97,6 +99,7 @@ function resultsHeader(r: ExperimentResults): string[] {
       'p(students)',
       'vs shuffled',
       'p',
+      'p(students)',
       w.choice,
       'top answers',
     ],
@@ -124,7 +127,7 @@ function resultsHeader(r: ExperimentResults): string[] {
     `p: ${r.settings.test}; students vs the control students of their base, teachers vs their base`,
     `roles: ${ROLE_LEGEND}`,
     "vs shuffled: a cross arm against its difficulty-matched control (students of its base on the same teacher's " +
-      'rows with the numbers shuffled across completions); rate ratio and the same test',
+      'rows with the numbers shuffled across completions); rate ratio, the question-level test and the students test',
     r.settings.studentData === 'disjoint'
       ? "p(students): one-sided Welch t-test with the models as units (each model's sampled rate); it decides the " +
         "finding here: each student learned its own slice of its teacher's rows"
