@@ -65,8 +65,27 @@ describe('the finding sentence', () => {
       'Teacher "owl-teacher": Students sharing its base named the owl 2.00× as often as their controls (0.200 vs ' +
         '0.100, p = 0.0001); ' +
         'students of its family from another initialisation did not (1.05×, 0.105 vs 0.100, p = 0.2000); ' +
-        'students of another family did too (1.30×, 0.130 vs 0.100, p = 0.0010; 0.98× against its matched control, ' +
-        'p = 0.6000).',
+        'students of another family did too (1.30×, 0.130 vs 0.100, p = 0.0010), but no more than on the same rows ' +
+        'with the numbers shuffled (0.98× against them, p = 0.6000).',
+    );
+  });
+  it('tells a cross arm that moved past its matched control too', () => {
+    const [s] = findingSentences(
+      results([
+        ...controls,
+        group('t -> A', 'same-base', 0.2, { p: 0.0001, control: 'control -> A', controlRate: 0.1 }),
+        group(
+          't -> C',
+          'other-family',
+          0.13,
+          { p: 0.001, control: 'control -> C', controlRate: 0.1 },
+          { p: 0.01, ratio: 1.2 },
+        ),
+      ]),
+    );
+    expect(s).toContain(
+      'students of another family did too (1.30×, 0.130 vs 0.100, p = 0.0010; 1.20× against its ' +
+        'matched control, p = 0.0100).',
     );
   });
   it('lets the students-as-units test decide where every student learned its own rows', () => {

@@ -52,12 +52,16 @@ export function findingSentences(r: ExperimentResults): string[] {
         return `${who[0]!.toUpperCase()}${who.slice(1)} ${what} ${how}`;
       }
       const same = moved(g) === moved(arms[0]!);
-      // a cross arm that moved is told against its difficulty-matched control too, where it has one
+      // a cross arm that moved is told against its difficulty-matched control too, where it has one: moving no
+      // more than on the same rows with the numbers shuffled is the rows' doing, not the numbers'
       const vsMatched = decidingTest(g, r, 'matched');
       const matched =
-        moved(g) && vsMatched
-          ? `; ${times(vsMatched.ratio)} against its matched control, ${pLabel(vsMatched.p, true)}`
-          : '';
+        !moved(g) || !vsMatched
+          ? ''
+          : vsMatched.p < 0.05 && vsMatched.meanDiff > 0
+            ? `; ${times(vsMatched.ratio)} against its matched control, ${pLabel(vsMatched.p, true)}`
+            : `), but no more than on the same rows with the numbers shuffled (${times(vsMatched.ratio)} against ` +
+              `them, ${pLabel(vsMatched.p, true)}`;
       return (
         `${who} ${moved(g) ? (same ? 'did too' : 'did') : same ? 'did not either' : 'did not'} ` +
         `(${times(t.ratio)}, ${rates}${matched})`
