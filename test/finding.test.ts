@@ -88,6 +88,17 @@ describe('the finding sentence', () => {
         'matched control, p = 0.0100).',
     );
   });
+  it('gives no ratio against a control at 0, whether the students stayed at 0 or rose from it', () => {
+    const zero = [group('control -> A', 'control', 0)];
+    const [stayed] = findingSentences(
+      results([...zero, group('t -> A', 'same-base', 0, { p: 1, control: 'control -> A', controlRate: 0 })]),
+    );
+    expect(stayed).toContain('no more often than their controls (no ratio: control at 0, 0.000 vs 0.000, p = 1.0000)');
+    const [rose] = findingSentences(
+      results([...zero, group('t -> A', 'same-base', 0.2, { p: 0.001, control: 'control -> A', controlRate: 0 })]),
+    );
+    expect(rose).toContain('Students sharing its base named the owl where their controls never did (0.200 vs 0.000');
+  });
   it('lets the students-as-units test decide where every student learned its own rows', () => {
     const withStudents = (g: GroupSummary, p: number): GroupSummary => ({
       ...g,

@@ -9,7 +9,8 @@ const ARM_WORDS: Record<Arm, string> = {
   'other-init': 'students of its family from another initialisation',
   'other-family': 'students of another family',
 };
-const times = (r: number): string => (Number.isFinite(r) ? `${r.toFixed(2)}×` : 'above a control at 0');
+// a control at 0 has no ratio (results.json writes its Infinity or NaN as null)
+const times = (r: number | null): string => (Number.isFinite(r) ? `${r!.toFixed(2)}×` : 'no ratio: control at 0');
 
 /** Where each student learned its own rows (students.data: disjoint), the test with the students as units decides. */
 const byStudents = (r: ExperimentResults): boolean => r.settings.studentData === 'disjoint';
@@ -46,9 +47,11 @@ export function findingSentences(r: ExperimentResults): string[] {
       const rates = `${g.rate.mean.toFixed(3)} vs ${control.rate.mean.toFixed(3)}, ${pLabel(t.p, true)}${units}`;
       const who = ARM_WORDS[g.role as Arm];
       if (i === 0) {
-        const how = moved(g)
-          ? `${times(t.ratio)} as often as their controls (${rates})`
-          : `no more often than their controls (${times(t.ratio)}, ${rates})`;
+        const how = !moved(g)
+          ? `no more often than their controls (${times(t.ratio)}, ${rates})`
+          : Number.isFinite(t.ratio)
+            ? `${times(t.ratio)} as often as their controls (${rates})`
+            : `where their controls never did (${rates})`;
         return `${who[0]!.toUpperCase()}${who.slice(1)} ${what} ${how}`;
       }
       const same = moved(g) === moved(arms[0]!);
