@@ -44,21 +44,19 @@ const controls = [
   group('control -> B', 'control', 0.1),
   group('control -> C', 'control', 0.1),
 ];
+const sameBase = group('t -> A', 'same-base', 0.2, { p: 0.0001, control: 'control -> A', controlRate: 0.1 });
+/** Other-family students that moved against their control (1.30x, p = 0.001), with the given matched-control test. */
+const movedOtherFamily = (matched: { p: number; ratio: number }): GroupSummary =>
+  group('t -> C', 'other-family', 0.13, { p: 0.001, control: 'control -> C', controlRate: 0.1 }, matched);
 
 describe('the finding sentence', () => {
   it('says which arms moved, with ratio, rates and p, and the matched control of a cross arm that moved', () => {
     const [s] = findingSentences(
       results([
         ...controls,
-        group('t -> A', 'same-base', 0.2, { p: 0.0001, control: 'control -> A', controlRate: 0.1 }),
+        sameBase,
         group('t -> B', 'other-init', 0.105, { p: 0.2, control: 'control -> B', controlRate: 0.1 }),
-        group(
-          't -> C',
-          'other-family',
-          0.13,
-          { p: 0.001, control: 'control -> C', controlRate: 0.1 },
-          { p: 0.6, ratio: 0.98 },
-        ),
+        movedOtherFamily({ p: 0.6, ratio: 0.98 }),
       ]),
     );
     expect(s).toBe(
@@ -70,19 +68,7 @@ describe('the finding sentence', () => {
     );
   });
   it('tells a cross arm that moved past its matched control too', () => {
-    const [s] = findingSentences(
-      results([
-        ...controls,
-        group('t -> A', 'same-base', 0.2, { p: 0.0001, control: 'control -> A', controlRate: 0.1 }),
-        group(
-          't -> C',
-          'other-family',
-          0.13,
-          { p: 0.001, control: 'control -> C', controlRate: 0.1 },
-          { p: 0.01, ratio: 1.2 },
-        ),
-      ]),
-    );
+    const [s] = findingSentences(results([...controls, sameBase, movedOtherFamily({ p: 0.01, ratio: 1.2 })]));
     expect(s).toContain(
       'students of another family did too (1.30×, 0.130 vs 0.100, p = 0.0010; 1.20× against its ' +
         'matched control, p = 0.0100).',
