@@ -59,6 +59,12 @@ const chartSection = (c: Chart): Section => ({
   chart: { vega: compile(c.spec).spec, caption: c.caption },
 });
 
+/** The text table's three matched-control cells as one, so that the report's table fits a 1,400-pixel screen. */
+function matchedInOneCell(cells: string[]): string[] {
+  const [ratio, p, students] = cells.slice(-3);
+  return [...cells.slice(0, -3), ratio ? [ratio, p, students].filter(Boolean).join(', ') : ''];
+}
+
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
@@ -72,16 +78,14 @@ function experimentSections(d: RunData): Section[] {
       `${metricWording(r).exact} [95% CI]`,
       'p',
       'p (students)',
-      'vs shuffled',
-      'p',
-      'p (students)',
+      'vs shuffled: ratio, p, p (students)',
       'top answers',
     ],
     r.groups.map((g) => [
       g.group,
       g.role,
       g.n,
-      ...testCells(g, false),
+      ...matchedInOneCell(testCells(g, false)),
       g.topAnswers
         .slice(0, 3)
         .map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`)
