@@ -6,7 +6,7 @@ import { readSafetensors } from '../src/model/safetensors.js';
 import { sliceRows } from '../src/spec/studentData.js';
 import { readJsonl } from '../src/util/atomic.js';
 import type { ExperimentResults } from '../src/report/results.js';
-import { formatP, pLabel } from '../src/evaluate/stats.js';
+import { formatP, formatRatio, pLabel } from '../src/evaluate/stats.js';
 
 const spec = (data: 'disjoint' | 'shared', rows = 30, freeze?: string[]): string =>
   tinyReplicatesSpec({ data, rows, freeze });
@@ -68,6 +68,13 @@ describe('a run whose students are independent replicates', () => {
     const same = results.groups.find((g) => g.group === 'finetuned -> A')!;
     expect(finding).toContain(`${pLabel(same.studentTest!.p, true)}, students as units`);
     expect(text).toContain('students per group on 30 rows each, every student its own rows');
+  });
+
+  it("lists the run with each arm's deciding test, the students as units", async () => {
+    const list = await cli(['runs', '--runs', runs]);
+    expect(list.code, list.stderr).toBe(0);
+    for (const g of results.groups.filter((x) => x.role === 'same-base' || x.role === 'other-init'))
+      expect(list.stdout).toContain(`${g.role} ${formatRatio(g.test!.ratio)} (${pLabel(g.studentTest!.p)}, students)`);
   });
 
   it("shows a cross arm's students test against its matched control in the table, beside the question-level one", () => {

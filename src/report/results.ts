@@ -362,12 +362,15 @@ export function summariseGroups(
     });
   }
   const headline: Record<string, unknown> = {};
+  // the test that decides: the students as units where each student learned its own rows (as in the finding)
+  const byStudents = spec.students.data === 'disjoint';
   for (const g of summaries)
     if (isArm(g.role) && !g.defense) {
       headline[g.group] = {
         arm: g.role,
         rate: g.rate.mean,
         p: g.test?.p,
+        ...(byStudents && g.studentTest ? { decidedBy: 'students', pDeciding: g.studentTest.p } : {}),
         ratio: g.test?.ratio,
         firstToken: g.firstToken.mean,
         pFirstToken: g.firstTokenTest?.p,
