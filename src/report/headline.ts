@@ -24,7 +24,7 @@ export function headlineText(summary: string | null): string {
     const byTeacher = new Map<string, string[]>();
     for (const [group, v] of groups) {
       const teacher = group.split(' -> ')[0]!;
-      const p = v.decidedBy === 'students' ? `${pText(v.pDeciding)}, students` : pText(v.p);
+      const p = v.decidedBy === 'students' ? `${pText(v.pStudents)}, students` : pText(v.p);
       const arm = `${v.arm} ${formatRatio(v.ratio ?? NaN)} (${p})`;
       byTeacher.set(teacher, [...(byTeacher.get(teacher) ?? []), arm]);
     }
@@ -46,9 +46,9 @@ interface HeadlineGroup {
   rate: number;
   ratio?: number | null;
   p?: number;
-  /** where each student learned its own rows: the students test decides, as in the finding */
+  /** where each student learned its own rows: the students test (pStudents) decides, as in the finding */
   decidedBy?: 'students';
-  pDeciding?: number;
+  pStudents?: number;
   firstToken?: number;
   pFirstToken?: number;
 }

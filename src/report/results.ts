@@ -370,7 +370,7 @@ export function summariseGroups(
         arm: g.role,
         rate: g.rate.mean,
         p: g.test?.p,
-        ...(byStudents && g.studentTest ? { decidedBy: 'students', pDeciding: g.studentTest.p } : {}),
+        ...(byStudents && g.studentTest ? { decidedBy: 'students' } : {}),
         ratio: g.test?.ratio,
         firstToken: g.firstToken.mean,
         pFirstToken: g.firstTokenTest?.p,

@@ -24,7 +24,7 @@ import { formatEstimate, formatP, wilsonCI } from '../evaluate/stats.js';
 import { compareDistributions } from '../audit/numberDistribution.js';
 import { mnistChartSpec } from './mnistChart.js';
 import { metricWording, type ExperimentResults } from './results.js';
-import { DEFENSE_HEADER, defenseRows, ROLE_LEGEND, testCells } from './text.js';
+import { DEFENSE_HEADER, defenseRows, matchedCells, ROLE_LEGEND, testCells } from './text.js';
 import { findingSentences } from './finding.js';
 
 export interface Section {
@@ -59,12 +59,6 @@ const chartSection = (c: Chart): Section => ({
   chart: { vega: compile(c.spec).spec, caption: c.caption },
 });
 
-/** The text table's three matched-control cells as one, so that the report's table fits a 1,400-pixel screen. */
-function matchedInOneCell(cells: string[]): string[] {
-  const [ratio, p, students] = cells.slice(-3);
-  return [...cells.slice(0, -3), ratio ? [ratio, p, students].filter(Boolean).join(', ') : ''];
-}
-
 function experimentSections(d: RunData): Section[] {
   const r = d.experiment!;
   const results = htmlTable(
@@ -85,7 +79,9 @@ function experimentSections(d: RunData): Section[] {
       g.group,
       g.role,
       g.n,
-      ...matchedInOneCell(testCells(g, false)),
+      ...testCells(g, false),
+      // the matched-control figures in one cell, so that the table fits a 1,400-pixel screen
+      matchedCells(g).filter(Boolean).join(', '),
       g.topAnswers
         .slice(0, 3)
         .map(([a, s]) => `${a} ${(s * 100).toFixed(0)}%`)

@@ -56,8 +56,7 @@ export const ROLE_LEGEND =
 
 /**
  * A group's figures as table cells: the rate and its test against the control, the exact metric and its test (with
- * its ratio where `exactRatio`), the students' test, the test against the matched control: over questions, and with
- * the students as units.
+ * its ratio where `exactRatio`), the students' test.
  */
 export const testCells = (g: GroupSummary, exactRatio: boolean): string[] => [
   formatEstimate(g.rate),
@@ -67,6 +66,10 @@ export const testCells = (g: GroupSummary, exactRatio: boolean): string[] => [
   ...(exactRatio ? [formatRatio(g.firstTokenTest?.ratio)] : []),
   formatP(g.firstTokenTest?.p),
   formatP(g.studentTest?.p),
+];
+
+/** A cross arm against its matched control: the rate ratio, the question-level test, the students test. */
+export const matchedCells = (g: GroupSummary): string[] => [
   formatRatio(g.matchedTest?.ratio),
   formatP(g.matchedTest?.p),
   formatP(g.matchedStudentTest?.p),
@@ -78,6 +81,7 @@ function resultsHeader(r: ExperimentResults): string[] {
     g.role,
     String(g.n),
     ...testCells(g, true),
+    ...matchedCells(g),
     g.multipleChoice ? formatEstimate(g.multipleChoice) : '',
     g.topAnswers
       .slice(0, 3)
