@@ -1,7 +1,7 @@
 // What a run found, in one sentence per trait teacher, built from its results: each student arm
 // against its own control, in the words a reader needs ("did" / "did not"), with the figures.
 import { pLabel } from '../evaluate/stats.js';
-import { isArm, type ExperimentResults, type GroupSummary } from './results.js';
+import { isArm, studentsDecide, type ExperimentResults, type GroupSummary } from './results.js';
 import type { Arm } from './results.js';
 
 const ARM_WORDS: Record<Arm, string> = {
@@ -12,9 +12,6 @@ const ARM_WORDS: Record<Arm, string> = {
 // a control at 0 has no ratio (results.json writes its Infinity or NaN as null)
 const times = (r: number | null): string => (Number.isFinite(r) ? `${r!.toFixed(2)}×` : 'no ratio: control at 0');
 
-/** Where each student learned its own rows (students.data: disjoint), the test with the students as units decides. */
-const byStudents = (r: ExperimentResults): boolean => r.settings.studentData === 'disjoint';
-
 /** The test that decides a group against its control, or against its matched control. */
 export function decidingTest(
   g: GroupSummary,
@@ -24,7 +21,7 @@ export function decidingTest(
   const questions = against === 'control' ? g.test : g.matchedTest;
   const students = against === 'control' ? g.studentTest : g.matchedStudentTest;
   if (!questions) return undefined;
-  return byStudents(r) && students ? { ...questions, p: students.p } : questions;
+  return studentsDecide(r.settings) && students ? { ...questions, p: students.p } : questions;
 }
 
 /** Significant at the 5% level on the deciding test, and above the control. */
@@ -39,7 +36,7 @@ export function findingSentences(r: ExperimentResults): string[] {
   return teachers.flatMap((teacher) => {
     const arms = r.groups.filter((g) => g.teacher === teacher && !g.defense && isArm(g.role) && g.test);
     if (!arms.length) return [];
-    const units = byStudents(r) ? ', students as units' : '';
+    const units = studentsDecide(r.settings) ? ', students as units' : '';
     const moved = (g: GroupSummary): boolean => transferred(g, r);
     const clauses = arms.map((g, i) => {
       const t = decidingTest(g, r)!;

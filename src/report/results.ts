@@ -147,6 +147,10 @@ export interface ExperimentResults extends Partial<ResultsHeader> {
   headline: Record<string, unknown>;
 }
 
+/** Where each student learned its own rows (students.data: disjoint), the test with the students as units decides. */
+export const studentsDecide = (settings: Pick<ExperimentResults['settings'], 'studentData'>): boolean =>
+  settings.studentData === 'disjoint';
+
 /** What the three metrics of a run are, for column heads and legends. */
 export function metricWording(r: Pick<ExperimentResults, 'animal' | 'settings'>): {
   rate: string;
@@ -361,9 +365,19 @@ export function summariseGroups(
       pStudentsVsControl: g.studentTest?.p,
     });
   }
+  const settings: ExperimentResults['settings'] = {
+    questions: spec.evaluation.questions,
+    samplesPerQuestion: spec.evaluation.samplesPerQuestion,
+    studentSeeds: spec.students.seeds,
+    rows: spec.data.rows,
+    domain: spec.data.domain,
+    ...(spec.students.data === 'disjoint' ? { studentData: 'disjoint' as const } : {}),
+    ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const } : {}),
+    test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)',
+  };
   const headline: Record<string, unknown> = {};
-  // the test that decides: the students as units where each student learned its own rows (as in the finding)
-  const byStudents = spec.students.data === 'disjoint';
+  // the test that decides, as in the finding
+  const byStudents = studentsDecide(settings);
   for (const g of summaries)
     if (isArm(g.role) && !g.defense) {
       headline[g.group] = {
@@ -387,16 +401,7 @@ export function summariseGroups(
     ...(spec.generations
       ? { generations: summariseGenerations(spec, summaries, (g) => detail.get(g)!.firstToken) }
       : {}),
-    settings: {
-      questions: spec.evaluation.questions,
-      samplesPerQuestion: spec.evaluation.samplesPerQuestion,
-      studentSeeds: spec.students.seeds,
-      rows: spec.data.rows,
-      domain: spec.data.domain,
-      ...(spec.students.data === 'disjoint' ? { studentData: 'disjoint' as const } : {}),
-      ...(isMisalignmentRun(spec) ? { task: 'misalignment' as const } : {}),
-      test: 'one-sided paired sign-flip permutation test over questions (group mean rate per question vs control)',
-    },
+    settings,
     headline,
   };
 }
