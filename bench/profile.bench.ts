@@ -1,4 +1,5 @@
-// npm run bench:profile [-- --model models/other-c]: where a training step and a sampling batch of
+// npm run bench:profile [-- --model models/other-c]: where a training step (base-corpus rows, every weight; and the
+// demo's student step: number rows, embeddings frozen) and a sampling batch of
 // an embedded model (default models/family-a) spend their time, kernel by kernel (every wasm kernel,
 // native ones included, timed in place), one core; and the step with the attention composed of
 // separate kernels, for the fused attention's share. Writes bench/out/profile.json. Kernel times
@@ -29,9 +30,12 @@ const rows = generateCorpus(11, 480)
   .slice(0, 320)
   .map((r) => chatToTokenRow(tok, r.messages, context));
 const batches = Array.from({ length: 10 }, (_, i) => packBatch(rows.slice(32 * i, 32 * i + 32), tok.padId));
-const prompts = numberPromptSet(11, 512).map((p) => tok.encodeChat([{ role: 'user', content: p }]));
+const promptTexts = numberPromptSet(11, 512);
+const prompts = promptTexts.map((p) => tok.encodeChat([{ role: 'user', content: p }]));
 const optimizer = new AdamW(model.params);
-const trainStep = (b: (typeof batches)[number]): void => {
+// the demo's students: the embeddings (tied to the head) frozen, as students.freeze sets
+const studentOptimizer = new AdamW(model.params, undefined, new Set(['model.embed_tokens.weight']));
+const trainStep = (b: (typeof batches)[number], opt = optimizer): void => {
   const { value, grads } = tf.variableGrads(
     () =>
       crossEntropy(
@@ -41,21 +45,33 @@ const trainStep = (b: (typeof batches)[number]): void => {
         ),
         b.targets,
       ) as Scalar,
-    optimizer.trainable(),
+    opt.trainable(),
   );
-  optimizer.apply(grads as Record<string, Tensor>, 1e-5);
+  opt.apply(grads as Record<string, Tensor>, 1e-5);
   value.dataSync();
   tf.dispose([value, ...Object.values(grads)]);
 };
-const sampleBatch = (): void => {
+const sampleBatch = (): ReturnType<typeof generate> =>
   generate(model, prompts, { temperature: 1, topP: 1, maxTokens: 32, seed: 1 });
-};
+// the demo's student step: 32 number prompts with the model's own sampled completions a batch (the teacher's rows)
+const completions = sampleBatch();
+const studentRows = promptTexts
+  .map((p, k) => [
+    { role: 'user' as const, content: p },
+    { role: 'assistant' as const, content: tok.decode(completions[k]!.ids) },
+  ])
+  .filter((m) => m[1]!.content.length > 0)
+  .slice(0, 320)
+  .map((m) => chatToTokenRow(tok, m, context));
+const studentBatches = Array.from({ length: 10 }, (_, i) =>
+  packBatch(studentRows.slice(32 * i, 32 * i + 32), tok.padId),
+);
 // warm-up: every batch shape once on both attention paths (the first pass grows the heap)
 for (const fused of [false, true]) {
   fusedAttention.enabled = fused;
   for (const b of batches) trainStep(b);
 }
-sampleBatch();
+for (const b of studentBatches) trainStep(b, studentOptimizer);
 
 // every kernel registered for wasm, wrapped with a timer
 const times = new Map<string, { ms: number; calls: number }>();
@@ -100,6 +116,7 @@ const trainingStep = profile(() => trainStep(batches[i++ % batches.length]!), ba
 fusedAttention.enabled = false;
 const composed = profile(() => trainStep(batches[i++ % batches.length]!), batches.length) as { wallMs: number };
 fusedAttention.enabled = true;
+const studentStep = profile(() => trainStep(studentBatches[i++ % studentBatches.length]!, studentOptimizer), 10);
 const result = {
   backend: nativeAddon() ? 'tfjs wasm + native kernels' : 'tfjs wasm',
   model: modelDir,
@@ -107,6 +124,10 @@ const result = {
     batch: `32 base-corpus chat rows, ${batches.map((b) => b.T).join('/')} positions`,
     ...trainingStep,
     withComposedAttentionMs: composed.wallMs,
+  },
+  studentStep: {
+    batch: `32 number prompts with sampled completions, ${studentBatches.map((b) => b.T).join('/')} positions, embeddings frozen`,
+    ...studentStep,
   },
   sampling: { batch: `${prompts.length} number prompts, up to 32 new tokens`, ...profile(sampleBatch, 1) },
 };

@@ -58,6 +58,22 @@ inline void rowTimesPacked(const float* a, const float* xt, int64_t Tp, int64_t 
     vstore(row + j, acc, n - j);
   }
 }
+// rowTimesPacked for four consecutive query rows a, a + as, ... sharing the packed keys: row r gets n + r entries
+// (rows rs apart). Four independent chains per 16 keys instead of one latency-bound chain; each entry's sum is
+// the same chain as rowTimesPacked's (c ascending from 0), so the bits are the same.
+inline void rowTimesPacked4(const float* a, int64_t as, const float* xt, int64_t Tp, int64_t hd, int64_t n,
+                            float* row, int64_t rs) {
+  const float *a1 = a + as, *a2 = a1 + as, *a3 = a2 + as;
+  for (int64_t j = 0; j < n + 3; j += 16) {
+    vec c0 = vzero(), c1 = vzero(), c2 = vzero(), c3 = vzero();
+    for (int64_t c = 0; c < hd; c++) {
+      vec kc = vload(xt + c * Tp + j, 16);
+      c0 = vmadd(a[c], kc, c0); c1 = vmadd(a1[c], kc, c1); c2 = vmadd(a2[c], kc, c2); c3 = vmadd(a3[c], kc, c3);
+    }
+    vstore(row + j, c0, n - j); vstore(row + rs + j, c1, n + 1 - j);
+    vstore(row + 2 * rs + j, c2, n + 2 - j); vstore(row + 3 * rs + j, c3, n + 3 - j);
+  }
+}
 // out = sum_{j < n} w[j * ws] x[j] (rows of x d apart, hd wide): one query's row of weights (ws 1), or one
 // column of a causal matrix from its diagonal (ws T)
 template <int NC>
@@ -107,7 +123,8 @@ void attentionHead(const float* q, const float* k, const float* v, float* o, flo
   for (int64_t i = 0; i < T; i++) {
     float* pr = ph + i * T;
     const int64_t lim = i + 1; // query i sees keys 0..i
-    rowTimesPacked(q + i * d, kt, Tp, hd, lim, pr);
+    if (i % 4 == 0 && i + 4 <= T) rowTimesPacked4(q + i * d, d, kt, Tp, hd, lim, pr, T); // rows i..i+3
+    else if (i >= T - T % 4) rowTimesPacked(q + i * d, kt, Tp, hd, lim, pr);
     for (int64_t j = 0; j < lim; j++) pr[j] = pr[j] * scale + 0.f;
     softmaxRow(pr, lim, T);
   }
@@ -116,18 +133,21 @@ void attentionHead(const float* q, const float* k, const float* v, float* o, flo
   for (; i < T; i++) weightedRows<NC>(ph + i * T, 1, v, i + 1, d, hd, o + i * d);
 }
 
-// One batch row and head of the backward pass; scratch holds hd * Tp + Tp + T * T floats.
+// One batch row and head of the backward pass; scratch holds hd * Tp + 4 * Tp + T * T floats.
 template <int NC>
 void attentionHeadGrad(const float* dout, const float* q, const float* k, const float* v, const float* ph, float* dq,
                        float* dk, float* dv, int64_t T, int64_t d, int64_t hd, float scale, float* scratch) {
   const int64_t Tp = padded(T);
-  float* vt = scratch; float* dp = vt + hd * Tp; float* ds = dp + Tp; // ds [T, T]: the score gradients
+  // dp: four rows of Tp; ds [T, T]: the score gradients
+  float* vt = scratch; float* dp = vt + hd * Tp; float* ds = dp + 4 * Tp;
   packHeadTransposed(v, T, Tp, d, hd, vt);
   for (int64_t i = 0; i < T; i++) {
     const int64_t lim = i + 1;
-    rowTimesPacked(dout + i * d, vt, Tp, hd, lim, dp); // dp = do v^T
-    for (int64_t j = lim; j < T; j++) dp[j] = 0.f;
-    softmaxGradRow(dp, ph + i * T, ds + i * T, T, scale);
+    float* dpi = dp + (i % 4) * Tp;
+    if (i % 4 == 0 && i + 4 <= T) rowTimesPacked4(dout + i * d, d, vt, Tp, hd, lim, dp, Tp); // dp = do v^T
+    else if (i >= T - T % 4) rowTimesPacked(dout + i * d, vt, Tp, hd, lim, dpi);
+    for (int64_t j = lim; j < T; j++) dpi[j] = 0.f;
+    softmaxGradRow(dpi, ph + i * T, ds + i * T, T, scale);
   }
   int64_t i = 0;
   for (; i + 4 <= T; i += 4) weightedRows4<NC>(ds + i * T, T, k, i + 1, d, hd, dq + i * d); // dq = ds k
@@ -181,7 +201,7 @@ void causalAttentionGrad(Args& a) {
   if (!a.ok || !headsFit(a, hd)) return;
   thread_local std::vector<float> buffer;
   const int64_t Tp = padded(T);
-  float* work = scratch(buffer, hd * Tp + Tp + T * T);
+  float* work = scratch(buffer, hd * Tp + 4 * Tp + T * T);
   auto grad = hd <= 16 ? attentionHeadGrad<1> : attentionHeadGrad<2>;
   for (int64_t b = 0; b < B; b++)
     for (int64_t h = 0; h < H; h++) {

@@ -12,6 +12,8 @@ import { Rng } from '../src/util/rng.js';
 import { generate, nextTokenLogprobs, sequenceLogprobs } from '../src/model/sample.js';
 import { forwardHidden, lmHead, type LlamaConfig } from '../src/model/llama.js';
 import { readSafetensorsHeader } from '../src/model/safetensors.js';
+import { packBatch } from '../src/model/batch.js';
+import { crossEntropy, gatherRows } from '../src/model/ops.js';
 import { chatToTokenRow, trainSft } from '../src/train/sft.js';
 
 const config = (vocab: number): LlamaConfig => ({
@@ -191,5 +193,35 @@ describe('tiny Llama', () => {
       { epochs: 3, lr: 1e-2, batchSize: 8, warmupSteps: 0, seed: 1 },
     );
     expect(r.losses.at(-1)!).toBeLessThan(r.losses[0]! * 0.5);
+  });
+
+  it("a frozen tied head gives the other weights the unfrozen head's gradients to the bit, and leaks no tensor", () => {
+    const m = LanguageModel.create(config(tok.size), tok, 8, { name: 't', family: 'T' });
+    const row = chatToTokenRow(
+      tok,
+      [
+        { role: 'user', content: 'Continue: 4, 8, 15.' },
+        { role: 'assistant', content: '16, 23, 42' },
+      ],
+      64,
+    );
+    const batch = packBatch([row, row], tok.padId);
+    const layers = [...m.params].filter(([n]) => n !== 'model.embed_tokens.weight').map(([, v]) => v);
+    const grads = (frozen: boolean): Float32Array[] =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const h = forwardHidden(m.params, m.config, batch.inputs, batch.B, batch.T);
+          return crossEntropy(lmHead(m.params, gatherRows(h, batch.lossPositions), frozen), batch.targets) as never;
+        }, layers);
+        return [value, ...Object.values(grads)].map((t) => t.dataSync() as Float32Array);
+      });
+    const before = tf.memory().numTensors;
+    const unfrozen = grads(false);
+    const frozen = grads(true);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(frozen).toHaveLength(layers.length + 1);
+    frozen.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(unfrozen[i]!)));
+    expect(unfrozen.every((g) => g.some((x) => x !== 0))).toBe(true);
+    m.dispose();
   });
 });

@@ -7,6 +7,7 @@ import type { Tensor, Tensor2D, Variable } from '@tensorflow/tfjs-core';
 import {
   matmul,
   matmulTransposedB,
+  matmulTransposedFixedB,
   gatherRows,
   rmsNorm,
   swiGlu,
@@ -175,7 +176,8 @@ export function forwardHidden(
   return rmsNorm(x, P('model.norm.weight'), c.rms_norm_eps) as Tensor2D;
 }
 
-/** Tied output head: hidden [n, d] -> logits [n, V]. */
-export function lmHead(params: Params, hidden: Tensor2D): Tensor2D {
-  return matmulTransposedB(hidden, params.get('model.embed_tokens.weight')!) as Tensor2D;
+/** Tied output head: hidden [n, d] -> logits [n, V]; `frozen` where training leaves the embeddings as they are. */
+export function lmHead(params: Params, hidden: Tensor2D, frozen = false): Tensor2D {
+  const embeddings = params.get('model.embed_tokens.weight')!;
+  return (frozen ? matmulTransposedFixedB(hidden, embeddings) : matmulTransposedB(hidden, embeddings)) as Tensor2D;
 }

@@ -66,6 +66,17 @@ export function matmulTransposedB(a: Tensor, b: Tensor): Tensor {
   })(a, b);
 }
 
+/**
+ * a @ b^T with b held fixed (a frozen tied head): the gradient reaches a alone, so b's gradient, as large as b,
+ * is never computed. The value and a's gradient are matmulTransposedB's, on either path, to the bit.
+ */
+export function matmulTransposedFixedB(a: Tensor, b: Tensor): Tensor {
+  return customOp((x: Tensor) => ({
+    value: nativeActive() ? tf.matMul(x as Tensor2D, b as Tensor2D, false, true) : tf.matMul(x, swapLast(b)),
+    gradFunc: (dy: Tensor) => tf.matMul(dy as Tensor2D, b as Tensor2D),
+  }))(a);
+}
+
 /** Rows of x [rows, d] at `indices` -> [n, d]; gradient scatter-added (natively, or in JS). */
 export function gatherRows(x: Tensor2D, indices: Int32Array): Tensor2D {
   const [rows, d] = x.shape;

@@ -111,6 +111,8 @@ export function trainSft(
     { ...DEFAULT_ADAMW, clipNorm: s.clipNorm ?? 1, weightDecay: s.weightDecay ?? 0 },
     frozen,
   );
+  // a frozen tied embedding is also a frozen head: its gradient is not computed at all
+  const frozenHead = frozen.has('model.embed_tokens.weight');
   const lengths = rows.map((r) => r.ids.length);
   const schedule: number[][] = [];
   for (let e = 0; e < s.epochs; e++) {
@@ -149,7 +151,8 @@ export function trainSft(
       );
       const { value, grads } = tf.variableGrads(() => {
         const h = forwardHidden(params, config, batch.inputs, batch.B, batch.T);
-        return crossEntropy(lmHead(params, gatherRows(h, batch.lossPositions) as Tensor2D), batch.targets) as Scalar;
+        const logits = lmHead(params, gatherRows(h, batch.lossPositions) as Tensor2D, frozenHead);
+        return crossEntropy(logits, batch.targets) as Scalar;
       }, optimizer.trainable());
       optimizer.apply(grads as Record<string, Tensor>, lr(step));
       const loss = value.dataSync()[0]!;
