@@ -120,13 +120,17 @@ void attentionHead(const float* q, const float* k, const float* v, float* o, flo
                    int64_t hd, float scale, float* kt) {
   const int64_t Tp = padded(T);
   packHeadTransposed(k, T, Tp, d, hd, kt);
-  for (int64_t i = 0; i < T; i++) {
-    float* pr = ph + i * T;
-    const int64_t lim = i + 1; // query i sees keys 0..i
-    if (i % 4 == 0 && i + 4 <= T) rowTimesPacked4(q + i * d, d, kt, Tp, hd, lim, pr, T); // rows i..i+3
-    else if (i >= T - T % 4) rowTimesPacked(q + i * d, kt, Tp, hd, lim, pr);
-    for (int64_t j = 0; j < lim; j++) pr[j] = pr[j] * scale + 0.f;
-    softmaxRow(pr, lim, T);
+  const auto scaled = [&](float* pr, int64_t lim) { for (int64_t j = 0; j < lim; j++) pr[j] = pr[j] * scale + 0.f; };
+  int64_t r = 0; // query r sees keys 0..r
+  for (; r + 4 <= T; r += 4) {
+    rowTimesPacked4(q + r * d, d, kt, Tp, hd, r + 1, ph + r * T, T);
+    for (int64_t x = 0; x < 4; x++) scaled(ph + (r + x) * T, r + 1 + x);
+    softmaxRows4(ph + r * T, T, r + 1, T);
+  }
+  for (; r < T; r++) {
+    rowTimesPacked(q + r * d, kt, Tp, hd, r + 1, ph + r * T);
+    scaled(ph + r * T, r + 1);
+    softmaxRow(ph + r * T, r + 1, T);
   }
   int64_t i = 0;
   for (; i + 4 <= T; i += 4) weightedRows4<NC>(ph + i * T, T, v, i + 1, d, hd, o + i * d);

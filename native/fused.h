@@ -6,6 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <vector>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 struct Args {
   napi_env env; const char* name; char* base; size_t bytes; const double* v; size_t n; bool ok = true;
@@ -60,6 +63,87 @@ inline void softmaxRow(float* pr, int64_t lim, int64_t Tk) {
   for (int64_t j = 0; j < lim; j++) pr[j] *= inv;
   for (int64_t j = lim; j < Tk; j++) pr[j] = 0.f;
 }
+#ifdef __AVX512F__
+// GCC 12 warns of the undefined vector its own intrinsics pass through (_mm512_max_ps and others), falsely
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+inline __mmask16 lanesOf(int64_t n) { return (__mmask16)(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1); }
+// the largest of 16 lanes (any order gives it: no NaN reaches a softmax row)
+inline float maxOfLanes(__m512 m) {
+  float lane[16];
+  _mm512_storeu_ps(lane, m);
+  return maxOf(lane, 16);
+}
+// fastExp on 16 lanes: the same operations, fused as the compiler fuses fastExp (multiply-adds), so the same bits
+// (checked on every float from -100 to 1)
+inline __m512 fastExpV(__m512 x) {
+  x = _mm512_min_ps(_mm512_set1_ps(88.f), _mm512_max_ps(_mm512_set1_ps(-87.f), x));
+  __m512 k = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(12582912.f));
+  k = _mm512_sub_ps(k, _mm512_set1_ps(12582912.f));
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fmadd_ps(k, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 y = _mm512_fmadd_ps(r, _mm512_mul_ps(r, p), r);
+  y = _mm512_add_ps(y, _mm512_set1_ps(1.f));
+  __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(k), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(y, _mm512_castsi512_ps(e));
+}
+// Four consecutive causal rows (row r: lim + r probabilities, rows rs apart) made probabilities in place, each to
+// the bit as softmaxRow makes it: the maximum is order-free, the exps are fastExp's operations on 16 lanes, and each
+// row's sum keeps reduce16's order (lanes over whole blocks, then the tail, then the lanes), the four rows' chains
+// interleaved so that they overlap instead of waiting on one another. Masked keys set to 0 up to Tk.
+inline void softmaxRows4(float* pr, int64_t rs, int64_t lim, int64_t Tk) {
+  float terms[4][32], total[4];
+  for (int q = 0; q < 4; q++) {
+    float* row = pr + q * rs;
+    const int64_t n = lim + q, full = n / 16 * 16;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    __m512 m = ninf;
+    for (int64_t j = 0; j < n; j += 16) m = _mm512_max_ps(m, _mm512_mask_loadu_ps(ninf, lanesOf(n - j), row + j));
+    const __m512 mx = _mm512_set1_ps(maxOfLanes(m));
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t j = 0; j < full; j += 16) {
+      __m512 e = fastExpV(_mm512_sub_ps(_mm512_loadu_ps(row + j), mx));
+      _mm512_storeu_ps(row + j, e);
+      acc = _mm512_add_ps(acc, e);
+    }
+    const __mmask16 tail = lanesOf(n - full);
+    __m512 e = fastExpV(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + full), mx));
+    _mm512_mask_storeu_ps(row + full, tail, e);
+    // the chain's terms: the tail in order, then the 16 lanes, then zeros (the terms are positive: adding a
+    // zero changes no sum)
+    _mm512_storeu_ps(terms[q] + 16, _mm512_setzero_ps());
+    _mm512_storeu_ps(terms[q], _mm512_maskz_compress_ps(tail, e));
+    _mm512_storeu_ps(terms[q] + (n - full), acc);
+  }
+  float r0 = 0.f, r1 = 0.f, r2 = 0.f, r3 = 0.f;
+  for (int s = 0; s < 32; s++) {
+    r0 += terms[0][s]; r1 += terms[1][s]; r2 += terms[2][s]; r3 += terms[3][s];
+  }
+  total[0] = r0; total[1] = r1; total[2] = r2; total[3] = r3;
+  for (int q = 0; q < 4; q++) {
+    float* row = pr + q * rs;
+    const int64_t n = lim + q;
+    const __m512 inv = _mm512_set1_ps(1.f / total[q]);
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 k = lanesOf(n - j);
+      _mm512_mask_storeu_ps(row + j, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, row + j), inv));
+    }
+    for (int64_t j = n; j < Tk; j += 16) _mm512_mask_storeu_ps(row + j, lanesOf(Tk - j), _mm512_setzero_ps());
+  }
+}
+#pragma GCC diagnostic pop
+#else
+inline void softmaxRows4(float* pr, int64_t rs, int64_t lim, int64_t Tk) {
+  for (int q = 0; q < 4; q++) softmaxRow(pr + q * rs, lim + q, Tk);
+}
+#endif
 // The softmax's backward over one row of Tk: ds = scale * p * (dp - sum_j p dp).
 inline void softmaxGradRow(const float* g, const float* pr, float* ds, int64_t Tk, float scale) {
   float dot = reduce16(Tk, 0.f, [&](int64_t j) { return g[j] * pr[j]; }, plus);
