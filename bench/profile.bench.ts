@@ -42,6 +42,7 @@ const trainStep = (b: (typeof batches)[number], opt = optimizer): void => {
         lmHead(
           model.params,
           gatherRows(forwardHidden(model.params, model.config, b.inputs, b.B, b.T), b.lossPositions),
+          opt === studentOptimizer,
         ),
         b.targets,
       ) as Scalar,
