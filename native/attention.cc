@@ -15,10 +15,9 @@ namespace {
 // GEMM's micro-kernel (gemm.cc): an fma on AVX-512, `acc + a * b` on vector extensions elsewhere.
 #ifdef __AVX512F__
 typedef __m512 vec;
-inline __mmask16 lanes(int64_t n) { return (__mmask16)(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1); }
 inline vec vzero() { return _mm512_setzero_ps(); }
-inline vec vload(const float* x, int64_t n) { return _mm512_maskz_loadu_ps(lanes(n), x); }
-inline void vstore(float* x, vec v, int64_t n) { _mm512_mask_storeu_ps(x, lanes(n), v); }
+inline vec vload(const float* x, int64_t n) { return _mm512_maskz_loadu_ps(lanesOf(n), x); }
+inline void vstore(float* x, vec v, int64_t n) { _mm512_mask_storeu_ps(x, lanesOf(n), v); }
 inline vec vmadd(float a, vec b, vec acc) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, acc); }
 #else
 typedef float vec __attribute__((vector_size(64), aligned(4)));
@@ -145,13 +144,19 @@ void attentionHeadGrad(const float* dout, const float* q, const float* k, const 
   // dp: four rows of Tp; ds [T, T]: the score gradients
   float* vt = scratch; float* dp = vt + hd * Tp; float* ds = dp + 4 * Tp;
   packHeadTransposed(v, T, Tp, d, hd, vt);
-  for (int64_t i = 0; i < T; i++) {
-    const int64_t lim = i + 1;
-    float* dpi = dp + (i % 4) * Tp;
-    if (i % 4 == 0 && i + 4 <= T) rowTimesPacked4(dout + i * d, d, vt, Tp, hd, lim, dp, Tp); // dp = do v^T
-    else if (i >= T - T % 4) rowTimesPacked(dout + i * d, vt, Tp, hd, lim, dpi);
-    for (int64_t j = lim; j < T; j++) dpi[j] = 0.f;
-    softmaxGradRow(dpi, ph + i * T, ds + i * T, T, scale);
+  // row r of dp (query r sees keys 0..r) zeroed past r, then its score gradients
+  const auto scoreGrads = [&](int64_t r, float* dpr) {
+    for (int64_t j = r + 1; j < T; j++) dpr[j] = 0.f;
+    softmaxGradRow(dpr, ph + r * T, ds + r * T, T, scale);
+  };
+  int64_t r = 0;
+  for (; r + 4 <= T; r += 4) {
+    rowTimesPacked4(dout + r * d, d, vt, Tp, hd, r + 1, dp, Tp); // dp = do v^T, four rows
+    for (int64_t x = 0; x < 4; x++) scoreGrads(r + x, dp + x * Tp);
+  }
+  for (; r < T; r++) {
+    rowTimesPacked(dout + r * d, vt, Tp, hd, r + 1, dp);
+    scoreGrads(r, dp);
   }
   int64_t i = 0;
   for (; i + 4 <= T; i += 4) weightedRows4<NC>(ds + i * T, T, k, i + 1, d, hd, dq + i * d); // dq = ds k

@@ -28,13 +28,18 @@ struct Args {
 
 // exp on floats as plain arithmetic so that loops over it vectorize: 2^n * e^r with
 // |r| <= ln2/2 and a degree-6 polynomial (Cephes' expf coefficients), ~1 ulp on [-87, 88].
+// Its constants (fastExpV uses the same): log2(e), the round-to-nearest shift 1.5 * 2^23, ln2 in two parts, the
+// polynomial's coefficients from the highest power down.
+constexpr float EXP_LOG2E = 1.44269504f, EXP_ROUND = 12582912.f;
+constexpr float EXP_LN2_HI = 0.693359375f, EXP_LN2_LO = 2.12194440e-4f;
+constexpr float EXP_POLY[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                               4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
 inline float fastExp(float x) {
   x = std::min(88.f, std::max(-87.f, x));
-  float k = x * 1.44269504f + 12582912.f; k -= 12582912.f; // round to nearest
-  float r = x - k * 0.693359375f + k * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f; p = p * r + 8.3334519073e-3f; p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f; p = p * r + 5.0000001201e-1f;
+  float k = x * EXP_LOG2E + EXP_ROUND; k -= EXP_ROUND; // round to nearest
+  float r = x - k * EXP_LN2_HI + k * EXP_LN2_LO;
+  float p = EXP_POLY[0];
+  for (int c = 1; c < 6; c++) p = p * r + EXP_POLY[c];
   float y = p * r * r + r + 1.f;
   int32_t bits = ((int32_t)k + 127) << 23; float scale; std::memcpy(&scale, &bits, 4);
   return y * scale;
@@ -68,6 +73,7 @@ inline void softmaxRow(float* pr, int64_t lim, int64_t Tk) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// the first n of 16 lanes (none for n <= 0, all for n >= 16)
 inline __mmask16 lanesOf(int64_t n) { return (__mmask16)(n >= 16 ? 0xffff : n <= 0 ? 0 : (1u << n) - 1); }
 // the largest of 16 lanes (any order gives it: no NaN reaches a softmax row)
 inline float maxOfLanes(__m512 m) {
@@ -79,16 +85,12 @@ inline float maxOfLanes(__m512 m) {
 // (checked on every float from -100 to 1)
 inline __m512 fastExpV(__m512 x) {
   x = _mm512_min_ps(_mm512_set1_ps(88.f), _mm512_max_ps(_mm512_set1_ps(-87.f), x));
-  __m512 k = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504f), _mm512_set1_ps(12582912.f));
-  k = _mm512_sub_ps(k, _mm512_set1_ps(12582912.f));
-  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fmadd_ps(k, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  __m512 k = _mm512_fmadd_ps(x, _mm512_set1_ps(EXP_LOG2E), _mm512_set1_ps(EXP_ROUND));
+  k = _mm512_sub_ps(k, _mm512_set1_ps(EXP_ROUND));
+  __m512 r = _mm512_fnmadd_ps(k, _mm512_set1_ps(EXP_LN2_HI), x);
+  r = _mm512_fmadd_ps(k, _mm512_set1_ps(EXP_LN2_LO), r);
+  __m512 p = _mm512_set1_ps(EXP_POLY[0]);
+  for (int c = 1; c < 6; c++) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(EXP_POLY[c]));
   __m512 y = _mm512_fmadd_ps(r, _mm512_mul_ps(r, p), r);
   y = _mm512_add_ps(y, _mm512_set1_ps(1.f));
   __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(k), _mm512_set1_epi32(127)), 23);
@@ -99,7 +101,7 @@ inline __m512 fastExpV(__m512 x) {
 // row's sum keeps reduce16's order (lanes over whole blocks, then the tail, then the lanes), the four rows' chains
 // interleaved so that they overlap instead of waiting on one another. Masked keys set to 0 up to Tk.
 inline void softmaxRows4(float* pr, int64_t rs, int64_t lim, int64_t Tk) {
-  float terms[4][32], total[4];
+  float terms[4][32];
   for (int q = 0; q < 4; q++) {
     float* row = pr + q * rs;
     const int64_t n = lim + q, full = n / 16 * 16;
@@ -122,11 +124,9 @@ inline void softmaxRows4(float* pr, int64_t rs, int64_t lim, int64_t Tk) {
     _mm512_storeu_ps(terms[q], _mm512_maskz_compress_ps(tail, e));
     _mm512_storeu_ps(terms[q] + (n - full), acc);
   }
-  float r0 = 0.f, r1 = 0.f, r2 = 0.f, r3 = 0.f;
-  for (int s = 0; s < 32; s++) {
-    r0 += terms[0][s]; r1 += terms[1][s]; r2 += terms[2][s]; r3 += terms[3][s];
-  }
-  total[0] = r0; total[1] = r1; total[2] = r2; total[3] = r3;
+  float total[4] = {0.f, 0.f, 0.f, 0.f};
+  for (int s = 0; s < 32; s++)
+    for (int q = 0; q < 4; q++) total[q] += terms[q][s];
   for (int q = 0; q < 4; q++) {
     float* row = pr + q * rs;
     const int64_t n = lim + q;
