@@ -72,7 +72,7 @@ export function matmulTransposedB(a: Tensor, b: Tensor): Tensor {
  */
 export function matmulTransposedFixedB(a: Tensor, b: Tensor): Tensor {
   return customOp((x: Tensor) => ({
-    value: nativeActive() ? tf.matMul(x as Tensor2D, b as Tensor2D, false, true) : tf.matMul(x, swapLast(b)),
+    value: matMulT(x, b, false, true),
     gradFunc: (dy: Tensor) => tf.matMul(dy as Tensor2D, b as Tensor2D),
   }))(a);
 }
