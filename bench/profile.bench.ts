@@ -29,20 +29,25 @@ const rows = generateCorpus(11, 480)
   .filter((r) => tok.encodeChat(r.messages, false).length <= context) // digit tokenizers make some rows longer
   .slice(0, 320)
   .map((r) => chatToTokenRow(tok, r.messages, context));
-const batches = Array.from({ length: 10 }, (_, i) => packBatch(rows.slice(32 * i, 32 * i + 32), tok.padId));
+// ten batches of 32 rows, as the students train
+const tenBatches = (xs: typeof rows): ReturnType<typeof packBatch>[] =>
+  Array.from({ length: 10 }, (_, i) => packBatch(xs.slice(32 * i, 32 * i + 32), tok.padId));
+const batches = tenBatches(rows);
 const promptTexts = numberPromptSet(11, 512);
 const prompts = promptTexts.map((p) => tok.encodeChat([{ role: 'user', content: p }]));
 const optimizer = new AdamW(model.params);
 // the demo's students: the embeddings (tied to the head) frozen, as students.freeze sets
 const studentOptimizer = new AdamW(model.params, undefined, new Set(['model.embed_tokens.weight']));
-const trainStep = (b: (typeof batches)[number], opt = optimizer): void => {
+// student: the demo's student step, whose frozen embeddings are also a frozen tied head (as trainSft decides)
+const trainStep = (b: (typeof batches)[number], student = false): void => {
+  const opt = student ? studentOptimizer : optimizer;
   const { value, grads } = tf.variableGrads(
     () =>
       crossEntropy(
         lmHead(
           model.params,
           gatherRows(forwardHidden(model.params, model.config, b.inputs, b.B, b.T), b.lossPositions),
-          opt === studentOptimizer,
+          student,
         ),
         b.targets,
       ) as Scalar,
@@ -64,15 +69,13 @@ const studentRows = promptTexts
   .filter((m) => m[1]!.content.length > 0)
   .slice(0, 320)
   .map((m) => chatToTokenRow(tok, m, context));
-const studentBatches = Array.from({ length: 10 }, (_, i) =>
-  packBatch(studentRows.slice(32 * i, 32 * i + 32), tok.padId),
-);
+const studentBatches = tenBatches(studentRows);
 // warm-up: every batch shape once on both attention paths (the first pass grows the heap)
 for (const fused of [false, true]) {
   fusedAttention.enabled = fused;
   for (const b of batches) trainStep(b);
 }
-for (const b of studentBatches) trainStep(b, studentOptimizer);
+for (const b of studentBatches) trainStep(b, true);
 
 // every kernel registered for wasm, wrapped with a timer
 const times = new Map<string, { ms: number; calls: number }>();
@@ -117,7 +120,7 @@ const trainingStep = profile(() => trainStep(batches[i++ % batches.length]!), ba
 fusedAttention.enabled = false;
 const composed = profile(() => trainStep(batches[i++ % batches.length]!), batches.length) as { wallMs: number };
 fusedAttention.enabled = true;
-const studentStep = profile(() => trainStep(studentBatches[i++ % studentBatches.length]!, studentOptimizer), 10);
+const studentStep = profile(() => trainStep(studentBatches[i++ % studentBatches.length]!, true), 10);
 const result = {
   backend: nativeAddon() ? 'tfjs wasm + native kernels' : 'tfjs wasm',
   model: modelDir,
