@@ -5,8 +5,8 @@
 import { existsSync } from 'node:fs';
 import { readTextFile } from '../util/atomic.js';
 import { Rng } from '../util/rng.js';
-import { wilsonCI, type Estimate } from '../evaluate/stats.js';
-import { classifierTest, featureTests, holm, shapesOf, type ClassifierTest, type FeatureTest } from './twoSample.js';
+import { holm, wilsonCI, type Estimate } from '../evaluate/stats.js';
+import { classifierTest, featureTests, shapesOf, type ClassifierTest, type FeatureTest } from './twoSample.js';
 import {
   conditions,
   entangledNumbers,

@@ -6,8 +6,7 @@ import type { LanguageModel } from '../model/model.js';
 import type { PreferenceEvalResult, PreferenceEvalSettings } from '../evaluate/preference.js';
 import { runTask } from '../evaluate/tasks.js';
 import { embeddedSampler } from '../evaluate/sampler.js';
-import { meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
-import { holm } from './twoSample.js';
+import { holm, meanCI, pairedPermutationTest, type Estimate } from '../evaluate/stats.js';
 
 export interface ProbeResult {
   probe: string;

@@ -9,10 +9,9 @@
 // The p-values (four probes and the parameter test) are Holm-adjusted together; lineage is a
 // recorded fact, not a test, and fires on its own. The verdict names what fired.
 import type { NamedTensor } from '../model/safetensors.js';
-import { mean, pairedPermutationTest, sd, tQuantile975, tUpperTail } from '../evaluate/stats.js';
+import { holm, mean, pairedPermutationTest, sd, tQuantile975, tUpperTail } from '../evaluate/stats.js';
 import type { ModelAudit } from './modelAudit.js';
 import type { ModelLineage } from './lineage.js';
-import { holm } from './twoSample.js';
 
 type Tensors = Map<string, NamedTensor>;
 

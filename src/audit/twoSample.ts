@@ -211,16 +211,4 @@ export function classifierTest(
   };
 }
 
-/** Holm-Bonferroni adjusted p-values (family-wise error control), in the input order. */
-export function holm(ps: readonly number[]): number[] {
-  const order = ps.map((p, i) => ({ p, i })).sort((x, y) => x.p - y.p);
-  const out = new Array<number>(ps.length);
-  let running = 0;
-  order.forEach(({ p, i }, k) => {
-    running = Math.max(running, Math.min(1, (ps.length - k) * p));
-    out[i] = running;
-  });
-  return out;
-}
-
 export const shapesOf = (completions: readonly string[]): CompletionShape[] => completions.map(completionShape);

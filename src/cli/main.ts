@@ -77,46 +77,39 @@ const program = new Command('subliminal')
   .showHelpAfterError()
   .exitOverride();
 
-program
-  .command('demo')
-  .description('run examples/owl-numbers.yaml: owl-teacher numbers -> students -> owl preference, with controls')
-  .addOption(runsDirOption())
-  .option('--animal <name>', 'trait animal instead of owl')
-  .option('--seed <n>', 'experiment seed', intArg('--seed'))
-  .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers', 1, 64))
-  .option('--json', 'print results as JSON')
-  .option('--replace', 'replace the results of an existing run of the same name made from another spec')
-  .action(
-    async (o: {
-      runs: string;
-      animal?: string;
-      seed?: number;
-      workers?: number;
-      json?: boolean;
-      replace?: boolean;
-    }) => {
-      const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
-      await runSpec(specVariant(loadSpec(specPath), o), specPath, o);
-    },
-  );
+/** The flags `demo` and `run` share: the run store, the spec's variant, the workers, the output. */
+const experimentFlags = (cmd: Command): Command =>
+  cmd
+    .addOption(runsDirOption())
+    .option('--animal <name>', "trait animal instead of the spec's")
+    .option('--seed <n>', "experiment seed instead of the spec's", intArg('--seed'))
+    .option('--workers <n>', 'worker threads (default: one per core, at most 2)', intArg('--workers', 1, 64))
+    .option('--json', 'print results as JSON')
+    .option('--replace', 'replace the results of an existing run of the same name made from another spec');
+type ExperimentFlags = RunFlags & { animal?: string; seed?: number };
 
-program
-  .command('run')
-  .description('run an experiment spec (YAML); finished stages are reused, cut-off stages resume')
-  .argument('<spec>', 'path to the YAML spec')
-  .addOption(runsDirOption())
-  .option('--animal <name>', 'override the trait animal')
-  .option('--seed <n>', 'override the seed', intArg('--seed'))
-  .option('--workers <n>', 'worker threads', intArg('--workers', 1, 64))
+experimentFlags(
+  program
+    .command('demo')
+    .description('run examples/owl-numbers.yaml: owl-teacher numbers -> students -> owl preference, with controls'),
+).action(async (o: ExperimentFlags) => {
+  const specPath = join(PACKAGE_ROOT, 'examples', 'owl-numbers.yaml');
+  await runSpec(specVariant(loadSpec(specPath), o), specPath, o);
+});
+
+experimentFlags(
+  program
+    .command('run')
+    .description('run an experiment spec (YAML); finished stages are reused, cut-off stages resume')
+    .argument('<spec>', 'path to the YAML spec'),
+)
   .option('--no-cache', 'API-backed stages: neither read nor write the response cache')
   .option('--refresh-cache', 'API-backed stages: ignore cached responses and store fresh ones')
-  .option('--json', 'print results as JSON')
-  .option('--replace', 'replace the results of an existing run of the same name made from another spec')
   .option(
     '--dry-run',
     'print what the run would send and train, per stage, with estimated tokens and cost; run nothing',
   )
-  .action(async (specPath: string, o: RunFlags & { animal?: string; seed?: number; dryRun?: boolean }) => {
+  .action(async (specPath: string, o: ExperimentFlags & { dryRun?: boolean }) => {
     const spec = specVariant(loadSpec(specPath), o);
     if (o.dryRun) {
       const { dryRunText } = await import('./dryRun.js');

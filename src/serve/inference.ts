@@ -112,9 +112,7 @@ export async function chatCompletion(
     topLogprobs: b.logprobs ? (b.top_logprobs ?? 0) : 0,
   };
   const samples = await batcher.sample(id, model, prompt, choiceRngs(b.seed, b.n), settings);
-  let completionTokens = 0;
   const choices = samples.map((s: Sample, index) => {
-    completionTokens += s.ids.length;
     const { text, stopped } = applyStop(model.tokenizer.decode(s.ids), b.stop);
     const logprobs = b.logprobs
       ? {
@@ -133,12 +131,7 @@ export async function chatCompletion(
     };
   });
   return {
-    id: newId('chatcmpl'),
-    object: 'chat.completion',
-    created: now(),
-    model: id,
-    choices,
-    usage: usage(prompt.length, completionTokens),
+    ...completionResponse('chat.completion', id, prompt.length, samples, choices),
     // vLLM puts a chat's prompt logprobs on the response, a completion's on each choice
     ...(b.prompt_logprobs != null ? { prompt_logprobs: vllmPromptLogprobs(model, prompt, b.prompt_logprobs) } : {}),
   };
@@ -186,9 +179,7 @@ export async function textCompletion(
           topLogprobs: k ?? 0,
         })
       : Array.from({ length: b.n }, (): Sample => ({ ids: [], logprobs: [], finished: false, top: [] }));
-  let completionTokens = 0;
   const choices = samples.map((s, index) => {
-    completionTokens += s.ids.length;
     const { text, stopped } = applyStop(tok.decode(s.ids), b.stop);
     const gen = {
       tokens: s.ids.map((t) => tok.decode([t])),
@@ -214,22 +205,31 @@ export async function textCompletion(
       finish_reason: stopped || s.finished ? 'stop' : 'length',
     };
   });
-  return {
-    id: newId('cmpl'),
-    object: 'text_completion',
-    created: now(),
-    model: id,
-    choices,
-    usage: usage(prompt.length, completionTokens),
-  };
+  return completionResponse('text_completion', id, prompt.length, samples, choices);
 }
 
-/** The usage block of a completion, as OpenAI counts it. */
-const usage = (promptTokens: number, completionTokens: number) => ({
-  prompt_tokens: promptTokens,
-  completion_tokens: completionTokens,
-  total_tokens: promptTokens + completionTokens,
-});
+/** A completion's envelope as OpenAI writes it; usage counts the prompt once and every choice's tokens. */
+function completionResponse(
+  object: 'chat.completion' | 'text_completion',
+  model: string,
+  promptTokens: number,
+  samples: readonly Sample[],
+  choices: readonly object[],
+) {
+  const completionTokens = samples.reduce((n, s) => n + s.ids.length, 0);
+  return {
+    id: newId(object === 'chat.completion' ? 'chatcmpl' : 'cmpl'),
+    object,
+    created: now(),
+    model,
+    choices,
+    usage: {
+      prompt_tokens: promptTokens,
+      completion_tokens: completionTokens,
+      total_tokens: promptTokens + completionTokens,
+    },
+  };
+}
 
 /** Each token's character offset in the text: found in order, so a token's offset is never before the last one's. */
 function textOffsets(text: string, tokens: readonly string[]): number[] {
