@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'runs/', 'models/', 'native/', 'docs/', 'examples/'] },
+  // scratch/ is git-ignored: scratch scripts, absent from a clean clone
+  { ignores: ['node_modules/', 'runs/', 'models/', 'native/', 'docs/', 'examples/', 'scratch/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
