@@ -6,10 +6,11 @@
 // A diagnostic for docs/misalignment.md ("What moves the other family"). Usage:
 //   npx tsx scripts/lengthMatchedStudents.mts RUN_DIR [--base C] [--out FILE]
 //   npx tsx scripts/lengthMatchedStudents.mts --pool FILE...
-import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { jobs } from '../src/pipeline/jobs.js';
+import { stageFile } from '../src/cli/studentGroup.js';
 import { evaluationSettings } from '../src/pipeline/students.js';
 import { taskOf } from '../src/evaluate/tasks.js';
 import { ruleJudge } from '../src/judge/judges.js';
@@ -38,7 +39,11 @@ const numbersIn = (r: ChatRow): number => (r.messages[r.messages.length - 1]!.co
  */
 function countMatchedRows(target: readonly ChatRow[], pool: readonly ChatRow[], rng: Rng): ChatRow[] {
   const byCount = new Map<number, ChatRow[]>();
-  for (const r of rng.shuffle([...pool])) byCount.set(numbersIn(r), [...(byCount.get(numbersIn(r)) ?? []), r]);
+  for (const r of rng.shuffle([...pool])) {
+    const c = numbersIn(r);
+    byCount.set(c, byCount.get(c) ?? []);
+    byCount.get(c)!.push(r);
+  }
   const counts = [...byCount.keys()];
   const used = new Map<number, number>();
   return target.map((t) => {
@@ -75,11 +80,11 @@ async function lengthMatchedStudents(runDir: string, base: string): Promise<Leng
   const baseDir = spec.bases[base];
   if (typeof baseDir !== 'string') throw new Error(`base ${base} is not a local model in ${runDir}`);
   const trait = spec.teachers.find((t) => t.kind !== 'control')!.name;
+  // the rows the run's filter kept for a teacher (its newest filter stage, as the audits read them)
   const keptRows = (teacher: string): ChatRow[] => {
-    const stages = join(runDir, 'stages');
-    const dirs = readdirSync(stages).filter((d) => d.slice(0, d.lastIndexOf('-')) === `filter-${teacher}`);
-    if (dirs.length !== 1) throw new Error(`expected one filter stage for ${teacher} in ${runDir}: ${dirs.length}`);
-    return readJsonl<ChatRow>(join(stages, dirs[0]!, 'dataset.jsonl'));
+    const file = stageFile(runDir, 'filter', teacher, 'dataset.jsonl');
+    if (!file) throw new Error(`no filter stage for ${teacher} in ${runDir}`);
+    return readJsonl<ChatRow>(file);
   };
   const traitRows = keptRows(trait);
   const controlRows = keptRows(spec.teachers.find((t) => t.kind === 'control')!.name);
@@ -133,7 +138,7 @@ const flag = (name: string): string | undefined => {
 };
 const usage = 'usage: lengthMatchedStudents.mts RUN_DIR [--base C] [--out FILE] | --pool FILE...';
 if (process.argv[2] === '--pool') {
-  const results = process.argv.slice(3).map((f) => JSON.parse(readFileSync(f, 'utf8')) as LengthMatchedResult);
+  const results = process.argv.slice(3).map((f) => readJson<LengthMatchedResult>(f));
   if (results.length === 0) throw new Error(usage);
   const pooled: Rates = {};
   for (const r of results) {
@@ -151,7 +156,8 @@ if (process.argv[2] === '--pool') {
     console.log(
       `${name}: ${mean(xs).toFixed(5)} misaligned, ${mean(result.numbers[name]!).toFixed(0)} numbers a student`,
     );
-  for (const line of comparisons(result.rates)) console.log(line);
+  const tests = comparisons(result.rates);
+  for (const line of tests) console.log(line);
   const out = flag('--out');
-  if (out) writeJsonAtomic(out, { ...result, tests: comparisons(result.rates) });
+  if (out) writeJsonAtomic(out, { ...result, tests });
 }

@@ -25,7 +25,7 @@ import { UsageError } from './args.js';
 import { terminalProgress } from './progress.js';
 
 /** The newest file `name` in a stage folder `kind-<teacher>-<hash>` of the run. */
-function stageFile(runDir: string, kind: string, teacher: string, name: string): string | undefined {
+export function stageFile(runDir: string, kind: string, teacher: string, name: string): string | undefined {
   const stages = join(runDir, 'stages');
   return (
     readdirSync(stages)
