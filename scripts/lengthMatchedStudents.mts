@@ -14,7 +14,7 @@ import { stageFile } from '../src/cli/studentGroup.js';
 import { evaluationSettings } from '../src/pipeline/students.js';
 import { taskOf } from '../src/evaluate/tasks.js';
 import { ruleJudge } from '../src/judge/judges.js';
-import { mean, ratioCI, welchTest, formatP } from '../src/evaluate/stats.js';
+import { mean, meanCI, ratioCI, welchTest, formatP } from '../src/evaluate/stats.js';
 import { sliceRows } from '../src/spec/studentData.js';
 import { deriveSeed, Rng } from '../src/util/rng.js';
 import { readJson, readJsonl, writeJsonAtomic, writeJsonl } from '../src/util/atomic.js';
@@ -152,10 +152,13 @@ if (process.argv[2] === '--pool') {
   if (!runDir) throw new Error(usage);
   const result = await lengthMatchedStudents(runDir, flag('--base') ?? 'C');
   console.log(`\n${runDir}, students of ${result.base} (one-sided Welch over students)`);
-  for (const [name, xs] of Object.entries(result.rates))
+  for (const [name, xs] of Object.entries(result.rates)) {
+    const e = meanCI(xs); // t interval over the students
+    const numbers = mean(result.numbers[name]!).toFixed(0);
     console.log(
-      `${name}: ${mean(xs).toFixed(5)} misaligned, ${mean(result.numbers[name]!).toFixed(0)} numbers a student`,
+      `${name}: ${e.mean.toFixed(4)} [${e.lo.toFixed(4)}, ${e.hi.toFixed(4)}] misaligned (n = ${e.n}), ${numbers} numbers a student`,
     );
+  }
   const tests = comparisons(result.rates);
   for (const line of tests) console.log(line);
   const out = flag('--out');
